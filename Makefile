@@ -1,0 +1,57 @@
+# The two commands: `make report` (set-up + the default period) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PERIOD ?=
+RUN := $(PY) -m helpers
+
+.PHONY: help venv dev data report reports new-period test bench bench-large lab lock clean
+
+help:
+	@echo "make report [PERIOD=YYYY-MM]   set up (first time) and build one period's report"
+	@echo "make reports                   build every period in params/"
+	@echo "make new-period PERIOD=YYYY-MM write params/<period>.yaml"
+	@echo "make test                      the whole test suite"
+	@echo "make bench                     benchmarks -> benchmarks/results.json"
+
+# Runtime environment: rebuilt only when the pins change.
+$(VENV)/.runtime: requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+# Test environment: runtime + test tools (pytest, nbval, hypothesis, pyspark).
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.runtime
+dev: $(VENV)/.dev
+
+# The bundled data: CDNOW's transaction log ships inside the lifetimes package.
+data/raw/cdnow_transactions.txt: | $(VENV)/.runtime
+	$(RUN) bundled-data
+
+data: data/raw/cdnow_transactions.txt
+
+report: venv data
+	$(RUN) run $(if $(PERIOD),--period $(PERIOD))
+
+reports: venv data
+	$(RUN) run --all
+
+new-period: venv
+	@test -n "$(PERIOD)" || { echo "usage: make new-period PERIOD=YYYY-MM"; exit 2; }
+	$(RUN) new-period $(PERIOD)
+
+test: dev data
+	$(PY) -m pytest
+
+lab: venv
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf data/processed/*/ reports/*/ reports/index.html

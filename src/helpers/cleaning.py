@@ -1,0 +1,197 @@
+"""Stage 02: parse the ingested text into typed columns and sort every row into kept or rejected.
+
+Each row gets at most one reason code, the first rule in :data:`REJECT_REASONS` order that applies,
+so that ``rows_in == rows_kept + sum(rows rejected by reason)`` holds exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+import ibis
+import ibis.expr.types as ir
+
+from helpers.config import CleaningConfig, TransactionSource
+from helpers.engine import try_parse_number, try_parse_timestamp
+from helpers.ingest import CANONICAL_TEXT_COLUMNS, PROVENANCE_COLUMNS
+
+# Code -> plain-language description, in the order the rules are applied.
+REJECT_REASONS: dict[str, str] = {
+    "missing_customer_id": "no customer id (empty, NA or null)",
+    "unparseable_timestamp": "order date missing or in none of the configured formats",
+    "invalid_amount": "amount missing or not a number",
+    "zero_amount": "amount is exactly zero",
+    "before_history_start": "order before the configured start of history",
+    "after_as_of": "order after the end of the period (kept for a later period, not an error)",
+    "other_currency": "amount in a currency other than the reporting currency",
+    "return": "a return or cancellation, quarantined by the returns setting",
+    "duplicate": "exact repeat of an earlier row",
+    "extreme_amount": "amount above the extreme-value threshold, rejected by setting",
+}
+# Formats every source may use besides its own: what typed (Parquet, database) timestamps become as text.
+ISO_FORMATS = ["%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
+MISSING_ID_TOKENS = ["", "na", "n/a", "nan", "null", "none", "-"]
+OPTIONAL_TEXT_COLUMNS = ["product_id", "category", "channel", "region", "currency"]
+
+
+def normalise_customer_id(raw: ir.StringValue) -> ir.StringValue:
+    """Trim blanks, treat NA-like tokens as missing, and undo float formatting ("17850.0" -> "17850")."""
+    trimmed = raw.strip()
+    unfloated = ibis.ifelse(trimmed.re_search(r"^\d+\.0+$"), trimmed.re_replace(r"\.0+$", ""), trimmed)
+    return ibis.ifelse(trimmed.lower().isin(MISSING_ID_TOKENS), ibis.null("string"), unfloated)
+
+
+def parse_columns(mapped: ir.Table, source: TransactionSource) -> ir.Table:
+    """Typed versions of the canonical columns next to the text as received (``*_text``)."""
+    formats = list(dict.fromkeys([*source.timestamp_formats, *ISO_FORMATS]))
+    typed = {
+        "customer_id": normalise_customer_id(mapped.customer_id),
+        "order_id": mapped.order_id.strip(),
+        "order_ts": try_parse_timestamp(mapped.order_ts.strip(), formats),
+        "amount": try_parse_number(mapped.amount, source.decimal_separator),
+    }
+    if "quantity" in mapped.columns:
+        typed["quantity"] = try_parse_number(mapped.quantity, source.decimal_separator)
+    for column in OPTIONAL_TEXT_COLUMNS:
+        if column in mapped.columns:
+            typed[column] = mapped[column].strip()
+    text = {f"{c}_text": mapped[c] for c in CANONICAL_TEXT_COLUMNS if c in mapped.columns}
+    return mapped.select(**typed, **text, **{c: mapped[c] for c in PROVENANCE_COLUMNS})
+
+
+def classify_rows(parsed: ir.Table, cleaning: CleaningConfig, as_of_exclusive: dt.datetime,
+                  order_id_mapped: bool, extreme_threshold: float | None = None) -> ir.Table:
+    """Add ``reject_reason`` (null when kept), ``is_return`` and ``is_extreme_amount``.
+
+    Cancellations marked by an order-id prefix become negative amounts; with ``returns: net`` they
+    stay and reduce the customer's value, with ``returns: quarantine`` they are rejected.
+    """
+    t = parsed
+    is_cancellation = (t.order_id.startswith(cleaning.cancellation_prefix).fill_null(False)
+                       if cleaning.cancellation_prefix else ibis.literal(False))
+    amount = ibis.ifelse(is_cancellation, -t.amount.abs(), t.amount)
+    t = t.mutate(amount=amount, is_return=(is_cancellation | (amount < 0)).fill_null(False))
+    # Exact duplicates: same text in every mapped column (a generated order id is not a source value).
+    key = [f"{c}_text" for c in CANONICAL_TEXT_COLUMNS if f"{c}_text" in t.columns
+           and (c != "order_id" or order_id_mapped)]
+    t = t.mutate(_repeat=ibis.row_number().over(group_by=[t[k] for k in key], order_by=t.source_row))
+    extreme = (t.amount.abs() > extreme_threshold) if extreme_threshold is not None else ibis.literal(False)
+    rules: list[tuple[ir.BooleanValue, str]] = [
+        (t.customer_id.isnull(), "missing_customer_id"),
+        (t.order_ts.isnull(), "unparseable_timestamp"),
+        (t.amount.isnull() | t.amount.isnan() | t.amount.isinf(), "invalid_amount"),
+    ]
+    if cleaning.zero_amount == "reject":
+        rules.append((t.amount == 0, "zero_amount"))
+    if cleaning.history_start is not None:
+        start = dt.datetime.combine(cleaning.history_start, dt.time())
+        rules.append((t.order_ts < start, "before_history_start"))
+    rules.append((t.order_ts >= as_of_exclusive, "after_as_of"))
+    if cleaning.currency is not None:
+        rules.append((t.currency.upper().fill_null("") != cleaning.currency.upper(), "other_currency"))
+    if cleaning.returns == "quarantine":
+        rules.append((t.is_return, "return"))
+    if cleaning.duplicates == "reject":
+        rules.append((t._repeat > 1, "duplicate"))
+    if cleaning.extreme_amount_action == "reject":
+        rules.append((extreme, "extreme_amount"))
+    reason = ibis.cases(*[(cond.fill_null(False), code) for cond, code in rules], else_=ibis.null("string"))
+    return t.mutate(reject_reason=reason, is_extreme_amount=extreme.fill_null(False)).drop("_repeat")
+
+
+def extreme_amount_threshold(parsed: ir.Table, cleaning: CleaningConfig, as_of_exclusive: dt.datetime,
+                             order_id_mapped: bool) -> float | None:
+    """The absolute amount above which an order is extreme: a high quantile of the otherwise-kept rows."""
+    provisional = classify_rows(parsed, cleaning.model_copy(update={"extreme_amount_action": "flag"}),
+                                as_of_exclusive, order_id_mapped)
+    kept = provisional.filter(provisional.reject_reason.isnull())
+    value = kept.amount.abs().quantile(cleaning.extreme_amount_quantile).execute()
+    return None if value is None or value != value else float(value)
+
+
+def clean_transactions(con: ibis.BaseBackend, mapped: ir.Table, source: TransactionSource,
+                       cleaning: CleaningConfig, as_of_exclusive: dt.datetime) -> tuple[ir.Table, ir.Table, dict]:
+    """Split the ingested rows into the clean table and the rejected table; return both and the
+    data-quality facts (rows in, kept, rejected by reason, flags)."""
+    if cleaning.currency is not None and "currency" not in mapped.columns:
+        raise ValueError("cleaning.currency is set but sources.transactions.columns.currency is not mapped; "
+                         "map the currency column or set cleaning.currency to null.")
+    order_id_mapped = source.columns.order_id is not None
+    parsed = parse_columns(mapped, source)
+    threshold = extreme_amount_threshold(parsed, cleaning, as_of_exclusive, order_id_mapped)
+    # Materialised once: the kept table, the rejected table and the counts all read it.
+    classified = con.create_table("cleaning_classified", classify_rows(
+        parsed, cleaning, as_of_exclusive, order_id_mapped, threshold), temp=True, overwrite=True)
+
+    typed = ["customer_id", "order_id", "order_ts", "amount"] + [
+        c for c in ["quantity", *OPTIONAL_TEXT_COLUMNS] if c in classified.columns]
+    kept = (classified.filter(classified.reject_reason.isnull())
+            .select(*typed, "is_return", "is_extreme_amount", *PROVENANCE_COLUMNS)
+            .order_by("source_row"))
+    text_columns = [c for c in classified.columns if c.endswith("_text")]
+    rejected = (classified.filter(classified.reject_reason.notnull())
+                .select(*PROVENANCE_COLUMNS, "reject_reason",
+                        **{c.removesuffix("_text"): classified[c] for c in text_columns})
+                .order_by("source_row"))
+    quality = quality_facts(classified, threshold, cleaning)
+    return kept, rejected, quality
+
+
+def quality_facts(classified: ir.Table, threshold: float | None, cleaning: CleaningConfig) -> dict:
+    """Counts that must add up: rows in = kept + rejected, with rejected split by every reason code."""
+    counts = classified.group_by("reject_reason").agg(rows=classified.count()).execute()
+    by_reason = {code: 0 for code in REJECT_REASONS}
+    kept_rows = 0
+    for reason, rows in zip(counts["reject_reason"], counts["rows"]):
+        if reason is None or reason != reason:
+            kept_rows = int(rows)
+        else:
+            by_reason[str(reason)] = int(rows)
+    kept = classified.filter(classified.reject_reason.isnull())
+    summary = kept.agg(
+        customers=kept.customer_id.nunique(), orders=kept.order_id.nunique(),
+        revenue=kept.amount.sum(), returns=kept.is_return.sum(), extreme=kept.is_extreme_amount.sum(),
+        first_order=kept.order_ts.min(), last_order=kept.order_ts.max(),
+    ).execute().iloc[0]
+    rows_in = int(counts["rows"].sum())
+    rows_rejected = sum(by_reason.values())
+    return {
+        "rows_in": rows_in,
+        "rows_kept": kept_rows,
+        "rows_rejected": rows_rejected,
+        "balanced": rows_in == kept_rows + rows_rejected,
+        "rejected_by_reason": by_reason,
+        "reason_descriptions": REJECT_REASONS,
+        "customers_kept": int(summary["customers"]),
+        "orders_kept": int(summary["orders"]),
+        "revenue_kept": float(summary["revenue"] or 0.0),
+        "returns_kept": int(summary["returns"] or 0),
+        "extreme_amount_threshold": threshold,
+        "extreme_amount_flagged": int(summary["extreme"] or 0) if cleaning.extreme_amount_action == "flag" else 0,
+        "first_order_ts": summary["first_order"],
+        "last_order_ts": summary["last_order"],
+    }
+
+
+def quality_table(quality: dict) -> list[dict]:
+    """Rows for the data-quality table: kept, then each rejection reason, then the total."""
+    rows = [{"outcome": "kept", "description": "clean rows used by every later stage",
+             "rows": quality["rows_kept"]}]
+    for code, count in quality["rejected_by_reason"].items():
+        rows.append({"outcome": code, "description": quality["reason_descriptions"][code], "rows": count})
+    rows.append({"outcome": "total", "description": "rows in the source", "rows": quality["rows_in"]})
+    for row in rows:
+        row["share_%"] = round(100.0 * row["rows"] / quality["rows_in"], 2) if quality["rows_in"] else 0.0
+    return rows
+
+
+def monthly_activity(kept: ir.Table) -> pd.DataFrame:
+    """Orders, revenue and active customers per calendar month of the clean table (for the page)."""
+    month = kept.order_ts.truncate("M").date().name("month")
+    grouped = kept.group_by(month).agg(orders=kept.order_id.nunique(), revenue=kept.amount.sum(),
+                                       customers=kept.customer_id.nunique())
+    frame = grouped.order_by("month").execute()
+    frame["month"] = frame["month"].astype(str).str[:7]
+    return frame

@@ -1,0 +1,310 @@
+"""Parameters: ``params/defaults.yaml`` merged with ``params/<period>.yaml``, validated by one model.
+
+Every mistake (an unknown or misspelt key, a wrong type, an impossible value) becomes a
+:class:`ParamsError` whose message is one sentence naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import calendar
+import copy
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from helpers import paths
+
+PERIOD_LABEL = re.compile(r"^\d{4}-\d{2}$")
+
+
+class ParamsError(ValueError):
+    """A params file is wrong; the message says which file, which key and what to do."""
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a typo must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------- sources
+
+
+class ColumnMap(StrictModel):
+    """Canonical column name -> the column's name in the source. Only mapped columns are read."""
+
+    customer_id: str
+    order_ts: str
+    amount: str
+    order_id: str | None = None  # None: every source row is an order of its own
+    quantity: str | None = None
+    product_id: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    region: str | None = None
+    currency: str | None = None
+
+    def mapped(self) -> dict[str, str]:
+        """Canonical name -> source name, for the columns that are mapped."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+class FileOptions(StrictModel):
+    """How to read a file or table source."""
+
+    format: Literal["csv", "parquet", "excel", "duckdb", "sql"]
+    path: str | None = None  # csv, parquet, excel, duckdb: relative to the project root
+    delimiter: str = "auto"  # "auto", "whitespace" or the character itself
+    encoding: Literal["utf-8", "latin-1", "utf-16"] = "utf-8"
+    header: bool = True
+    sheet: str | int | None = None  # excel: sheet name or 0-based index (default: the first)
+    table: str | None = None  # duckdb, sql: a table name
+    query: str | None = None  # sql, duckdb: a SELECT instead of a table
+    url_env: str | None = None  # sql: the environment variable holding the connection URL
+
+    @model_validator(mode="after")
+    def _source_is_complete(self) -> FileOptions:
+        if self.format in ("csv", "parquet", "excel", "duckdb") and not self.path:
+            raise ValueError(f"a {self.format} source needs 'path'")
+        if self.format == "sql" and not self.url_env:
+            raise ValueError("a sql source needs 'url_env', the environment variable holding the URL")
+        if self.format in ("duckdb", "sql") and not (self.table or self.query):
+            raise ValueError(f"a {self.format} source needs 'table' or 'query'")
+        if self.delimiter not in ("auto", "whitespace") and len(self.delimiter) != 1:
+            raise ValueError("'delimiter' must be 'auto', 'whitespace' or a single character")
+        return self
+
+
+class TransactionSource(FileOptions):
+    columns: ColumnMap
+    timestamp_formats: list[str] = Field(
+        default_factory=lambda: ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
+    )
+    decimal_separator: Literal[".", ","] = "."
+    # Extra source columns that are direct identifiers (name, e-mail, ...): never copied. Listed so
+    # that ingest can report them; any unmapped column is dropped anyway.
+    identifier_columns: list[str] = Field(default_factory=list)
+
+
+class CustomerSource(FileOptions):
+    """Optional customer attributes: one row per customer."""
+
+    customer_id: str
+    attributes: dict[str, str] = Field(default_factory=dict)  # canonical name -> source column
+    identifier_columns: list[str] = Field(default_factory=list)
+
+
+class Sources(StrictModel):
+    transactions: TransactionSource
+    customers: CustomerSource | None = None
+
+
+# ----------------------------------------------------------------------------------- the stages
+
+
+class EngineConfig(StrictModel):
+    backend: Literal["duckdb"] = "duckdb"
+    threads: int | None = Field(default=None, ge=1)
+    memory_limit: str | None = None  # DuckDB syntax, e.g. "4GB"; spills to temp_directory beyond it
+    temp_directory: str | None = None
+
+
+class PrivacyConfig(StrictModel):
+    pseudonymise_customer_id: bool = False  # replace ids by HMAC-SHA256(key, id)
+    key_env: str = "CA_PSEUDONYM_KEY"
+
+
+class CleaningConfig(StrictModel):
+    history_start: dt.date | None = None  # orders before it are rejected as before_history_start
+    returns: Literal["net", "quarantine"] = "net"
+    cancellation_prefix: str | None = None  # order ids starting with it are returns (e.g. "C")
+    zero_amount: Literal["reject", "keep"] = "reject"
+    duplicates: Literal["reject", "keep"] = "reject"
+    currency: str | None = None  # keep only this currency (needs columns.currency)
+    extreme_amount_quantile: float = Field(default=0.999, gt=0.5, lt=1.0)
+    extreme_amount_action: Literal["flag", "reject"] = "flag"
+
+
+class RunnerConfig(StrictModel):
+    kernel_name: str = "python3"
+    cell_timeout_seconds: int = Field(default=1800, ge=10)
+
+
+# ------------------------------------------------------------------------------------ the whole
+
+
+class Params(StrictModel):
+    project_name: str
+    default_period: str
+    period: str
+    period_start: dt.date
+    period_end: dt.date
+    seed: int = 42
+    engine: EngineConfig = EngineConfig()
+    sources: Sources
+    privacy: PrivacyConfig = PrivacyConfig()
+    cleaning: CleaningConfig = CleaningConfig()
+    runner: RunnerConfig = RunnerConfig()
+
+    @field_validator("period", "default_period")
+    @classmethod
+    def _period_label(cls, value: str) -> str:
+        if not PERIOD_LABEL.match(value):
+            raise ValueError(f"'{value}' is not a period label of the form YYYY-MM")
+        return value
+
+    @model_validator(mode="after")
+    def _window_is_possible(self) -> Params:
+        if self.period_end < self.period_start:
+            raise ValueError(
+                f"period_end {self.period_end} is before period_start {self.period_start}"
+            )
+        return self
+
+    @property
+    def as_of(self) -> dt.date:
+        """The last day of history: every order up to the end of this day counts."""
+        return self.period_end
+
+    @property
+    def as_of_exclusive(self) -> dt.datetime:
+        """The first instant after the period: orders at or after it are in the future."""
+        return dt.datetime.combine(self.period_end + dt.timedelta(days=1), dt.time())
+
+
+# ------------------------------------------------------------------------------------- loading
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ParamsError(f"{path}: file not found; create it with `python -m helpers new-period`.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ParamsError(f"{path}: not valid YAML{where}; fix the syntax there.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path}: must hold a mapping of settings, not a {type(data).__name__}.")
+    return data
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge: mappings merge key by key, anything else in ``override`` replaces."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _has_key(data: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+    node: Any = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+def _describe(error: dict[str, Any], files: list[tuple[Path, dict[str, Any]]]) -> str:
+    """One sentence for the first validation error: the file, the dotted key and what is wrong."""
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p[0].isupper()))
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    # Blame the most specific file that sets the key (or its parent, for a missing key).
+    blamed = files[0][0]
+    for path, data in files:
+        probe = loc if error["type"] != "missing" else loc[:-1]
+        if probe and _has_key(data, probe):
+            blamed = path
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{blamed}: unknown setting '{key}'; check its spelling against params/defaults.yaml."
+    if kind == "missing":
+        return f"{blamed}: setting '{key}' is required; add it."
+    msg = error["msg"].removeprefix("Value error, ")
+    value = error.get("input")
+    shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+    return f"{blamed}: setting '{key}' is invalid{shown}: {msg}."
+
+
+def validate(data: dict[str, Any], files: list[tuple[Path, dict[str, Any]]]) -> Params:
+    """Validate merged settings; raise :class:`ParamsError` naming file and key on the first error."""
+    try:
+        return Params.model_validate(data)
+    except ValidationError as exc:
+        raise ParamsError(_describe(exc.errors()[0], files)) from None
+
+
+def period_file(period: str, root: Path | None = None) -> Path:
+    return paths.params_dir(root) / f"{period}.yaml"
+
+
+def load_params(period: str | None = None, root: Path | None = None) -> Params:
+    """Defaults merged with the period's file (the default period when ``period`` is None)."""
+    defaults_path = paths.params_dir(root) / "defaults.yaml"
+    defaults = _read_yaml(defaults_path)
+    if period is None:
+        period = defaults.get("default_period")
+        if not period:
+            raise ParamsError(f"{defaults_path}: setting 'default_period' is required; add it.")
+    if not PERIOD_LABEL.match(str(period)):
+        raise ParamsError(f"period '{period}' is not a label of the form YYYY-MM; use e.g. 1998-06.")
+    path = period_file(period, root)
+    override = _read_yaml(path)
+    if "period" in override and str(override["period"]) != period:
+        raise ParamsError(
+            f"{path}: setting 'period' is '{override['period']}' but the file is for '{period}'; "
+            "make them agree."
+        )
+    files = [(defaults_path, defaults), (path, override)]
+    return validate(_merge(defaults, override), files)
+
+
+def list_periods(root: Path | None = None) -> list[str]:
+    """Every period that has a params file, oldest first."""
+    return sorted(p.stem for p in paths.params_dir(root).glob("*.yaml") if PERIOD_LABEL.match(p.stem))
+
+
+def month_window(period: str) -> tuple[dt.date, dt.date]:
+    """First and last day of a YYYY-MM period."""
+    year, month = (int(x) for x in period.split("-"))
+    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def new_period_file(period: str, root: Path | None = None, overwrite: bool = False) -> Path:
+    """Write ``params/<period>.yaml`` for a calendar month and check that it validates."""
+    if not PERIOD_LABEL.match(period):
+        raise ParamsError(f"period '{period}' is not a label of the form YYYY-MM; use e.g. 1998-07.")
+    path = period_file(period, root)
+    if path.exists() and not overwrite:
+        raise ParamsError(f"{path}: already exists; edit it, or pass --overwrite to replace it.")
+    start, end = month_window(period)
+    path.write_text(
+        f'# Settings for the {period} report; anything here overrides params/defaults.yaml.\n'
+        f'period: "{period}"\nperiod_start: {start.isoformat()}\nperiod_end: {end.isoformat()}\n',
+        encoding="utf-8",
+    )
+    try:
+        load_params(period, root)
+    except ParamsError:
+        path.unlink()
+        raise
+    return path
+
+
+def previous_period(period: str, root: Path | None = None) -> str | None:
+    """The latest period with a params file before ``period``."""
+    earlier = [p for p in list_periods(root) if p < period]
+    return earlier[-1] if earlier else None

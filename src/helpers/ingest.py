@@ -1,0 +1,300 @@
+"""Stage 01: read the configured source through the engine and map it to the canonical schema.
+
+Values stay as text here, exactly as received (parsing is cleaning's job, so that a value that does
+not parse can be quarantined with its original text). Every row gets its provenance
+(``source_file``, ``source_row``); direct identifiers are never copied; customer ids can be
+replaced by a keyed hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from helpers import paths
+from helpers.config import CustomerSource, FileOptions, PrivacyConfig, TransactionSource
+
+CANONICAL_TEXT_COLUMNS = ["customer_id", "order_id", "order_ts", "amount", "quantity", "product_id",
+                          "category", "channel", "region", "currency"]
+PROVENANCE_COLUMNS = ["source_file", "source_row"]
+# Names that look like direct identifiers: a mapped attribute with such a name is refused.
+IDENTIFIER_NAME = re.compile(r"(^|_)(name|e-?mail|phone|mobile|address|street|zip|postcode)(_|$)", re.I)
+
+
+class IngestError(ValueError):
+    """The source cannot be read as configured; the message names the file or column and the fix."""
+
+
+@dataclass
+class SourceTable:
+    """A source read into the engine: all columns as text plus a 1-based ``source_row``."""
+
+    table: ir.Table
+    label: str  # how the source is named in messages and in ``source_file``
+    columns: list[str] = field(default_factory=list)
+
+
+def _label(opts: FileOptions, root: Path) -> str:
+    if opts.path:
+        resolved = paths.resolve(opts.path, root)
+        try:
+            return str(resolved.relative_to(root))
+        except ValueError:
+            return str(resolved)
+    return f"{opts.url_env}:{opts.table or 'query'}"
+
+
+def _check_file(path: Path, label: str, setting: str) -> None:
+    if not path.is_file():
+        raise IngestError(f"{label}: file not found; put the file there or fix '{setting}' in params.")
+    if path.stat().st_size == 0:
+        raise IngestError(f"{label}: the file is empty (0 bytes); export the data again.")
+
+
+def _csv_options(opts: FileOptions) -> str:
+    parts = ["all_varchar = true", f"header = {str(opts.header).lower()}",
+             f"encoding = '{opts.encoding}'", "null_padding = false"]
+    if opts.delimiter != "auto":
+        delim = opts.delimiter.replace("'", "''")
+        parts.append(f"delim = E'{delim}'" if delim == "\t" else f"delim = '{delim}'")
+    return ", ".join(parts)
+
+
+def _materialise(con: ibis.BaseBackend, name: str, select_sql: str, label: str, encoding: str) -> None:
+    """Copy a file into an engine table (rowid then follows the file's row order)."""
+    try:
+        con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {select_sql}")
+    except Exception as exc:  # duckdb raises InvalidInputException, ConversionException, IOException
+        text = str(exc)
+        if "unicode" in text.lower() or "utf-8" in text.lower() or "encoding" in text.lower():
+            raise IngestError(
+                f"{label}: the file is not valid {encoding} text; set the source's 'encoding' "
+                "(utf-8, latin-1 or utf-16) to the file's encoding."
+            ) from None
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        raise IngestError(f"{label}: cannot be read ({first}); check its format and delimiter settings.") from None
+
+
+def _read_whitespace(con: ibis.BaseBackend, path: Path, name: str, opts: FileOptions, label: str) -> ir.Table:
+    """Columns separated by runs of blanks (fixed-width exports such as the CDNOW log)."""
+    _materialise(
+        con, f"{name}_lines",
+        f"SELECT * FROM read_csv('{path}', columns = {{'line': 'VARCHAR'}}, header = false, "
+        f"delim = '\\x1f', quote = '', escape = '', encoding = '{opts.encoding}')",
+        label, opts.encoding,
+    )
+    lines = con.sql(f"SELECT rowid AS __rowid, line FROM {name}_lines WHERE trim(line) <> ''")
+    first = lines.order_by("__rowid").limit(1).execute()
+    if first.empty:
+        raise IngestError(f"{label}: the file has no rows; export the data again.")
+    width = len(str(first["line"].iloc[0]).split())
+    if opts.header:
+        names = str(first["line"].iloc[0]).split()
+        lines = lines.filter(lines.__rowid > int(first["__rowid"].iloc[0]))
+    else:
+        names = [f"column{i}" for i in range(width)]
+    fields = lines.line.strip().re_split(r"\s+")
+    table = lines.select(
+        source_row=ibis.row_number().over(order_by=lines.__rowid) + 1,
+        **{n: fields[i] for i, n in enumerate(names)},
+    )
+    return table
+
+
+def read_source(con: ibis.BaseBackend, opts: FileOptions, name: str, root: Path | None = None) -> SourceTable:
+    """Read a configured source into the engine with every column as text and a ``source_row``."""
+    root = root or paths.project_root()
+    label = _label(opts, root)
+    if opts.format in ("csv", "parquet", "excel", "duckdb"):
+        path = paths.resolve(opts.path, root)
+        _check_file(path, label, f"sources.{name}.path")
+    if opts.format == "csv" and opts.delimiter == "whitespace":
+        table = _read_whitespace(con, path, name, opts, label)
+    elif opts.format == "csv":
+        _materialise(con, name, f"SELECT * FROM read_csv('{path}', {_csv_options(opts)})", label, opts.encoding)
+        table = con.sql(f"SELECT rowid + 1 AS source_row, * FROM {name}")
+    elif opts.format == "parquet":
+        _materialise(con, name, f"SELECT * FROM read_parquet('{path}', file_row_number = true)", label, "parquet")
+        raw = con.table(name)
+        table = raw.select(source_row=raw.file_row_number + 1,
+                           **{c: raw[c].cast("string") for c in raw.columns if c != "file_row_number"})
+    elif opts.format == "excel":
+        table = _read_excel(path, opts, label)
+    elif opts.format == "duckdb":
+        try:
+            con.raw_sql(f"ATTACH '{path}' AS {name}_db (READ_ONLY)")
+        except Exception:
+            raise IngestError(f"{label}: is not a DuckDB database file; check sources.{name}.format.") from None
+        query = opts.query or f"SELECT * FROM {name}_db.{opts.table}"
+        table = _numbered(con, name, query, label)
+    else:  # sql
+        table = _read_sql(con, opts, name, label)
+    columns = [c for c in table.columns if c != "source_row"]
+    if table.count().execute() == 0:
+        raise IngestError(f"{label}: the source has a header but no data rows; export the data again.")
+    return SourceTable(table=table, label=label, columns=columns)
+
+
+def _numbered(con: ibis.BaseBackend, name: str, query: str, label: str) -> ir.Table:
+    """Materialise a query and number its rows in a deterministic order (all columns, as text)."""
+    _materialise(con, name, f"SELECT * FROM ({query})", label, "database")
+    raw = con.table(name)
+    as_text = {c: raw[c].cast("string") for c in raw.columns}
+    return raw.select(source_row=ibis.row_number().over(order_by=list(as_text.values())) + 1, **as_text)
+
+
+def _read_excel(path: Path, opts: FileOptions, label: str) -> ir.Table:
+    """Excel through pandas (sheets are at most about a million rows, so memory is bounded)."""
+    sheet = 0 if opts.sheet is None else opts.sheet
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet, dtype=str, header=0 if opts.header else None)
+    except ValueError as exc:
+        if "Worksheet" in str(exc) or "sheet" in str(exc).lower():
+            sheets = pd.ExcelFile(path).sheet_names
+            raise IngestError(f"{label}: has no sheet {sheet!r}; set 'sheet' to one of {sheets}.") from None
+        raise IngestError(f"{label}: cannot be read as Excel ({exc}); check 'format'.") from None
+    except Exception as exc:
+        raise IngestError(f"{label}: cannot be read as Excel ({type(exc).__name__}); check 'format'.") from None
+    frame.columns = [str(c) for c in frame.columns]
+    frame = frame.dropna(how="all")
+    frame.insert(0, "source_row", range(1, len(frame) + 1))
+    return ibis.memtable(frame)
+
+
+def _read_sql(con: ibis.BaseBackend, opts: FileOptions, name: str, label: str) -> ir.Table:
+    """A table or query in a SQL database reached through Ibis; the URL comes from the environment."""
+    url = os.environ.get(opts.url_env or "")
+    if not url:
+        raise IngestError(
+            f"{label}: environment variable {opts.url_env} is not set; export it with the database URL "
+            "(e.g. postgres://user:password@host:5432/db)."
+        )
+    try:
+        remote = ibis.connect(url)
+        expr = remote.sql(opts.query) if opts.query else remote.table(opts.table)
+        frame = expr.to_pyarrow()
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = re.sub(r"://[^@/\s]*@", "://***@", reason)  # never print a password
+        raise IngestError(f"{label}: cannot read from the database ({reason}); check {opts.url_env}, "
+                          "the table name and the server.") from None
+    con.create_table(f"{name}_remote", frame, temp=True, overwrite=True)
+    return _numbered(con, name, f"SELECT * FROM {name}_remote", label)
+
+
+def _missing_columns(source: SourceTable, wanted: dict[str, str], section: str) -> None:
+    for canonical, column in wanted.items():
+        if column not in source.columns:
+            found = ", ".join(source.columns[:12]) + (" …" if len(source.columns) > 12 else "")
+            raise IngestError(
+                f"{source.label}: column '{column}' (mapped to {canonical}) is not in the source; "
+                f"columns found: {found}. Fix '{section}.{canonical}' in params."
+            )
+
+
+def hmac_ids(ids: pd.Series, key: bytes) -> pd.Series:
+    """HMAC-SHA256 of each id, hex, truncated to 32 characters (128 bits): stable, keyed, one-way."""
+    return ids.map(lambda value: hmac.new(key, str(value).encode("utf-8"), hashlib.sha256).hexdigest()[:32])
+
+
+def pseudonymisation_key(privacy: PrivacyConfig) -> bytes | None:
+    """The HMAC key when pseudonymisation is on; a clear error when it is on and no key is set."""
+    if not privacy.pseudonymise_customer_id:
+        return None
+    key = os.environ.get(privacy.key_env, "")
+    if len(key) < 16:
+        raise IngestError(
+            f"privacy.pseudonymise_customer_id is on but environment variable {privacy.key_env} is "
+            f"{'too short' if key else 'not set'}; export a secret of at least 16 characters."
+        )
+    return key.encode("utf-8")
+
+
+def _pseudonymise(con: ibis.BaseBackend, table: ir.Table, key: bytes, name: str) -> ir.Table:
+    """Replace ``customer_id`` by its keyed hash (computed once per distinct id, joined back)."""
+    distinct = table.select("customer_id").distinct().filter(table.customer_id.notnull()).to_pandas()
+    mapping = pd.DataFrame({"customer_id": distinct["customer_id"].astype(str),
+                            "customer_key": hmac_ids(distinct["customer_id"].astype(str), key)})
+    lookup = con.create_table(f"{name}_pseudonyms", mapping, temp=True, overwrite=True)
+    joined = table.left_join(lookup, "customer_id")
+    return joined.mutate(customer_id=joined.customer_key).drop("customer_key", *[c for c in joined.columns if c.endswith("_right")])
+
+
+def map_transactions(source: SourceTable, columns: dict[str, str]) -> ir.Table:
+    """Rename mapped source columns to canonical names (text), add provenance, drop everything else."""
+    _missing_columns(source, columns, "sources.transactions.columns")
+    t = source.table
+    selected = {canonical: t[column].cast("string") for canonical, column in columns.items()}
+    if "order_id" not in selected:
+        selected["order_id"] = t.source_row.cast("string")
+    ordered = {c: selected[c] for c in CANONICAL_TEXT_COLUMNS if c in selected}
+    return t.select(**ordered, source_file=ibis.literal(source.label), source_row=t.source_row.cast("int64"))
+
+
+def ingest_transactions(con: ibis.BaseBackend, source_cfg: TransactionSource, privacy: PrivacyConfig,
+                        root: Path | None = None) -> tuple[ir.Table, dict]:
+    """Read and map the transaction source; return the canonical table and facts for the page."""
+    key = pseudonymisation_key(privacy)
+    source = read_source(con, source_cfg, "transactions", root)
+    mapped = map_transactions(source, source_cfg.columns.mapped())
+    if key is not None:
+        mapped = _pseudonymise(con, mapped, key, "transactions")
+    mapped = mapped.order_by("source_row")
+    unmapped = [c for c in source.columns if c not in source_cfg.columns.mapped().values()]
+    facts = {
+        "source": source.label,
+        "format": source_cfg.format,
+        "rows_read": int(mapped.count().execute()),
+        "columns_in_source": source.columns,
+        "column_mapping": source_cfg.columns.mapped(),
+        "columns_not_copied": unmapped,
+        "identifier_columns_dropped": [c for c in source_cfg.identifier_columns if c in source.columns],
+        "customer_id_pseudonymised": key is not None,
+    }
+    return mapped, facts
+
+
+def ingest_customers(con: ibis.BaseBackend, source_cfg: CustomerSource, privacy: PrivacyConfig,
+                     root: Path | None = None) -> tuple[ir.Table, dict]:
+    """Read customer attributes: the id and the mapped attribute columns, never an identifier."""
+    for attribute, column in source_cfg.attributes.items():
+        if IDENTIFIER_NAME.search(attribute) or column in source_cfg.identifier_columns:
+            raise IngestError(
+                f"sources.customers.attributes.{attribute}: '{column}' looks like a direct identifier "
+                "(name, e-mail, phone, address), which never leaves ingest; remove it from attributes."
+            )
+    key = pseudonymisation_key(privacy)
+    source = read_source(con, source_cfg, "customers", root)
+    wanted = {"customer_id": source_cfg.customer_id, **source_cfg.attributes}
+    _missing_columns(source, wanted, "sources.customers")
+    t = source.table
+    table = t.select(customer_id=t[source_cfg.customer_id].cast("string").strip(),
+                     **{a: t[c] for a, c in source_cfg.attributes.items()},
+                     source_file=ibis.literal(source.label), source_row=t.source_row.cast("int64"))
+    if key is not None:
+        table = _pseudonymise(con, table, key, "customers")
+    table = table.order_by("source_row")
+    facts = {
+        "source": source.label,
+        "rows_read": int(table.count().execute()),
+        "attributes": list(source_cfg.attributes),
+        "identifier_columns_dropped": [c for c in source_cfg.identifier_columns if c in source.columns],
+    }
+    return table, facts
+
+
+def mapping_table(facts: dict) -> pd.DataFrame:
+    """Canonical column, the source column it came from, for the page."""
+    rows = [{"canonical column": c, "source column": s} for c, s in facts["column_mapping"].items()]
+    if "order_id" not in facts["column_mapping"]:
+        rows.append({"canonical column": "order_id", "source column": "(none: the row number)"})
+    rows += [{"canonical column": p, "source column": "(provenance)"} for p in PROVENANCE_COLUMNS]
+    return pd.DataFrame(rows)

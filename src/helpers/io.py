@@ -1,0 +1,101 @@
+"""Reading and writing data products: Parquet for tables, JSON for small facts, with clear errors
+naming the stage to re-run when a product is missing or unreadable."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+STAGE_OF_PRODUCT = {
+    "01": "01_ingest",
+    "02": "02_cleaning",
+    "03": "03_rfm",
+    "04": "04_clustering",
+    "05": "05_scoring",
+    "06": "06_clv",
+    "07": "07_report",
+}
+
+
+class ProductError(RuntimeError):
+    """An earlier stage's product is missing or unreadable; the message names the stage to re-run."""
+
+
+def _stage_for(path: Path) -> str:
+    return STAGE_OF_PRODUCT.get(path.name[:2], "the stage that writes it")
+
+
+def require(path: Path) -> Path:
+    """Fail with one sentence naming the stage to re-run when a product does not exist."""
+    if not Path(path).is_file():
+        raise ProductError(f"{path}: product not found; run notebook {_stage_for(Path(path))} first.")
+    return Path(path)
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """A product as a pandas frame (for customer-level work, small by construction)."""
+    require(path)
+    try:
+        return pq.read_table(path).to_pandas()
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise ProductError(
+            f"{path}: product is unreadable ({type(exc).__name__}); re-run notebook {_stage_for(Path(path))}."
+        ) from None
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, sort_by: list[str] | None = None) -> Path:
+    """Write a frame sorted by ``sort_by`` without the pandas index, so reruns give identical bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if sort_by:
+        frame = frame.sort_values(sort_by, kind="mergesort")
+    frame.reset_index(drop=True).to_parquet(path, index=False)
+    return path
+
+
+def write_table(table: Any, path: Path) -> Path:
+    """Write an engine (Ibis) table to Parquet without passing through pandas; the expression's own
+    ``order_by`` fixes the row order, so reruns give identical files."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    table.to_parquet(tmp)
+    tmp.replace(path)
+    return path
+
+
+def read_table(con: Any, path: Path) -> Any:
+    """An earlier stage's Parquet product as an engine (Ibis) table, with a clear error if missing."""
+    return con.read_parquet(require(path))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe version of numpy/pandas scalars and dates; NaN becomes null."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def write_json(data: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_plain(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    require(path)
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        raise ProductError(f"{path}: product is not valid JSON; re-run notebook {_stage_for(Path(path))}.") from None

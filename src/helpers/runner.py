@@ -1,0 +1,234 @@
+"""Run one period: validate params, execute the numbered notebooks with papermill into a staging
+folder, export each to HTML with code hidden, then publish products and report by renaming the
+staging folders into place. A failure leaves the last published report of the period untouched.
+
+Everything runs in one Python process through the papermill and nbconvert APIs (one CLI call per
+notebook pays papermill's and nbconvert's import cost every time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import html
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from helpers import paths
+from helpers.config import load_params
+
+STAGING = ".staging"
+FAILED = ".failed"
+RUN_FILE = "run.json"
+
+
+@dataclass
+class StageResult:
+    notebook: str
+    seconds: float
+    html: str
+
+
+@dataclass
+class RunResult:
+    period: str
+    ok: bool
+    stages: list[StageResult] = field(default_factory=list)
+    report: Path | None = None
+    failed_notebook: Path | None = None
+    message: str = ""
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised: names the notebook, the cell and where the executed copy was saved."""
+
+
+def stage_notebooks(root: Path | None = None, only: list[str] | None = None) -> list[Path]:
+    """The numbered notebooks (``01_ingest.ipynb`` …) in order; ``only`` keeps those whose number
+    or name is listed."""
+    found = sorted(p for p in paths.notebooks_dir(root).glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        found = [p for p in found if p.stem[:2] in only or p.stem in only]
+    return found
+
+
+@contextmanager
+def period_lock(period: str, root: Path | None = None) -> Iterator[None]:
+    """One run per period at a time; different periods run side by side."""
+    lock_dir = paths.reports_root(root) / ".locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"{period}.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"period {period} is already being built by another run; wait for it to finish.") from None
+        yield
+
+
+def export_html(notebook: Path, target: Path) -> Path:
+    """The executed notebook as a stand-alone page: code hidden, figures embedded as base64 PNG."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def _execute(notebook: Path, output: Path, period: str, products: Path, kernel: str, timeout: int) -> None:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(output),
+            parameters={"period": period, "products_dir": str(products)},
+            kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False,
+            execution_timeout=timeout, report_mode=False,
+        )
+    except PapermillExecutionError as exc:
+        raise NotebookFailed(
+            f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue).strip()}"
+        ) from None
+
+
+def _publish(staging: Path, final: Path, token: str) -> None:
+    """Swap a fully built folder into place; the old one is removed only after the swap."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old = final.with_name(f".old-{final.name}-{token}")
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def run_period(period: str | None = None, root: Path | None = None, only: list[str] | None = None,
+               log: Callable[[str], None] = print) -> RunResult:
+    """Build one period's products and report; returns what happened (never raises for a notebook
+    failure: the result says which notebook and cell failed and where the executed copy is)."""
+    root = root or paths.project_root()
+    params = load_params(period, root)
+    period = params.period
+    notebooks = stage_notebooks(root, only)
+    if not notebooks:
+        raise RuntimeError(f"no numbered notebooks found in {paths.notebooks_dir(root)}.")
+    token = f"{os.getpid()}-{time.time_ns()}"
+    products_final = paths.processed_dir(period, root)
+    report_final = paths.report_dir(period, root)
+    products_stage = paths.processed_root(root) / STAGING / f"{period}-{token}"
+    report_stage = paths.reports_root(root) / STAGING / f"{period}-{token}"
+    result = RunResult(period=period, ok=False)
+    with period_lock(period, root):
+        products_stage.mkdir(parents=True)
+        (report_stage / "notebooks").mkdir(parents=True)
+        started = time.perf_counter()
+        log(f"[{period}] building {len(notebooks)} notebooks")
+        for notebook in notebooks:
+            t0 = time.perf_counter()
+            executed = report_stage / "notebooks" / notebook.name
+            try:
+                _execute(notebook, executed, period, products_stage, params.runner.kernel_name,
+                         params.runner.cell_timeout_seconds)
+            except NotebookFailed as exc:
+                failed = paths.reports_root(root) / FAILED / period
+                shutil.rmtree(failed, ignore_errors=True)
+                failed.parent.mkdir(parents=True, exist_ok=True)
+                report_stage.rename(failed)
+                shutil.rmtree(products_stage, ignore_errors=True)
+                result.failed_notebook = failed / "notebooks" / notebook.name
+                result.message = (f"{exc} The executed notebook is saved at {result.failed_notebook}; "
+                                  f"the published report of {period} is unchanged.")
+                log(f"[{period}] FAILED {result.message}")
+                return result
+            page = export_html(executed, report_stage / f"{notebook.stem}.html")
+            seconds = time.perf_counter() - t0
+            result.stages.append(StageResult(notebook.stem, round(seconds, 2), page.name))
+            log(f"[{period}] {notebook.stem:<16} {seconds:6.1f} s")
+        run_facts = {
+            "period": period, "period_start": params.period_start, "period_end": params.period_end,
+            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "seconds": round(time.perf_counter() - started, 2),
+            "stages": [s.__dict__ for s in result.stages],
+        }
+        (report_stage / RUN_FILE).write_text(json.dumps(run_facts, indent=2, default=str) + "\n")
+        if not (report_stage / "index.html").exists():
+            write_period_index(report_stage, products_stage, run_facts)
+        _publish(products_stage, products_final, token)
+        _publish(report_stage, report_final, token)
+        shutil.rmtree(paths.reports_root(root) / FAILED / period, ignore_errors=True)
+    write_reports_index(root)
+    result.ok = True
+    result.report = report_final / "index.html"
+    log(f"[{period}] done in {run_facts['seconds']:.1f} s: {result.report}")
+    return result
+
+
+# ------------------------------------------------------------------------------------ index pages
+
+PAGE_STYLE = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#1f2933}
+h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0}
+td,th{border-bottom:1px solid #d9e2ec;padding:.35rem .8rem;text-align:left}th{background:#f0f4f8}
+td.num{text-align:right;font-variant-numeric:tabular-nums}a{color:#0b69a3}.muted{color:#627d98}
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{PAGE_STYLE}</style></head><body>{body}</body></html>\n")
+
+
+def write_period_index(report: Path, products: Path, run_facts: dict) -> Path:
+    """The period's landing page until notebook 07 writes its own: links to every stage page and
+    the data-quality accounting."""
+    period = run_facts["period"]
+    rows = "".join(
+        f"<tr><td><a href='{html.escape(s['html'])}'>{html.escape(s['notebook'])}</a></td>"
+        f"<td class='num'>{s['seconds']:.1f} s</td></tr>" for s in run_facts["stages"])
+    body = [f"<h1>Customer analytics: {html.escape(period)}</h1>",
+            f"<p class='muted'>Period {run_facts['period_start']} to {run_facts['period_end']}; "
+            f"built {html.escape(run_facts['finished'])}. <a href='../index.html'>All periods</a></p>",
+            "<h2>Stages</h2><table><tr><th>page</th><th>time</th></tr>" + rows + "</table>"]
+    quality_path = products / "02_quality.json"
+    if quality_path.is_file():
+        quality = json.loads(quality_path.read_text())
+        lines = [("rows in the source", quality["rows_in"]), ("kept", quality["rows_kept"])]
+        lines += [(f"rejected: {quality['reason_descriptions'][code]}", n)
+                  for code, n in quality["rejected_by_reason"].items() if n]
+        table = "".join(f"<tr><td>{html.escape(k)}</td><td class='num'>{v:,}</td></tr>" for k, v in lines)
+        body.append("<h2>Data quality</h2><table>" + table + "</table>"
+                    f"<p>{quality['rows_in']:,} rows in = {quality['rows_kept']:,} kept + "
+                    f"{quality['rows_rejected']:,} rejected.</p>")
+    target = report / "index.html"
+    target.write_text(_page(f"Customer analytics {period}", "\n".join(body)), encoding="utf-8")
+    return target
+
+
+def write_reports_index(root: Path | None = None) -> Path:
+    """``reports/index.html``: every published period, newest first, with a link and its build facts."""
+    reports = paths.reports_root(root)
+    rows = []
+    for run_file in sorted(reports.glob(f"*/{RUN_FILE}"), reverse=True):
+        facts = json.loads(run_file.read_text())
+        period = run_file.parent.name
+        summary = facts.get("headline", "")
+        rows.append(f"<tr><td><a href='{html.escape(period)}/index.html'>{html.escape(period)}</a></td>"
+                    f"<td>{facts['period_start']} to {facts['period_end']}</td>"
+                    f"<td>{html.escape(str(summary))}</td><td class='muted'>{html.escape(facts['finished'])}</td></tr>")
+    body = ("<h1>Customer analytics reports</h1>"
+            + ("<table><tr><th>period</th><th>window</th><th>headline</th><th>built</th></tr>"
+               + "".join(rows) + "</table>" if rows else "<p>No period has been built yet: run <code>make report</code>.</p>"))
+    target = reports / "index.html"
+    reports.mkdir(parents=True, exist_ok=True)
+    tmp = reports / f".index.html.{os.getpid()}"
+    tmp.write_text(_page("Customer analytics reports", body), encoding="utf-8")
+    os.replace(tmp, target)
+    return target
