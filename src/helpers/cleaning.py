@@ -76,6 +76,7 @@ def classify_rows(parsed: ir.Table, cleaning: CleaningConfig, as_of_exclusive: d
     # Exact duplicates: same text in every mapped column (a generated order id is not a source value).
     key = [f"{c}_text" for c in CANONICAL_TEXT_COLUMNS if f"{c}_text" in t.columns
            and (c != "order_id" or order_id_mapped)]
+    # ibis.row_number() counts from 0: the first copy of a row is 0, later copies are repeats.
     t = t.mutate(_repeat=ibis.row_number().over(group_by=[t[k] for k in key], order_by=t.source_row))
     extreme = (t.amount.abs() > extreme_threshold) if extreme_threshold is not None else ibis.literal(False)
     rules: list[tuple[ir.BooleanValue, str]] = [
@@ -94,7 +95,7 @@ def classify_rows(parsed: ir.Table, cleaning: CleaningConfig, as_of_exclusive: d
     if cleaning.returns == "quarantine":
         rules.append((t.is_return, "return"))
     if cleaning.duplicates == "reject":
-        rules.append((t._repeat > 1, "duplicate"))
+        rules.append((t._repeat > 0, "duplicate"))
     if cleaning.extreme_amount_action == "reject":
         rules.append((extreme, "extreme_amount"))
     reason = ibis.cases(*[(cond.fill_null(False), code) for cond, code in rules], else_=ibis.null("string"))

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from helpers import paths
 
 PERIOD_LABEL = re.compile(r"^\d{4}-\d{2}$")
+PERIOD_KEYS = ("period", "period_start", "period_end")
 
 
 class ParamsError(ValueError):
@@ -188,6 +189,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ParamsError(f"{path}: not valid YAML{where}; fix the syntax there.") from None
+    except ValueError as exc:  # PyYAML's date constructor, e.g. 1998-06-31
+        raise ParamsError(f"{path}: a value is invalid ({exc}); use real dates such as 1998-06-30.") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -229,6 +232,8 @@ def _describe(error: dict[str, Any], files: list[tuple[Path, dict[str, Any]]]) -
         if probe and _has_key(data, probe):
             blamed = path
     kind = error["type"]
+    if kind == "missing" and loc and loc[0] in PERIOD_KEYS:
+        blamed = files[-1][0]  # the window belongs in the period's own file
     if kind == "extra_forbidden":
         return f"{blamed}: unknown setting '{key}'; check its spelling against params/defaults.yaml."
     if kind == "missing":

@@ -34,9 +34,17 @@ def _duckdb_try_strptime(value: str, formats: dtypes.Array(dtypes.string)) -> dt
     """DuckDB's try_strptime: the first format that parses, NULL when none does."""
 
 
+EARLIEST_PLAUSIBLE_YEAR = 1900
+
+
 def try_parse_timestamp(text: ir.StringValue, formats: list[str]) -> ir.TimestampValue:
-    """Parse text with the first matching strftime format; NULL where none matches (never raises)."""
-    return _duckdb_try_strptime(text, ibis.literal(list(formats), type="array<string>"))
+    """Parse text with the first strftime format that matches and gives a plausible year; NULL where
+    none does (never raises). The year check matters: ``%Y`` reads "2/20/11" as the year 11 AD."""
+    parsed = []
+    for fmt in formats:
+        value = _duckdb_try_strptime(text, ibis.literal([fmt], type="array<string>"))
+        parsed.append(ibis.ifelse(value.year() >= EARLIEST_PLAUSIBLE_YEAR, value, ibis.null("timestamp")))
+    return ibis.coalesce(*parsed) if len(parsed) > 1 else parsed[0]
 
 
 def try_parse_number(text: ir.StringValue, decimal_separator: str = ".") -> ir.FloatingValue:

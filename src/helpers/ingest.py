@@ -61,7 +61,7 @@ def _check_file(path: Path, label: str, setting: str) -> None:
 
 def _csv_options(opts: FileOptions) -> str:
     parts = ["all_varchar = true", f"header = {str(opts.header).lower()}",
-             f"encoding = '{opts.encoding}'", "null_padding = false"]
+             f"encoding = '{opts.encoding}'", "null_padding = true"]
     if opts.delimiter != "auto":
         delim = opts.delimiter.replace("'", "''")
         parts.append(f"delim = E'{delim}'" if delim == "\t" else f"delim = '{delim}'")

@@ -93,10 +93,13 @@ def _execute(notebook: Path, output: Path, period: str, products: Path, kernel: 
             parameters={"period": period, "products_dir": str(products)},
             kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False,
             execution_timeout=timeout, report_mode=False,
+            # The kernel only talks to this process on loopback; its TCP-encryption notice is noise here.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as exc:
+        first_line = next((ln.strip() for ln in exc.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
         raise NotebookFailed(
-            f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue).strip()}"
+            f"{notebook.name} failed in cell {exc.exec_count} ({first_line[:60]}): {exc.ename}: {str(exc.evalue).strip()}"
         ) from None
 
 

@@ -1,0 +1,65 @@
+"""Shared fixtures: small hand-built sources, and a tiny copy of the project that runs the real
+notebooks on the first few hundred CDNOW customers (the 'tiny fixture period')."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from helpers import config, engine
+
+REPO = Path(__file__).resolve().parents[1]
+CDNOW = REPO / "data" / "raw" / "cdnow_transactions.txt"
+TINY_CUSTOMERS = 400  # CDNOW customers 00001..00400: about 1,200 rows, ~110 repeat buyers
+
+
+def cdnow_head(max_customer: int = TINY_CUSTOMERS) -> str:
+    """The CDNOW log restricted to its first customers, in the original whitespace format."""
+    if not CDNOW.is_file():
+        raise FileNotFoundError(f"{CDNOW} is missing; run `make data` first.")
+    lines = CDNOW.read_text().splitlines()
+    kept = [lines[0]] + [ln for ln in lines[1:] if ln.split() and int(ln.split()[0]) <= max_customer]
+    return "\n".join(kept) + "\n"
+
+
+def make_project(folder: Path, periods: tuple[str, ...] = ("1998-05", "1998-06")) -> Path:
+    """A copy of the project (params, notebooks) with the tiny CDNOW extract as its data."""
+    (folder / "params").mkdir(parents=True)
+    shutil.copyfile(REPO / "params" / "defaults.yaml", folder / "params" / "defaults.yaml")
+    for period in periods:
+        config.new_period_file(period, root=folder)
+    shutil.copytree(REPO / "notebooks", folder / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    raw = folder / "data" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "cdnow_transactions.txt").write_text(cdnow_head())
+    return folder
+
+
+@pytest.fixture
+def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = make_project(tmp_path / "project")
+    monkeypatch.setenv("CA_PROJECT_ROOT", str(root))
+    return root
+
+
+@pytest.fixture
+def con():
+    return engine.connect()
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """Write a small source file (text or bytes) and return its path."""
+
+    def _write(name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding=encoding)
+        return path
+
+    return _write

@@ -1,0 +1,178 @@
+"""Cleaning: each rule on a small hand-built table, the precedence of reasons, and the accounting
+identity rows in = kept + rejected (by reason), on hand-built data and on CDNOW."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+import pytest
+
+from helpers import cleaning
+from helpers.config import CleaningConfig, ColumnMap, TransactionSource, load_params
+from helpers.engine import connect, try_parse_number
+from helpers.ingest import ingest_transactions
+
+from conftest import REPO
+
+AS_OF = dt.datetime(2011, 1, 1)  # exclusive: orders on 2010-12-31 count, 2011-01-01 is the future
+SOURCE = TransactionSource(format="csv", path="x.csv",
+                           columns=ColumnMap(customer_id="c", order_ts="t", amount="a", order_id="o"),
+                           timestamp_formats=["%m/%d/%Y %H:%M", "%m/%d/%y %H:%M"])
+
+
+def mapped(rows: list[tuple]) -> ibis.Table:
+    """An ingested (text) table from (customer_id, order_id, order_ts, amount) rows."""
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_ts", "amount"], dtype=object)
+    frame["source_file"] = "x.csv"
+    frame["source_row"] = range(1, len(frame) + 1)
+    return ibis.memtable(frame, schema={"customer_id": "string", "order_id": "string", "order_ts": "string",
+                                        "amount": "string", "source_file": "string", "source_row": "int64"})
+
+
+def run(rows: list[tuple], source: TransactionSource = SOURCE, **settings):
+    con = connect()
+    kept, rejected, quality = cleaning.clean_transactions(con, mapped(rows), source, CleaningConfig(**settings), AS_OF)
+    return kept.to_pandas(), rejected.to_pandas(), quality
+
+
+def reasons(rejected: pd.DataFrame) -> dict[int, str]:
+    return dict(zip(rejected["source_row"], rejected["reject_reason"]))
+
+
+GOOD = ("17850", "536365", "12/01/2010 08:26", "15.30")
+
+
+def test_customer_ids_missing_tokens_and_float_formatting() -> None:
+    kept, rejected, _ = run([GOOD, ("", "2", "12/01/2010 08:26", "1"), ("NA", "3", "12/01/2010 08:26", "1"),
+                             (None, "4", "12/01/2010 08:26", "1"), ("17850.0", "5", "12/01/2010 08:26", "2"),
+                             ("  13047 ", "6", "12/01/2010 08:26", "3"), ("null", "7", "12/01/2010 08:26", "1")])
+    assert reasons(rejected) == {2: "missing_customer_id", 3: "missing_customer_id", 4: "missing_customer_id",
+                                 7: "missing_customer_id"}
+    assert kept["customer_id"].tolist() == ["17850", "17850", "13047"]
+
+
+def test_mixed_date_formats_parse_and_garbage_is_quarantined() -> None:
+    kept, rejected, _ = run([("1", "1", "12/06/2010 10:08", "1"), ("1", "2", "2/20/11 11:39", "1"),
+                             ("1", "3", "2010-12-05 09:00:00", "1"), ("1", "4", "yesterday", "1"),
+                             ("1", "5", "", "1"), ("1", "6", "13/45/2010 10:00", "1")],
+                            history_start=None)
+    assert kept["order_ts"].tolist() == [pd.Timestamp("2010-12-06 10:08"), pd.Timestamp("2010-12-05 09:00")]
+    # 2/20/11 is in 2011: after as_of; "yesterday", "" and month 13 do not parse.
+    assert reasons(rejected) == {2: "after_as_of", 4: "unparseable_timestamp", 5: "unparseable_timestamp",
+                                 6: "unparseable_timestamp"}
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("15.30", 15.30), ("$1,234.50", 1234.50), ("1 234.50", 1234.50), ("-27.5", -27.5), ("£7", 7.0),
+    (" 3.0e2 ", 300.0), ("1,2", None), ("12abc", None), ("", None), ("1.234,50", None),
+])
+def test_amount_parsing_with_dot_decimals(text: str, value: float | None) -> None:
+    table = ibis.memtable({"a": [text]}, schema={"a": "string"})
+    got = connect().execute(table.select(v=try_parse_number(table.a, "."))).iloc[0]["v"]
+    assert (pd.isna(got) and value is None) or got == pytest.approx(value)
+
+
+@pytest.mark.parametrize(("text", "value"), [("1.234,50 €", 1234.50), ("15,3", 15.3), ("1,234.50", None)])
+def test_amount_parsing_with_comma_decimals(text: str, value: float | None) -> None:
+    table = ibis.memtable({"a": [text]}, schema={"a": "string"})
+    got = connect().execute(table.select(v=try_parse_number(table.a, ","))).iloc[0]["v"]
+    assert (pd.isna(got) and value is None) or got == pytest.approx(value)
+
+
+def test_invalid_and_zero_amounts() -> None:
+    rows = [GOOD, ("1", "2", "12/01/2010 08:26", "abc"), ("1", "3", "12/01/2010 08:26", None),
+            ("1", "4", "12/01/2010 08:26", "0"), ("1", "5", "12/01/2010 08:26", "0.00")]
+    _, rejected, _ = run(rows)
+    assert reasons(rejected) == {2: "invalid_amount", 3: "invalid_amount", 4: "zero_amount", 5: "zero_amount"}
+    kept, rejected, _ = run(rows, zero_amount="keep")
+    assert reasons(rejected) == {2: "invalid_amount", 3: "invalid_amount"}
+    assert kept["amount"].tolist() == [15.30, 0.0, 0.0]
+
+
+def test_history_window() -> None:
+    rows = [("1", "1", "11/30/2009 23:59", "1"), ("1", "2", "12/01/2009 00:00", "1"),
+            ("1", "3", "12/31/2010 23:59", "1"), ("1", "4", "01/01/2011 00:00", "1")]
+    kept, rejected, _ = run(rows, history_start=dt.date(2009, 12, 1))
+    assert reasons(rejected) == {1: "before_history_start", 4: "after_as_of"}
+    assert kept["source_row"].tolist() == [2, 3]
+
+
+def test_returns_are_netted_or_quarantined_and_cancellations_become_negative() -> None:
+    rows = [GOOD, ("17850", "C536379", "12/01/2010 09:41", "27.50"), ("17850", "536380", "12/01/2010 09:45", "-5")]
+    kept, rejected, quality = run(rows, cancellation_prefix="C")
+    assert kept["amount"].tolist() == [15.30, -27.50, -5.0]
+    assert kept["is_return"].tolist() == [False, True, True]
+    assert quality["returns_kept"] == 2 and quality["revenue_kept"] == pytest.approx(-17.2)
+    kept, rejected, quality = run(rows, cancellation_prefix="C", returns="quarantine")
+    assert reasons(rejected) == {2: "return", 3: "return"}
+    assert rejected["amount"].tolist() == ["27.50", "-5"]  # original text kept for the record
+
+
+def test_exact_duplicates_keep_the_first() -> None:
+    rows = [GOOD, GOOD, ("17850", "536365", "12/01/2010 08:26", "15.31"), GOOD]
+    kept, rejected, _ = run(rows, duplicates="reject")
+    assert reasons(rejected) == {2: "duplicate", 4: "duplicate"}
+    assert kept["source_row"].tolist() == [1, 3]
+    kept, rejected, _ = run(rows, duplicates="keep")
+    assert rejected.empty and len(kept) == 4
+
+
+def test_duplicates_ignore_a_generated_order_id() -> None:
+    source = SOURCE.model_copy(update={"columns": ColumnMap(customer_id="c", order_ts="t", amount="a")})
+    rows = [("1", "1", "12/01/2010 08:26", "5"), ("1", "2", "12/01/2010 08:26", "5")]  # ids are row numbers
+    _, rejected, _ = run(rows, source=source, duplicates="reject")
+    assert reasons(rejected) == {2: "duplicate"}
+
+
+def test_currency_filter_needs_a_mapped_column() -> None:
+    with pytest.raises(ValueError, match="cleaning.currency is set but sources.transactions.columns.currency is not mapped"):
+        run([GOOD], currency="GBP")
+
+
+def test_extreme_amounts_are_flagged_not_dropped_by_default() -> None:
+    rows = [("1", str(i), "12/01/2010 08:26", str(v)) for i, v in enumerate([10] * 9 + [1000], start=1)]
+    kept, _, quality = run(rows, extreme_amount_quantile=0.9)
+    # quantile 0.9 of [10 x9, 1000] with linear interpolation: 10 + 0.1 * 990 = 109
+    assert quality["extreme_amount_threshold"] == pytest.approx(109.0)
+    assert kept["is_extreme_amount"].tolist() == [False] * 9 + [True]
+    kept, rejected, quality = run(rows, extreme_amount_quantile=0.9, extreme_amount_action="reject")
+    assert reasons(rejected) == {10: "extreme_amount"} and len(kept) == 9
+
+
+def test_the_first_applicable_reason_wins_and_counts_add_up() -> None:
+    rows = [("", "1", "garbage", "abc"),       # missing id beats everything
+            ("1", "2", "garbage", "abc"),      # then the timestamp
+            ("1", "3", "01/05/2011 10:00", "0"),  # zero amount beats after_as_of
+            GOOD, GOOD]
+    kept, rejected, quality = run(rows, duplicates="reject")
+    assert reasons(rejected) == {1: "missing_customer_id", 2: "unparseable_timestamp", 3: "zero_amount", 5: "duplicate"}
+    assert quality["rows_in"] == 5 == quality["rows_kept"] + quality["rows_rejected"]
+    assert quality["rejected_by_reason"] == {**{code: 0 for code in cleaning.REJECT_REASONS},
+                                             "missing_customer_id": 1, "unparseable_timestamp": 1,
+                                             "zero_amount": 1, "duplicate": 1}
+    table = pd.DataFrame(cleaning.quality_table(quality))
+    assert table.iloc[0].tolist()[::2] == ["kept", 1] and table.iloc[-1]["rows"] == 5
+    assert table["rows"].iloc[:-1].sum() == 5
+
+
+def test_cdnow_accounting_is_exact() -> None:
+    """The bundled data: 69,659 rows in; 80 zero-dollar rows rejected; 23,502 customers kept."""
+    params = load_params("1998-06", REPO)
+    con = connect()
+    table, facts = ingest_transactions(con, params.sources.transactions, params.privacy, REPO)
+    kept, rejected, quality = cleaning.clean_transactions(con, table, params.sources.transactions, params.cleaning,
+                                                          params.as_of_exclusive)
+    assert facts["rows_read"] == 69_659
+    assert (quality["rows_in"], quality["rows_kept"], quality["rows_rejected"]) == (69_659, 69_579, 80)
+    assert quality["rejected_by_reason"]["zero_amount"] == 80
+    assert quality["customers_kept"] == 23_502
+    assert kept.count().execute() + rejected.count().execute() == 69_659
+    assert quality["revenue_kept"] == pytest.approx(2_500_315.63, abs=0.01)
+    # An earlier period: the rest of the log lies after its end and is accounted for, not lost.
+    early = load_params("1997-04", REPO)
+    _, _, quality = cleaning.clean_transactions(con, table, early.sources.transactions, early.cleaning,
+                                                early.as_of_exclusive)
+    assert (quality["rows_kept"], quality["rejected_by_reason"]["after_as_of"]) == (35_506, 34_073)
+    assert quality["rows_kept"] + quality["rows_rejected"] == 69_659

@@ -1,0 +1,117 @@
+"""Params: every committed file validates; mistakes fail with one sentence naming file and key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import config
+from helpers.config import ParamsError, load_params
+
+from conftest import REPO
+
+
+@pytest.mark.parametrize("period", config.list_periods(REPO))
+def test_every_committed_period_validates(period: str) -> None:
+    params = load_params(period, REPO)
+    start, end = config.month_window(period)
+    assert (params.period, params.period_start, params.period_end) == (period, start, end)
+
+
+def test_the_cdnow_months_are_all_there() -> None:
+    assert config.list_periods(REPO) == [f"1997-{m:02d}" for m in range(4, 13)] + [
+        f"1998-{m:02d}" for m in range(1, 7)]
+    assert load_params(None, REPO).period == "1998-06"  # the default period
+
+
+def test_as_of_is_the_last_day_and_the_cutoff_the_next_midnight() -> None:
+    params = load_params("1998-02", REPO)
+    assert params.as_of == dt.date(1998, 2, 28)
+    assert params.as_of_exclusive == dt.datetime(1998, 3, 1)
+
+
+def _project_with(tmp_path: Path, period_text: str, defaults_extra: str = "") -> Path:
+    (tmp_path / "params").mkdir()
+    defaults = (REPO / "params" / "defaults.yaml").read_text() + defaults_extra
+    (tmp_path / "params" / "defaults.yaml").write_text(defaults)
+    (tmp_path / "params" / "1998-06.yaml").write_text(period_text)
+    return tmp_path
+
+
+BASE = 'period: "1998-06"\nperiod_start: 1998-06-01\nperiod_end: 1998-06-30\n'
+
+
+@pytest.mark.parametrize(
+    ("period_text", "expected"),
+    [
+        (BASE + "cleaning:\n  retruns: net\n",
+         "1998-06.yaml: unknown setting 'cleaning.retruns'; check its spelling"),
+        (BASE + "seed: lots\n", "1998-06.yaml: setting 'seed' is invalid (got 'lots')"),
+        ('period: "1998-06"\nperiod_start: 1998-06-30\nperiod_end: 1998-06-01\n',
+         "period_end 1998-06-01 is before period_start 1998-06-30"),
+        ('period: "1998-06"\nperiod_start: 1998-06-01\n', "1998-06.yaml: setting 'period_end' is required"),
+        ('period: "1998-07"\nperiod_start: 1998-06-01\nperiod_end: 1998-06-30\n',
+         "setting 'period' is '1998-07' but the file is for '1998-06'"),
+        (BASE + "cleaning:\n  returns: sometimes\n", "setting 'cleaning.returns' is invalid (got 'sometimes')"),
+        (BASE + "period_end: 1998-06-31\n", "1998-06.yaml: a value is invalid (day is out of range for month)"),
+        (BASE + "cleaning: [\n", "1998-06.yaml: not valid YAML at line"),
+        (BASE + "sources:\n  transactions:\n    columns:\n      amount: null\n",
+         "setting 'sources.transactions.columns.amount' is invalid"),
+    ],
+)
+def test_mistakes_fail_with_one_sentence_naming_file_and_key(tmp_path: Path, period_text: str, expected: str) -> None:
+    root = _project_with(tmp_path, period_text)
+    with pytest.raises(ParamsError) as caught:
+        load_params("1998-06", root)
+    message = str(caught.value)
+    assert expected in message
+    assert "\n" not in message and message.count(". ") <= 1
+
+
+def test_a_typo_in_defaults_blames_defaults(tmp_path: Path) -> None:
+    root = _project_with(tmp_path, BASE, defaults_extra="engine_threads: 4\n")
+    with pytest.raises(ParamsError, match=r"defaults\.yaml: unknown setting 'engine_threads'"):
+        load_params("1998-06", root)
+
+
+def test_a_missing_period_file_says_how_to_create_it(tmp_path: Path) -> None:
+    root = _project_with(tmp_path, BASE)
+    with pytest.raises(ParamsError, match=r"1999-01\.yaml: file not found; create it with `python -m helpers new-period`"):
+        load_params("1999-01", root)
+
+
+def test_new_period_writes_a_valid_calendar_month(tmp_path: Path) -> None:
+    root = _project_with(tmp_path, BASE)
+    path = config.new_period_file("1998-07", root)
+    assert path.name == "1998-07.yaml"
+    params = load_params("1998-07", root)
+    assert (params.period_start, params.period_end) == (dt.date(1998, 7, 1), dt.date(1998, 7, 31))
+    with pytest.raises(ParamsError, match="already exists"):
+        config.new_period_file("1998-07", root)
+    assert config.previous_period("1998-07", root) == "1998-06"
+    assert config.previous_period("1998-06", root) is None
+
+
+def test_cli_reports_a_params_error_with_status_2_and_no_traceback(tmp_path: Path) -> None:
+    root = _project_with(tmp_path, BASE + "cleaning:\n  retruns: net\n")
+    done = subprocess.run([sys.executable, "-m", "helpers", "validate", "1998-06"], capture_output=True,
+                          text=True, env={"CA_PROJECT_ROOT": str(root), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: {root}/params/1998-06.yaml: unknown setting 'cleaning.retruns'; "
+        "check its spelling against params/defaults.yaml."]
+
+
+def test_cli_new_period_and_validate(tmp_path: Path) -> None:
+    root = _project_with(tmp_path, BASE)
+    env = {"CA_PROJECT_ROOT": str(root), "PATH": "/usr/bin:/bin"}
+    made = subprocess.run([sys.executable, "-m", "helpers", "new-period", "1998-07"], capture_output=True,
+                          text=True, env=env)
+    assert made.returncode == 0, made.stderr
+    checked = subprocess.run([sys.executable, "-m", "helpers", "validate"], capture_output=True, text=True, env=env)
+    assert checked.stdout.splitlines() == ["1998-06: ok", "1998-07: ok"]

@@ -1,0 +1,204 @@
+"""Ingest: every source format maps to the same canonical text table with provenance, and each way a
+source can be unreadable is one clear sentence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from helpers.config import ColumnMap, CustomerSource, PrivacyConfig, TransactionSource
+from helpers.ingest import IngestError, hmac_ids, ingest_customers, ingest_transactions
+
+COLUMNS = ColumnMap(customer_id="Customer", order_ts="Date", amount="Total", order_id="Invoice")
+EXPECTED = pd.DataFrame({
+    "customer_id": ["17850", "13047", "17850"],
+    "order_id": ["536365", "536366", "C536379"],
+    "order_ts": ["2010-12-01 08:26:00", "2010-12-01 08:28:00", "2010-12-01 09:41:00"],
+    "amount": ["15.30", "22.00", "-27.50"],
+})
+CSV = ("Invoice,Customer,Date,Total,Name\n536365,17850,2010-12-01 08:26:00,15.30,Ann Smith\n"
+       "536366,13047,2010-12-01 08:28:00,22.00,Bob Jones\nC536379,17850,2010-12-01 09:41:00,-27.50,Ann Smith\n")
+
+
+def source(path: Path, fmt: str = "csv", **options) -> TransactionSource:
+    return TransactionSource(format=fmt, path=str(path), columns=COLUMNS, **options)
+
+
+def ingest(con, src: TransactionSource, privacy: PrivacyConfig | None = None) -> tuple[pd.DataFrame, dict]:
+    table, facts = ingest_transactions(con, src, privacy or PrivacyConfig(), root=Path(src.path).parent)
+    return table.to_pandas(), facts
+
+
+def assert_canonical(frame: pd.DataFrame, label: str) -> None:
+    assert list(frame.columns) == ["customer_id", "order_id", "order_ts", "amount", "source_file", "source_row"]
+    pd.testing.assert_frame_equal(frame[EXPECTED.columns].astype(object), EXPECTED.astype(object))
+    assert frame["source_row"].tolist() == [1, 2, 3]
+    assert set(frame["source_file"]) == {label}
+
+
+def test_csv_maps_columns_adds_provenance_and_never_copies_other_columns(con, write) -> None:
+    path = write("orders.csv", CSV)
+    frame, facts = ingest(con, source(path, identifier_columns=["Name"]))
+    assert_canonical(frame, path.name)
+    assert "Ann Smith" not in frame.to_string()
+    assert facts["rows_read"] == 3
+    assert facts["columns_not_copied"] == ["Name"]
+    assert facts["identifier_columns_dropped"] == ["Name"]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_other_delimiters_are_detected_or_configured(con, write, delimiter: str) -> None:
+    path = write("orders.csv", CSV.replace(",", delimiter))
+    assert_canonical(ingest(con, source(path))[0], path.name)  # auto-detected
+    assert_canonical(ingest(con, source(path, delimiter=delimiter))[0], path.name)
+
+
+def test_utf8_with_bom(con, write) -> None:
+    path = write("orders.csv", b"\xef\xbb\xbf" + CSV.encode("utf-8"))
+    assert_canonical(ingest(con, source(path))[0], path.name)
+
+
+def test_latin1_needs_the_encoding_setting(con, write) -> None:
+    path = write("orders.csv", CSV.replace("Ann Smith", "Zoë Müller"), encoding="latin-1")
+    with pytest.raises(IngestError) as caught:
+        ingest(con, source(path))
+    assert str(caught.value) == (f"{path.name}: the file is not valid utf-8 text; set the source's 'encoding' "
+                                 "(utf-8, latin-1 or utf-16) to the file's encoding.")
+    assert_canonical(ingest(con, source(path, encoding="latin-1"))[0], path.name)
+
+
+def test_whitespace_separated_columns(con, write) -> None:
+    text = "  Invoice  Customer   Date        Total\n 536365  17850  2010-12-01 15.30\n" \
+           " 536366 13047 2010-12-01  22.00\n\n C536379 17850 2010-12-01 -27.50\n"
+    path = write("orders.txt", text)
+    frame, _ = ingest(con, source(path, delimiter="whitespace"))
+    assert frame["customer_id"].tolist() == ["17850", "13047", "17850"]
+    assert frame["amount"].tolist() == ["15.30", "22.00", "-27.50"]
+    assert frame["source_row"].tolist() == [1, 2, 3]
+
+
+def test_parquet_with_typed_columns_becomes_text(con, tmp_path: Path) -> None:
+    typed = pd.DataFrame({"Invoice": ["536365", "536366", "C536379"], "Customer": [17850, 13047, 17850],
+                          "Date": pd.to_datetime(EXPECTED["order_ts"]), "Total": [15.30, 22.0, -27.5]})
+    path = tmp_path / "orders.parquet"
+    typed.to_parquet(path)
+    frame, _ = ingest(con, source(path, "parquet"))
+    assert frame["customer_id"].tolist() == ["17850", "13047", "17850"]
+    assert frame["order_ts"].tolist() == EXPECTED["order_ts"].tolist()
+    assert frame["amount"].tolist() == ["15.3", "22.0", "-27.5"]
+    assert frame["source_row"].tolist() == [1, 2, 3]
+
+
+def test_excel_data_on_the_second_sheet(con, tmp_path: Path) -> None:
+    path = tmp_path / "orders.xlsx"
+    with pd.ExcelWriter(path) as book:
+        pd.DataFrame({"note": ["exported 2010-12-02"]}).to_excel(book, sheet_name="About", index=False)
+        pd.read_csv(pd.io.common.StringIO(CSV), dtype=str).to_excel(book, sheet_name="Orders", index=False)
+    with pytest.raises(IngestError, match=r"column 'Customer' \(mapped to customer_id\) is not in the source; "
+                                          r"columns found: note\. Fix 'sources\.transactions\.columns\.customer_id'"):
+        ingest(con, source(path, "excel"))
+    assert_canonical(ingest(con, source(path, "excel", sheet="Orders"))[0], path.name)
+    with pytest.raises(IngestError, match=r"has no sheet 'Sales'; set 'sheet' to one of \['About', 'Orders'\]"):
+        ingest(con, source(path, "excel", sheet="Sales"))
+
+
+def test_duckdb_file_table_and_query(con, tmp_path: Path) -> None:
+    (tmp_path / "o.csv").write_text(CSV)
+    path = tmp_path / "shop.duckdb"
+    with duckdb.connect(str(path)) as db:
+        db.execute("CREATE TABLE orders AS SELECT * FROM read_csv(?, all_varchar = true)", [str(tmp_path / "o.csv")])
+    frame, _ = ingest(con, source(path, "duckdb", table="orders"))
+    assert sorted(frame["order_id"]) == sorted(EXPECTED["order_id"])
+    assert sorted(frame["source_row"]) == [1, 2, 3]
+
+
+def test_duckdb_file_query(tmp_path: Path) -> None:
+    from helpers.engine import connect
+
+    (tmp_path / "o.csv").write_text(CSV)
+    path = tmp_path / "shop.duckdb"
+    with duckdb.connect(str(path)) as db:
+        db.execute("CREATE TABLE orders AS SELECT * FROM read_csv(?, all_varchar = true)", [str(tmp_path / "o.csv")])
+    query = "SELECT * FROM transactions_db.orders WHERE Customer = '17850'"
+    frame, _ = ingest(connect(), source(path, "duckdb", query=query))
+    assert sorted(frame["order_id"]) == ["536365", "C536379"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fmt", "expected"),
+    [
+        ("absent.csv", None, "csv", "absent.csv: file not found; put the file there or fix 'sources.transactions.path' in params."),
+        ("empty.csv", "", "csv", "empty.csv: the file is empty (0 bytes); export the data again."),
+        ("header.csv", "Invoice,Customer,Date,Total\n", "csv",
+         "header.csv: the source has a header but no data rows; export the data again."),
+        ("empty.parquet", "", "parquet", "empty.parquet: the file is empty (0 bytes); export the data again."),
+        ("broken.parquet", "not parquet at all", "parquet", "broken.parquet: cannot be read ("),
+        ("wrong.csv", "Invoice,Client,Date,Total\n1,2,2010-12-01,3\n", "csv",
+         "wrong.csv: column 'Customer' (mapped to customer_id) is not in the source; columns found: Invoice, Client, "
+         "Date, Total. Fix 'sources.transactions.columns.customer_id' in params."),
+    ],
+)
+def test_unreadable_sources_give_one_sentence(con, write, tmp_path: Path, name, content, fmt, expected) -> None:
+    path = write(name, content) if content is not None else tmp_path / name
+    with pytest.raises(IngestError) as caught:
+        ingest(con, source(path, fmt))
+    message = str(caught.value)
+    assert message.startswith(name) and expected in message
+    assert "\n" not in message
+
+
+def test_rows_of_mixed_width_do_not_vanish(con, write) -> None:
+    """A truncated last line is read (its missing fields are null) so that cleaning can quarantine it."""
+    path = write("cut.csv", CSV + "536380,12583,2010-12-0")
+    frame, _ = ingest(con, source(path))
+    assert len(frame) == 4
+    assert frame.iloc[3][["customer_id", "order_ts"]].tolist() == ["12583", "2010-12-0"]
+    assert pd.isna(frame.iloc[3]["amount"])
+
+
+def test_order_id_defaults_to_the_row_number(con, write) -> None:
+    path = write("orders.csv", CSV)
+    src = TransactionSource(format="csv", path=str(path),
+                            columns=ColumnMap(customer_id="Customer", order_ts="Date", amount="Total"))
+    frame, _ = ingest(con, src)
+    assert frame["order_id"].tolist() == ["1", "2", "3"]
+
+
+def test_pseudonymised_ids_are_keyed_hashes(con, write, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write("orders.csv", CSV)
+    privacy = PrivacyConfig(pseudonymise_customer_id=True, key_env="TEST_PSEUDONYM_KEY")
+    monkeypatch.delenv("TEST_PSEUDONYM_KEY", raising=False)
+    with pytest.raises(IngestError, match="environment variable TEST_PSEUDONYM_KEY is not set; export a secret"):
+        ingest(con, source(path), privacy)
+    monkeypatch.setenv("TEST_PSEUDONYM_KEY", "a-test-key-of-32-characters-long")
+    frame, facts = ingest(con, source(path), privacy)
+    # HMAC-SHA256("a-test-key-of-32-characters-long", "17850"), first 32 hex digits (computed with hmac).
+    expected = hmac_ids(pd.Series(["17850", "13047", "17850"]), b"a-test-key-of-32-characters-long").tolist()
+    assert frame["customer_id"].tolist() == expected
+    assert expected[0] == expected[2] != expected[1] and len(expected[0]) == 32
+    assert "17850" not in frame.to_string()
+    assert facts["customer_id_pseudonymised"] is True
+
+
+def test_hmac_matches_the_rfc_4231_vector() -> None:
+    # RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?"
+    digest = hmac_ids(pd.Series(["what do ya want for nothing?"]), b"Jefe").iloc[0]
+    assert digest == "5bdcc146bf60754e6a042426089575c7"
+
+
+def test_customer_attributes_never_carry_identifiers(con, write) -> None:
+    path = write("customers.csv", "id,email,country,segment_code\n17850,ann@example.com,UK,A\n13047,bob@example.com,FR,B\n")
+    src = CustomerSource(format="csv", path=str(path), customer_id="id",
+                         attributes={"country": "country", "segment_code": "segment_code"},
+                         identifier_columns=["email"])
+    table, facts = ingest_customers(con, src, PrivacyConfig(), root=path.parent)
+    frame = table.to_pandas()
+    assert frame[["customer_id", "country", "segment_code"]].values.tolist() == [["17850", "UK", "A"], ["13047", "FR", "B"]]
+    assert "example.com" not in frame.to_string()
+    assert facts["identifier_columns_dropped"] == ["email"]
+    bad = src.model_copy(update={"attributes": {"email_address": "email"}})
+    with pytest.raises(IngestError, match="sources.customers.attributes.email_address: 'email' looks like a direct identifier"):
+        ingest_customers(con, bad, PrivacyConfig(), root=path.parent)

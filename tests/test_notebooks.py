@@ -1,0 +1,64 @@
+"""Notebooks: committed clean (no outputs, python3 kernel, no definitions, a literal parameters cell),
+and each one runs under nbval on the tiny fixture period, in chain order."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import REPO, make_project
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def code_cells(path: Path) -> list:
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_the_chain_starts_with_ingest_and_cleaning() -> None:
+    names = [p.stem for p in NOTEBOOKS]
+    assert names[:2] == ["01_ingest", "02_cleaning"]
+    assert names == sorted(names) and len({n[:2] for n in names}) == len(names)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs_and_with_the_python3_kernel(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    for cell in code_cells(path):
+        assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: strip outputs (nbstripout)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_definitions_and_a_literal_parameters_cell(path: Path) -> None:
+    cells = code_cells(path)
+    tagged = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: exactly one cell must be tagged 'parameters'"
+    params = ast.parse(tagged[0].source)
+    assert {t.id for node in params.body for t in node.targets} >= {"period", "products_dir"}
+    for node in params.body:
+        assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), "literals only"
+    for cell in cells:
+        tree = ast.parse(cell.source)
+        defined = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda))]
+        assert not defined, f"{path.name}: move definitions into src/helpers/"
+
+
+def test_every_notebook_runs_under_nbval_on_the_tiny_period(tmp_path: Path) -> None:
+    """The notebooks as committed, run in order by nbval against a tiny project (its own params and
+    data), which is how an analyst runs them from JupyterLab: default parameters, published folder."""
+    root = make_project(tmp_path / "project")
+    env = {**os.environ, "CA_PROJECT_ROOT": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q",
+         *[str(root / "notebooks" / p.name) for p in NOTEBOOKS]],
+        cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert (root / "data" / "processed" / "1998-06" / "02_transactions.parquet").is_file()
