@@ -7,6 +7,7 @@ Exit status: 0 success, 1 a notebook failed (the message names notebook, cell an
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib.util
 import shutil
 import sys
@@ -48,6 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     val = sub.add_parser("validate", help="validate params files (all periods unless given)")
     val.add_argument("periods", nargs="*")
     sub.add_parser("bundled-data", help="copy the bundled CDNOW data into data/raw/")
+    syn = sub.add_parser("synth", help="write a seeded synthetic order log (BG/NBD + Gamma-Gamma population)")
+    syn.add_argument("--customers", type=int, required=True)
+    syn.add_argument("--seed", type=int, default=42)
+    syn.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2022, 1, 1))
+    syn.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2023, 12, 31))
+    syn.add_argument("--returns", type=float, default=0.0, help="share of orders returned later (0-1)")
+    syn.add_argument("--details", action="store_true",
+                     help="add products, channels, regions and customer attributes (with identifiers)")
+    syn.add_argument("--out", type=Path, required=True, help="orders file: .parquet or .csv")
+    syn.add_argument("--customers-out", type=Path, help="customer attributes file (with --details)")
     args = parser.parse_args(argv)
 
     try:
@@ -61,6 +72,15 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "bundled-data":
             print(bundled_data())
+            return 0
+        if args.command == "synth":
+            from helpers import synth
+
+            orders, attributes = synth.generate(args.customers, args.seed, args.start, args.end,
+                                                args.returns, args.details)
+            print(f"{synth.write(orders, args.out)}: {len(orders):,} orders of {args.customers:,} customers")
+            if args.customers_out:
+                print(f"{synth.write(attributes, args.customers_out)}: {len(attributes):,} customers")
             return 0
         from helpers.runner import run_period
 
