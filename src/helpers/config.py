@@ -135,6 +135,54 @@ class RunnerConfig(StrictModel):
     cell_timeout_seconds: int = Field(default=1800, ge=10)
 
 
+class ScoringConfig(StrictModel):
+    """Weighted 0-100 score from percentile-ranked indicators, tiers, lifecycle stages, churn warning."""
+
+    # Indicator (a column of 03_rfm or a numeric customer attribute) -> weight; weights sum to 1.
+    weights: dict[str, float] = Field(default_factory=lambda: {
+        "recency_days": 0.30, "frequency_orders": 0.25, "monetary_total": 0.25,
+        "avg_order_value": 0.10, "tenure_days": 0.10})
+    lower_is_better: list[str] = Field(default_factory=lambda: ["recency_days"])
+    # Tier name -> lowest score that reaches it, best tier first; the last tier must start at 0.
+    tiers: dict[str, float] = Field(default_factory=lambda: {"A": 75.0, "B": 50.0, "C": 25.0, "D": 0.0})
+    # Lifecycle stage -> a condition on the customer table (pandas syntax), first match wins; the
+    # last stage's condition must be "otherwise".
+    lifecycle: dict[str, str] = Field(default_factory=lambda: {
+        "new": "first_order_in_period",
+        "active": "recency_days <= 1.5 * typical_gap_days",
+        "at risk": "recency_days <= 3 * typical_gap_days",
+        "lapsed": "recency_days <= 365",
+        "lost": "otherwise"})
+    min_gap_days: float = Field(default=7.0, gt=0)  # typical gaps shorter than this count as this long
+    at_risk_stages: list[str] = Field(default_factory=lambda: ["at risk", "lapsed"])
+    valuable_tiers: list[str] = Field(default_factory=lambda: ["A", "B"])
+    valuable_segments: list[str] = Field(default_factory=lambda: ["Champions", "Loyal Customers", "Can't Lose Them"])
+    top_n: int = Field(default=25, ge=1)  # rows shown on the page; the products hold every customer
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScoringConfig:
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError("weights must not be negative")
+        total = sum(self.weights.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"weights must sum to 1, they sum to {total:g}")
+        unknown = set(self.lower_is_better) - set(self.weights)
+        if unknown:
+            raise ValueError(f"lower_is_better names {sorted(unknown)}, which have no weight")
+        cuts = list(self.tiers.values())
+        if not cuts or cuts != sorted(cuts, reverse=True) or len(set(cuts)) != len(cuts) or cuts[-1] != 0:
+            raise ValueError("tiers must be listed best first with strictly decreasing minimum scores, the last at 0")
+        stages = list(self.lifecycle.items())
+        if not stages or stages[-1][1].strip() != "otherwise":
+            raise ValueError('the last lifecycle stage must have the condition "otherwise"')
+        if any(cond.strip() == "otherwise" for _, cond in stages[:-1]):
+            raise ValueError('only the last lifecycle stage may have the condition "otherwise"')
+        for name in self.at_risk_stages:
+            if name not in self.lifecycle:
+                raise ValueError(f"at_risk_stages names '{name}', which is not a lifecycle stage")
+        return self
+
+
 # ------------------------------------------------------------------------------------ the whole
 
 
@@ -149,6 +197,7 @@ class Params(StrictModel):
     sources: Sources
     privacy: PrivacyConfig = PrivacyConfig()
     cleaning: CleaningConfig = CleaningConfig()
+    scoring: ScoringConfig = ScoringConfig()
     runner: RunnerConfig = RunnerConfig()
 
     @field_validator("period", "default_period")

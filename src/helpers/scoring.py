@@ -1,0 +1,156 @@
+"""Stage 05: a weighted customer score 0-100, tiers, the two indicators behind each score, lifecycle
+stages from readable rules, and the churn-warning list (valuable customers who are slipping away).
+
+Customer-level work on a table that is small by construction (one row per customer), in pandas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from helpers.config import ScoringConfig
+
+OTHERWISE = "otherwise"
+PROSPECT = "prospect"
+
+
+def percentile_rank(values: pd.Series, lower_is_better: bool = False) -> pd.Series:
+    """0 for the worst value, 1 for the best, evenly spaced by rank; ties share their average rank
+    (so equal values always get equal scores). A single customer, or all equal, gets 0.5."""
+    ranks = (-values if lower_is_better else values).rank(method="average")
+    count = values.notna().sum()
+    if count <= 1 or values.nunique() <= 1:
+        return pd.Series(0.5, index=values.index).where(values.notna())
+    return (ranks - 1) / (count - 1)
+
+
+def indicator_ranks(customers: pd.DataFrame, scoring: ScoringConfig) -> pd.DataFrame:
+    """One percentile-rank column per weighted indicator (missing values rank as the worst, 0)."""
+    missing = [name for name in scoring.weights if name not in customers.columns]
+    if missing:
+        raise KeyError(f"scoring.weights names {missing}, which are not columns of the customer table; "
+                       f"use some of {sorted(c for c in customers.columns if customers[c].dtype.kind in 'if')}.")
+    return pd.DataFrame({name: percentile_rank(customers[name].astype(float), name in scoring.lower_is_better)
+                         .fillna(0.0) for name in scoring.weights}, index=customers.index)
+
+
+def weighted_score(ranks: pd.DataFrame, weights: dict[str, float]) -> pd.Series:
+    """100 x the weighted mean of the indicator ranks: 0 = worst on every indicator, 100 = best."""
+    return 100.0 * sum(ranks[name] * weight for name, weight in weights.items())
+
+
+def assign_tier(score: pd.Series, tiers: dict[str, float]) -> pd.Series:
+    """The best tier whose minimum score the customer reaches (a score exactly on a cut point is in
+    the higher tier)."""
+    names, minimums = list(tiers), np.array(list(tiers.values()))
+    # Minimums decrease and the last is 0: the tier is the first whose minimum the score reaches.
+    first_reached = np.argmax(score.to_numpy()[:, None] >= minimums[None, :], axis=1)
+    tier = np.array(names, dtype=object)[first_reached]
+    return pd.Series(tier, index=score.index, dtype=object)
+
+
+def top_drivers(ranks: pd.DataFrame, weights: dict[str, float], how_many: int = 2) -> pd.DataFrame:
+    """Per customer, the indicators that contributed most points to the score, largest first (ties:
+    the order of the weights in params)."""
+    points = pd.DataFrame({name: 100.0 * ranks[name] * weight for name, weight in weights.items()})
+    order = np.argsort(-points.to_numpy(), axis=1, kind="stable")[:, :how_many]
+    names = np.array(list(weights))[order]
+    return pd.DataFrame({f"driver_{i + 1}": names[:, i] for i in range(how_many)}, index=ranks.index)
+
+
+def lifecycle_inputs(customers: pd.DataFrame, period_start: dt.date, min_gap_days: float,
+                     first_order_column: str = "first_order_ts", last_order_column: str = "last_order_ts") -> pd.DataFrame:
+    """Columns the lifecycle rules may use: ``first_order_in_period`` and ``typical_gap_days`` (the
+    customer's mean gap between orders; for one-order customers the median over repeat customers)."""
+    first = pd.to_datetime(customers[first_order_column])
+    last = pd.to_datetime(customers[last_order_column])
+    orders = customers["frequency_orders"].astype(float)
+    own_gap = ((last - first).dt.total_seconds() / 86_400) / (orders - 1)
+    own_gap = own_gap.where(orders > 1)
+    population_gap = own_gap.median() if own_gap.notna().any() else 365.0
+    typical = own_gap.fillna(population_gap).clip(lower=min_gap_days)
+    return customers.assign(first_order_in_period=first >= pd.Timestamp(period_start), typical_gap_days=typical)
+
+
+def lifecycle_stage(customers: pd.DataFrame, rules: dict[str, str]) -> pd.Series:
+    """The first stage whose condition holds for the customer; the last stage takes everyone else."""
+    stage = pd.Series(pd.NA, index=customers.index, dtype=object)
+    for name, condition in rules.items():
+        if condition.strip() == OTHERWISE:
+            matched = pd.Series(True, index=customers.index)
+        else:
+            try:
+                matched = customers.eval(condition)
+            except Exception as exc:  # pandas raises UndefinedVariableError, SyntaxError, ...
+                raise ValueError(f"scoring.lifecycle.{name}: cannot evaluate '{condition}' ({exc}); use columns "
+                                 f"such as {', '.join(sorted(c for c in customers.columns if c != 'customer_id'))}.") from None
+            matched = pd.Series(matched, index=customers.index).fillna(False).astype(bool)
+        stage = stage.mask(stage.isna() & matched, name)
+    return stage
+
+
+def score_customers(customers: pd.DataFrame, scoring: ScoringConfig, period_start: dt.date) -> pd.DataFrame:
+    """Every customer with score, tier, the two main drivers and lifecycle stage, best score first."""
+    ranks = indicator_ranks(customers, scoring)
+    enriched = lifecycle_inputs(customers, period_start, scoring.min_gap_days)
+    scored = enriched.assign(score=weighted_score(ranks, scoring.weights).round(2))
+    scored["tier"] = assign_tier(scored["score"], scoring.tiers)
+    scored = scored.join(top_drivers(ranks, scoring.weights))
+    scored["lifecycle_stage"] = lifecycle_stage(scored, scoring.lifecycle)
+    return scored.sort_values(["score", "customer_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+
+
+def add_prospects(scored: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
+    """Customers listed in the attributes source without any order: lifecycle stage 'prospect', no score."""
+    if attributes is None or attributes.empty:
+        return scored
+    prospects = attributes.loc[~attributes["customer_id"].isin(scored["customer_id"]), ["customer_id"]]
+    prospects = prospects.drop_duplicates().assign(lifecycle_stage=PROSPECT)
+    return pd.concat([scored, prospects], ignore_index=True)
+
+
+def value_at_stake(scored: pd.DataFrame) -> pd.Series:
+    """What the customer spends in a typical year: average order value x orders per year at their
+    typical pace (365 / typical gap)."""
+    return (scored["avg_order_value"] * 365.0 / scored["typical_gap_days"]).round(2)
+
+
+def churn_warning(scored: pd.DataFrame, scoring: ScoringConfig) -> pd.DataFrame:
+    """Valuable customers (a valuable tier or segment) now in an at-risk stage, most value at stake first."""
+    valuable = scored["tier"].isin(scoring.valuable_tiers)
+    if "segment" in scored.columns:
+        valuable |= scored["segment"].isin(scoring.valuable_segments)
+    at_risk = scored["lifecycle_stage"].isin(scoring.at_risk_stages)
+    warned = scored[valuable & at_risk].assign(value_at_stake=lambda f: value_at_stake(f))
+    return warned.sort_values(["value_at_stake", "customer_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+
+
+def tier_summary(scored: pd.DataFrame, tiers: dict[str, float]) -> pd.DataFrame:
+    """Customers and revenue share per tier, best tier first."""
+    rated = scored[scored["tier"].notna()]
+    total_revenue = rated["monetary_total"].sum()
+    summary = rated.groupby("tier").agg(customers=("customer_id", "size"), revenue=("monetary_total", "sum"),
+                                        mean_score=("score", "mean"))
+    summary = summary.reindex(list(tiers)).fillna(0)
+    summary["customers"] = summary["customers"].astype(int)
+    summary["customer_share_%"] = (100 * summary["customers"] / max(len(rated), 1)).round(1)
+    summary["revenue_share_%"] = (100 * summary["revenue"] / total_revenue).round(1) if total_revenue else 0.0
+    return summary.reset_index().rename(columns={"index": "tier"})
+
+
+def stage_counts(scored: pd.DataFrame, rules: dict[str, str]) -> pd.DataFrame:
+    """Customers per lifecycle stage in rule order (plus prospects when there are any), with the rule."""
+    order = list(rules) + ([PROSPECT] if (scored["lifecycle_stage"] == PROSPECT).any() else [])
+    counts = scored["lifecycle_stage"].value_counts().reindex(order, fill_value=0)
+    described = {**rules, PROSPECT: "listed in the customer attributes, no order yet"}
+    return pd.DataFrame({"stage": order, "customers": counts.to_numpy(), "rule": [described[s] for s in order]})
+
+
+def rules_in_words(scoring: ScoringConfig) -> list[str]:
+    """One readable line per lifecycle rule and per tier, for the page."""
+    lines = [f"{stage}: {'everyone else' if cond.strip() == OTHERWISE else cond}" for stage, cond in scoring.lifecycle.items()]
+    lines += [f"tier {name}: score of at least {minimum:g}" for name, minimum in scoring.tiers.items()]
+    return lines

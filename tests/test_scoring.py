@@ -1,0 +1,143 @@
+"""Scoring: percentile normalisation and direction, weights validation, tier boundaries, drivers,
+each lifecycle rule (one-order customers and ties included) and the churn-warning list; all by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from helpers import scoring
+from helpers.config import ScoringConfig
+
+PERIOD_START = dt.date(1998, 6, 1)
+
+
+def test_percentile_rank_spreads_ranks_from_0_to_1_and_ties_share() -> None:
+    values = pd.Series([10.0, 20.0, 20.0, 40.0, 50.0])
+    # average ranks 1, 2.5, 2.5, 4, 5 -> (rank - 1) / 4
+    assert scoring.percentile_rank(values).tolist() == [0.0, 0.375, 0.375, 0.75, 1.0]
+    assert scoring.percentile_rank(values, lower_is_better=True).tolist() == [1.0, 0.625, 0.625, 0.25, 0.0]
+
+
+def test_percentile_rank_of_one_customer_or_all_equal_is_neutral() -> None:
+    assert scoring.percentile_rank(pd.Series([7.0])).tolist() == [0.5]
+    assert scoring.percentile_rank(pd.Series([1.0, 1.0, 1.0])).tolist() == [0.5, 0.5, 0.5]
+
+
+def test_most_customers_with_one_order_share_one_frequency_rank() -> None:
+    frequency = pd.Series([1, 1, 1, 1, 1, 1, 2, 3])
+    ranks = scoring.percentile_rank(frequency.astype(float))
+    # six tied at ranks 1..6 -> average 3.5 -> 2.5 / 7
+    assert ranks.iloc[:6].tolist() == [pytest.approx(2.5 / 7)] * 6
+    assert ranks.iloc[6:].tolist() == [pytest.approx(6 / 7), 1.0]
+
+
+@pytest.mark.parametrize(("weights", "message"), [
+    ({"recency_days": 0.5, "frequency_orders": 0.4}, "weights must sum to 1, they sum to 0.9"),
+    ({"recency_days": 1.2, "frequency_orders": -0.2}, "weights must not be negative"),
+])
+def test_weights_are_validated(weights: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        ScoringConfig(weights=weights, lower_is_better=["recency_days"])
+
+
+def test_tiers_and_lifecycle_tables_are_validated() -> None:
+    with pytest.raises(ValidationError, match="strictly decreasing minimum scores, the last at 0"):
+        ScoringConfig(tiers={"A": 50, "B": 75, "C": 0})
+    with pytest.raises(ValidationError, match='the last lifecycle stage must have the condition "otherwise"'):
+        ScoringConfig(lifecycle={"new": "first_order_in_period", "old": "recency_days > 10"}, at_risk_stages=[])
+    with pytest.raises(ValidationError, match="lower_is_better names \\['recency'\\], which have no weight"):
+        ScoringConfig(lower_is_better=["recency"])
+
+
+def test_weighted_score_and_tier_boundaries() -> None:
+    ranks = pd.DataFrame({"x": [1.0, 0.5, 0.75, 0.0], "y": [1.0, 1.0, 0.0, 0.25]})
+    score = scoring.weighted_score(ranks, {"x": 0.6, "y": 0.4})
+    assert score.tolist() == pytest.approx([100.0, 70.0, 45.0, 10.0])
+    tiers = scoring.assign_tier(pd.Series([100.0, 75.0, 74.99, 50.0, 25.0, 24.99, 0.0]),
+                                {"A": 75, "B": 50, "C": 25, "D": 0})
+    assert tiers.tolist() == ["A", "A", "B", "B", "C", "D", "D"]
+
+
+def test_top_drivers_are_the_largest_contributions() -> None:
+    ranks = pd.DataFrame({"recency_days": [1.0, 0.0], "frequency_orders": [0.5, 1.0], "monetary_total": [0.9, 1.0]})
+    weights = {"recency_days": 0.2, "frequency_orders": 0.3, "monetary_total": 0.5}
+    drivers = scoring.top_drivers(ranks, weights)
+    # customer 0 points: 20, 15, 45 -> monetary, recency; customer 1: 0, 30, 50 -> monetary, frequency
+    assert drivers.values.tolist() == [["monetary_total", "recency_days"], ["monetary_total", "frequency_orders"]]
+
+
+def customers() -> pd.DataFrame:
+    """Six customers as of 1998-06-30 with hand-picked histories."""
+    return pd.DataFrame({
+        "customer_id": ["new", "active", "risk", "slow", "lost", "single"],
+        "first_order_ts": pd.to_datetime(["1998-06-10", "1997-01-01", "1997-01-01", "1997-01-01", "1997-01-01", "1997-12-01"]),
+        "last_order_ts": pd.to_datetime(["1998-06-10", "1998-06-01", "1997-12-12", "1997-11-01", "1997-02-01", "1997-12-01"]),
+        "frequency_orders": [1, 11, 5, 2, 2, 1],
+        "recency_days": [20, 29, 200, 241, 514, 211],
+        "monetary_total": [50.0, 500.0, 300.0, 80.0, 30.0, 20.0],
+        "avg_order_value": [50.0, 500 / 11, 60.0, 40.0, 15.0, 20.0],
+        "tenure_days": [20, 545, 545, 545, 545, 211],
+        "segment": ["New Customers", "Champions", "Can't Lose Them", "Hibernating", "Lost", "About To Sleep"],
+    })
+
+
+def test_typical_gap_is_own_mean_gap_or_the_population_median() -> None:
+    enriched = scoring.lifecycle_inputs(customers(), PERIOD_START, min_gap_days=7)
+    # active: 516 days / 10 gaps = 51.6; risk: 345 / 4 = 86.25; slow: 304 / 1; lost: 31 / 1
+    # one-order customers take the median of [51.6, 86.25, 304, 31] = 68.925
+    assert enriched["typical_gap_days"].tolist() == pytest.approx([68.925, 51.6, 86.25, 304.0, 31.0, 68.925])
+    assert enriched["first_order_in_period"].tolist() == [True, False, False, False, False, False]
+
+
+def test_each_lifecycle_rule() -> None:
+    enriched = scoring.lifecycle_inputs(customers(), PERIOD_START, min_gap_days=7)
+    stages = scoring.lifecycle_stage(enriched, ScoringConfig().lifecycle)
+    # new: first order in June; active: 29 <= 1.5 * 51.6 = 77.4; risk: 1.5 * 86.25 = 129.4 < 200 <= 258.75;
+    # slow: 241 <= 1.5 * 304 = 456, active (a slow pace is not overdue); lost: 514 > 3 * 31 and > 365;
+    # single: 211 > 3 * 68.925 = 206.8 but <= 365 -> lapsed.
+    assert stages.tolist() == ["new", "active", "at risk", "active", "lost", "lapsed"]
+
+
+def test_min_gap_stops_frequent_buyers_from_flipping_to_at_risk() -> None:
+    frame = pd.DataFrame({"customer_id": ["a"], "first_order_ts": pd.to_datetime(["1998-06-01"]),
+                          "last_order_ts": pd.to_datetime(["1998-06-03"]), "frequency_orders": [3],
+                          "recency_days": [10]})
+    enriched = scoring.lifecycle_inputs(frame, dt.date(1998, 7, 1), min_gap_days=7)
+    assert enriched["typical_gap_days"].tolist() == [7.0]  # own gap is 1 day
+    assert scoring.lifecycle_stage(enriched, ScoringConfig().lifecycle).tolist() == ["active"]
+
+
+def test_a_rule_naming_an_unknown_column_is_a_clear_error() -> None:
+    enriched = scoring.lifecycle_inputs(customers(), PERIOD_START, 7)
+    with pytest.raises(ValueError, match=r"scoring.lifecycle.active: cannot evaluate 'recncy_days < 5'"):
+        scoring.lifecycle_stage(enriched, {"active": "recncy_days < 5", "other": "otherwise"})
+
+
+def test_score_customers_end_to_end_and_the_churn_warning() -> None:
+    config = ScoringConfig()
+    scored = scoring.score_customers(customers(), config, PERIOD_START)
+    assert scored["customer_id"].tolist()[0] == "active"  # best on frequency, monetary, among best recency
+    assert scored["score"].between(0, 100).all()
+    assert scored.set_index("customer_id").loc["active", "tier"] == "A"
+    counts = scoring.stage_counts(scored, config.lifecycle)
+    assert counts["customers"].tolist() == [1, 2, 1, 1, 1] and counts["customers"].sum() == 6
+    warned = scoring.churn_warning(scored, config)
+    # at risk or lapsed: 'risk' (segment Can't Lose Them: valuable) and 'single' (tier D, About To Sleep: not)
+    assert scored.set_index("customer_id").loc["single", "tier"] == "D"
+    assert warned["customer_id"].tolist() == ["risk"]
+    assert warned["value_at_stake"].tolist() == [pytest.approx(60.0 * 365 / 86.25, abs=0.01)]
+
+
+def test_prospects_and_tier_summary() -> None:
+    config = ScoringConfig()
+    scored = scoring.score_customers(customers(), config, PERIOD_START)
+    everyone = scoring.add_prospects(scored, pd.DataFrame({"customer_id": ["active", "p1", "p2"]}))
+    assert everyone["lifecycle_stage"].value_counts()["prospect"] == 2
+    assert everyone.loc[everyone["customer_id"] == "p1", "score"].isna().all()
+    summary = scoring.tier_summary(everyone, config.tiers)
+    assert summary["customers"].sum() == 6 and summary["tier"].tolist() == ["A", "B", "C", "D"]
+    assert summary["revenue_share_%"].sum() == pytest.approx(100.0, abs=0.2)
