@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from helpers.config import CleaningConfig, TransactionSource
-from helpers.engine import try_parse_number, try_parse_timestamp
+from helpers.engine import backend_name, materialise, try_parse_number, try_parse_timestamp
 from helpers.ingest import CANONICAL_TEXT_COLUMNS, PROVENANCE_COLUMNS
 
 # Code -> plain-language description, in the order the rules are applied.
@@ -43,13 +43,13 @@ def normalise_customer_id(raw: ir.StringValue) -> ir.StringValue:
     return ibis.ifelse(trimmed.lower().isin(MISSING_ID_TOKENS), ibis.null("string"), unfloated)
 
 
-def parse_columns(mapped: ir.Table, source: TransactionSource) -> ir.Table:
+def parse_columns(mapped: ir.Table, source: TransactionSource, backend: str = "duckdb") -> ir.Table:
     """Typed versions of the canonical columns next to the text as received (``*_text``)."""
     formats = list(dict.fromkeys([*source.timestamp_formats, *ISO_FORMATS]))
     typed = {
         "customer_id": normalise_customer_id(mapped.customer_id),
         "order_id": mapped.order_id.strip(),
-        "order_ts": try_parse_timestamp(mapped.order_ts.strip(), formats),
+        "order_ts": try_parse_timestamp(mapped.order_ts.strip(), formats, backend),
         "amount": try_parse_number(mapped.amount, source.decimal_separator),
     }
     if "quantity" in mapped.columns:
@@ -120,11 +120,11 @@ def clean_transactions(con: ibis.BaseBackend, mapped: ir.Table, source: Transact
         raise ValueError("cleaning.currency is set but sources.transactions.columns.currency is not mapped; "
                          "map the currency column or set cleaning.currency to null.")
     order_id_mapped = source.columns.order_id is not None
-    parsed = parse_columns(mapped, source)
+    parsed = parse_columns(mapped, source, backend_name(con))
     threshold = extreme_amount_threshold(parsed, cleaning, as_of_exclusive, order_id_mapped)
     # Materialised once: the kept table, the rejected table and the counts all read it.
-    classified = con.create_table("cleaning_classified", classify_rows(
-        parsed, cleaning, as_of_exclusive, order_id_mapped, threshold), temp=True, overwrite=True)
+    classified = materialise(con, "cleaning_classified",
+                             classify_rows(parsed, cleaning, as_of_exclusive, order_id_mapped, threshold))
 
     typed = ["customer_id", "order_id", "order_ts", "amount"] + [
         c for c in ["quantity", *OPTIONAL_TEXT_COLUMNS] if c in classified.columns]

@@ -108,7 +108,9 @@ class Sources(StrictModel):
 
 
 class EngineConfig(StrictModel):
-    backend: Literal["duckdb"] = "duckdb"
+    backend: Literal["duckdb", "spark"] = "duckdb"
+    spark_master: str = "local[*]"  # spark: a cluster URL such as spark://host:7077 or yarn
+    spark_config: dict[str, str] = Field(default_factory=dict)  # spark: extra session settings
     threads: int | None = Field(default=None, ge=1)
     memory_limit: str | None = None  # DuckDB syntax, e.g. "4GB"; spills to temp_directory beyond it
     temp_directory: str | None = None

@@ -4,6 +4,7 @@ functions whose name differs between backends, so every stage can stay a plain I
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import ibis
 import ibis.expr.datatypes as dtypes
@@ -13,8 +14,11 @@ from helpers.config import EngineConfig
 
 
 def connect(engine: EngineConfig | None = None) -> ibis.BaseBackend:
-    """A fresh Ibis connection for the configured backend (DuckDB in memory, spilling to disk)."""
+    """A fresh Ibis connection for the configured backend (DuckDB in memory, spilling to disk, or a
+    Spark session)."""
     engine = engine or EngineConfig()
+    if engine.backend == "spark":
+        return connect_spark(engine)
     con = ibis.duckdb.connect()
     settings = {
         "threads": engine.threads,
@@ -29,6 +33,31 @@ def connect(engine: EngineConfig | None = None) -> ibis.BaseBackend:
     return con
 
 
+def connect_spark(engine: EngineConfig) -> ibis.BaseBackend:
+    """An Ibis connection on a Spark session (local by default; ``spark_master`` for a cluster).
+    Timestamps are read and written in UTC, like DuckDB's, so both engines give the same values."""
+    from pyspark.sql import SparkSession
+
+    builder = (SparkSession.builder.master(engine.spark_master).appName("customer-analytics")
+               .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.shuffle.partitions", "8"))
+    for key, value in engine.spark_config.items():
+        builder = builder.config(key, value)
+    return ibis.pyspark.connect(builder.getOrCreate())
+
+
+def backend_name(con: ibis.BaseBackend) -> str:
+    return "spark" if con.name == "pyspark" else con.name
+
+
+def materialise(con: ibis.BaseBackend, name: str, table: ir.Table) -> ir.Table:
+    """Compute a table once for several later queries: a temporary table on DuckDB, a cached
+    DataFrame on Spark (which has no temporary tables)."""
+    if backend_name(con) == "spark":
+        return table.cache()
+    return con.create_table(name, table, temp=True, overwrite=True)
+
+
 @ibis.udf.scalar.builtin(name="try_strptime")
 def _duckdb_try_strptime(value: str, formats: dtypes.Array(dtypes.string)) -> dt.datetime:  # type: ignore[valid-type]
     """DuckDB's try_strptime: the first format that parses, NULL when none does."""
@@ -37,12 +66,49 @@ def _duckdb_try_strptime(value: str, formats: dtypes.Array(dtypes.string)) -> dt
 EARLIEST_PLAUSIBLE_YEAR = 1900
 
 
-def try_parse_timestamp(text: ir.StringValue, formats: list[str]) -> ir.TimestampValue:
+@ibis.udf.scalar.builtin(name="try_to_timestamp")
+def _spark_try_to_timestamp(value: str, pattern: str) -> dt.datetime:  # type: ignore[empty-body]
+    """Spark's try_to_timestamp: NULL when the text does not match the Java-style pattern."""
+
+
+STRFTIME_TO_JAVA = {"%Y": "yyyy", "%y": "yy", "%m": "M", "%d": "d", "%H": "H", "%M": "mm", "%S": "ss",
+                    "%f": "SSSSSS", "%b": "MMM", "%B": "MMMM", "%p": "a", "%I": "h", "%%": "%"}
+
+
+def java_pattern(fmt: str) -> str:
+    """A strftime format as a Spark datetime pattern; literal text is quoted ("%Y-%m-%dT%H" ->
+    "yyyy-M-d'T'H"). Single-letter month/day/hour accept one or two digits, as strptime does, except
+    in a compact format where fields touch ("%Y%m%d" -> "yyyyMMdd")."""
+    out, literal, i = [], "", 0
+    compact = re.search(r"%[A-Za-z]%", fmt) is not None
+    while i < len(fmt):
+        code = fmt[i:i + 2]
+        if code in STRFTIME_TO_JAVA:
+            if literal:
+                out.append(literal if literal.strip("-/:. ,") == "" else f"'{literal}'")
+                literal = ""
+            letter = STRFTIME_TO_JAVA[code]
+            if code in ("%m", "%d", "%H") and compact:
+                letter *= 2  # adjacent numeric fields must be fixed width: %Y%m%d -> yyyyMMdd
+            out.append(letter)
+            i += 2
+        else:
+            literal += fmt[i]
+            i += 1
+    if literal:
+        out.append(literal if literal.strip("-/:. ,") == "" else f"'{literal}'")
+    return "".join(out)
+
+
+def try_parse_timestamp(text: ir.StringValue, formats: list[str], backend: str = "duckdb") -> ir.TimestampValue:
     """Parse text with the first strftime format that matches and gives a plausible year; NULL where
     none does (never raises). The year check matters: ``%Y`` reads "2/20/11" as the year 11 AD."""
     parsed = []
     for fmt in formats:
-        value = _duckdb_try_strptime(text, ibis.literal([fmt], type="array<string>"))
+        if backend == "spark":
+            value = _spark_try_to_timestamp(text, ibis.literal(java_pattern(fmt)))
+        else:
+            value = _duckdb_try_strptime(text, ibis.literal([fmt], type="array<string>"))
         parsed.append(ibis.ifelse(value.year() >= EARLIEST_PLAUSIBLE_YEAR, value, ibis.null("timestamp")))
     return ibis.coalesce(*parsed) if len(parsed) > 1 else parsed[0]
 
