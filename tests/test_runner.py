@@ -91,7 +91,7 @@ def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built:
         period_file.write_text(original)
     assert done.returncode == 1
     failed = built / "reports" / ".failed" / "1998-06" / "notebooks" / "01_ingest.ipynb"
-    assert ("01_ingest.ipynb failed in cell 4 (con = engine.connect(params.engine)): IngestError: data/raw/missing.txt: file not found; put the file "
+    assert ("01_ingest.ipynb failed in cell 6 (con = engine.connect(params.engine)): IngestError: data/raw/missing.txt: file not found; put the file "
             "there or fix 'sources.transactions.path' in params.") in done.stdout
     assert f"The executed notebook is saved at {failed}; the published report of 1998-06 is unchanged." in done.stdout
     assert failed.is_file()

@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     syn.add_argument("--seed", type=int, default=42)
     syn.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2022, 1, 1))
     syn.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2023, 12, 31))
+    syn.add_argument("--population", choices=["cdnow", "busy"], default="cdnow",
+                     help="cdnow: ~2.6 orders per customer in two years; busy: ~10 in three years")
     syn.add_argument("--returns", type=float, default=0.0, help="share of orders returned later (0-1)")
     syn.add_argument("--details", action="store_true",
                      help="add products, channels, regions and customer attributes (with identifiers)")
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             from helpers import synth
 
             orders, attributes = synth.generate(args.customers, args.seed, args.start, args.end,
-                                                args.returns, args.details)
+                                                args.returns, args.details, synth.POPULATIONS[args.population])
             print(f"{synth.write(orders, args.out)}: {len(orders):,} orders of {args.customers:,} customers")
             if args.customers_out:
                 print(f"{synth.write(attributes, args.customers_out)}: {len(attributes):,} customers")

@@ -135,6 +135,9 @@ class CleaningConfig(StrictModel):
 class RunnerConfig(StrictModel):
     kernel_name: str = "python3"
     cell_timeout_seconds: int = Field(default=1800, ge=10)
+    # One kernel for all notebooks of a period, its namespace cleared between notebooks: imports are
+    # paid once (about 2 s a notebook). false: a fresh kernel per notebook.
+    shared_kernel: bool = True
 
 
 class ScoringConfig(StrictModel):
@@ -185,6 +188,34 @@ class ScoringConfig(StrictModel):
         return self
 
 
+class ClvConfig(StrictModel):
+    """Customer lifetime value: purchase models (BG/NBD family) chosen on a holdout, Gamma-Gamma spend."""
+
+    time_unit: Literal["days", "weeks"] = "weeks"  # model time: calendar days, or calendar weeks (Mon-Sun)
+    holdout_days: int = Field(default=182, ge=7)  # the last days of history held out to choose the model
+    models: list[Literal["bgnbd", "pareto_nbd", "mbgnbd"]] = Field(
+        default_factory=lambda: ["bgnbd", "pareto_nbd", "mbgnbd"])
+    selection_metric: Literal["mae", "rmse", "total_error"] = "mae"  # holdout error that picks the model
+    horizon_months: int = Field(default=12, ge=1, le=120)
+    monthly_discount_rate: float = Field(default=0.01, ge=0.0, lt=1.0)
+    min_repeat_buyers: int = Field(default=50, ge=5)  # fewer customers with a repeat purchase: no fit
+    penalizer_retry: float = Field(default=0.001, gt=0.0)  # L2 penalty of the retry when a fit fails
+    pareto_starts: int = Field(default=4, ge=1)  # seeded starting points; the best log-likelihood wins
+    max_frequency_monetary_correlation: float = Field(default=0.3, gt=0.0, le=1.0)  # above: warning
+    high_churn_risk: float = Field(default=0.5, gt=0.0, lt=1.0)  # churn risk at or above it is high
+    high_value_quantile: float = Field(default=0.8, gt=0.0, lt=1.0)  # CLV at or above it is high value
+    top_n: int = Field(default=25, ge=1)  # rows shown on the page; the products hold every customer
+
+    @field_validator("models")
+    @classmethod
+    def _models_listed_once(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one model (bgnbd, pareto_nbd, mbgnbd)")
+        if len(set(value)) != len(value):
+            raise ValueError("list each model once")
+        return value
+
+
 # ------------------------------------------------------------------------------------ the whole
 
 
@@ -199,6 +230,7 @@ class Params(StrictModel):
     sources: Sources
     privacy: PrivacyConfig = PrivacyConfig()
     cleaning: CleaningConfig = CleaningConfig()
+    clv: ClvConfig = ClvConfig()
     scoring: ScoringConfig = ScoringConfig()
     runner: RunnerConfig = RunnerConfig()
 

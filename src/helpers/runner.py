@@ -83,24 +83,58 @@ def export_html(notebook: Path, target: Path) -> Path:
     return target
 
 
-def _execute(notebook: Path, output: Path, period: str, products: Path, kernel: str, timeout: int) -> None:
+# The kernel only talks to this process on loopback; its TCP-encryption notice is noise here.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+
+
+class SharedKernel:
+    """One kernel for every notebook of a run; its user namespace is cleared before each notebook,
+    while imported modules stay loaded. (Each notebook still runs alone under nbval in the tests,
+    which would catch a notebook that relied on another's variables.)"""
+
+    def __init__(self, kernel_name: str, cwd: Path) -> None:
+        from jupyter_client.blocking import BlockingKernelClient
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_client.utils import run_sync
+
+        self._run_sync = run_sync
+        self.manager = AsyncKernelManager(kernel_name=kernel_name)
+        run_sync(self.manager.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
+        self.client = BlockingKernelClient()
+        self.client.load_connection_info(self.manager.get_connection_info())
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=120)
+
+    def reset(self) -> None:
+        self.client.execute_interactive("get_ipython().run_line_magic('reset', '-f')", timeout=120)
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self._run_sync(self.manager.shutdown_kernel)(now=True)
+
+
+def _execute(notebook: Path, output: Path, period: str, products: Path, kernel: str, timeout: int,
+             shared: SharedKernel | None = None) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    if shared is not None:
+        shared.reset()
     try:
         papermill.execute_notebook(
             str(notebook), str(output),
             parameters={"period": period, "products_dir": str(products)},
             kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False,
-            execution_timeout=timeout, report_mode=False,
-            # The kernel only talks to this process on loopback; its TCP-encryption notice is noise here.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            execution_timeout=timeout, report_mode=False, extra_arguments=KERNEL_ARGUMENTS,
+            **({"km": shared.manager} if shared is not None else {}),
         )
     except PapermillExecutionError as exc:
         first_line = next((ln.strip() for ln in exc.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
         raise NotebookFailed(
-            f"{notebook.name} failed in cell {exc.exec_count} ({first_line[:60]}): {exc.ename}: {str(exc.evalue).strip()}"
+            f"{notebook.name} failed in cell {exc.cell_index + 1} ({first_line[:60]}): {exc.ename}: {str(exc.evalue).strip()}"
         ) from None
+    except Exception as exc:  # the kernel died (out of memory, killed) or timed out
+        raise NotebookFailed(f"{notebook.name} stopped: {type(exc).__name__}: {str(exc).strip()[:300]}") from None
 
 
 def _publish(staging: Path, final: Path, token: str) -> None:
@@ -111,6 +145,25 @@ def _publish(staging: Path, final: Path, token: str) -> None:
         final.rename(old)
     staging.rename(final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _run_notebooks(notebooks: list[Path], report_stage: Path, products_stage: Path, params, shared: SharedKernel | None,
+                   result: RunResult, log: Callable[[str], None]) -> tuple[Path, str] | None:
+    """Execute and export each notebook in order; the first failure stops the run and is returned
+    as (notebook, message)."""
+    for notebook in notebooks:
+        t0 = time.perf_counter()
+        executed = report_stage / "notebooks" / notebook.name
+        try:
+            _execute(notebook, executed, params.period, products_stage, params.runner.kernel_name,
+                     params.runner.cell_timeout_seconds, shared)
+        except NotebookFailed as exc:
+            return notebook, str(exc)
+        page = export_html(executed, report_stage / f"{notebook.stem}.html")
+        seconds = time.perf_counter() - t0
+        result.stages.append(StageResult(notebook.stem, round(seconds, 2), page.name))
+        log(f"[{params.period}] {notebook.stem:<16} {seconds:6.1f} s")
+    return None
 
 
 def run_period(period: str | None = None, root: Path | None = None, only: list[str] | None = None,
@@ -134,27 +187,23 @@ def run_period(period: str | None = None, root: Path | None = None, only: list[s
         (report_stage / "notebooks").mkdir(parents=True)
         started = time.perf_counter()
         log(f"[{period}] building {len(notebooks)} notebooks")
-        for notebook in notebooks:
-            t0 = time.perf_counter()
-            executed = report_stage / "notebooks" / notebook.name
-            try:
-                _execute(notebook, executed, period, products_stage, params.runner.kernel_name,
-                         params.runner.cell_timeout_seconds)
-            except NotebookFailed as exc:
-                failed = paths.reports_root(root) / FAILED / period
-                shutil.rmtree(failed, ignore_errors=True)
-                failed.parent.mkdir(parents=True, exist_ok=True)
-                report_stage.rename(failed)
-                shutil.rmtree(products_stage, ignore_errors=True)
-                result.failed_notebook = failed / "notebooks" / notebook.name
-                result.message = (f"{exc} The executed notebook is saved at {result.failed_notebook}; "
-                                  f"the published report of {period} is unchanged.")
-                log(f"[{period}] FAILED {result.message}")
-                return result
-            page = export_html(executed, report_stage / f"{notebook.stem}.html")
-            seconds = time.perf_counter() - t0
-            result.stages.append(StageResult(notebook.stem, round(seconds, 2), page.name))
-            log(f"[{period}] {notebook.stem:<16} {seconds:6.1f} s")
+        shared = SharedKernel(params.runner.kernel_name, notebooks[0].parent) if params.runner.shared_kernel else None
+        try:
+            failure = _run_notebooks(notebooks, report_stage, products_stage, params, shared, result, log)
+        finally:
+            if shared is not None:
+                shared.close()
+        if failure is not None:
+            failed = paths.reports_root(root) / FAILED / period
+            shutil.rmtree(failed, ignore_errors=True)
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            report_stage.rename(failed)
+            shutil.rmtree(products_stage, ignore_errors=True)
+            result.failed_notebook = failed / "notebooks" / failure[0].name
+            result.message = (f"{failure[1]} The executed notebook is saved at {result.failed_notebook}; "
+                              f"the published report of {period} is unchanged.")
+            log(f"[{period}] FAILED {result.message}")
+            return result
         run_facts = {
             "period": period, "period_start": params.period_start, "period_end": params.period_end,
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

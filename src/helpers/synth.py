@@ -40,6 +40,12 @@ class Population:
     gamma_spend: float = 15.44
 
 
+POPULATIONS = {
+    "cdnow": Population(),  # about 2.6 orders per customer over two years, like the bundled data
+    "busy": Population(alpha=4.414 * 7 / 6, b=6.0),  # about 10 orders per customer over three years
+}
+
+
 def draw_customers(n: int, start: dt.date, end: dt.date, rng: np.random.Generator,
                    population: Population = Population(), acquisition_share: float = 0.5) -> pd.DataFrame:
     """Per customer: first-purchase day (uniform over the first ``acquisition_share`` of the window),
