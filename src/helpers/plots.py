@@ -3,13 +3,9 @@ units, and a fixed colour per segment so a segment looks the same in every chart
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: papermill and CI have no display
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
 PALETTE = sns.color_palette("tab20", 20)
 

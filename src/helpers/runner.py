@@ -24,6 +24,7 @@ from helpers import paths
 from helpers.config import load_params
 
 STAGING = ".staging"
+TEMPLATES = Path(__file__).parent / "templates"  # nbconvert template "offline": lab without CDN scripts
 FAILED = ".failed"
 RUN_FILE = "run.json"
 
@@ -72,12 +73,13 @@ def period_lock(period: str, root: Path | None = None) -> Iterator[None]:
 
 
 def export_html(notebook: Path, target: Path) -> Path:
-    """The executed notebook as a stand-alone page: code hidden, figures embedded as base64 PNG."""
+    """The executed notebook as a stand-alone page that works offline: code hidden, figures embedded
+    as base64 PNG, no script fetched from the internet."""
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
     target.write_text(body, encoding="utf-8")
     return target
