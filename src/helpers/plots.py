@@ -46,3 +46,11 @@ def monthly_activity(frame: pd.DataFrame, title: str, currency: str = "currency 
     twin.grid(False)
     fig.legend(loc="upper right", bbox_to_anchor=(0.9, 0.88))
     return fig
+
+
+def table(frame: pd.DataFrame, decimals: int = 2):
+    """A frame as a readable page table: no index column, full text, thousands separators."""
+    numeric = frame.select_dtypes("number").columns
+    formats = {c: (f"{{:,.{decimals}f}}" if frame[c].dtype.kind == "f" else "{:,}") for c in numeric}
+    return frame.style.hide(axis="index").format(formats, na_rep="–").set_table_styles(
+        [{"selector": "td, th", "props": "text-align: left; white-space: normal; max-width: 38em;"}])

@@ -1,0 +1,64 @@
+"""A real browser on the report: headless Chromium renders reports/index.html, the period page and
+every stage page of a run on the tiny fixture period. Screenshots are kept in tests/artifacts/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from helpers import runner
+
+from browser import CHROMIUM_ARGS, check_page, ensure_chromium
+from conftest import REPO, make_project
+
+ARTIFACTS = REPO / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_project(tmp_path_factory.mktemp("browser") / "project")
+    os.environ["CA_PROJECT_ROOT"] = str(root)
+    try:
+        result = runner.run_period("1998-06", root=root, log=lambda _: None)
+    finally:
+        del os.environ["CA_PROJECT_ROOT"]
+    assert result.ok, result.message
+    return root
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = ensure_chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def pages(root: Path) -> list[Path]:
+    report = root / "reports" / "1998-06"
+    return [root / "reports" / "index.html", report / "index.html", *sorted(report.glob("[0-9][0-9]_*.html"))]
+
+
+def test_every_page_renders_cleanly_offline(built: Path, browser) -> None:
+    checked = []
+    for page in pages(built):
+        name = "index" if page.parent.name == "reports" else f"{page.parent.name}_{page.stem}"
+        result = check_page(browser, page, ARTIFACTS / f"{name}.png")
+        checked.append(page.name)
+        assert result.broken_images == [], f"{page}: images that did not load"
+        assert result.failed_requests == [], f"{page}: requests that failed (must work offline)"
+        assert result.script_errors == [], f"{page}: script errors"
+        assert result.error_text == [], f"{page}: error text on the page"
+        assert result.dead_links == [], f"{page}: links that lead nowhere"
+        assert result.screenshot is not None and result.screenshot.stat().st_size > 5_000
+    assert checked[:2] == ["index.html", "index.html"] and "02_cleaning.html" in checked
+
+
+def test_the_cleaning_page_shows_its_charts(built: Path, browser) -> None:
+    result = check_page(browser, built / "reports" / "1998-06" / "02_cleaning.html")
+    # The tiny extract has no rejected row, so the page says so in words and shows the monthly chart only.
+    assert result.images == 1 and not result.broken_images
