@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tempfile
+from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dtypes
@@ -40,7 +42,9 @@ def connect_spark(engine: EngineConfig) -> ibis.BaseBackend:
 
     builder = (SparkSession.builder.master(engine.spark_master).appName("customer-analytics")
                .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.shuffle.partitions", "8"))
+               .config("spark.sql.shuffle.partitions", "8")
+               # Nothing is saved as a Spark table; keep its default warehouse folder out of the project.
+               .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "spark-warehouse")))
     for key, value in engine.spark_config.items():
         builder = builder.config(key, value)
     return ibis.pyspark.connect(builder.getOrCreate())
