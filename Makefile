@@ -49,6 +49,12 @@ new-period: venv
 test: dev data
 	$(PY) -m pytest
 
+bench: dev data
+	$(PY) benchmarks/run_bench.py --sizes 1000000 10000000
+
+bench-large: dev data
+	$(PY) benchmarks/run_bench.py --sizes 1000000 10000000 100000000 --out benchmarks/results_large.json
+
 lab: venv
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
 	$(VENV)/bin/jupyter lab notebooks/
