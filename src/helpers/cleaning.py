@@ -167,7 +167,7 @@ def quality_facts(classified: ir.Table, threshold: float | None, cleaning: Clean
         "reason_descriptions": REJECT_REASONS,
         "customers_kept": int(summary["customers"]),
         "orders_kept": int(summary["orders"]),
-        "revenue_kept": float(summary["revenue"] or 0.0),
+        "revenue_kept": float(summary["revenue"]) if pd.notna(summary["revenue"]) else 0.0,  # no kept rows: 0
         "returns_kept": int(summary["returns"] or 0),
         "extreme_amount_threshold": threshold,
         "extreme_amount_flagged": int(summary["extreme"] or 0) if cleaning.extreme_amount_action == "flag" else 0,

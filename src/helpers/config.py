@@ -216,6 +216,150 @@ class ClvConfig(StrictModel):
         return value
 
 
+class SegmentRule(StrictModel):
+    """One row of the RFM segment table: inclusive score ranges [lowest, highest] for R, F and M, and
+    the two sentences the page shows for the segment."""
+
+    name: str = Field(min_length=1)
+    r_score: tuple[int, int]
+    f_score: tuple[int, int]
+    m_score: tuple[int, int]
+    meaning: str = Field(min_length=1)  # one sentence: who these customers are
+    action: str = Field(min_length=1)  # one sentence: what to do about them
+
+    @field_validator("r_score", "f_score", "m_score")
+    @classmethod
+    def _score_range(cls, value: tuple[int, int]) -> tuple[int, int]:
+        low, high = value
+        if not 1 <= low <= high <= 5:
+            raise ValueError("a score range is [lowest, highest] with 1 <= lowest <= highest <= 5")
+        return value
+
+    def matches(self, r_score: int, f_score: int, m_score: int) -> bool:
+        """Whether the rule's three ranges all contain the given scores."""
+        return (self.r_score[0] <= r_score <= self.r_score[1] and self.f_score[0] <= f_score <= self.f_score[1]
+                and self.m_score[0] <= m_score <= self.m_score[1])
+
+
+RFM_CODES = [f"{r}{f}{m}" for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)]
+RFM_METRICS = ("recency_days", "frequency_orders", "monetary_total")  # what R, F and M are scored on
+
+# The 11-segment scheme as a priority table (first matching rule wins; the last is a catch-all).
+DEFAULT_SEGMENTS: list[dict[str, Any]] = [
+    {"name": "Champions", "r_score": (4, 5), "f_score": (4, 5), "m_score": (4, 5),
+     "meaning": "Bought recently, buy often and spend the most.",
+     "action": "Reward them, give them early access to new products and ask for reviews and referrals."},
+    {"name": "Loyal Customers", "r_score": (3, 5), "f_score": (3, 5), "m_score": (3, 5),
+     "meaning": "Buy regularly, spend well and have bought not long ago.",
+     "action": "Offer a loyalty programme or membership and suggest higher-value products."},
+    {"name": "Potential Loyalist", "r_score": (4, 5), "f_score": (2, 5), "m_score": (1, 5),
+     "meaning": "Recent customers who have bought more than once but do not yet spend much.",
+     "action": "Recommend related products and offer membership to turn the habit into loyalty."},
+    {"name": "New Customers", "r_score": (4, 5), "f_score": (1, 1), "m_score": (1, 5),
+     "meaning": "Bought recently, and only once so far.",
+     "action": "Welcome them, help them get started and make a second purchase easy."},
+    {"name": "Promising", "r_score": (3, 3), "f_score": (1, 1), "m_score": (1, 5),
+     "meaning": "Bought once, fairly recently.",
+     "action": "Send a small, time-limited incentive to bring them back for a second purchase."},
+    {"name": "Need Attention", "r_score": (3, 3), "f_score": (2, 5), "m_score": (1, 5),
+     "meaning": "Bought more than once but modestly, and not very recently.",
+     "action": "Reach out with personalised offers based on what they bought before, before they drift away."},
+    {"name": "Can't Lose Them", "r_score": (1, 2), "f_score": (4, 5), "m_score": (4, 5),
+     "meaning": ("Were among the best customers, buying often and spending the most, but have not bought "
+                 "for a long time."),
+     "action": "Win them back personally: ask what went wrong and make a strong, tailored offer."},
+    {"name": "At Risk", "r_score": (1, 2), "f_score": (2, 5), "m_score": (2, 5),
+     "meaning": "Bought several times and spent well, but long ago.",
+     "action": "Send personalised reactivation messages and offers before they are lost."},
+    {"name": "About To Sleep", "r_score": (2, 2), "f_score": (1, 5), "m_score": (1, 5),
+     "meaning": "Bought rarely or little, and their last purchase is getting old.",
+     "action": "Remind them with popular products and a modest discount to renew their interest."},
+    {"name": "Hibernating", "r_score": (1, 1), "f_score": (1, 5), "m_score": (2, 5),
+     "meaning": "Bought once, long ago, for a moderate or high amount.",
+     "action": "Include them in low-cost campaigns with relevant offers; do not spend much on them."},
+    {"name": "Lost", "r_score": (1, 5), "f_score": (1, 5), "m_score": (1, 5),
+     "meaning": "Bought long ago and spent the least.",
+     "action": "Leave them out of paid campaigns; one low-cost win-back message at most."},
+]
+
+
+def segment_of_each_code(rules: list[SegmentRule]) -> dict[str, str | None]:
+    """Every R-F-M code ("111" ... "555") -> the name of the first rule that matches it (None: no rule)."""
+    return {code: next((rule.name for rule in rules if rule.matches(*(int(c) for c in code))), None)
+            for code in RFM_CODES}
+
+
+class RfmConfig(StrictModel):
+    """R, F and M scores 1-5 by quintile cut points, and the named segment table."""
+
+    # quantiles: cut points from this period's customers; fixed: the same scale as fixed_cut_points
+    # or as the cut points written by the period named in cut_points_period.
+    cut_points: Literal["quantiles", "fixed"] = "quantiles"
+    fixed_cut_points: dict[str, list[float]] | None = None  # metric -> 4 ascending cut points
+    cut_points_period: str | None = None  # e.g. "1998-03": reuse its 03_rfm_cutpoints.json
+    segments: list[SegmentRule] = Field(default_factory=lambda: [SegmentRule(**row) for row in DEFAULT_SEGMENTS])
+
+    @field_validator("segments")
+    @classmethod
+    def _every_code_one_segment(cls, rules: list[SegmentRule]) -> list[SegmentRule]:
+        names = [rule.name for rule in rules]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"segment names must be unique, {repeated} appear more than once")
+        owner = segment_of_each_code(rules)
+        unassigned = [code for code, name in owner.items() if name is None]
+        if unassigned:
+            shown = ", ".join(unassigned[:5]) + (f" and {len(unassigned) - 5} more" if len(unassigned) > 5 else "")
+            raise ValueError(f"no rule matches the R-F-M codes {shown}; end the table with a catch-all rule "
+                             "(r_score, f_score and m_score all [1, 5])")
+        unreachable = [name for name in names if name not in owner.values()]
+        if unreachable:
+            raise ValueError(f"segment {unreachable} can never be reached because earlier rules take all of its "
+                             "codes; move it up or widen its ranges")
+        return rules
+
+    @model_validator(mode="after")
+    def _fixed_scale_is_given(self) -> RfmConfig:
+        if self.cut_points == "fixed" and (self.fixed_cut_points is None) == (self.cut_points_period is None):
+            raise ValueError("cut_points: fixed needs exactly one of fixed_cut_points or cut_points_period")
+        if self.cut_points_period is not None and not PERIOD_LABEL.match(self.cut_points_period):
+            raise ValueError(f"cut_points_period '{self.cut_points_period}' is not a period label of the form YYYY-MM")
+        if self.fixed_cut_points is not None:
+            if set(self.fixed_cut_points) != set(RFM_METRICS):
+                raise ValueError(f"fixed_cut_points must give exactly {list(RFM_METRICS)}")
+            for metric, cuts in self.fixed_cut_points.items():
+                if len(cuts) != 4 or cuts != sorted(cuts):
+                    raise ValueError(f"fixed_cut_points.{metric} must be 4 cut points in ascending order")
+        return self
+
+
+class ClusteringConfig(StrictModel):
+    """k-means on scaled customer features: k chosen by silhouette (elbow shown), fit small, assign all."""
+
+    # Columns of 03_rfm or customer attributes; text attributes become one 0/1 feature per value.
+    features: list[str] = Field(default_factory=lambda: list(RFM_METRICS))
+    log_features: list[str] = Field(default_factory=lambda: list(RFM_METRICS))  # sign(x)·ln(1 + |x|) first
+    k_min: int = Field(default=3, ge=2)
+    k_max: int = Field(default=8, ge=2)
+    k: int | None = Field(default=None, ge=1)  # set: this k, no search
+    silhouette_sample: int = Field(default=5_000, ge=100, le=20_000)  # silhouette cost grows with its square
+    fit_sample_above: int = Field(default=200_000, ge=1_000)  # more customers: fit on a sample this size
+    minibatch_above: int = Field(default=500_000, ge=1_000)  # more fitted rows: MiniBatchKMeans (n_init=10)
+    stability_runs: int = Field(default=5, ge=2, le=20)  # runs with seeds seed, seed+1, ... compared by ARI
+    projection_sample: int = Field(default=3_000, ge=100)  # customers drawn in the 2-D projection
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClusteringConfig:
+        if not self.features or len(set(self.features)) != len(self.features):
+            raise ValueError("features must list at least one column, each once")
+        extra = [name for name in self.log_features if name not in self.features]
+        if extra:
+            raise ValueError(f"log_features names {extra}, which are not in features")
+        if self.k_max < self.k_min:
+            raise ValueError(f"k_max ({self.k_max}) must not be below k_min ({self.k_min})")
+        return self
+
+
 # ------------------------------------------------------------------------------------ the whole
 
 
@@ -230,6 +374,8 @@ class Params(StrictModel):
     sources: Sources
     privacy: PrivacyConfig = PrivacyConfig()
     cleaning: CleaningConfig = CleaningConfig()
+    rfm: RfmConfig = RfmConfig()
+    clustering: ClusteringConfig = ClusteringConfig()
     clv: ClvConfig = ClvConfig()
     scoring: ScoringConfig = ScoringConfig()
     runner: RunnerConfig = RunnerConfig()

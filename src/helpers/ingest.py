@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import ibis
 import ibis.expr.types as ir
@@ -80,7 +81,9 @@ def _materialise(con: ibis.BaseBackend, name: str, select_sql: str, label: str, 
                 "(utf-8, latin-1 or utf-16) to the file's encoding."
             ) from None
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        raise IngestError(f"{label}: cannot be read ({first}); check its format and delimiter settings.") from None
+        hint = ("export it again as a complete Parquet file or fix the source's 'format'" if encoding == "parquet"
+                else "check its format and delimiter settings")
+        raise IngestError(f"{label}: cannot be read ({first}); {hint}.") from None
 
 
 def _read_whitespace(con: ibis.BaseBackend, path: Path, name: str, opts: FileOptions, label: str) -> ir.Table:
@@ -139,6 +142,8 @@ def read_source(con: ibis.BaseBackend, opts: FileOptions, name: str, root: Path 
         table = _read_sql(con, opts, name, label)
     columns = [c for c in table.columns if c != "source_row"]
     if table.count().execute() == 0:
+        if opts.format in ("sql", "duckdb"):
+            raise IngestError(f"{label}: the table or query returned no rows; check sources.{name}.table or query.")
         raise IngestError(f"{label}: the source has a header but no data rows; export the data again.")
     return SourceTable(table=table, label=label, columns=columns)
 
@@ -169,6 +174,14 @@ def _read_excel(path: Path, opts: FileOptions, label: str) -> ir.Table:
     return ibis.memtable(frame)
 
 
+def _db_reason(exc: Exception, secret: str | None) -> str:
+    """The first line of a driver error, with any password masked."""
+    lines = [" ".join(line.split()) for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else type(exc).__name__
+    text = re.sub(r"://[^@/\s]*@", "://***@", text)
+    return text.replace(secret, "***") if secret else text
+
+
 def _read_sql(con: ibis.BaseBackend, opts: FileOptions, name: str, label: str) -> ir.Table:
     """A table or query in a SQL database reached through Ibis; the URL comes from the environment."""
     url = os.environ.get(opts.url_env or "")
@@ -177,15 +190,22 @@ def _read_sql(con: ibis.BaseBackend, opts: FileOptions, name: str, label: str) -
             f"{label}: environment variable {opts.url_env} is not set; export it with the database URL "
             "(e.g. postgres://user:password@host:5432/db)."
         )
+    secret = urlsplit(url).password  # never printed, even where a driver repeats it outside the URL
     try:
         remote = ibis.connect(url)
+    except Exception as exc:
+        raise IngestError(f"{label}: cannot connect to the database in {opts.url_env} ({_db_reason(exc, secret)}); "
+                          "check the host, port, user and password in it and that the server is running.") from None
+    setting = f"sources.{name}.{'query' if opts.query else 'table'}"
+    what = "the query" if opts.query else f"table '{opts.table}'"
+    try:
         expr = remote.sql(opts.query) if opts.query else remote.table(opts.table)
         frame = expr.to_pyarrow()
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        reason = re.sub(r"://[^@/\s]*@", "://***@", reason)  # never print a password
-        raise IngestError(f"{label}: cannot read from the database ({reason}); check {opts.url_env}, "
-                          "the table name and the server.") from None
+        reason = "it does not exist" if type(exc).__name__ == "TableNotFound" else _db_reason(exc, secret)
+        raise IngestError(f"{label}: cannot read {what} from the database ({reason}); fix '{setting}' in params.") from None
+    finally:
+        remote.disconnect()
     con.create_table(f"{name}_remote", frame, temp=True, overwrite=True)
     return _numbered(con, name, f"SELECT * FROM {name}_remote", label)
 
@@ -193,6 +213,16 @@ def _read_sql(con: ibis.BaseBackend, opts: FileOptions, name: str, label: str) -
 def _missing_columns(source: SourceTable, wanted: dict[str, str], section: str) -> None:
     for canonical, column in wanted.items():
         if column not in source.columns:
+            only = source.columns[0] if len(source.columns) == 1 else ""
+            separator = next((c for c in (";", ",", "\t", "|") if c in only and column in only.split(c)), None)
+            if separator is not None:  # the whole header landed in one column: the delimiter is wrong
+                setting = ".".join(section.split(".")[:2]) + ".delimiter"
+                shown = "\\t" if separator == "\t" else separator
+                raise IngestError(
+                    f"{source.label}: column '{column}' (mapped to {canonical}) is not in the source, whose only "
+                    f"column is '{only}'; the file seems to be separated by '{shown}', so set '{setting}' to "
+                    f"'{shown}' or 'auto' in params."
+                )
             found = ", ".join(source.columns[:12]) + (" …" if len(source.columns) > 12 else "")
             raise IngestError(
                 f"{source.label}: column '{column}' (mapped to {canonical}) is not in the source; "
@@ -219,7 +249,12 @@ def pseudonymisation_key(privacy: PrivacyConfig) -> bytes | None:
 
 
 def _pseudonymise(con: ibis.BaseBackend, table: ir.Table, key: bytes, name: str) -> ir.Table:
-    """Replace ``customer_id`` by its keyed hash (computed once per distinct id, joined back)."""
+    """Replace ``customer_id`` by its keyed hash (computed once per distinct id, joined back). The id is
+    normalised first as cleaning does (blanks, NA-like tokens, "17850.0"), so one customer keeps one
+    pseudonym and a missing id stays missing instead of becoming the hash of "NA"."""
+    from helpers.cleaning import normalise_customer_id  # imported here: cleaning imports this module
+
+    table = table.mutate(customer_id=normalise_customer_id(table.customer_id.cast("string")))
     distinct = table.select("customer_id").distinct().filter(table.customer_id.notnull()).to_pandas()
     mapping = pd.DataFrame({"customer_id": distinct["customer_id"].astype(str),
                             "customer_key": hmac_ids(distinct["customer_id"].astype(str), key)})

@@ -48,6 +48,11 @@ def read_parquet(path: Path) -> pd.DataFrame:
         ) from None
 
 
+def read_optional(path: Path) -> pd.DataFrame | None:
+    """A product that an optional stage or source writes (clusters, customer attributes), or None."""
+    return read_parquet(path) if Path(path).is_file() else None
+
+
 def write_parquet(frame: pd.DataFrame, path: Path, sort_by: list[str] | None = None) -> Path:
     """Write a frame sorted by ``sort_by`` without the pandas index, so reruns give identical bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)

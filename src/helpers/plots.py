@@ -54,3 +54,209 @@ def table(frame: pd.DataFrame, decimals: int = 2):
     formats = {c: (f"{{:,.{decimals}f}}" if frame[c].dtype.kind == "f" else "{:,}") for c in numeric}
     return frame.style.hide(axis="index").format(formats, na_rep="–").set_table_styles(
         [{"selector": "td, th", "props": "text-align: left; white-space: normal; max-width: 38em;"}])
+
+
+import numpy as np  # noqa: E402  (used by the charts below)
+
+
+def heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, colour_label: str,
+            cmap: str = "viridis") -> plt.Figure:
+    """A matrix as a colour grid, row labels top to bottom as given; empty (NaN) cells stay blank."""
+    fig, ax = plt.subplots(figsize=(9, 6))
+    sns.heatmap(matrix, ax=ax, cmap=cmap, cbar_kws={"label": colour_label},
+                xticklabels=max(1, len(matrix.columns) // 15), yticklabels=max(1, len(matrix.index) // 15))
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.tick_params(axis="y", rotation=0)
+    return fig
+
+
+def lines(frame: pd.DataFrame, x: str, columns: list[str], title: str, xlabel: str, ylabel: str,
+          marker_at=None, marker_label: str = "") -> plt.Figure:
+    """One line per column against ``x`` (the first column solid, the others dashed), with an optional
+    vertical marker such as the end of a calibration period."""
+    fig, ax = plt.subplots()
+    for i, column in enumerate(columns):
+        ax.plot(frame[x], frame[column], label=column, color=PALETTE[(2 * i) % len(PALETTE)],
+                linestyle="-" if i == 0 else "--", linewidth=2 if i == 0 else 1.5)
+    if marker_at is not None:
+        ax.axvline(marker_at, color="grey", linestyle=":", linewidth=1.5)
+        ax.annotate(marker_label, (marker_at, 0.97), xycoords=("data", "axes fraction"), ha="right", va="top",
+                    fontsize=9, color="grey", rotation=90)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend()
+    if not pd.api.types.is_numeric_dtype(frame[x]):
+        fig.autofmt_xdate()  # dates: slanted labels that do not overlap
+    return fig
+
+
+def histogram(values: pd.Series, title: str, xlabel: str, ylabel: str = "customers", bins: int = 50,
+              log_x: bool = False) -> plt.Figure:
+    """Distribution of one non-negative quantity; ``log_x`` spreads out a long right tail."""
+    fig, ax = plt.subplots()
+    data = values.dropna()
+    if log_x:
+        data = data[data > 0]
+        edges = np.geomspace(data.min(), data.max(), bins + 1) if len(data) else bins
+        ax.hist(data, bins=edges, color=PALETTE[0])
+        ax.set_xscale("log")
+    else:
+        ax.hist(data, bins=bins, color=PALETTE[0])
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    return fig
+
+
+def grouped_bars(frame: pd.DataFrame, category: str, columns: list[str], title: str, xlabel: str,
+                 ylabel: str) -> plt.Figure:
+    """Side-by-side bars of several columns per category, in the frame's row order."""
+    fig, ax = plt.subplots()
+    width = 0.8 / max(1, len(columns))
+    positions = np.arange(len(frame))
+    for i, column in enumerate(columns):
+        ax.bar(positions + (i - (len(columns) - 1) / 2) * width, frame[column], width,
+               label=column, color=PALETTE[(2 * i) % len(PALETTE)])
+    ax.set_xticks(positions, frame[category].astype(str))
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend()
+    return fig
+
+
+def score_distribution(scores: pd.Series, tiers: dict[str, float], title: str) -> plt.Figure:
+    """Histogram of 0-100 scores with a dashed line and a label at each tier's lowest score."""
+    fig, ax = plt.subplots()
+    ax.hist(scores.dropna(), bins=50, range=(0, 100), color=PALETTE[0])
+    for name, minimum in tiers.items():
+        if minimum > 0:
+            ax.axvline(minimum, color="grey", linestyle="--", linewidth=1)
+        ax.annotate(f"tier {name}", (minimum + 1, 0.95), xycoords=("data", "axes fraction"), fontsize=10, color="dimgrey")
+    ax.set(title=title, xlabel="score (0 = worst on every indicator, 100 = best)", ylabel="customers")
+    return fig
+
+
+def funnel(counts: pd.DataFrame, label: str, value: str, title: str) -> plt.Figure:
+    """Horizontal bars in the given order, top to bottom, each labelled with its count and share."""
+    fig, ax = plt.subplots(figsize=(9, max(2.0, 0.55 * len(counts) + 1)))
+    total = max(int(counts[value].sum()), 1)
+    positions = np.arange(len(counts))[::-1]
+    ax.barh(positions, counts[value], color=[PALETTE[(2 * i) % len(PALETTE)] for i in range(len(counts))])
+    for y, count in zip(positions, counts[value]):
+        ax.text(count, y, f" {count:,} ({100 * count / total:.1f}%)", va="center", fontsize=10)
+    ax.set_yticks(positions, counts[label])
+    ax.set(title=title, xlabel="customers", ylabel="")
+    ax.margins(x=0.2)
+    return fig
+
+
+# ------------------------------------------------------------------------ RFM and clustering charts
+
+import numpy as np  # noqa: E402,F811
+
+
+def _no_data(ax, title: str, message: str = "no customers to show") -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, fontsize=12, color="grey")
+    ax.set(title=title, xticks=[], yticks=[])
+
+
+def annotated_heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, colour_label: str,
+                      value_format: str = "{:,.0f}", cmap: str = "Blues") -> plt.Figure:
+    """A small matrix as a colour grid with each cell's value written in it (empty cells blank)."""
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    if matrix.empty or matrix.isna().all().all():
+        _no_data(ax, title)
+        return fig
+    labels = matrix.map(lambda v: "" if pd.isna(v) else value_format.format(v))
+    sns.heatmap(matrix, ax=ax, cmap=cmap, annot=labels, fmt="", linewidths=0.5, linecolor="white",
+                cbar_kws={"label": colour_label})
+    ax.grid(False)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.tick_params(axis="y", rotation=0)
+    return fig
+
+
+def share_bars(frame: pd.DataFrame, category: str, columns: dict[str, str], title: str, xlabel: str) -> plt.Figure:
+    """Horizontal side-by-side bars (column -> legend label) per category, first row on top, each bar
+    labelled with its value; for comparing shares such as customers vs revenue."""
+    fig, ax = plt.subplots(figsize=(9, max(2.5, 0.55 * len(frame) + 1.2)))
+    if frame.empty:
+        _no_data(ax, title)
+        return fig
+    height = 0.8 / len(columns)
+    positions = np.arange(len(frame))[::-1]
+    for i, (column, label) in enumerate(columns.items()):
+        offsets = positions + ((len(columns) - 1) / 2 - i) * height
+        ax.barh(offsets, frame[column], height, label=label, color=PALETTE[(2 * i) % len(PALETTE)])
+        for y, value in zip(offsets, frame[column]):
+            ax.text(value, y, f" {value:,.1f}", va="center", fontsize=8)
+    ax.set_yticks(positions, frame[category].astype(str))
+    ax.set(title=title, xlabel=xlabel, ylabel="")
+    ax.margins(x=0.12)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def lines_side_by_side(frame: pd.DataFrame, x: str, left: str, right: str, title: str, xlabel: str,
+                       left_label: str, right_label: str, marker_at=None, marker_label: str = "") -> plt.Figure:
+    """Two line charts sharing the x axis side by side (e.g. silhouette and inertia against k), with an
+    optional vertical marker on both (e.g. the chosen k)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    panels = ((axes[0], left, left_label, PALETTE[0]), (axes[1], right, right_label, PALETTE[2]))
+    for ax, column, label, colour in panels:
+        if frame.empty:
+            _no_data(ax, label, "nothing was compared")
+            continue
+        ax.plot(frame[x], frame[column], marker="o", color=colour)
+        if marker_at is not None:
+            ax.axvline(marker_at, color="grey", linestyle=":", linewidth=1.5)
+            ax.annotate(marker_label, (marker_at, 0.03), xycoords=("data", "axes fraction"), ha="left", va="bottom",
+                        fontsize=9, color="grey")
+        ax.set(title=label, xlabel=xlabel, ylabel=label)
+        ax.set_xticks(frame[x])
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def radar(values: pd.DataFrame, title: str, value_label: str, zero_label: str | None = None) -> plt.Figure:
+    """One closed line per row over the columns as spokes (e.g. cluster centres over features), with a
+    dashed ring at 0 when ``zero_label`` names it; with fewer than three columns a radar has no area,
+    so grouped bars are drawn instead."""
+    if values.empty or values.shape[1] < 3:
+        fig, ax = plt.subplots()
+        if values.empty:
+            _no_data(ax, title)
+            return fig
+        values.T.plot.bar(ax=ax, color=[PALETTE[(2 * i) % len(PALETTE)] for i in range(len(values))], rot=0)
+        ax.set(title=title, xlabel="feature", ylabel=value_label)
+        return fig
+    angles = np.linspace(0, 2 * np.pi, values.shape[1], endpoint=False).tolist()
+    fig, ax = plt.subplots(figsize=(8, 8), subplot_kw={"polar": True})
+    low, high = float(np.nanmin(values.to_numpy())), float(np.nanmax(values.to_numpy()))
+    margin = 0.1 * (high - low or 1.0)
+    ax.set_ylim(min(low, 0.0) - margin, max(high, 0.0) + margin)
+    if zero_label:
+        ring = np.linspace(0, 2 * np.pi, 200)
+        ax.plot(ring, np.zeros_like(ring), color="black", linestyle="--", linewidth=1, label=zero_label)
+    for i, (name, row) in enumerate(values.iterrows()):
+        points = row.to_list() + [row.iloc[0]]
+        ax.plot(angles + angles[:1], points, color=PALETTE[(2 * i) % len(PALETTE)], linewidth=2, label=str(name))
+        ax.fill(angles + angles[:1], points, color=PALETTE[(2 * i) % len(PALETTE)], alpha=0.1)
+    ax.set_xticks(angles, [str(c) for c in values.columns])
+    ax.set_rlabel_position(90 + 180 / values.shape[1])
+    ax.tick_params(axis="y", labelsize=8, labelcolor="grey")
+    ax.set_title(f"{title}\n(radius: {value_label})", pad=28)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, frameon=False)
+    return fig
+
+
+def scatter_by_group(frame: pd.DataFrame, x: str, y: str, group: str, title: str, xlabel: str, ylabel: str,
+                     order: list[str] | None = None) -> plt.Figure:
+    """Points coloured by group (in ``order``, which fixes the colours), for a 2-D projection."""
+    fig, ax = plt.subplots(figsize=(9, 6))
+    if frame.empty:
+        _no_data(ax, title)
+        return fig
+    for i, name in enumerate(order or sorted(frame[group].unique())):
+        part = frame[frame[group] == name]
+        ax.scatter(part[x], part[y], s=9, alpha=0.55, color=PALETTE[(2 * i) % len(PALETTE)], label=str(name))
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend(markerscale=2.5, fontsize=9, loc="best")
+    return fig

@@ -154,3 +154,40 @@ def rules_in_words(scoring: ScoringConfig) -> list[str]:
     lines = [f"{stage}: {'everyone else' if cond.strip() == OTHERWISE else cond}" for stage, cond in scoring.lifecycle.items()]
     lines += [f"tier {name}: score of at least {minimum:g}" for name, minimum in scoring.tiers.items()]
     return lines
+
+
+def weights_table(scoring: ScoringConfig) -> pd.DataFrame:
+    """The indicators, their weights and which direction counts as better, for the page."""
+    return pd.DataFrame([{"indicator": name, "weight": weight,
+                          "better when": "lower" if name in scoring.lower_is_better else "higher"}
+                         for name, weight in scoring.weights.items()])
+
+
+def with_clusters(scored: pd.DataFrame, clusters: pd.DataFrame | None) -> pd.DataFrame:
+    """Attach each customer's cluster name (when clustering ran), for the cross-tables."""
+    if clusters is None:
+        return scored
+    return scored.merge(clusters[["customer_id", "cluster_name"]], on="customer_id", how="left")
+
+
+def tier_crosstab(scored: pd.DataFrame, column: str, tiers: dict[str, float]) -> pd.DataFrame:
+    """Customers per tier (rows, best first) and value of ``column`` (segment, cluster, stage)."""
+    rated = scored[scored["tier"].notna()]
+    return pd.crosstab(rated["tier"], rated[column]).reindex(list(tiers), fill_value=0)
+
+
+def priority_list(scored: pd.DataFrame, top_n: int | None = None) -> pd.DataFrame:
+    """The best-scored customers with the facts a salesperson needs (ids and metrics only)."""
+    columns = [c for c in ["customer_id", "score", "tier", "driver_1", "driver_2", "segment", "lifecycle_stage",
+                           "frequency_orders", "monetary_total", "recency_days", "value_at_stake"] if c in scored.columns]
+    rated = scored[scored["tier"].notna()][columns]
+    return rated.head(top_n) if top_n else rated
+
+
+SCORE_PRODUCT_COLUMNS = ["customer_id", "score", "tier", "driver_1", "driver_2", "lifecycle_stage",
+                         "typical_gap_days", "first_order_in_period"]
+
+
+def scores_product(scored: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``05_scores.parquet`` (the RFM metrics stay in 03_rfm.parquet)."""
+    return scored[[c for c in SCORE_PRODUCT_COLUMNS if c in scored.columns]]
