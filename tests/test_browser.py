@@ -58,6 +58,22 @@ def test_every_page_renders_cleanly_offline(built: Path, browser) -> None:
     assert checked[:2] == ["index.html", "index.html"] and "02_cleaning.html" in checked
 
 
+def test_the_period_page_is_the_stakeholder_report(built: Path, browser) -> None:
+    report_dir = built / "reports" / "1998-06"
+    page = report_dir / "index.html"
+    assert page.read_text() == (report_dir / "07_report.html").read_text()
+    result = check_page(browser, page)
+    assert result.tables_initialised == 2  # churn warning and top customers by CLV: sortable, searchable
+    assert result.images >= 5 and not result.broken_images and not result.dead_links
+    assert result.links >= 9 + 6  # the table of contents, the exports and the six stage pages
+    text = page.read_text()
+    for section in ["Headline numbers", "Segment migration", "Customers to act on", "How the numbers are made"]:
+        assert f'id="{section.replace(" ", "-")}"' in text
+    exports = sorted(p.name for p in (report_dir / "exports").iterdir())
+    assert {"churn_warning.csv", "churn_warning.xlsx", "priority_list.csv", "data_dictionary.csv",
+            "segment_champions.csv"} <= set(exports)
+
+
 def test_the_cleaning_page_shows_its_charts(built: Path, browser) -> None:
     result = check_page(browser, built / "reports" / "1998-06" / "02_cleaning.html")
     # The tiny extract has no rejected row, so the page says so in words and shows the monthly chart only.

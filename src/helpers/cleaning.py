@@ -180,8 +180,9 @@ def quality_table(quality: dict) -> list[dict]:
     """Rows for the data-quality table: kept, then each rejection reason, then the total."""
     rows = [{"outcome": "kept", "description": "clean rows used by every later stage",
              "rows": quality["rows_kept"]}]
-    for code, count in quality["rejected_by_reason"].items():
-        rows.append({"outcome": code, "description": quality["reason_descriptions"][code], "rows": count})
+    for code in REJECT_REASONS:  # rule order (the JSON product stores its keys sorted)
+        rows.append({"outcome": code, "description": REJECT_REASONS[code],
+                     "rows": quality["rejected_by_reason"].get(code, 0)})
     rows.append({"outcome": "total", "description": "rows in the source", "rows": quality["rows_in"]})
     for row in rows:
         row["share_%"] = round(100.0 * row["rows"] / quality["rows_in"], 2) if quality["rows_in"] else 0.0

@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="build one period's report (the default period unless given)")
     run.add_argument("--period", help="YYYY-MM; default: default_period in params/defaults.yaml")
     run.add_argument("--all", action="store_true", help="build every period that has a params file")
-    run.add_argument("--only", nargs="+", help="run only these notebooks (numbers or names)")
+    run.add_argument("--only", nargs="+",
+                     help="re-run only these notebooks (numbers or names) on top of the last published build")
     new = sub.add_parser("new-period", help="write params/<period>.yaml for a calendar month")
     new.add_argument("period")
     new.add_argument("--overwrite", action="store_true")

@@ -342,7 +342,7 @@ class ClusteringConfig(StrictModel):
     k_min: int = Field(default=3, ge=2)
     k_max: int = Field(default=8, ge=2)
     k: int | None = Field(default=None, ge=1)  # set: this k, no search
-    silhouette_sample: int = Field(default=5_000, ge=100, le=20_000)  # silhouette cost grows with its square
+    silhouette_sample: int = Field(default=5_000, ge=100, le=10_000)  # silhouette cost grows with its square
     fit_sample_above: int = Field(default=200_000, ge=1_000)  # more customers: fit on a sample this size
     minibatch_above: int = Field(default=500_000, ge=1_000)  # more fitted rows: MiniBatchKMeans (n_init=10)
     stability_runs: int = Field(default=5, ge=2, le=20)  # runs with seeds seed, seed+1, ... compared by ARI

@@ -80,7 +80,8 @@ def _materialise(con: ibis.BaseBackend, name: str, select_sql: str, label: str, 
                 f"{label}: the file is not valid {encoding} text; set the source's 'encoding' "
                 "(utf-8, latin-1 or utf-16) to the file's encoding."
             ) from None
-        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        first = (" ".join(lines[:2]) if lines[0].startswith("CSV Error on Line") else lines[0]) if lines else type(exc).__name__
         hint = ("export it again as a complete Parquet file or fix the source's 'format'" if encoding == "parquet"
                 else "check its format and delimiter settings")
         raise IngestError(f"{label}: cannot be read ({first}); {hint}.") from None
@@ -122,7 +123,13 @@ def read_source(con: ibis.BaseBackend, opts: FileOptions, name: str, root: Path 
     if opts.format == "csv" and opts.delimiter == "whitespace":
         table = _read_whitespace(con, path, name, opts, label)
     elif opts.format == "csv":
-        _materialise(con, name, f"SELECT * FROM read_csv('{path}', {_csv_options(opts)})", label, opts.encoding)
+        try:
+            _materialise(con, name, f"SELECT * FROM read_csv('{path}', {_csv_options(opts)})", label, opts.encoding)
+        except IngestError:
+            # DuckDB's parallel reader cannot pad short rows (null_padding) in a file whose quoted fields
+            # hold line breaks; the serial reader can. A file that is really unreadable fails again here.
+            _materialise(con, name, f"SELECT * FROM read_csv('{path}', {_csv_options(opts)}, parallel = false)",
+                         label, opts.encoding)
         table = con.sql(f"SELECT rowid + 1 AS source_row, * FROM {name}")
     elif opts.format == "parquet":
         _materialise(con, name, f"SELECT * FROM read_parquet('{path}', file_row_number = true)", label, "parquet")

@@ -260,3 +260,31 @@ def scatter_by_group(frame: pd.DataFrame, x: str, y: str, group: str, title: str
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(markerscale=2.5, fontsize=9, loc="best")
     return fig
+
+
+def segment_bars(frame: pd.DataFrame, value: str, colours: dict[str, tuple], title: str, xlabel: str) -> plt.Figure:
+    """Horizontal bars per segment in the given order, each in the segment's own colour (the same
+    colour in every chart and period), labelled with its value."""
+    fig, ax = plt.subplots(figsize=(9, max(2.0, 0.45 * len(frame) + 1)))
+    positions = np.arange(len(frame))[::-1]
+    ax.barh(positions, frame[value], color=[colours.get(s, PALETTE[0]) for s in frame["segment"]])
+    for y, amount in zip(positions, frame[value]):
+        ax.text(amount, y, f" {amount:,.0f}", va="center", fontsize=10)
+    ax.set_yticks(positions, frame["segment"])
+    ax.set(title=title, xlabel=xlabel, ylabel="")
+    ax.margins(x=0.18)
+    return fig
+
+
+def interactive_tables() -> None:
+    """Sortable, searchable tables that work offline: the table library is embedded in the page."""
+    import itables
+
+    itables.init_notebook_mode(connected=False, all_interactive=False)
+
+
+def interactive(frame: pd.DataFrame, page_length: int = 10) -> None:
+    """Show a frame as an interactive table (sorting, search, paging)."""
+    import itables
+
+    itables.show(frame, pageLength=page_length, classes="display compact", showIndex=False)

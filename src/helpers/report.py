@@ -17,7 +17,8 @@ GONE_COLUMN = "(not in this period)"
 
 
 def period_kpis(transactions: ir.Table, period_start: dt.date, period_end: dt.date) -> dict[str, float]:
-    """Headline numbers of one period from the clean transactions (history up to the period end).
+    """Headline numbers of one period from the clean transactions (orders after the period end are
+    ignored, so a later period's table gives an earlier period's numbers as they were).
 
     active customers bought in the window; new ones made their first purchase in it; revenue is net
     of returns; average order value is purchases only; the repeat-purchase rate is the share of all
@@ -25,7 +26,7 @@ def period_kpis(transactions: ir.Table, period_start: dt.date, period_end: dt.da
     """
     start = dt.datetime.combine(period_start, dt.time())
     end = dt.datetime.combine(period_end + dt.timedelta(days=1), dt.time())
-    t = transactions
+    t = transactions.filter(transactions.order_ts < end)  # history as it stood at the period's end
     purchases = t.filter(~t.is_return)
     first = purchases.group_by("customer_id").agg(first_ts=purchases.order_ts.min(),
                                                   orders=purchases.order_id.nunique())
@@ -85,7 +86,7 @@ def describe_change(label: str, current: float | None, previous: float | None, k
         return f"{label}: {now} (not available for {previous_label})."
     before = format_value(previous, kind, currency)
     if current == previous:
-        return f"{label} was unchanged at {now} (as in {previous_label})."
+        return f"{label}: {now}, the same as in {previous_label}."
     direction = "rose" if current > previous else "fell"
     if kind == "share":
         points = 100 * (current - previous)
@@ -140,7 +141,8 @@ def biggest_moves(migration: pd.DataFrame, how_many: int = 3) -> list[str]:
             if count and before != now and before != NEW_ROW and now != GONE_COLUMN:
                 flows.append((count, before, now))
     flows.sort(key=lambda f: (-f[0], f[1], f[2]))
-    return [f"{count:,} {before} customers became {now}." for count, before, now in flows[:how_many]]
+    return [f"{count:,} {'customer' if count == 1 else 'customers'} moved from {before} to {now}."
+            for count, before, now in flows[:how_many]]
 
 
 def write_exports(tables: dict[str, pd.DataFrame], folder: Path, xlsx: bool = True) -> list[Path]:
@@ -169,3 +171,237 @@ def data_dictionary(tables: dict[str, pd.DataFrame], descriptions: dict[str, str
             rows.append({"file": f"{name}.csv", "column": column, "type": str(table[column].dtype),
                          "description": descriptions[column]})
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------- the period page
+
+PRODUCTS = {
+    "quality": "02_quality.json", "rfm": "03_rfm.parquet", "segments": "03_segments.parquet",
+    "clusters": "04_clusters.parquet", "profiles": "04_cluster_profiles.parquet",
+    "scores": "05_scores.parquet", "churn": "05_churn_warning.parquet",
+    "clv": "06_clv.parquet", "model": "06_model.json",
+}
+
+
+def load_products(folder: Path | None) -> dict[str, object]:
+    """Every product of a period that exists (None for the others, or for a period never built)."""
+    from helpers import io
+
+    found: dict[str, object] = {}
+    for key, name in PRODUCTS.items():
+        path = folder / name if folder is not None else None
+        if path is None or not path.is_file():
+            found[key] = None
+        elif name.endswith(".json"):
+            found[key] = io.read_json(path)
+        else:
+            found[key] = io.read_parquet(path)
+    return found
+
+
+def stage_kpis(products: dict[str, object], at_risk_stages: list[str]) -> dict[str, float]:
+    """KPIs that come from later stages: customers at risk (05) and total expected CLV (06)."""
+    kpis: dict[str, float] = {}
+    scores = products.get("scores")
+    if isinstance(scores, pd.DataFrame):
+        kpis["customers_at_risk"] = int(scores["lifecycle_stage"].isin(at_risk_stages).sum())
+    clv = products.get("clv")
+    if isinstance(clv, pd.DataFrame) and clv["clv"].notna().any():
+        kpis["expected_clv"] = float(clv["clv"].sum())
+    return kpis
+
+
+def headline_facts(kpis: dict[str, float], previous: dict[str, float] | None, currency: str = "$") -> dict[str, str]:
+    """The few numbers shown per period in reports/index.html, formatted."""
+    change = ""
+    if previous and previous.get("revenue"):
+        change = f"{100 * (kpis['revenue'] - previous['revenue']) / abs(previous['revenue']):+.1f}%"
+    return {
+        "active_customers": format_value(kpis.get("active_customers"), "count"),
+        "revenue": format_value(kpis.get("revenue"), "money", currency),
+        "revenue_change": change or "n/a",
+        "customers_at_risk": format_value(kpis.get("customers_at_risk"), "count"),
+        "expected_clv": format_value(kpis.get("expected_clv"), "money", currency),
+    }
+
+
+def segment_table(rfm: pd.DataFrame, previous_rfm: pd.DataFrame | None, segment_order: list[str]) -> pd.DataFrame:
+    """Customers and total spend per segment, with the change in customers since the previous period."""
+    now = rfm.groupby("segment").agg(customers=("customer_id", "size"), revenue=("monetary_total", "sum"))
+    table = now.reindex(segment_order).fillna(0).astype({"customers": int})
+    table["share_of_customers_%"] = (100 * table["customers"] / max(int(table["customers"].sum()), 1)).round(1)
+    total = table["revenue"].sum()
+    table["share_of_revenue_%"] = (100 * table["revenue"] / total).round(1) if total else 0.0
+    if previous_rfm is not None:
+        before = previous_rfm.groupby("segment")["customer_id"].size().reindex(segment_order).fillna(0).astype(int)
+        table["previous_customers"] = before.astype(int)
+        table["change"] = (table["customers"] - before).astype(int)
+    return table.reset_index().rename(columns={"index": "segment"})
+
+
+def segment_sentences(table: pd.DataFrame, previous_label: str | None) -> list[str]:
+    """The two largest segment changes in words, or why there are none."""
+    if "change" not in table.columns:
+        if previous_label:
+            return [f"{previous_label} has not been built, so segment changes cannot be shown; run it first."]
+        return ["This is the first period: segment changes appear from the next period on."]
+    moved = table[table["change"] != 0].reindex(table["change"].abs().sort_values(ascending=False).index).head(2)
+    if moved.empty:
+        return [f"Every segment has as many customers as in {previous_label}."]
+    return [f"{row.segment} {'grew' if row.change > 0 else 'shrank'} by {abs(int(row.change)):,} customers to "
+            f"{int(row.customers):,} (from {int(row.previous_customers):,} in {previous_label})." for row in moved.itertuples()]
+
+
+def clv_by_segment(rfm: pd.DataFrame, clv: pd.DataFrame, segment_order: list[str]) -> pd.DataFrame:
+    """Expected CLV per segment: total, per customer, and share of the total."""
+    merged = rfm[["customer_id", "segment"]].merge(clv[["customer_id", "clv"]], on="customer_id", how="left")
+    table = merged.groupby("segment").agg(customers=("customer_id", "size"), total_clv=("clv", "sum"),
+                                          mean_clv=("clv", "mean")).reindex(segment_order).dropna(how="all")
+    total = table["total_clv"].sum()
+    table["share_of_clv_%"] = (100 * table["total_clv"] / total).round(1) if total else 0.0
+    return table.reset_index().rename(columns={"index": "segment"}).astype({"customers": int})
+
+
+def customer_list(rfm: pd.DataFrame, scores: pd.DataFrame | None, clv: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per customer with every figure an export or a list needs (ids and metrics only)."""
+    columns = ["customer_id", "segment", "recency_days", "frequency_orders", "monetary_total", "avg_order_value",
+               "first_order_ts", "last_order_ts"]
+    table = rfm[columns]
+    if scores is not None:
+        table = table.merge(scores[["customer_id", "score", "tier", "driver_1", "driver_2", "lifecycle_stage"]],
+                            on="customer_id", how="left")
+    if clv is not None:
+        table = table.merge(clv[["customer_id", "p_alive", "expected_purchases", "clv"]], on="customer_id", how="left")
+    return table.sort_values("customer_id", kind="mergesort").round(2).reset_index(drop=True)
+
+
+def top_clv_list(customers: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The customers with the highest expected CLV, with the few columns that explain it."""
+    columns = [c for c in ["customer_id", "segment", "tier", "lifecycle_stage", "frequency_orders", "monetary_total",
+                           "p_alive", "expected_purchases", "clv"] if c in customers.columns]
+    return top_by(customers.dropna(subset=["clv"]), "clv", n)[columns].reset_index(drop=True)
+
+
+def top_by(table: pd.DataFrame, column: str, n: int) -> pd.DataFrame:
+    """The n customers with the largest ``column`` (ties broken by customer id)."""
+    return table.sort_values([column, "customer_id"], ascending=[False, True], kind="mergesort").head(n)
+
+
+def slug(name: str) -> str:
+    """A file-name-safe version of a segment name ("Can't Lose Them" -> "cant_lose_them")."""
+    return "".join(ch if ch.isalnum() else "_" for ch in name.lower().replace("'", "")).strip("_")
+
+
+def churn_list(churn: pd.DataFrame) -> pd.DataFrame:
+    """The churn-warning columns a reader or a CRM needs, most value at stake first."""
+    keep = [c for c in ["customer_id", "segment", "tier", "score", "lifecycle_stage", "recency_days",
+                        "frequency_orders", "monetary_total", "typical_gap_days", "value_at_stake"] if c in churn.columns]
+    return churn[keep].round(2).reset_index(drop=True)
+
+
+def export_tables(customers: pd.DataFrame, churn: pd.DataFrame | None, segment_order: list[str],
+                  top_n: int) -> dict[str, pd.DataFrame]:
+    """The CSV/XLSX lists for marketing: one per segment, the churn warning, the priority list."""
+    tables = {f"segment_{slug(name)}": customers[customers["segment"] == name].reset_index(drop=True)
+              for name in segment_order if (customers["segment"] == name).any()}
+    if churn is not None:
+        tables["churn_warning"] = churn_list(churn)
+    if "score" in customers.columns:
+        tables["priority_list"] = top_by(customers.dropna(subset=["score"]), "score", max(top_n, 500)).reset_index(drop=True)
+    return tables
+
+
+COLUMN_DESCRIPTIONS = {
+    "customer_id": "the customer's id as in the source (or its keyed hash when pseudonymisation is on)",
+    "segment": "RFM segment (the rule table in params)",
+    "recency_days": "days from the last order to the end of the period",
+    "frequency_orders": "number of distinct orders up to the end of the period",
+    "monetary_total": "total net spend up to the end of the period (returns subtracted)",
+    "avg_order_value": "monetary_total / frequency_orders",
+    "first_order_ts": "date and time of the first order",
+    "last_order_ts": "date and time of the last order",
+    "score": "weighted customer score, 0 (worst) to 100 (best)",
+    "tier": "score tier (A is best)",
+    "driver_1": "the indicator that added most to the score",
+    "driver_2": "the indicator that added second most to the score",
+    "lifecycle_stage": "new, active, at risk, lapsed or lost (rules in params)",
+    "p_alive": "probability that the customer is still buying (purchase model)",
+    "expected_purchases": "expected number of purchases over the CLV horizon",
+    "clv": "expected value of the customer's purchases over the horizon, discounted",
+    "typical_gap_days": "the customer's usual days between orders (population median for one-order customers)",
+    "value_at_stake": "what the customer spends in a typical year at their usual pace",
+}
+
+
+def method_notes(model: dict | None, scoring_weights: dict[str, float], horizon_months: int,
+                 monthly_discount_rate: float) -> str:
+    """Plain-language notes on how the numbers were made, with the model's validation error."""
+    weights = ", ".join(f"{name.replace('_', ' ')} {100 * w:.0f}%" for name, w in scoring_weights.items())
+    lines = [
+        "- **RFM segments.** Every customer gets three scores from 1 to 5: how recently they bought (R), how often "
+        "(F) and how much they spent (M), each by fifths of all customers. A rule table turns the three scores into "
+        "a named segment such as *Champions* or *At Risk*.",
+        f"- **Customer score.** A number from 0 to 100 that weighs the customer's rank on several indicators ({weights}).",
+    ]
+    if model and model.get("chosen_model"):
+        chosen = model["chosen_model"]
+        errors = {e["model"]: e for e in model.get("holdout", {}).get("errors", [])}
+        error = errors.get(chosen)
+        validation = (f" Checked on the last months of history it had not seen, it predicted "
+                      f"{error['expected_total']:,.0f} purchases against {error['actual_total']:,.0f} actual "
+                      f"({100 * error['total_error']:.1f}% off in total, {error['mae']:.2f} purchases per customer on average)."
+                      if error else "")
+        label = error["label"] if error else chosen
+        lines.append(
+            f"- **Lifetime value.** A purchase model ({label}, chosen among several by how well it predicted held-out "
+            f"months) estimates for each customer the chance they are still active and how often they will buy; a "
+            f"spend model (Gamma-Gamma) estimates how much per order. CLV is the expected spend over the next "
+            f"{horizon_months} months, discounted by {100 * monthly_discount_rate:.1f}% a month.{validation}")
+    elif model:
+        lines.append(f"- **Lifetime value.** Not estimated this period: {model.get('message', 'the model could not be fitted')}.")
+    return "\n".join(lines)
+
+
+def kpis_with_previous(transactions: ir.Table, params, previous_params, products: dict, previous_products: dict
+                       ) -> tuple[dict[str, float], dict[str, float] | None]:
+    """This period's KPIs and the previous period's (None in the first period), from the same
+    transactions so that both are computed the same way."""
+    stages = params.scoring.at_risk_stages
+    now = {**period_kpis(transactions, params.period_start, params.period_end), **stage_kpis(products, stages)}
+    if previous_params is None:
+        return now, None
+    before = {**period_kpis(transactions, previous_params.period_start, previous_params.period_end),
+              **stage_kpis(previous_products, stages)}
+    return now, before
+
+
+def cluster_centres(profiles: pd.DataFrame) -> pd.DataFrame:
+    """Scaled cluster centres (rows: cluster names, columns: features) from 04_cluster_profiles."""
+    centre_columns = [c for c in profiles.columns if c.startswith("centre: ")]
+    centres = profiles.set_index("cluster_name")[centre_columns]
+    centres.columns = [c.removeprefix("centre: ") for c in centre_columns]
+    return centres
+
+
+def link_list(items: list[tuple[str, str]]) -> str:
+    """An HTML list of relative links (label, href), for the page."""
+    from html import escape
+
+    return "<ul>" + "".join(f"<li><a href='{escape(href)}'>{escape(label)}</a></li>" for label, href in items) + "</ul>"
+
+
+def export_links(written: list[Path], pages: Path) -> str:
+    return link_list([(p.name, str(p.relative_to(pages))) for p in written])
+
+
+def stage_links(pages: Path) -> str:
+    """Links to every stage's own page (for analysts), as far as they exist when the report is built."""
+    names = {"01": "Ingest", "02": "Cleaning (data quality)", "03": "RFM segments", "04": "Clusters",
+             "05": "Scores and lifecycle", "06": "Lifetime value"}
+    return link_list([(f"{number} · {label}", f"{number}_{stem}.html") for number, label in names.items()
+                      for stem in [_stage_stem(pages, number)] if stem])
+
+
+def _stage_stem(pages: Path, number: str) -> str | None:
+    found = sorted(pages.glob(f"{number}_*.html"))
+    return found[0].stem.split("_", 1)[1] if found else None

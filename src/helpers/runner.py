@@ -27,6 +27,8 @@ STAGING = ".staging"
 TEMPLATES = Path(__file__).parent / "templates"  # nbconvert template "offline": lab without CDN scripts
 FAILED = ".failed"
 RUN_FILE = "run.json"
+REPORT_NOTEBOOK = "07_report"
+HEADLINE_FILE = "07_headline.json"  # written by notebook 07: the KPIs shown in reports/index.html
 
 
 @dataclass
@@ -115,17 +117,32 @@ class SharedKernel:
         self._run_sync(self.manager.shutdown_kernel)(now=True)
 
 
-def _execute(notebook: Path, output: Path, period: str, products: Path, kernel: str, timeout: int,
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names assigned in the notebook's cell tagged 'parameters' (only those are passed to it)."""
+    import ast
+
+    import nbformat
+
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            tree = ast.parse(cell.source)
+            return {target.id for node in tree.body if isinstance(node, ast.Assign)
+                    for target in node.targets if isinstance(target, ast.Name)}
+    return set()
+
+
+def _execute(notebook: Path, output: Path, parameters: dict[str, str], kernel: str, timeout: int,
              shared: SharedKernel | None = None) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     if shared is not None:
         shared.reset()
+    declared = declared_parameters(notebook)
     try:
         papermill.execute_notebook(
             str(notebook), str(output),
-            parameters={"period": period, "products_dir": str(products)},
+            parameters={name: value for name, value in parameters.items() if name in declared},
             kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False,
             execution_timeout=timeout, report_mode=False, extra_arguments=KERNEL_ARGUMENTS,
             **({"km": shared.manager} if shared is not None else {}),
@@ -137,6 +154,21 @@ def _execute(notebook: Path, output: Path, period: str, products: Path, kernel: 
         ) from None
     except Exception as exc:  # the kernel died (out of memory, killed) or timed out
         raise NotebookFailed(f"{notebook.name} stopped: {type(exc).__name__}: {str(exc).strip()[:300]}") from None
+
+
+def remove_stale_staging(period: str, root: Path) -> list[Path]:
+    """Remove what killed runs of this period left behind: staging folders, and an old published copy
+    caught mid-swap (put back first if the swap never finished). Called while holding the period's
+    lock, so no live run owns them; other periods' folders are left alone."""
+    stale = []
+    for base in (paths.processed_root(root), paths.reports_root(root)):
+        old = sorted(base.glob(f".old-{period}-*"), key=lambda p: p.stat().st_mtime)
+        if old and not (base / period).exists():
+            old.pop().rename(base / period)
+        stale += sorted((base / STAGING).glob(f"{period}-*")) + old
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return stale
 
 
 def _publish(staging: Path, final: Path, token: str) -> None:
@@ -156,12 +188,14 @@ def _run_notebooks(notebooks: list[Path], report_stage: Path, products_stage: Pa
     for notebook in notebooks:
         t0 = time.perf_counter()
         executed = report_stage / "notebooks" / notebook.name
+        parameters = {"period": params.period, "products_dir": str(products_stage), "report_dir": str(report_stage)}
         try:
-            _execute(notebook, executed, params.period, products_stage, params.runner.kernel_name,
-                     params.runner.cell_timeout_seconds, shared)
+            _execute(notebook, executed, parameters, params.runner.kernel_name, params.runner.cell_timeout_seconds, shared)
         except NotebookFailed as exc:
             return notebook, str(exc)
         page = export_html(executed, report_stage / f"{notebook.stem}.html")
+        if notebook.stem == REPORT_NOTEBOOK:  # the stakeholder page is the period's landing page
+            shutil.copyfile(page, report_stage / "index.html")
         seconds = time.perf_counter() - t0
         result.stages.append(StageResult(notebook.stem, round(seconds, 2), page.name))
         log(f"[{params.period}] {notebook.stem:<16} {seconds:6.1f} s")
@@ -185,8 +219,14 @@ def run_period(period: str | None = None, root: Path | None = None, only: list[s
     report_stage = paths.reports_root(root) / STAGING / f"{period}-{token}"
     result = RunResult(period=period, ok=False)
     with period_lock(period, root):
-        products_stage.mkdir(parents=True)
-        (report_stage / "notebooks").mkdir(parents=True)
+        remove_stale_staging(period, root)
+        if only and products_final.is_dir():
+            # Re-running some stages: start from the last published build, replace what is re-run.
+            shutil.copytree(products_final, products_stage)
+            if report_final.is_dir():
+                shutil.copytree(report_final, report_stage)
+        products_stage.mkdir(parents=True, exist_ok=True)
+        (report_stage / "notebooks").mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         log(f"[{period}] building {len(notebooks)} notebooks")
         shared = SharedKernel(params.runner.kernel_name, notebooks[0].parent) if params.runner.shared_kernel else None
@@ -206,14 +246,21 @@ def run_period(period: str | None = None, root: Path | None = None, only: list[s
                               f"the published report of {period} is unchanged.")
             log(f"[{period}] FAILED {result.message}")
             return result
+        if only and (report_stage / RUN_FILE).is_file():  # keep the timings of stages not re-run
+            earlier = json.loads((report_stage / RUN_FILE).read_text()).get("stages", [])
+            rerun = {s.notebook for s in result.stages}
+            result.stages = [StageResult(**s) for s in earlier if s["notebook"] not in rerun] + result.stages
+            result.stages.sort(key=lambda s: s.notebook)
         run_facts = {
             "period": period, "period_start": params.period_start, "period_end": params.period_end,
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - started, 2),
             "stages": [s.__dict__ for s in result.stages],
         }
+        if (products_stage / HEADLINE_FILE).is_file():
+            run_facts["headline"] = json.loads((products_stage / HEADLINE_FILE).read_text())
         (report_stage / RUN_FILE).write_text(json.dumps(run_facts, indent=2, default=str) + "\n")
-        if not (report_stage / "index.html").exists():
+        if not any(s.notebook == REPORT_NOTEBOOK for s in result.stages):
             write_period_index(report_stage, products_stage, run_facts)
         _publish(products_stage, products_final, token)
         _publish(report_stage, report_final, token)
@@ -266,6 +313,11 @@ def write_period_index(report: Path, products: Path, run_facts: dict) -> Path:
     return target
 
 
+HEADLINE_COLUMNS = [("active_customers", "active customers"), ("revenue", "revenue"),
+                    ("revenue_change", "vs previous"), ("customers_at_risk", "at risk"),
+                    ("expected_clv", "expected CLV")]
+
+
 def write_reports_index(root: Path | None = None) -> Path:
     """``reports/index.html``: every published period, newest first, with a link and its build facts."""
     reports = paths.reports_root(root)
@@ -273,12 +325,14 @@ def write_reports_index(root: Path | None = None) -> Path:
     for run_file in sorted(reports.glob(f"*/{RUN_FILE}"), reverse=True):
         facts = json.loads(run_file.read_text())
         period = run_file.parent.name
-        summary = facts.get("headline", "")
+        headline = facts.get("headline", {})
+        cells = "".join(f"<td class='num'>{html.escape(str(headline.get(key, '')))}</td>" for key, _ in HEADLINE_COLUMNS)
         rows.append(f"<tr><td><a href='{html.escape(period)}/index.html'>{html.escape(period)}</a></td>"
-                    f"<td>{facts['period_start']} to {facts['period_end']}</td>"
-                    f"<td>{html.escape(str(summary))}</td><td class='muted'>{html.escape(facts['finished'])}</td></tr>")
+                    f"<td>{facts['period_start']} to {facts['period_end']}</td>{cells}"
+                    f"<td class='muted'>{html.escape(facts['finished'])}</td></tr>")
     body = ("<h1>Customer analytics reports</h1>"
-            + ("<table><tr><th>period</th><th>window</th><th>headline</th><th>built</th></tr>"
+            + ("<table><tr><th>period</th><th>window</th>"
+               + "".join(f"<th>{html.escape(label)}</th>" for _, label in HEADLINE_COLUMNS) + "<th>built</th></tr>"
                + "".join(rows) + "</table>" if rows else "<p>No period has been built yet: run <code>make report</code>.</p>"))
     target = reports / "index.html"
     reports.mkdir(parents=True, exist_ok=True)

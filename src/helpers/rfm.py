@@ -1,0 +1,270 @@
+"""Stage 03: recency, frequency and monetary value per customer, R/F/M scores 1-5 and named segments.
+
+Everything that touches one row per order or per customer is an Ibis expression (DuckDB by default,
+the same expressions on Spark); only small results (value counts, 5x5 grids, one row per segment)
+come back to pandas.
+
+Scores. Each metric is cut at its 20/40/60/80% points (the inverted-CDF quantile: the smallest observed
+value that at least k/5 of the customers do not exceed), and a customer's score is one more than the
+number of cut points strictly below their value (recency reversed: 5 = most recent). The score depends
+on the value only, so identical values always get identical scores. When many customers share a value
+(most customers have one order), several cut points coincide and some scores are simply not used
+(frequency 1 -> F 1, frequency 2 -> F 3 on CDNOW); no customer is moved across a tie to even out the bins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from helpers import io, paths
+from helpers.config import RFM_METRICS, RfmConfig, SegmentRule
+
+QUINTILES = (1, 2, 3, 4)  # cut point k sits at k/5 of the customers
+SCORE_OF_METRIC = {"recency_days": "r_score", "frequency_orders": "f_score", "monetary_total": "m_score"}
+LOWER_IS_BETTER = {"recency_days"}
+CUTPOINTS_FILE = "03_rfm_cutpoints.json"
+METRIC_MEANINGS = {
+    "recency_days": "days since the last order",
+    "frequency_orders": "orders (returns not counted)",
+    "monetary_total": "total net spend (returns deducted)",
+    "avg_order_value": "spend per order",
+    "tenure_days": "days since the first order",
+    "period_orders": "orders within the period",
+    "period_revenue": "net spend within the period",
+}
+PAGE_COLUMNS = {  # segment summary column -> heading on the page
+    "segment": "segment", "r_range": "R", "f_range": "F", "m_range": "M", "customers": "customers",
+    "share_of_customers_%": "% of customers", "revenue": "revenue", "share_of_revenue_%": "% of revenue",
+    "mean_recency_days": "avg days since last order", "mean_frequency_orders": "avg orders",
+    "mean_monetary_total": "avg spend",
+}
+SCORE_RULE = ("score = 1 + the number of cut points strictly below the value (recency: 5 - that number); "
+              "cut point k is the smallest value that at least k/5 of the customers do not exceed")
+
+
+def customer_metrics(transactions: ir.Table, period_start: dt.date, as_of: dt.date) -> ir.Table:
+    """One row per customer: first and last purchase, recency and tenure in whole days up to
+    ``as_of``, purchase orders, net spend and the period's orders and revenue.
+
+    Returns (negative amounts) reduce the spend but are not orders: ``frequency_orders`` counts the
+    distinct orders with at least one purchase row, and first/last order are purchases (for a customer
+    with nothing but returns, the returns). Rows after ``as_of`` are ignored.
+    """
+    as_of_exclusive = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    start = dt.datetime.combine(period_start, dt.time())
+    t = transactions.filter(transactions.order_ts < as_of_exclusive)
+    purchase = ~t.is_return
+    in_period = t.order_ts >= start
+    per_customer = t.group_by("customer_id").agg(
+        first_purchase_ts=t.order_ts.min(where=purchase),
+        last_purchase_ts=t.order_ts.max(where=purchase),
+        first_row_ts=t.order_ts.min(),
+        last_row_ts=t.order_ts.max(),
+        frequency_orders=t.order_id.nunique(where=purchase),
+        monetary_total=t.amount.sum(),
+        period_orders=t.order_id.nunique(where=purchase & in_period),
+        period_revenue=t.amount.sum(where=in_period),
+    )
+    as_of_date = ibis.literal(as_of, type="date")
+    c = per_customer.mutate(first_order_ts=ibis.coalesce(per_customer.first_purchase_ts, per_customer.first_row_ts),
+                            last_order_ts=ibis.coalesce(per_customer.last_purchase_ts, per_customer.last_row_ts))
+    return c.select(
+        "customer_id", "first_order_ts", "last_order_ts",
+        recency_days=as_of_date.delta(c.last_order_ts.date(), unit="day"),
+        frequency_orders=c.frequency_orders,
+        monetary_total=c.monetary_total,
+        avg_order_value=ibis.ifelse(c.frequency_orders > 0, c.monetary_total / c.frequency_orders,
+                                    ibis.null("float64")),
+        tenure_days=as_of_date.delta(c.first_order_ts.date(), unit="day"),
+        period_orders=c.period_orders,
+        period_revenue=c.period_revenue.fill_null(0.0),
+    ).order_by("customer_id")
+
+
+def metrics_overview(customers: ir.Table) -> pd.DataFrame:
+    """Customers and the spread (mean, quartiles) of each metric, one row per metric, for the page."""
+    metrics = list(METRIC_MEANINGS)
+    aggregates = {}
+    for metric in metrics:
+        column = customers[metric]
+        aggregates.update({f"{metric}__mean": column.mean(), f"{metric}__p25": column.quantile(0.25),
+                           f"{metric}__median": column.quantile(0.5), f"{metric}__p75": column.quantile(0.75),
+                           f"{metric}__max": column.max()})
+    values = customers.agg(**aggregates).to_pandas().iloc[0]
+    stats = ("mean", "p25", "median", "p75", "max")
+    rows = [{"metric": metric, "meaning": METRIC_MEANINGS[metric], **{s: values[f"{metric}__{s}"] for s in stats}}
+            for metric in metrics]
+    return pd.DataFrame(rows).astype({s: float for s in stats})
+
+
+def metric_value_counts(customers: ir.Table, metric: str) -> pd.DataFrame:
+    """Distinct values of one metric and how many customers have each, ascending (the small table
+    the cut points are computed from)."""
+    counts = customers.group_by(metric).agg(customers=customers.count()).order_by(metric)
+    frame = counts.to_pandas().rename(columns={metric: "value"})
+    return frame.dropna(subset=["value"]).reset_index(drop=True)
+
+
+def quintile_cut_points(value_counts: pd.DataFrame) -> list[float]:
+    """The four cut points of a metric from its value counts: cut point k is the smallest value that
+    at least k/5 of the customers do not exceed. Integer arithmetic, so 6 of 10 is exactly 60%.
+    Empty input gives no cut points."""
+    total = int(value_counts["customers"].sum())
+    if total == 0:
+        return []
+    cumulative = value_counts["customers"].astype("int64").cumsum().to_numpy()
+    values = value_counts["value"].to_numpy()
+    cuts = []
+    for k in QUINTILES:
+        position = int((cumulative * 5 >= k * total).argmax())
+        cuts.append(float(values[position]))
+    return cuts
+
+
+def quantile_cut_points(customers: ir.Table) -> dict[str, list[float]]:
+    """Cut points of recency, frequency and monetary value from this period's customers."""
+    return {metric: quintile_cut_points(metric_value_counts(customers, metric)) for metric in RFM_METRICS}
+
+
+def resolve_cut_points(rfm: RfmConfig, customers: ir.Table, period: str, root: Path | None = None) -> dict:
+    """The cut points to score with, and where they come from: this period's quintiles, the fixed
+    values in params, or the file written by an earlier period (``rfm.cut_points_period``)."""
+    if rfm.cut_points == "quantiles":
+        cuts, source = quantile_cut_points(customers), f"quintiles of the {period} customers"
+    elif rfm.fixed_cut_points is not None:
+        cuts = {m: [float(v) for v in rfm.fixed_cut_points[m]] for m in RFM_METRICS}
+        source = "fixed in params (rfm.fixed_cut_points)"
+    else:
+        earlier = paths.processed_dir(rfm.cut_points_period, root) / CUTPOINTS_FILE
+        if not earlier.is_file():
+            raise FileNotFoundError(f"rfm.cut_points_period is {rfm.cut_points_period} but {earlier} does not exist; "
+                                    f"run the {rfm.cut_points_period} report first or set rfm.cut_points: quantiles.")
+        stored = io.read_json(earlier)
+        cuts, source = {m: stored[m] for m in RFM_METRICS}, f"the {rfm.cut_points_period} cut points ({earlier.name})"
+    return {**cuts, "method": rfm.cut_points, "source": source, "period": period, "rule": SCORE_RULE}
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def cut_points_table(cut_points: dict) -> pd.DataFrame:
+    """The value range behind each score of each metric, in words ("1 to 2", "above 512"), for the page."""
+    rows = []
+    for metric in RFM_METRICS:
+        cuts = cut_points[metric]
+        if not cuts:
+            rows.append({"metric": metric, **{f"score {s}": "–" for s in range(1, 6)}})
+            continue
+        ranges = [f"up to {_number(cuts[0])}"] + [
+            (f"above {_number(low)} up to {_number(high)}" if high > low else "none (tied values)")
+            for low, high in zip(cuts[:-1], cuts[1:])] + [f"above {_number(cuts[-1])}"]
+        if metric in LOWER_IS_BETTER:
+            ranges = ranges[::-1]  # score 1 = the longest recency
+        rows.append({"metric": metric, **{f"score {s}": text for s, text in zip(range(1, 6), ranges)}})
+    return pd.DataFrame(rows)
+
+
+def score_expression(value: ir.NumericValue, cut_points: list[float], lower_is_better: bool) -> ir.IntegerValue:
+    """Score 1-5 as an engine expression: 1 + the number of cut points strictly below the value
+    (reversed when lower is better). Identical values always get identical scores."""
+    if not cut_points:
+        return ibis.null("int64")
+    above = sum((value > ibis.literal(float(cut))).cast("int64") for cut in cut_points)
+    return (5 - above) if lower_is_better else (1 + above)
+
+
+def segment_expression(r_score: ir.IntegerValue, f_score: ir.IntegerValue, m_score: ir.IntegerValue,
+                       rules: list[SegmentRule]) -> ir.StringValue:
+    """The name of the first rule whose R, F and M ranges contain the scores (an engine expression)."""
+    branches = [((r_score.between(*rule.r_score) & f_score.between(*rule.f_score)
+                  & m_score.between(*rule.m_score)), rule.name) for rule in rules]
+    return ibis.cases(*branches, else_=ibis.null("string"))
+
+
+def score_customers(customers: ir.Table, cut_points: dict, rules: list[SegmentRule]) -> ir.Table:
+    """The customer table with ``r_score``, ``f_score``, ``m_score``, ``rfm_code`` ("545") and
+    ``segment``, sorted by customer id."""
+    scores = {SCORE_OF_METRIC[m]: score_expression(customers[m], cut_points[m], m in LOWER_IS_BETTER)
+              for m in RFM_METRICS}
+    scored = customers.mutate(**scores)
+    scored = scored.mutate(rfm_code=scored.r_score.cast("string") + scored.f_score.cast("string")
+                           + scored.m_score.cast("string"),
+                           segment=segment_expression(scored.r_score, scored.f_score, scored.m_score, rules))
+    return scored.order_by("customer_id")
+
+
+def segment_of_code(code: str, rules: list[SegmentRule]) -> str | None:
+    """The segment of one R-F-M code such as "545" under the rule table (first match wins)."""
+    r_score, f_score, m_score = (int(c) for c in code)
+    return next((rule.name for rule in rules if rule.matches(r_score, f_score, m_score)), None)
+
+
+def _range_text(bounds: tuple[int, int]) -> str:
+    return str(bounds[0]) if bounds[0] == bounds[1] else f"{bounds[0]}-{bounds[1]}"
+
+
+def segment_summary(scored: ir.Table, rules: list[SegmentRule]) -> pd.DataFrame:
+    """One row per segment in rule order (empty segments included): the rule's score ranges ("4-5"),
+    customers, revenue and their shares, mean recency/frequency/monetary, and its meaning and action."""
+    grouped = scored.group_by("segment").agg(
+        customers=scored.count(), revenue=scored.monetary_total.sum(),
+        period_revenue=scored.period_revenue.sum(), mean_recency_days=scored.recency_days.mean(),
+        mean_frequency_orders=scored.frequency_orders.mean(), mean_monetary_total=scored.monetary_total.mean(),
+    ).to_pandas().set_index("segment")
+    table = pd.DataFrame({
+        "priority": range(1, len(rules) + 1),
+        "segment": [rule.name for rule in rules],
+        "r_range": [_range_text(rule.r_score) for rule in rules],
+        "f_range": [_range_text(rule.f_score) for rule in rules],
+        "m_range": [_range_text(rule.m_score) for rule in rules],
+    })
+    table = table.join(grouped, on="segment")
+    table["customers"] = table["customers"].fillna(0).astype("int64")
+    for column in ("revenue", "period_revenue"):
+        table[column] = table[column].fillna(0.0).astype(float)
+    total_customers, total_revenue = table["customers"].sum(), table["revenue"].sum()
+    table.insert(table.columns.get_loc("customers") + 1, "share_of_customers_%",
+                 100.0 * table["customers"] / total_customers if total_customers else 0.0)
+    table.insert(table.columns.get_loc("revenue") + 1, "share_of_revenue_%",
+                 100.0 * table["revenue"] / total_revenue if total_revenue else 0.0)
+    table["meaning"] = [rule.meaning for rule in rules]
+    table["action"] = [rule.action for rule in rules]
+    return table.astype({c: float for c in ("mean_recency_days", "mean_frequency_orders", "mean_monetary_total")})
+
+
+def rf_grid(scored: ir.Table, statistic: str) -> pd.DataFrame:
+    """A 5x5 grid of R score (rows, 5 = most recent on top) by F score (columns): ``customers`` (count)
+    or ``mean_monetary_total``; empty cells are 0 customers and NaN means."""
+    if statistic not in ("customers", "mean_monetary_total"):
+        raise ValueError(f"statistic must be 'customers' or 'mean_monetary_total', not {statistic!r}")
+    cells = scored.group_by("r_score", "f_score").agg(
+        customers=scored.count(), mean_monetary_total=scored.monetary_total.mean()).to_pandas()
+    grid = cells.pivot(index="r_score", columns="f_score", values=statistic) if len(cells) else pd.DataFrame()
+    grid = grid.reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5]).astype(float)
+    if statistic == "customers":
+        grid = grid.fillna(0.0)
+    grid.index.name, grid.columns.name = "R score", "F score"
+    return grid
+
+
+def segment_guide(summary: pd.DataFrame) -> str:
+    """One line per segment for the page (Markdown): its size, what it means and what to do."""
+    lines = []
+    for row in summary.to_dict("records"):
+        people = "customer" if row["customers"] == 1 else "customers"
+        size = (f"{row['customers']:,} {people}, {row['share_of_customers_%']:.1f}% of customers and "
+                f"{row['share_of_revenue_%']:.1f}% of revenue" if row["customers"] else "no customers this period")
+        lines.append(f"- **{row['segment']}** ({size}). {row['meaning']} *What to do:* {row['action']}")
+    return "\n".join(lines)
+
+
+def summary_for_page(summary: pd.DataFrame) -> pd.DataFrame:
+    """The segment summary with short readable headings and without the long sentences (those are
+    listed separately)."""
+    return summary[list(PAGE_COLUMNS)].rename(columns=PAGE_COLUMNS)
