@@ -92,7 +92,7 @@ def test_migration_of_the_first_period_has_only_new_customers() -> None:
 
 def test_exports_and_their_dictionary(tmp_path: Path) -> None:
     tables = {"churn_warning": pd.DataFrame({"customer_id": ["a"], "score": [80.5]})}
-    written = report.write_exports(tables, tmp_path)
+    written = report.write_exports(tables, tmp_path, xlsx=("churn_warning",))
     assert [p.name for p in written] == ["churn_warning.csv", "churn_warning.xlsx"]
     assert (tmp_path / "churn_warning.csv").read_text() == "customer_id,score\na,80.5\n"
     assert pd.read_excel(tmp_path / "churn_warning.xlsx").to_dict("list") == {"customer_id": ["a"], "score": [80.5]}
