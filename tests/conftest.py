@@ -45,6 +45,24 @@ def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def built_tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny project with period 1998-06 built once by the runner (shared by the runner and
+    browser tests; tests that change it must restore it)."""
+    import os
+
+    from helpers import runner
+
+    root = make_project(tmp_path_factory.mktemp("built") / "project")
+    os.environ["CA_PROJECT_ROOT"] = str(root)
+    try:
+        result = runner.run_period("1998-06", root=root, log=lambda _: None)
+    finally:
+        del os.environ["CA_PROJECT_ROOT"]
+    assert result.ok, result.message
+    return root
+
+
 @pytest.fixture
 def con():
     return engine.connect()

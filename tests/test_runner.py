@@ -27,15 +27,8 @@ def tiny_rows(root: Path) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_project(tmp_path_factory.mktemp("runner") / "project")
-    os.environ["CA_PROJECT_ROOT"] = str(root)
-    try:
-        result = runner.run_period("1998-06", root=root, log=lambda _: None)
-    finally:
-        del os.environ["CA_PROJECT_ROOT"]
-    assert result.ok, result.message
-    return root
+def built(built_tiny: Path) -> Path:
+    return built_tiny
 
 
 def test_products_are_published_with_exact_accounting(built: Path) -> None:
