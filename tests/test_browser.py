@@ -3,16 +3,14 @@ every stage page of a run on the tiny fixture period. Screenshots are kept in te
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
 
-from helpers import runner
 
 from browser import CHROMIUM_ARGS, check_page, ensure_chromium
-from conftest import REPO, make_project
+from conftest import REPO
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 

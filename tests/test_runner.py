@@ -14,10 +14,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import runner
-
-from conftest import make_project
-
 
 def tiny_rows(root: Path) -> pd.DataFrame:
     """The tiny source parsed independently of the pipeline (plain Python), as the oracle."""
