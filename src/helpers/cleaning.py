@@ -197,3 +197,17 @@ def monthly_activity(kept: ir.Table) -> pd.DataFrame:
     frame = grouped.order_by("month").execute()
     frame["month"] = frame["month"].astype(str).str[:7]
     return frame
+
+
+class NoOrdersError(ValueError):
+    """No order is left to analyse for the period: a clear stop instead of empty pages downstream."""
+
+
+def require_orders(quality: dict, period: str, as_of: dt.date) -> None:
+    """Stop the run with one sentence when no row was kept (e.g. a period that ends before the data)."""
+    if quality["rows_kept"] == 0:
+        later = quality["rejected_by_reason"].get("after_as_of", 0)
+        reason = (f"all {later:,} rows are dated after {as_of}" if later == quality["rows_in"]
+                  else f"all {quality['rows_in']:,} rows were rejected (the cleaning page counts them by reason)")
+        raise NoOrdersError(f"period {period}: no order is left to analyse because {reason}; "
+                            "check period_end in the period's params file and the source.")

@@ -1,0 +1,61 @@
+"""Whole-chain edge cases: a period that ends before the data (a clear stop at cleaning) and a period
+where every customer bought exactly once (no lifetime-value model can be fitted; the report says so)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers import cleaning, config, runner
+
+from conftest import make_project
+
+
+def test_require_orders_explains_an_empty_period() -> None:
+    quality = {"rows_in": 5, "rows_kept": 0, "rejected_by_reason": {"after_as_of": 5}}
+    with pytest.raises(cleaning.NoOrdersError, match=r"^period 1996-12: no order is left to analyse because all 5 "
+                                                     r"rows are dated after 1996-12-31; check period_end"):
+        cleaning.require_orders(quality, "1996-12", pd.Timestamp("1996-12-31").date())
+    cleaning.require_orders({**quality, "rows_kept": 1}, "1996-12", pd.Timestamp("1996-12-31").date())
+
+
+def test_a_period_before_the_data_stops_at_cleaning_with_one_sentence(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project")
+    config.new_period_file("1996-12", root)
+    done = subprocess.run([sys.executable, "-m", "helpers", "run", "--period", "1996-12"], capture_output=True,
+                          text=True, env={**os.environ, "CA_PROJECT_ROOT": str(root)}, timeout=600)
+    assert done.returncode == 1
+    assert ("02_cleaning.ipynb failed in cell 8 (cleaning.require_orders(quality, period, params.as_of)): "
+            "NoOrdersError: period 1996-12: no order is left to analyse because all 1,395 rows are dated after "
+            "1996-12-31; check period_end in the period's params file and the source.") in done.stdout
+    assert not (root / "reports" / "1996-12").exists()
+
+
+def test_a_period_where_everyone_bought_once_still_gets_a_report(tmp_path: Path, monkeypatch) -> None:
+    root = make_project(tmp_path / "project")
+    raw = root / "data" / "raw" / "cdnow_transactions.txt"
+    lines = raw.read_text().splitlines()
+    first_orders, seen = [lines[0]], set()
+    for line in lines[1:]:
+        customer = line.split()[0]
+        if customer not in seen:
+            seen.add(customer)
+            first_orders.append(line)
+    raw.write_text("\n".join(first_orders) + "\n")
+    monkeypatch.setenv("CA_PROJECT_ROOT", str(root))
+    result = runner.run_period("1998-06", root=root, log=lambda _: None)
+    assert result.ok, result.message
+    products = root / "data" / "processed" / "1998-06"
+    model = json.loads((products / "06_model.json").read_text())
+    assert model["status"] != "fitted" and "repeat" in model["message"]
+    clv = pd.read_parquet(products / "06_clv.parquet")
+    assert len(clv) == 400 and clv["clv"].isna().all()
+    page = (root / "reports" / "1998-06" / "index.html").read_text()
+    assert "Lifetime value could not be estimated this period" in page
+    assert "Traceback" not in page
