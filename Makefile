@@ -47,6 +47,7 @@ new-period: venv
 	$(RUN) new-period $(PERIOD)
 
 test: dev data
+	bash tests/system_deps.sh
 	$(PY) -m pytest
 
 bench: dev data
