@@ -207,7 +207,8 @@ def require_orders(quality: dict, period: str, as_of: dt.date) -> None:
     """Stop the run with one sentence when no row was kept (e.g. a period that ends before the data)."""
     if quality["rows_kept"] == 0:
         later = quality["rejected_by_reason"].get("after_as_of", 0)
-        reason = (f"all {later:,} rows are dated after {as_of}" if later == quality["rows_in"]
-                  else f"all {quality['rows_in']:,} rows were rejected (the cleaning page counts them by reason)")
-        raise NoOrdersError(f"period {period}: no order is left to analyse because {reason}; "
-                            "check period_end in the period's params file and the source.")
+        if later == quality["rows_in"]:
+            raise NoOrdersError(f"period {period}: no order is left to analyse because all {later:,} rows are dated "
+                                f"after {as_of}; check period_end in the period's params file and the source.")
+        raise NoOrdersError(f"period {period}: no order is left to analyse because all {quality['rows_in']:,} rows "
+                            "were rejected; the data-quality table above counts them by reason.")

@@ -461,6 +461,9 @@ def _describe(error: dict[str, Any], files: list[tuple[Path, dict[str, Any]]]) -
         if probe and _has_key(data, probe):
             blamed = path
     kind = error["type"]
+    if not loc and "period_end" in error["msg"]:  # the model-level window check: a period-file mistake
+        loc, blamed = ("period_end",), files[-1][0]
+        key = "period_end"
     if kind == "missing" and loc and loc[0] in PERIOD_KEYS:
         blamed = files[-1][0]  # the window belongs in the period's own file
     if kind == "extra_forbidden":

@@ -73,8 +73,17 @@ def write_table(table: Any, path: Path) -> Path:
 
 
 def read_table(con: Any, path: Path) -> Any:
-    """An earlier stage's Parquet product as an engine (Ibis) table, with a clear error if missing."""
-    return con.read_parquet(require(path))
+    """An earlier stage's Parquet product as an engine (Ibis) table, with a clear error if it is
+    missing or damaged."""
+    require(path)
+    try:
+        table = con.read_parquet(path)
+        table.limit(1).execute()  # a damaged file fails here, not in the middle of a later stage
+    except Exception as exc:  # the engines raise several types for a damaged file
+        raise ProductError(
+            f"{path}: product is unreadable ({type(exc).__name__}); re-run notebook {_stage_for(Path(path))}."
+        ) from None
+    return table
 
 
 def _plain(value: Any) -> Any:

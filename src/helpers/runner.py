@@ -106,8 +106,16 @@ class SharedKernel:
         run_sync(self.manager.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
         self.client = BlockingKernelClient()
         self.client.load_connection_info(self.manager.get_connection_info())
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=120)
+        # No heartbeat: its one-second limit declares a kernel that is still importing on a busy machine
+        # dead ("Kernel died before replying to kernel_info"), as when two periods start at once.
+        self.client.start_channels(hb=False)
+        try:
+            self.client.wait_for_ready(timeout=120)
+        except RuntimeError:
+            alive = run_sync(self.manager.is_alive)()
+            self.close()
+            raise RuntimeError(f"the {kernel_name} kernel {'did not answer within 120 s' if alive else 'died while starting'}; "
+                               f"check that `python -m ipykernel` runs in this environment.") from None
 
     def reset(self) -> None:
         self.client.execute_interactive("get_ipython().run_line_magic('reset', '-f')", timeout=120)
