@@ -5,7 +5,9 @@ Measured per size: data generation, every stage's wall time, the peak memory of 
 (this process + notebook kernels), and the reference points:
   (a) a bare DuckDB SQL query computing the per-customer summary from the same Parquet file,
   (b) the naive route: lifetimes' summary_data_from_transaction_data on a pandas frame,
-  (c) on the bundled CDNOW data: our runner vs a chain of `papermill` + `jupyter nbconvert` CLI calls.
+  (c) on the bundled CDNOW data: our runner vs a chain of `papermill` + `jupyter nbconvert` CLI calls,
+and, outside the chain, the CLV model fitting as notebook 06 does it ("fit small, score big": a
+fixed-seed sample above clv.FIT_SAMPLE_ABOVE customers, unique histories with weights).
 Usage: python benchmarks/run_bench.py [--sizes 1000000 10000000] [--skip-naive-cli]
 """
 
@@ -36,6 +38,7 @@ class PeakMemory:
 
     def __init__(self) -> None:
         self.peak = 0
+        self.since_mark = 0  # peak since the last call of mark()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -49,6 +52,7 @@ class PeakMemory:
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
+            self.since_mark = max(self.since_mark, total)
             self._stop.wait(0.05)
 
     def __enter__(self) -> PeakMemory:
@@ -63,18 +67,24 @@ class PeakMemory:
     def gb(self) -> float:
         return round(self.peak / 1e9, 2)
 
+    def mark(self) -> float:
+        """Peak GB since the previous mark (the stage that just ended), then start a new stage."""
+        peak, self.since_mark = self.since_mark, 0
+        return round(peak / 1e9, 2)
 
-def timed(fn, *args, **kwargs) -> tuple[object, float, float]:
+
+def timed(fn, *args, memory: PeakMemory | None = None, **kwargs) -> tuple[object, float, float]:
     """(result, seconds, peak GB of the process tree) of one call."""
-    with PeakMemory() as memory:
+    with memory or PeakMemory() as memory:
         t0 = time.perf_counter()
         result = fn(*args, **kwargs)
         seconds = time.perf_counter() - t0
     return result, round(seconds, 2), memory.gb
 
 
-def synthetic_project(transactions: int, seed: int) -> tuple[Path, dict]:
-    """A project folder with generated data (about 10 orders per customer) and a params file for it."""
+def synthetic_project(transactions: int, seed: int, memory_limit: str | None = None) -> tuple[Path, dict]:
+    """A project folder with generated data (about 10 orders per customer) and a params file for it
+    (``memory_limit``: the period's engine.memory_limit, DuckDB's default when None)."""
     from helpers import config, synth
 
     customers = max(1000, transactions // 10)
@@ -92,7 +102,8 @@ def synthetic_project(transactions: int, seed: int) -> tuple[Path, dict]:
         f'period: "{PERIOD}"\nperiod_start: {start}\nperiod_end: {end}\n'
         "sources:\n  transactions:\n    format: parquet\n    path: data/raw/orders.parquet\n"
         "    columns: {customer_id: customer_id, order_id: order_id, order_ts: order_ts, amount: amount, quantity: null}\n"
-        "    timestamp_formats: []\n")
+        "    timestamp_formats: []\n"
+        + (f'engine:\n  memory_limit: "{memory_limit}"\n' if memory_limit else ""))
     return root, {"transactions": len(log), "customers": customers, "generate_seconds": seconds,
                   "parquet_mb": round(path.stat().st_size / 1e6, 1)}
 
@@ -123,6 +134,39 @@ def pipeline_summary(parquet: Path, as_of: dt.date) -> float:
     return round(time.perf_counter() - t0, 2)
 
 
+def clv_fitting(parquet: Path, as_of: dt.date) -> dict:
+    """Notebook 06's fitting steps timed one by one from the chain's clean transactions (default
+    settings): the model comparison on the calibration period (BG/NBD, Pareto/NBD with its seeded
+    starts, MBG/NBD and the holdout predictions for every calibration customer), the BG/NBD +
+    Gamma-Gamma fit on all history, and scoring every customer."""
+    from helpers import clv, engine
+    from helpers.config import ClvConfig
+
+    settings, seed = ClvConfig(), 42
+    unit = settings.time_unit
+    con = engine.connect()
+    transactions = con.read_parquet(str(parquet))
+    t0 = time.perf_counter()
+    inputs = clv.model_inputs(transactions, as_of, unit).to_pandas()
+    end = clv.calibration_end(as_of, settings.holdout_days, unit)
+    calibration = clv.calibration_and_holdout(transactions, end, as_of, unit).to_pandas()
+    t1 = time.perf_counter()
+    histories = clv.compress_histories(calibration)
+    fits = clv.fit_purchase_models(histories, settings.models, seed, settings.pareto_starts, settings.penalizer_retry)
+    clv.holdout_predictions(calibration, fits, clv.holdout_length(end, as_of, unit))
+    t2 = time.perf_counter()
+    purchase = clv.fit_model(clv.compress_histories(inputs), "bgnbd", seed, 1, settings.penalizer_retry)
+    spend = clv.fit_model(clv.spend_sample(inputs), "gamma_gamma", penalizer_retry=settings.penalizer_retry)
+    t3 = time.perf_counter()
+    clv.score_customers(inputs, purchase, spend, settings.horizon_months, settings.monthly_discount_rate, unit)
+    t4 = time.perf_counter()
+    return {"customers": len(inputs), "fitted_customers": purchase.customers, "fitted_rows": purchase.rows,
+            "calibration_fitted_rows": len(histories),
+            "model_inputs_seconds": round(t1 - t0, 2), "comparison_seconds": round(t2 - t1, 2),
+            "comparison_by_model": {name: fit.converged for name, fit in fits.items()},
+            "bgnbd_gamma_gamma_seconds": round(t3 - t2, 2), "score_seconds": round(t4 - t3, 2)}
+
+
 def naive_lifetimes_summary(parquet: Path, as_of: dt.date) -> tuple[float, float]:
     """Reference (b): read into pandas, then lifetimes.utils.summary_data_from_transaction_data."""
     import pandas as pd
@@ -142,13 +186,21 @@ def run_chain(root: Path, period: str) -> dict:
     from helpers import runner
 
     os.environ["CA_PROJECT_ROOT"] = str(root)
+    memory, stage_peaks = PeakMemory(), {}
+
+    def log(message: str) -> None:  # the runner logs each notebook as it finishes: "[period] 03_rfm  4.2 s"
+        words = message.split()
+        if len(words) == 4 and words[-1] == "s" and words[1][:2].isdigit():
+            stage_peaks[words[1]] = memory.mark()
+
     try:
-        result, seconds, peak = timed(runner.run_period, period, root, None, lambda _: None)
+        result, seconds, peak = timed(runner.run_period, period, root, None, log, memory=memory)
     finally:
         del os.environ["CA_PROJECT_ROOT"]
     if not result.ok:
         raise RuntimeError(result.message)
-    return {"seconds": seconds, "peak_gb": peak, "stages": {s.notebook: s.seconds for s in result.stages}}
+    return {"seconds": seconds, "peak_gb": peak, "stages": {s.notebook: s.seconds for s in result.stages},
+            "stage_peak_gb": stage_peaks}
 
 
 def naive_cli_chain(root: Path, period: str) -> float:
@@ -183,7 +235,9 @@ def cdnow_project() -> Path:
 
 
 def markdown(results: dict) -> str:
-    lines = ["# Benchmark results", "", f"Machine: {results['machine']}; run {results['finished']}.", ""]
+    lines = ["# Benchmark results", "", f"Machine: {results['machine']}; run {results['finished']}."
+             + (f" DuckDB memory_limit: {results['memory_limit']}." if results.get("memory_limit") else
+                " DuckDB memory_limit: default (80% of RAM)."), ""]
     cd = results.get("cdnow")
     if cd:
         lines += ["## Bundled CDNOW data (69,659 rows), whole chain with HTML", "",
@@ -198,8 +252,9 @@ def markdown(results: dict) -> str:
                   f"Generated in {size['generate_seconds']} s ({size['parquet_mb']} MB Parquet). "
                   f"Whole chain: **{size['chain']['seconds']} s**, peak memory of the process tree "
                   f"**{size['chain']['peak_gb']} GB**.", "",
-                  "| stage | seconds |", "|---|---:|"]
-        lines += [f"| {stage} | {secs} |" for stage, secs in size["chain"]["stages"].items()]
+                  "| stage | seconds | peak GB (process tree) |", "|---|---:|---:|"]
+        peaks = size["chain"].get("stage_peak_gb", {})
+        lines += [f"| {stage} | {secs} | {peaks.get(stage, '')} |" for stage, secs in size["chain"]["stages"].items()]
         lines += ["", "| per-customer summary | seconds | peak GB | ratio to bare DuckDB |", "|---|---:|---:|---:|",
                   f"| (a) bare DuckDB SQL on the Parquet file | {size['bare_duckdb_seconds']} | | 1.00 |"]
         if "pipeline_summary_seconds" in size:
@@ -208,6 +263,15 @@ def markdown(results: dict) -> str:
         if "lifetimes_seconds" in size:
             lines.append(f"| (b) lifetimes summary_data_from_transaction_data | {size['lifetimes_seconds']} | "
                          f"{size['lifetimes_peak_gb']} | {size['lifetimes_seconds'] / size['bare_duckdb_seconds']:.2f} |")
+        fit = size.get("clv_fitting")
+        if fit:
+            lines += ["", f"CLV fitting outside the chain ({fit['customers']:,} customers; models fitted on "
+                          f"{fit['fitted_customers']:,} of them, {fit['fitted_rows']:,} distinct histories):", "",
+                      "| step | seconds |", "|---|---:|",
+                      f"| model inputs + calibration/holdout (engine) | {fit['model_inputs_seconds']} |",
+                      f"| model comparison: BG/NBD, Pareto/NBD, MBG/NBD + holdout predictions | {fit['comparison_seconds']} |",
+                      f"| BG/NBD + Gamma-Gamma on all history | {fit['bgnbd_gamma_gamma_seconds']} |",
+                      f"| scoring every customer (P(alive), expected purchases, CLV) | {fit['score_seconds']} |"]
         lines.append("")
     return "\n".join(lines)
 
@@ -217,24 +281,28 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 10_000_000])
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip-naive-cli", action="store_true")
+    parser.add_argument("--skip-cdnow", action="store_true")
+    parser.add_argument("--memory-limit", help="engine.memory_limit for the generated periods (e.g. 1500MB)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
     args = parser.parse_args()
     results: dict = {"machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
                                 f"{round(psutil.virtual_memory().total / 2**30)} GiB, Python {platform.python_version()}",
-                     "sizes": []}
-    root = cdnow_project()
-    results["cdnow"] = {"runner": run_chain(root, "1998-06")}
-    print(f"cdnow runner: {results['cdnow']['runner']['seconds']} s", flush=True)
-    if not args.skip_naive_cli:
+                     "sizes": [], "memory_limit": args.memory_limit}
+    if not args.skip_cdnow:
+        root = cdnow_project()
+        results["cdnow"] = {"runner": run_chain(root, "1998-06")}
+        print(f"cdnow runner: {results['cdnow']['runner']['seconds']} s", flush=True)
+    if not args.skip_cdnow and not args.skip_naive_cli:
         results["cdnow"]["naive_cli_seconds"] = naive_cli_chain(root, "1998-06")
         print(f"cdnow naive CLI chain: {results['cdnow']['naive_cli_seconds']} s", flush=True)
     for transactions in args.sizes:
-        root, facts = synthetic_project(transactions, args.seed)
+        root, facts = synthetic_project(transactions, args.seed, args.memory_limit)
         facts["chain"] = run_chain(root, PERIOD)
         # The per-customer summary routes, all from the chain's own clean transactions file.
         clean = root / "data" / "processed" / PERIOD / "02_transactions.parquet"
         facts["bare_duckdb_seconds"] = bare_duckdb_summary(clean, END)
         facts["pipeline_summary_seconds"] = pipeline_summary(clean, END)
+        facts["clv_fitting"] = clv_fitting(clean, END)
         if transactions <= 10_000_000:
             facts["lifetimes_seconds"], facts["lifetimes_peak_gb"] = naive_lifetimes_summary(clean, END)
         results["sizes"].append(facts)
