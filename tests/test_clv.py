@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from helpers import clv, engine, io
+from helpers import clv, engine, io, synth
 from helpers.config import ClvConfig, EngineConfig
 
 with warnings.catch_warnings():
@@ -403,3 +403,59 @@ def test_clv_settings_are_validated() -> None:
         ClvConfig(time_unit="months")
     with pytest.raises(ValidationError):
         ClvConfig(monthly_discount_rate=-0.1)
+
+
+# ------------------------------------------------------------- fit small, score big (many customers)
+
+
+def test_scoring_once_per_distinct_history_equals_scoring_every_customer(fits, cohort_spend) -> None:
+    purchase = fits["bgnbd"]
+    spend = clv.fit_model(clv.spend_sample(cohort_spend), "gamma_gamma")
+    scores = clv.score_customers(cohort_spend.astype({"customer_id": str}), purchase, spend, 12, 0.01, "weeks")
+    scores = scores.sort_values("customer_id", key=lambda ids: ids.astype(int)).reset_index(drop=True)
+    x, tx, age = cohort_spend["repeat_periods"], cohort_spend["recency_periods"], cohort_spend["age_periods"]
+    units = clv.DAYS_PER_MONTH / 7
+    np.testing.assert_allclose(scores["p_alive"], clv.probability_alive(purchase, x, tx, age), rtol=1e-12)
+    np.testing.assert_allclose(scores["expected_purchases"], clv.expected_purchases(purchase, 12 * units, x, tx, age),
+                               rtol=1e-12)
+    value = clv.expected_average_value(spend, x, cohort_spend["repeat_mean_value"])
+    np.testing.assert_allclose(scores["clv"], clv.discounted_clv(purchase, x, tx, age, value, 12, 0.01, units),
+                               rtol=1e-12)
+
+
+def test_fitting_sample_is_seeded_sorted_and_says_how_many_it_was_drawn_from() -> None:
+    inputs = pd.DataFrame({"repeat_periods": np.arange(10_000) % 7, "recency_periods": (np.arange(10_000) % 7) * 2.0,
+                           "age_periods": 20.0 + np.arange(10_000) % 13})
+    assert clv.fitting_sample(inputs, 10_000) is inputs  # not above the threshold: everyone
+    first, again, other = (clv.fitting_sample(inputs, 1_000, seed) for seed in (3, 3, 4))
+    assert len(first) == 1_000 and first.index.equals(again.index) and not first.index.equals(other.index)
+    assert first.index.is_monotonic_increasing and first.attrs["sampled_from"] == 10_000
+    histories = clv.compress_histories(inputs, sample_above=1_000, seed=3)
+    assert histories["customers"].sum() == 1_000
+    fit = clv.fit_model(histories, "bgnbd")
+    assert fit.customers == 1_000 and fit.note.endswith("fitted on a fixed-seed sample of 1,000 of 10,000 customers")
+
+
+def test_a_fit_on_a_sample_recovers_the_population_that_generated_the_data(con) -> None:
+    """60,000 synthetic customers drawn from known BG/NBD parameters (per day): the fit on a seeded
+    sample of 15,000 lands as close to them as the fit on everyone does, and every customer is scored."""
+    population = synth.Population()
+    start, end = dt.date(2021, 1, 1), dt.date(2022, 12, 31)
+    log, _ = synth.generate(60_000, seed=11, start=start, end=end, population=population)
+    inputs = clv.model_inputs(con.create_table("log", log), end, "days").to_pandas()
+    truth = {"r": population.r, "alpha": population.alpha, "a": population.a, "b": population.b}
+    everyone = clv.fit_model(clv.compress_histories(inputs, sample_above=None), "bgnbd")
+    sampled = clv.fit_model(clv.compress_histories(inputs, sample_above=15_000, seed=42), "bgnbd")
+    assert everyone.customers == len(inputs) == 60_000 and sampled.customers == 15_000
+    for name, true_value in truth.items():
+        assert everyone.params[name] == pytest.approx(true_value, rel=0.12), name
+        assert sampled.params[name] == pytest.approx(true_value, rel=0.25), name
+    scores = clv.score_customers(inputs, sampled, None, 12, 0.01, "days")
+    assert len(scores) == 60_000 and scores["p_alive"].notna().all()
+
+
+def test_pareto_nbd_scouting_its_start_on_a_sample_still_reproduces_fader_hardie(cohort, monkeypatch) -> None:
+    monkeypatch.setattr(clv, "PARETO_SCOUT_CUSTOMERS", 500)  # 1,016 distinct histories: the scout runs
+    fit = clv.fit_model(clv.compress_histories(cohort), "pareto_nbd", seed=42, starts=4)
+    assert {k: sig3(v) for k, v in fit.params.items()} == {"r": "0.553", "alpha": "10.6", "s": "0.606",
+                                                          "beta": "11.7"}

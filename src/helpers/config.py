@@ -201,6 +201,7 @@ class ClvConfig(StrictModel):
     min_repeat_buyers: int = Field(default=50, ge=5)  # fewer customers with a repeat purchase: no fit
     penalizer_retry: float = Field(default=0.001, gt=0.0)  # L2 penalty of the retry when a fit fails
     pareto_starts: int = Field(default=4, ge=1)  # seeded starting points; the best log-likelihood wins
+    fit_sample_above: int = Field(default=200_000, ge=1_000)  # more customers: fit on a seeded sample this size
     max_frequency_monetary_correlation: float = Field(default=0.3, gt=0.0, le=1.0)  # above: warning
     high_churn_risk: float = Field(default=0.5, gt=0.0, lt=1.0)  # churn risk at or above it is high
     high_value_quantile: float = Field(default=0.8, gt=0.0, lt=1.0)  # CLV at or above it is high value
