@@ -279,3 +279,17 @@ def test_projection_is_repeatable_and_explains_most_variance_first() -> None:
     again, _ = clustering.projection_2d(scaled, names, 50, 42)
     assert len(points) == 50 and points.equals(again)
     assert explained[0] > explained[1] > 0 and sum(explained) <= 1.0 + 1e-9
+
+
+def test_silhouette_from_one_distance_matrix_equals_sklearns() -> None:
+    from sklearn.metrics import pairwise_distances, silhouette_score
+
+    rng = np.random.default_rng(5)
+    points = np.vstack([rng.normal(0, 1, (60, 3)), rng.normal(4, 1, (50, 3)), [[9.0, 9.0, 9.0]]])
+    points = np.vstack([points, points[:5]])  # exact duplicates: zero distances
+    distances = pairwise_distances(points)
+    for labels in (np.repeat([0, 1, 2], [60, 50, 6]), rng.integers(0, 4, len(points)),
+                   np.r_[np.zeros(115, int), 7]):  # the last one: a cluster of one point (scores 0)
+        assert clustering.silhouette_from_distances(distances, labels) == pytest.approx(
+            silhouette_score(points, labels), abs=1e-12)
+    assert np.isnan(clustering.silhouette_from_distances(distances, np.zeros(len(points), int)))

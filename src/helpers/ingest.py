@@ -288,8 +288,10 @@ def ingest_transactions(con: ibis.BaseBackend, source_cfg: TransactionSource, pr
     source = read_source(con, source_cfg, "transactions", root)
     mapped = map_transactions(source, source_cfg.columns.mapped())
     if key is not None:
-        mapped = _pseudonymise(con, mapped, key, "transactions")
-    mapped = mapped.order_by("source_row")
+        # The join does not keep the file's order: sort again. Without it no sort is needed (the
+        # connection preserves insertion order, and rows are read in source_row order); sorting
+        # 10M rows doubles the peak memory of this stage (1.5 GB -> 3 GB).
+        mapped = _pseudonymise(con, mapped, key, "transactions").order_by("source_row")
     unmapped = [c for c in source.columns if c not in source_cfg.columns.mapped().values()]
     facts = {
         "source": source.label,
