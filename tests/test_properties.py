@@ -5,7 +5,8 @@ with currency symbols, separators, zeros, negatives and junk), under generated c
 - rows in = kept + rejected, and the rejected rows by reason add up to the rejected count, always;
 - every source row appears exactly once across the kept and the rejected table;
 - the first rule wins: a row without a usable customer id is rejected as missing_customer_id;
-- a rerun on the same input writes byte-identical Parquet products (helpers.io.write_table).
+- a rerun on the same input writes byte-identical Parquet products (helpers.io.write_table);
+- money added by helpers.engine.exact_sum is the exact decimal total, whatever the row order and threads.
 
 DuckDB's Parquet output is byte-identical across runs and connections for the same ordered table
 (checked here on generated tables; by hand also on all of CDNOW with 1 thread versus all cores).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from decimal import Decimal
 from pathlib import Path
 
 import ibis
@@ -24,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import cleaning, engine, io
-from helpers.config import CleaningConfig, ColumnMap, PrivacyConfig, TransactionSource
+from helpers.config import CleaningConfig, ColumnMap, EngineConfig, PrivacyConfig, TransactionSource
 from helpers.ingest import ingest_transactions
 
 AS_OF = dt.datetime(2011, 1, 1)
@@ -125,3 +127,31 @@ def test_csv_ingest_and_cleaning_account_for_every_row_and_rerun_identically(
         assert_every_row_accounted(len(data), pd.read_parquet(kept_path), pd.read_parquet(rejected_path), quality)
         digests.append([hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in (kept_path, rejected_path)])
     assert digests[0] == digests[1]
+
+
+money = st.decimals(min_value=-10**9, max_value=10**9, places=4, allow_nan=False, allow_infinity=False)
+
+
+@PROFILE
+@given(amounts=st.lists(st.tuples(st.integers(0, 3), money), min_size=1, max_size=300),
+       rows_per_group=st.integers(1, 7))
+def test_exact_sums_do_not_depend_on_row_order_or_threads(amounts: list[tuple], rows_per_group: int,
+                                                          tmp_path_factory) -> None:
+    """Money added by engine.exact_sum is the exact decimal total rounded once to float64, so the result
+    is the same whatever the order rows arrive in: read from a Parquet file cut into row groups of a
+    few rows, which 4 DuckDB threads add in parallel (float SUMs differ in their last bits there)."""
+    frame = pd.DataFrame({"c": [c for c, _ in amounts], "amount": [float(a) for _, a in amounts]})
+    path = tmp_path_factory.mktemp("money") / "amounts.parquet"
+    frame.to_parquet(path, row_group_size=rows_per_group, index=False)
+    con = engine.connect(EngineConfig(threads=4))
+    t = con.read_parquet(path)
+    got = (t.group_by("c").agg(total=engine.exact_sum(t.amount), mean=engine.exact_mean(t.amount),
+                               positive=engine.exact_sum(t.amount, where=t.amount > 0))
+           .order_by("c").to_pandas().set_index("c"))
+    for c, group in frame.groupby("c"):
+        exact = [Decimal(repr(a)).quantize(Decimal("0.0001")) for a in group["amount"]]
+        total = float(sum(exact))
+        assert got.loc[c, "total"] == total
+        assert got.loc[c, "mean"] == total / len(exact)
+        positive = [a for a in exact if a > 0]
+        assert got.loc[c, "positive"] == float(sum(positive)) if positive else pd.isna(got.loc[c, "positive"])
