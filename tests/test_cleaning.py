@@ -91,6 +91,18 @@ def test_invalid_and_zero_amounts() -> None:
     assert kept["amount"].tolist() == [15.30, 0.0, 0.0]
 
 
+def test_amounts_too_large_to_add_exactly_are_invalid() -> None:
+    """Money is added as DECIMAL(18,4) (engine.exact_sum), which holds amounts below 10^14: larger
+    ones (data errors) are rejected as invalid amounts instead of stopping a later stage."""
+    rows = [GOOD, ("1", "2", "12/01/2010 08:26", "123456789012.34"), ("1", "3", "12/01/2010 08:26", "99999999999999"),
+            ("1", "4", "12/01/2010 08:26", "100000000000000"), ("1", "5", "12/01/2010 08:26", "-2e15"),
+            ("1", "6", "12/01/2010 08:26", "1e300")]
+    kept, rejected, quality = run(rows)
+    assert reasons(rejected) == {4: "invalid_amount", 5: "invalid_amount", 6: "invalid_amount"}
+    assert kept["amount"].tolist() == [15.30, 123456789012.34, 99999999999999.0]
+    assert quality["revenue_kept"] == 100_123_456_789_026.64  # 15.30 + 123,456,789,012.34 + 99,999,999,999,999
+
+
 def test_history_window() -> None:
     rows = [("1", "1", "11/30/2009 23:59", "1"), ("1", "2", "12/01/2009 00:00", "1"),
             ("1", "3", "12/31/2010 23:59", "1"), ("1", "4", "01/01/2011 00:00", "1")]

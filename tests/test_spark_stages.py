@@ -92,7 +92,7 @@ def both(spark, path: Path, build, key: list[str]) -> tuple[pd.DataFrame, pd.Dat
 def test_customer_metrics_are_identical_on_spark_and_duckdb(spark, clean_file: Path) -> None:
     duck, on_spark = both(spark, clean_file, lambda t: rfm.customer_metrics(t, PERIOD_START, AS_OF), ["customer_id"])
     assert list(on_spark.columns) == list(duck.columns)
-    pd.testing.assert_frame_equal(duck, on_spark, check_dtype=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(duck, on_spark, check_dtype=False, check_exact=True)
     edges = duck.set_index("customer_id")
     assert "E005" not in edges.index and len(duck) == 1500 + 5  # E001-E004 and 00042
     assert edges.loc["E001", ["frequency_orders", "monetary_total", "recency_days", "period_orders"]].tolist() == [3, 43.75, 0, 1]
@@ -105,7 +105,7 @@ def test_customer_metrics_are_identical_on_spark_and_duckdb(spark, clean_file: P
 def test_clv_model_inputs_are_identical_on_spark_and_duckdb(spark, clean_file: Path, unit: str) -> None:
     duck, on_spark = both(spark, clean_file, lambda t: clv.model_inputs(t, AS_OF, unit), ["customer_id"])
     assert list(on_spark.columns) == list(duck.columns)
-    pd.testing.assert_frame_equal(duck, on_spark, check_dtype=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(duck, on_spark, check_dtype=False, check_exact=True)
     edges = duck.set_index("customer_id")
     assert "E002" not in edges.index  # no purchase at all: not in the model
     if unit == "days":
@@ -119,7 +119,7 @@ def test_clv_model_inputs_are_identical_on_spark_and_duckdb(spark, clean_file: P
 def test_calibration_and_holdout_are_identical_on_spark_and_duckdb(spark, clean_file: Path) -> None:
     duck, on_spark = both(spark, clean_file,
                           lambda t: clv.calibration_and_holdout(t, CALIBRATION_END, AS_OF, "weeks"), ["customer_id"])
-    pd.testing.assert_frame_equal(duck, on_spark, check_dtype=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(duck, on_spark, check_dtype=False, check_exact=True)
     assert duck["holdout_periods"].sum() > 0
 
 

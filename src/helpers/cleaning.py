@@ -14,14 +14,14 @@ import ibis
 import ibis.expr.types as ir
 
 from helpers.config import CleaningConfig, TransactionSource
-from helpers.engine import backend_name, materialise, try_parse_number, try_parse_timestamp
+from helpers.engine import MONEY_LIMIT, backend_name, exact_sum, materialise, try_parse_number, try_parse_timestamp
 from helpers.ingest import CANONICAL_TEXT_COLUMNS, PROVENANCE_COLUMNS
 
 # Code -> plain-language description, in the order the rules are applied.
 REJECT_REASONS: dict[str, str] = {
     "missing_customer_id": "no customer id (empty, NA or null)",
     "unparseable_timestamp": "order date missing or in none of the configured formats",
-    "invalid_amount": "amount missing or not a number",
+    "invalid_amount": "amount missing, not a number, or implausibly large (10^14 or more)",
     "zero_amount": "amount is exactly zero",
     "before_history_start": "order before the configured start of history",
     "after_as_of": "order after the end of the period (kept for a later period, not an error)",
@@ -82,7 +82,8 @@ def classify_rows(parsed: ir.Table, cleaning: CleaningConfig, as_of_exclusive: d
     rules: list[tuple[ir.BooleanValue, str]] = [
         (t.customer_id.isnull(), "missing_customer_id"),
         (t.order_ts.isnull(), "unparseable_timestamp"),
-        (t.amount.isnull() | t.amount.isnan() | t.amount.isinf(), "invalid_amount"),
+        (t.amount.isnull() | t.amount.isnan() | t.amount.isinf() | (t.amount.abs() >= MONEY_LIMIT),
+         "invalid_amount"),
     ]
     if cleaning.zero_amount == "reject":
         rules.append((t.amount == 0, "zero_amount"))
@@ -153,7 +154,7 @@ def quality_facts(classified: ir.Table, threshold: float | None, cleaning: Clean
     kept = classified.filter(classified.reject_reason.isnull())
     summary = kept.agg(
         customers=kept.customer_id.nunique(), orders=kept.order_id.nunique(),
-        revenue=kept.amount.sum(), returns=kept.is_return.sum(), extreme=kept.is_extreme_amount.sum(),
+        revenue=exact_sum(kept.amount), returns=kept.is_return.sum(), extreme=kept.is_extreme_amount.sum(),
         first_order=kept.order_ts.min(), last_order=kept.order_ts.max(),
     ).execute().iloc[0]
     rows_in = int(counts["rows"].sum())
@@ -192,7 +193,7 @@ def quality_table(quality: dict) -> list[dict]:
 def monthly_activity(kept: ir.Table) -> pd.DataFrame:
     """Orders, revenue and active customers per calendar month of the clean table (for the page)."""
     month = kept.order_ts.truncate("M").date().name("month")
-    grouped = kept.group_by(month).agg(orders=kept.order_id.nunique(), revenue=kept.amount.sum(),
+    grouped = kept.group_by(month).agg(orders=kept.order_id.nunique(), revenue=exact_sum(kept.amount),
                                        customers=kept.customer_id.nunique())
     frame = grouped.order_by("month").execute()
     frame["month"] = frame["month"].astype(str).str[:7]

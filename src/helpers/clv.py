@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from helpers.engine import exact_sum
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lifetimes imports pkg_resources, which warns on import
     from lifetimes import BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
@@ -70,13 +72,13 @@ def period_start(day: dt.date, time_unit: str) -> dt.date:
 def _period_values(transactions: ir.Table, as_of: dt.date, time_unit: str, customer_col: str = "customer_id",
                    ts_col: str = "order_ts", amount_col: str = "amount") -> ir.Table:
     """One row per customer and purchase period up to the end of ``as_of``: ``period`` (its first
-    day) and ``value`` (net amount of every order in it, returns included). A period holding only
-    returns is not a purchase and is left out."""
+    day) and ``value`` (net amount of every order in it, returns included, added exactly). A period
+    holding only returns is not a purchase and is left out."""
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     t = transactions.filter(transactions[ts_col] < end)
     grain = "W" if time_unit == "weeks" else "D"
     per = t.group_by(customer_id=t[customer_col].cast("string"), period=t[ts_col].truncate(grain).date()).agg(
-        value=t[amount_col].sum(), purchases=(t[amount_col] > 0).sum())
+        value=exact_sum(t[amount_col]), purchases=(t[amount_col] > 0).sum())
     return per.filter(per.purchases > 0).drop("purchases")
 
 
@@ -100,7 +102,7 @@ def model_inputs(transactions: ir.Table, as_of: dt.date, time_unit: str, custome
     # half the time of the query on 10M orders).
     per_customer = p.group_by("customer_id").agg(
         first_purchase_period=p.period.min(), last_period=p.period.max(), periods=p.count(),
-        total_value=p.value.sum(), first_value=p.value.argmin(p.period))
+        total_value=exact_sum(p.value), first_value=p.value.argmin(p.period))
     c = per_customer.mutate(repeat_value=per_customer.total_value - per_customer.first_value)
     days = UNIT_DAYS[time_unit]
     as_of_period = ibis.literal(period_start(as_of, time_unit))

@@ -12,6 +12,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from helpers.engine import exact_sum
+
 NEW_ROW = "(new customer)"
 GONE_COLUMN = "(not in this period)"
 
@@ -33,8 +35,8 @@ def period_kpis(transactions: ir.Table, period_start: dt.date, period_end: dt.da
     window = t.filter((t.order_ts >= start) & (t.order_ts < end))
     bought = window.filter(~window.is_return)
     active = bought.select("customer_id").distinct().join(first, "customer_id")
-    totals = window.agg(revenue=window.amount.sum()).execute().iloc[0]
-    sales = bought.agg(orders=bought.order_id.nunique(), gross=bought.amount.sum()).execute().iloc[0]
+    totals = window.agg(revenue=exact_sum(window.amount)).execute().iloc[0]
+    sales = bought.agg(orders=bought.order_id.nunique(), gross=exact_sum(bought.amount)).execute().iloc[0]
     people = active.agg(active=active.count(), new=(active.first_ts >= start).sum()).execute().iloc[0]
     history = first.agg(customers=first.count(), repeaters=(first.orders >= 2).sum()).execute().iloc[0]
     orders = int(sales["orders"] or 0)

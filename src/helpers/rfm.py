@@ -23,6 +23,7 @@ import pandas as pd
 
 from helpers import io, paths
 from helpers.config import RFM_METRICS, RfmConfig, SegmentRule
+from helpers.engine import exact_mean, exact_sum
 
 QUINTILES = (1, 2, 3, 4)  # cut point k sits at k/5 of the customers
 SCORE_OF_METRIC = {"recency_days": "r_score", "frequency_orders": "f_score", "monetary_total": "m_score"}
@@ -53,7 +54,8 @@ def customer_metrics(transactions: ir.Table, period_start: dt.date, as_of: dt.da
 
     Returns (negative amounts) reduce the spend but are not orders: ``frequency_orders`` counts the
     distinct orders with at least one purchase row, and first/last order are purchases (for a customer
-    with nothing but returns, the returns). Rows after ``as_of`` are ignored.
+    with nothing but returns, the returns). Rows after ``as_of`` are ignored. Money is added exactly
+    (:func:`helpers.engine.exact_sum`), so reruns give the same bits.
     """
     as_of_exclusive = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     start = dt.datetime.combine(period_start, dt.time())
@@ -66,9 +68,9 @@ def customer_metrics(transactions: ir.Table, period_start: dt.date, as_of: dt.da
         first_row_ts=t.order_ts.min(),
         last_row_ts=t.order_ts.max(),
         frequency_orders=t.order_id.nunique(where=purchase),
-        monetary_total=t.amount.sum(),
+        monetary_total=exact_sum(t.amount),
         period_orders=t.order_id.nunique(where=purchase & in_period),
-        period_revenue=t.amount.sum(where=in_period),
+        period_revenue=exact_sum(t.amount, where=in_period),
     )
     as_of_date = ibis.literal(as_of, type="date")
     c = per_customer.mutate(first_order_ts=ibis.coalesce(per_customer.first_purchase_ts, per_customer.first_row_ts),
@@ -87,12 +89,14 @@ def customer_metrics(transactions: ir.Table, period_start: dt.date, as_of: dt.da
 
 
 def metrics_overview(customers: ir.Table) -> pd.DataFrame:
-    """Customers and the spread (mean, quartiles) of each metric, one row per metric, for the page."""
+    """Customers and the spread (mean, quartiles) of each metric, one row per metric, for the page
+    (means of money by exact sums; the counts of days and orders are integers, added exactly anyway)."""
     metrics = list(METRIC_MEANINGS)
     aggregates = {}
     for metric in metrics:
         column = customers[metric]
-        aggregates.update({f"{metric}__mean": column.mean(), f"{metric}__p25": column.quantile(0.25),
+        mean = exact_mean(column) if column.type().is_floating() else column.mean()
+        aggregates.update({f"{metric}__mean": mean, f"{metric}__p25": column.quantile(0.25),
                            f"{metric}__median": column.quantile(0.5), f"{metric}__p75": column.quantile(0.75),
                            f"{metric}__max": column.max()})
     values = customers.agg(**aggregates).to_pandas().iloc[0]
@@ -213,9 +217,9 @@ def segment_summary(scored: ir.Table, rules: list[SegmentRule]) -> pd.DataFrame:
     """One row per segment in rule order (empty segments included): the rule's score ranges ("4-5"),
     customers, revenue and their shares, mean recency/frequency/monetary, and its meaning and action."""
     grouped = scored.group_by("segment").agg(
-        customers=scored.count(), revenue=scored.monetary_total.sum(),
-        period_revenue=scored.period_revenue.sum(), mean_recency_days=scored.recency_days.mean(),
-        mean_frequency_orders=scored.frequency_orders.mean(), mean_monetary_total=scored.monetary_total.mean(),
+        customers=scored.count(), revenue=exact_sum(scored.monetary_total),
+        period_revenue=exact_sum(scored.period_revenue), mean_recency_days=scored.recency_days.mean(),
+        mean_frequency_orders=scored.frequency_orders.mean(), mean_monetary_total=exact_mean(scored.monetary_total),
     ).to_pandas().set_index("segment")
     table = pd.DataFrame({
         "priority": range(1, len(rules) + 1),
@@ -244,7 +248,7 @@ def rf_grid(scored: ir.Table, statistic: str) -> pd.DataFrame:
     if statistic not in ("customers", "mean_monetary_total"):
         raise ValueError(f"statistic must be 'customers' or 'mean_monetary_total', not {statistic!r}")
     cells = scored.group_by("r_score", "f_score").agg(
-        customers=scored.count(), mean_monetary_total=scored.monetary_total.mean()).to_pandas()
+        customers=scored.count(), mean_monetary_total=exact_mean(scored.monetary_total)).to_pandas()
     grid = cells.pivot(index="r_score", columns="f_score", values=statistic) if len(cells) else pd.DataFrame()
     grid = grid.reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5]).astype(float)
     if statistic == "customers":
