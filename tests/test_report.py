@@ -90,6 +90,15 @@ def test_migration_of_the_first_period_has_only_new_customers() -> None:
     assert report.biggest_moves(matrix) == []
 
 
+def test_exports_quote_only_where_needed_and_excel_holds_the_first_rows(tmp_path: Path) -> None:
+    table = pd.DataFrame({"customer_id": ["a", "b,c", 'q"x'], "value_at_stake": [80.5, float("nan"), 3.0],
+                          "last_order_ts": pd.to_datetime(["2021-02-18 21:06:22", None, "2020-01-01"], format="mixed")})
+    report.write_exports({"churn_warning": table}, tmp_path, xlsx=("churn_warning",), xlsx_max_rows=2)
+    assert (tmp_path / "churn_warning.csv").read_text() == (
+        "customer_id,value_at_stake,last_order_ts\na,80.5,2021-02-18 21:06:22\n\"b,c\",,\n\"q\"\"x\",3.0,2020-01-01 00:00:00\n")
+    assert pd.read_excel(tmp_path / "churn_warning.xlsx")["customer_id"].tolist() == ["a", "b,c"]
+
+
 def test_exports_and_their_dictionary(tmp_path: Path) -> None:
     tables = {"churn_warning": pd.DataFrame({"customer_id": ["a"], "score": [80.5]})}
     written = report.write_exports(tables, tmp_path, xlsx=("churn_warning",))
