@@ -350,6 +350,16 @@ def test_holdout_errors_choice_and_frequency_table_by_hand() -> None:
     assert table.loc[2, ["customers", "actual", "expected BG/NBD", "expected MBG/NBD"]].tolist() == [2, 3.5, 3.5, 3.5]
 
 
+def test_cohorts_and_repeat_purchases_by_hand(con) -> None:
+    # Calibration ends on Sunday 1998-03-01: A (first week 1998-01-05), C (week of 1997-12-29) are in the
+    # cohorts; B, D, E bought first later. Repeat weeks: A 1998-02-16 and 1998-06-29, C 1998-05-11
+    # (A's second and third orders are in its first week; D's July order is after the as-of date).
+    cohorts, repeats = clv.cohorts_and_repeat_purchases(con.create_table("tracking_orders", orders()),
+                                                        dt.date(1998, 3, 1), AS_OF, "weeks")
+    assert cohorts.astype({"first_period": str}).values.tolist() == [["1997-12-29", 1], ["1998-01-05", 1]]
+    assert repeats.astype({"period": str}).values.tolist() == [["1998-02-16", 1], ["1998-05-11", 1], ["1998-06-29", 1]]
+
+
 def test_cumulative_tracking_sums_cohorts_by_hand() -> None:
     fit = clv.ModelFit("bgnbd", {"r": 0.5, "alpha": 10.0, "a": 1.5, "b": 2.0}, None, None, True, 0.0, 0, 0,
                        fitter=lifetimes.BetaGeoFitter())

@@ -149,14 +149,21 @@ def calibration_and_holdout(transactions: ir.Table, calibration_end_day: dt.date
 def cohorts_and_repeat_purchases(transactions: ir.Table, calibration_end_day: dt.date, as_of: dt.date,
                                  time_unit: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """For the customers who had bought by the calibration end: their number per first-purchase
-    period (cohorts), and their repeat purchase periods counted per period up to ``as_of``."""
-    p = purchase_periods(transactions, as_of, time_unit)
-    cohort = p.filter(p.first_period <= ibis.literal(period_start(calibration_end_day, time_unit)))
-    firsts = cohort.filter(cohort.period == cohort.first_period)
-    cohorts = firsts.group_by("first_period").agg(customers=firsts.count()).order_by("first_period").execute()
-    repeats = cohort.filter(cohort.period > cohort.first_period)
-    per_period = repeats.group_by("period").agg(repeat_purchases=repeats.count()).order_by("period").execute()
-    return cohorts, per_period
+    period (cohorts), and their repeat purchase periods counted per period up to ``as_of``.
+    One query: each customer's first period by a grouping (no window over every purchase period),
+    joined back; per period, the first purchases are the cohort and the later ones the repeats."""
+    p = _period_values(transactions, as_of, time_unit)
+    firsts = p.group_by("customer_id").agg(first_period=p.period.min())
+    firsts = firsts.filter(firsts.first_period <= ibis.literal(period_start(calibration_end_day, time_unit)))
+    joined = p.join(firsts, "customer_id")
+    per_period = (joined.group_by("period")
+                  .agg(customers=(joined.period == joined.first_period).sum(),
+                       repeat_purchases=(joined.period > joined.first_period).sum())
+                  .order_by("period").execute())
+    cohorts = (per_period[per_period["customers"] > 0].rename(columns={"period": "first_period"})
+               [["first_period", "customers"]].reset_index(drop=True))
+    repeats = per_period[per_period["repeat_purchases"] > 0][["period", "repeat_purchases"]].reset_index(drop=True)
+    return cohorts, repeats
 
 
 # ---------------------------------------------------------------------------- checks on inputs
