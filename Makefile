@@ -13,7 +13,7 @@ help:
 	@echo "make reports                   build every period in params/"
 	@echo "make new-period PERIOD=YYYY-MM write params/<period>.yaml"
 	@echo "make test                      the whole test suite"
-	@echo "make bench                     benchmarks -> benchmarks/results.json"
+	@echo "make bench                     benchmarks -> benchmarks/results.{json,md}, results_clv.json"
 
 # Runtime environment: rebuilt only when the pins change.
 $(VENV)/.runtime: requirements.txt pyproject.toml
@@ -52,6 +52,7 @@ test: dev data
 
 bench: dev data
 	$(PY) benchmarks/run_bench.py --sizes 1000000 10000000
+	$(PY) benchmarks/bench_clv.py --customers 1000000
 
 bench-large: dev data
 	$(PY) benchmarks/run_bench.py --sizes 100000000 --skip-cdnow --out benchmarks/results_large.json
