@@ -68,6 +68,18 @@ def con():
     return engine.connect()
 
 
+def ingested(rows: list[tuple], source_file: str = "x.csv"):
+    """An ingested (all-text) table, as 01 writes it, from (customer_id, order_id, order_ts, amount) rows."""
+    import ibis
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_ts", "amount"], dtype=object)
+    frame["source_file"] = source_file
+    frame["source_row"] = range(1, len(frame) + 1)
+    return ibis.memtable(frame, schema={"customer_id": "string", "order_id": "string", "order_ts": "string",
+                                        "amount": "string", "source_file": "string", "source_row": "int64"})
+
+
 @pytest.fixture
 def write(tmp_path: Path):
     """Write a small source file (text or bytes) and return its path."""

@@ -14,7 +14,7 @@ from helpers.config import CleaningConfig, ColumnMap, TransactionSource, load_pa
 from helpers.engine import connect, try_parse_number
 from helpers.ingest import ingest_transactions
 
-from conftest import REPO
+from conftest import REPO, ingested
 
 AS_OF = dt.datetime(2011, 1, 1)  # exclusive: orders on 2010-12-31 count, 2011-01-01 is the future
 SOURCE = TransactionSource(format="csv", path="x.csv",
@@ -24,11 +24,7 @@ SOURCE = TransactionSource(format="csv", path="x.csv",
 
 def mapped(rows: list[tuple]) -> ibis.Table:
     """An ingested (text) table from (customer_id, order_id, order_ts, amount) rows."""
-    frame = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_ts", "amount"], dtype=object)
-    frame["source_file"] = "x.csv"
-    frame["source_row"] = range(1, len(frame) + 1)
-    return ibis.memtable(frame, schema={"customer_id": "string", "order_id": "string", "order_ts": "string",
-                                        "amount": "string", "source_file": "string", "source_row": "int64"})
+    return ingested(rows, "x.csv")
 
 
 def run(rows: list[tuple], source: TransactionSource = SOURCE, **settings):

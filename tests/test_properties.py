@@ -29,6 +29,8 @@ from helpers import cleaning, engine, io
 from helpers.config import CleaningConfig, ColumnMap, EngineConfig, PrivacyConfig, TransactionSource
 from helpers.ingest import ingest_transactions
 
+from conftest import ingested
+
 AS_OF = dt.datetime(2011, 1, 1)
 SOURCE = TransactionSource(format="csv", path="orders.csv", delimiter=",",
                            columns=ColumnMap(customer_id="Customer", order_ts="Date", amount="Total", order_id="Invoice"),
@@ -67,11 +69,7 @@ configs = st.builds(
 
 
 def mapped(data: list[tuple]) -> ibis.Table:
-    frame = pd.DataFrame(data, columns=["customer_id", "order_id", "order_ts", "amount"], dtype=object)
-    frame["source_file"] = "generated"
-    frame["source_row"] = range(1, len(frame) + 1)
-    return ibis.memtable(frame, schema={"customer_id": "string", "order_id": "string", "order_ts": "string",
-                                        "amount": "string", "source_file": "string", "source_row": "int64"})
+    return ingested(data, "generated")
 
 
 def is_missing_id(value: str | None) -> bool:
