@@ -5,8 +5,9 @@ corrupt earlier product.
 The project is the tiny fixture project. Its period 1998-06 reads the orders from the session's
 PostgreSQL server (``format: sql``), which also gives an honest slow cell: while the test holds an
 exclusive lock on the table, notebook 01's read waits inside its cell until the lock is released or
-the run is killed. The test proves where the run was when it killed it (the database shows the query
-waiting on the lock; the executed notebook papermill saved marks that cell as running).
+the run is killed. The test proves where the run was when it killed it: the database shows notebook
+01's query waiting on the lock. (The runner writes an executed notebook once it has finished, not
+after every cell: that per-cell save cost 3 s of a 28 s CDNOW run.)
 
 Runs are real ``python -m helpers run`` processes in their own session; a kill is SIGKILL to that
 process group. The kernel runs in a session of its own (jupyter_client starts it so), so it is not
@@ -199,19 +200,6 @@ def waiting_on_lock(server: PgServer) -> bool:
                           "AND query ILIKE %s", [f"%{TABLE}%"]).fetchone()[0] > 0
 
 
-def running_cell(root: Path, period: str, notebook: str) -> str | None:
-    """Source of the cell papermill marked as running in a staged executed notebook, if any."""
-    for folder in sorted((root / "reports" / runner.STAGING).glob(f"{period}-*")):
-        try:
-            nb = nbformat.read(folder / "notebooks" / notebook, as_version=4)
-        except (OSError, ValueError):  # not written yet, or being written
-            continue
-        for cell in nb.cells:
-            if cell.get("metadata", {}).get("papermill", {}).get("status") == "running":
-                return cell.source
-    return None
-
-
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory, postgres: PgServer) -> tuple[Path, dict[str, str]]:
     """Tiny project with 1998-06 built from PostgreSQL and 1998-05 from the CSV file, both published
@@ -249,8 +237,6 @@ def test_kill_inside_a_cell_keeps_every_published_report(project, postgres: PgSe
     with table_locked(postgres):
         run = Run(env, "--period", SQL_PERIOD)
         wait_until(lambda: waiting_on_lock(postgres), "notebook 01 to wait on the locked table")
-        wait_until(lambda: running_cell(root, SQL_PERIOD, "01_ingest.ipynb") is not None, "the running cell")
-        assert "ingest.ingest_transactions(" in running_cell(root, SQL_PERIOD, "01_ingest.ipynb")
         run.kill()
     assert published(root) == before
     assert_readable(root)

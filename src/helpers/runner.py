@@ -99,6 +99,9 @@ def _html_exporter():
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 
+WARM_UP = "import helpers.engine, helpers.plots"  # what every notebook imports first (ibis, DuckDB, pandas, matplotlib)
+
+
 class SharedKernel:
     """One kernel for every notebook of a run; its user namespace is cleared before each notebook,
     while imported modules stay loaded. (Each notebook still runs alone under nbval in the tests,
@@ -124,9 +127,16 @@ class SharedKernel:
             self.close()
             raise RuntimeError(f"the {kernel_name} kernel {'did not answer within 120 s' if alive else 'died while starting'}; "
                                f"check that `python -m ipykernel` runs in this environment.") from None
+        # Start the notebooks' common imports now, while this process loads papermill and reads the first
+        # notebook; the first notebook's requests queue behind it.
+        self.client.execute(WARM_UP, silent=True, store_history=False)
 
     def reset(self) -> None:
-        self.client.execute_interactive("get_ipython().run_line_magic('reset', '-f')", timeout=120)
+        # After the reset's garbage collection, what is left (imported modules, mostly) is moved out of
+        # the collector's view (gc.freeze): every later full collection, the next reset's included,
+        # then walks only the objects created since (0.15 s each instead of 0.3 s on CDNOW).
+        self.client.execute_interactive("get_ipython().run_line_magic('reset', '-f'); import gc; gc.freeze(); del gc",
+                                        timeout=120)
 
     def close(self) -> None:
         self.client.stop_channels()
@@ -161,6 +171,10 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, str], kernel: s
             parameters={name: value for name, value in parameters.items() if name in declared},
             kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False,
             execution_timeout=timeout, report_mode=False, extra_arguments=KERNEL_ARGUMENTS,
+            # Write the executed notebook once, at the end (or at a failing cell), not after every cell:
+            # papermill's per-cell save re-serialises and re-validates the whole notebook, images
+            # included, twice a cell (about 3 s of a 28 s CDNOW run).
+            request_save_on_cell_execute=False,
             **({"km": shared.manager} if shared is not None else {}),
         )
     except PapermillExecutionError as exc:
@@ -273,8 +287,10 @@ def run_period(period: str | None = None, root: Path | None = None, only: list[s
             report_stage.rename(failed)
             shutil.rmtree(products_stage, ignore_errors=True)
             result.failed_notebook = failed / "notebooks" / failure[0].name
-            result.message = (f"{failure[1]} The executed notebook is saved at {result.failed_notebook}; "
-                              f"the published report of {period} is unchanged.")
+            saved = (f"The executed notebook is saved at {result.failed_notebook}" if result.failed_notebook.is_file()
+                     else "Its kernel stopped before the notebook could be saved")
+            result.message = f"{failure[1]} {saved}; the published report of {period} is unchanged."
+
             log(f"[{period}] FAILED {result.message}")
             return result
         if only and (report_stage / RUN_FILE).is_file():  # keep the timings of stages not re-run
