@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from helpers import clv, engine, io, synth
+from helpers import clv, engine, io, report, synth
 from helpers.config import ClvConfig, EngineConfig
 
 with warnings.catch_warnings():
@@ -387,22 +387,18 @@ def test_matrices_mark_impossible_histories_empty(fits) -> None:
 # ---------------------------------------------------------------------------- page tables
 
 
-def test_clv_by_group_top_and_high_value_at_risk_by_hand(tmp_path: Path) -> None:
+def test_clv_by_group_top_and_high_value_at_risk_by_hand() -> None:
     scores = pd.DataFrame({"customer_id": list("abcde"), "clv": [100.0, 50.0, 10.0, 80.0, 5.0],
                            "p_alive": [0.9, 0.2, 0.5, 0.3, 0.1]})
     scores["churn_risk"] = 1 - scores["p_alive"]
     groups = pd.DataFrame({"customer_id": list("abcd"), "segment": ["Champions", "At Risk", "At Risk", "Champions"]})
-    table = clv.clv_by_group(scores, groups, "segment").set_index("segment")
+    table = report.clv_by_group(scores, groups, "segment").set_index("segment")
     assert table.index.tolist() == ["Champions", "At Risk", "(none)"]
     assert table.loc["Champions", ["customers", "total_clv", "mean_clv"]].tolist() == [2, 180.0, 90.0]
     assert table["share_of_clv_%"].sum() == pytest.approx(100.0)
     assert clv.top_customers(scores, 2)["customer_id"].tolist() == ["a", "d"]
     # CLV at or above the 60% quantile (62) and churn risk >= 0.5: d (80, 0.7); a is safe, b below.
     assert clv.high_value_at_risk(scores, 0.6, 0.5, 10)["customer_id"].tolist() == ["d"]
-    assert clv.read_groups(tmp_path / "03_rfm.parquet", "segment") is None
-    groups.to_parquet(tmp_path / "03_rfm.parquet")
-    assert clv.read_groups(tmp_path / "03_rfm.parquet", "segment").equals(groups)
-    assert clv.read_groups(tmp_path / "03_rfm.parquet", "cluster") is None
 
 
 def test_clv_settings_are_validated() -> None:

@@ -19,7 +19,6 @@ import datetime as dt
 import io as _stdio
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import ibis
@@ -733,29 +732,6 @@ def clv_overview(scores: pd.DataFrame) -> pd.DataFrame:
         ("expected active customers (sum of P(alive))", f"{scores['p_alive'].sum():,.0f}"),
     ]
     return pd.DataFrame(facts, columns=["fact", "value"])
-
-
-def read_groups(path: Path, column: str) -> pd.DataFrame | None:
-    """``customer_id`` and ``column`` from an optional product (03_rfm, 04_clusters); None when the
-    file or the column is absent."""
-    path = Path(path)
-    if not path.is_file():
-        return None
-    frame = pd.read_parquet(path)
-    if column not in frame or "customer_id" not in frame:
-        return None
-    return frame[["customer_id", column]].astype({"customer_id": str})
-
-
-def clv_by_group(scores: pd.DataFrame, groups: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Customers, total and mean CLV, share of all CLV and mean P(alive) per group, largest total first."""
-    joined = scores.merge(groups, on="customer_id", how="left")
-    joined[column] = joined[column].astype(object).where(joined[column].notna(), "(none)")
-    table = joined.groupby(column).agg(customers=("customer_id", "size"), total_clv=("clv", "sum"),
-                                       mean_clv=("clv", "mean"), mean_p_alive=("p_alive", "mean"))
-    total = table["total_clv"].sum()
-    table["share_of_clv_%"] = 100.0 * table["total_clv"] / total if total else np.nan
-    return table.sort_values("total_clv", ascending=False).reset_index()
 
 
 def top_customers(scores: pd.DataFrame, n: int) -> pd.DataFrame:

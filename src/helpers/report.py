@@ -276,6 +276,18 @@ def clv_by_segment(rfm: pd.DataFrame, clv: pd.DataFrame, segment_order: list[str
     return table.reset_index().rename(columns={"index": "segment"}).astype({"customers": int})
 
 
+def clv_by_group(scores: pd.DataFrame, groups: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Customers, total and mean CLV, share of all CLV and mean P(alive) per group (e.g. the clusters of
+    04), largest total first; customers without a group are counted as "(none)"."""
+    joined = scores[["customer_id", "clv", "p_alive"]].merge(groups[["customer_id", column]], on="customer_id", how="left")
+    joined[column] = joined[column].astype(object).where(joined[column].notna(), "(none)")
+    table = joined.groupby(column).agg(customers=("customer_id", "size"), total_clv=("clv", "sum"),
+                                       mean_clv=("clv", "mean"), mean_p_alive=("p_alive", "mean"))
+    total = table["total_clv"].sum()
+    table["share_of_clv_%"] = 100.0 * table["total_clv"] / total if total else float("nan")
+    return table.sort_values("total_clv", ascending=False).reset_index()
+
+
 def customer_list(rfm: pd.DataFrame, scores: pd.DataFrame | None, clv: pd.DataFrame | None) -> pd.DataFrame:
     """One row per customer with every figure an export or a list needs (ids and metrics only)."""
     columns = ["customer_id", "segment", "recency_days", "frequency_orders", "monetary_total", "avg_order_value",
