@@ -461,7 +461,7 @@ def test_a_fit_on_a_sample_recovers_the_population_that_generated_the_data(con) 
 
 
 def test_pareto_nbd_scouting_its_start_on_a_sample_still_reproduces_fader_hardie(cohort, monkeypatch) -> None:
-    monkeypatch.setattr(clv, "PARETO_SCOUT_CUSTOMERS", 500)  # 1,016 distinct histories: the scout runs
+    monkeypatch.setattr(clv, "PARETO_SCOUT_CUSTOMERS", 500)  # 2,357 customers: the scout runs
     fit = clv.fit_model(clv.compress_histories(cohort), "pareto_nbd", seed=42, starts=4)
     assert {k: sig3(v) for k, v in fit.params.items()} == {"r": "0.553", "alpha": "10.6", "s": "0.606",
                                                           "beta": "11.7"}

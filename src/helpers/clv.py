@@ -49,9 +49,10 @@ PARETO_TOL = 1e-7  # Nelder-Mead tolerance; lifetimes' default (1e-4) stops up t
 # this size (the estimates stop changing long before; fitting cost stops growing), every customer is scored.
 FIT_SAMPLE_ABOVE = 200_000
 FIT_SAMPLE_SEED = 42
-# Pareto/NBD on more distinct histories than this: its starting points are compared on a fixed-seed
-# sample of about this many customers, and only the best is followed on all the histories.
-PARETO_SCOUT_CUSTOMERS = 20_000
+# Pareto/NBD on more customers than this: its starting points are compared on a fixed-seed sample of
+# about this many customers, and only the best is followed on all the histories (CDNOW's calibration
+# period, 23,502 customers in 2,964 histories: 2.1 s -> 1.5 s, the same maximum to 1e-10).
+PARETO_SCOUT_CUSTOMERS = 5_000
 MAX_GRADIENT = 1e-4  # largest |d mean log-likelihood / d log parameter| accepted as an optimum
 PAGE_COLUMNS = ["customer_id", "repeat_periods", "recency_periods", "age_periods", "repeat_mean_value", "p_alive",
                 "expected_purchases", "expected_avg_order_value", "clv", "expected_days_to_next_purchase"]
@@ -389,7 +390,7 @@ def _scout_pareto_start(data: pd.DataFrame, starts: list[np.ndarray], scale: flo
     start gives a finite optimum."""
     arrays = _data_arrays("pareto_nbd", data)
     total = float(arrays[3].sum())
-    if len(data) <= PARETO_SCOUT_CUSTOMERS or len(starts) < 2:
+    if total <= PARETO_SCOUT_CUSTOMERS or len(starts) < 2:
         return starts
     weights = np.random.default_rng(seed).binomial(arrays[3].astype(np.int64), PARETO_SCOUT_CUSTOMERS / total)
     kept = weights > 0
