@@ -87,3 +87,51 @@ def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built:
     assert failed.is_file()
     assert "Traceback" not in done.stderr
     assert (digest(report), digest(products)) == before
+
+
+def test_each_stage_waits_for_the_stages_it_reads() -> None:
+    from helpers.runner import stage_inputs
+
+    notebooks = [Path(f"{name}.ipynb") for name in
+                 ["01_ingest", "02_cleaning", "03_rfm", "04_clustering", "05_scoring", "06_clv", "07_report", "08_extra"]]
+    assert stage_inputs(notebooks[1], notebooks) == {"01_ingest"}
+    assert stage_inputs(notebooks[4], notebooks) == {"01_ingest", "03_rfm", "04_clustering"}
+    assert stage_inputs(notebooks[5], notebooks) == {"02_cleaning"}  # 06 reads only 02: free to run next to 03-05
+    assert stage_inputs(notebooks[6], notebooks) == {p.stem for p in notebooks[:6]}  # the report reads everything
+    assert stage_inputs(notebooks[7], notebooks) == {p.stem for p in notebooks[:7]}  # an unknown stage: all before
+    subset = [notebooks[4], notebooks[5]]  # a re-run of 05 and 06 only: the other products are already there
+    assert stage_inputs(notebooks[4], subset) == set() and stage_inputs(notebooks[5], subset) == set()
+
+
+def test_second_kernel_only_for_small_periods_with_shared_kernels(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from helpers.config import RunnerConfig
+    from helpers.runner import parallel_allowed
+
+    def allowed(rows: int | None, **runner) -> bool:
+        folder = tmp_path / f"{rows}-{sorted(runner.items())}"
+        folder.mkdir()
+        if rows is not None:
+            (folder / "01_ingest.json").write_text(json.dumps({"rows_read": rows}))
+        return parallel_allowed(SimpleNamespace(runner=RunnerConfig(**runner)), folder)
+
+    assert allowed(69_659) and allowed(2_000_000)
+    assert not allowed(2_000_001)  # two working sets of a big period at once would double the peak memory
+    assert not allowed(10, parallel_max_rows=0) and not allowed(10, shared_kernel=False)
+    assert not allowed(None)  # 01 did not run and left no facts: one stage at a time
+
+
+def test_clv_ran_next_to_rfm_clustering_and_scoring_and_the_report_after_all(built: Path) -> None:
+    def span(stage: str) -> tuple[str, str]:
+        meta = json.loads((built / "reports" / "1998-06" / "notebooks" / f"{stage}.ipynb").read_text())["metadata"]
+        return meta["papermill"]["start_time"], meta["papermill"]["end_time"]
+
+    times = {stage: span(stage) for stage in
+             ["01_ingest", "02_cleaning", "03_rfm", "04_clustering", "05_scoring", "06_clv", "07_report"]}
+    assert times["06_clv"][0] >= times["02_cleaning"][1]  # it starts once its input exists
+    assert times["06_clv"][0] < times["05_scoring"][1] and times["03_rfm"][0] < times["06_clv"][1]  # overlapping 03-05
+    for first, second in [("01_ingest", "02_cleaning"), ("02_cleaning", "03_rfm"), ("03_rfm", "04_clustering"),
+                          ("04_clustering", "05_scoring")]:
+        assert times[second][0] >= times[first][1]
+    assert times["07_report"][0] >= max(times["05_scoring"][1], times["06_clv"][1])

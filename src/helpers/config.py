@@ -138,6 +138,10 @@ class RunnerConfig(StrictModel):
     # One kernel for all notebooks of a period, its namespace cleared between notebooks: imports are
     # paid once (about 2 s a notebook). false: a fresh kernel per notebook.
     shared_kernel: bool = True
+    # After 01, a stage whose inputs are ready (06_clv reads only 02) runs in a second kernel next to
+    # 03-05 when the period has at most this many ingested rows; 0: always one stage at a time. Two
+    # stages at once hold two working sets in memory, hence the limit (needs shared_kernel).
+    parallel_max_rows: int = Field(default=2_000_000, ge=0)
 
 
 class ScoringConfig(StrictModel):

@@ -169,7 +169,10 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, str], kernel: s
         papermill.execute_notebook(
             str(notebook), str(output),
             parameters={name: value for name, value in parameters.items() if name in declared},
-            kernel_name=kernel, cwd=str(notebook.parent), progress_bar=False,
+            kernel_name=kernel, progress_bar=False,
+            # A shared kernel already runs in the notebooks' folder; papermill's cwd would chdir this
+            # whole process, which two lanes must not do at once. A fresh kernel is started there.
+            cwd=None if shared is not None else str(notebook.parent),
             execution_timeout=timeout, report_mode=False, extra_arguments=KERNEL_ARGUMENTS,
             # Write the executed notebook once, at the end (or at a failing cell), not after every cell:
             # papermill's per-cell save re-serialises and re-validates the whole notebook, images
@@ -211,33 +214,110 @@ def _publish(staging: Path, final: Path, token: str) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _run_notebooks(notebooks: list[Path], report_stage: Path, products_stage: Path, params, shared: SharedKernel | None,
-                   result: RunResult, log: Callable[[str], None]) -> tuple[Path, str] | None:
-    """Execute each notebook in order and export it to HTML; the first failure stops the run and is
-    returned as (notebook, message). A page is exported in a background thread while the kernel runs
-    the next notebook (the kernel is another process: on two cores this hides the export's second or
-    so per notebook); every export has finished when this returns."""
-    from concurrent.futures import ThreadPoolExecutor
+# What each stage reads (DESIGN.md's flow of one period), by number. A stage starts once those of them
+# that run in this build have finished; a numbered notebook not listed waits for every one before it.
+STAGE_INPUTS = {"02": {"01"}, "03": {"02"}, "04": {"01", "03"}, "05": {"01", "03", "04"}, "06": {"02"}}
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-html") as exporter:
-        exports = []
-        for notebook in notebooks:
-            t0 = time.perf_counter()
-            executed = report_stage / "notebooks" / notebook.name
-            parameters = {"period": params.period, "products_dir": str(products_stage), "report_dir": str(report_stage)}
-            try:
-                _execute(notebook, executed, parameters, params.runner.kernel_name, params.runner.cell_timeout_seconds,
-                         shared)
-            except NotebookFailed as exc:
-                return notebook, str(exc)
-            page = report_stage / f"{notebook.stem}.html"
-            exports.append(exporter.submit(_export_page, executed, page, notebook.stem == REPORT_NOTEBOOK))
-            seconds = time.perf_counter() - t0
-            result.stages.append(StageResult(notebook.stem, round(seconds, 2), page.name))
-            log(f"[{params.period}] {notebook.stem:<16} {seconds:6.1f} s")
-        for export in exports:
-            export.result()  # an export error stops the run here, before anything is published
-    return None
+
+def stage_inputs(notebook: Path, notebooks: list[Path]) -> set[str]:
+    """The stems of the notebooks in ``notebooks`` that ``notebook`` must wait for."""
+    number = notebook.stem[:2]
+    earlier = {p.stem[:2] for p in notebooks if p.stem[:2] < number}
+    needs = STAGE_INPUTS.get(number, earlier) & earlier
+    return {p.stem for p in notebooks if p.stem[:2] in needs}
+
+
+class Lane:
+    """One thread that runs notebooks one after another in its own kernel (or a fresh kernel per
+    notebook when kernels are not shared). The kernel is started, used and shut down on the lane's
+    own thread, so each kernel client stays on one event loop."""
+
+    def __init__(self, name: str, kernel_name: str, cwd: Path, shared: bool) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.name = name
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self.kernel = self.pool.submit(SharedKernel, kernel_name, cwd) if shared else None
+
+    def run(self, notebook: Path, executed: Path, parameters: dict[str, str], kernel_name: str, timeout: int):
+        """Start executing ``notebook`` on this lane; returns its future."""
+        return self.pool.submit(lambda: _execute(notebook, executed, parameters, kernel_name, timeout,
+                                                 self.kernel.result() if self.kernel else None))
+
+    def close(self) -> None:
+        if self.kernel is not None:
+            self.pool.submit(lambda: self.kernel.exception() is None and self.kernel.result().close()).result()
+        self.pool.shutdown()
+
+
+def parallel_allowed(params, products_stage: Path) -> bool:
+    """Two stages at once (a second kernel) only with shared kernels and a period of at most
+    ``runner.parallel_max_rows`` ingested rows: each stage holds its own working set in memory."""
+    facts = products_stage / "01_ingest.json"
+    if not params.runner.shared_kernel or params.runner.parallel_max_rows == 0 or not facts.is_file():
+        return False
+    return int(json.loads(facts.read_text()).get("rows_read", 0)) <= params.runner.parallel_max_rows
+
+
+def _run_notebooks(notebooks: list[Path], report_stage: Path, products_stage: Path, params,
+                   result: RunResult, log: Callable[[str], None]) -> tuple[Path, str] | None:
+    """Execute the notebooks, each once the stages it reads have finished, and export each to HTML;
+    returns the first failure as (notebook, message), after the notebooks still running have ended.
+
+    One lane (kernel) runs the stages in order. After 01, when the period is small enough
+    (``parallel_allowed``), a second lane starts its kernel and takes any stage whose inputs are ready
+    while the first is busy: on the default stages, 06_clv (which reads only 02) runs next to
+    03-05. A page is exported in a background thread while the kernels run (the kernels are other
+    processes); every export has finished when this returns."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    runner = params.runner
+    cwd = notebooks[0].parent
+    lanes = [Lane("lane-1", runner.kernel_name, cwd, runner.shared_kernel)]
+    pending, running, finished = list(notebooks), {}, set()
+    failure = None
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-html") as exporter:
+            exports = []
+            while pending or running:
+                busy = {lane for _, lane, _ in running.values()}
+                for lane in [lane for lane in lanes if lane not in busy] if failure is None else []:
+                    blocked = {p.stem for p in pending} | {nb.stem for nb, _, _ in running.values()}
+                    ready = next((nb for nb in pending if not stage_inputs(nb, notebooks) & blocked), None)
+                    if ready is None:
+                        break
+                    pending.remove(ready)
+                    parameters = {"period": params.period, "products_dir": str(products_stage),
+                                  "report_dir": str(report_stage)}
+                    future = lane.run(ready, report_stage / "notebooks" / ready.name, parameters, runner.kernel_name,
+                                      runner.cell_timeout_seconds)
+                    running[future] = (ready, lane, time.perf_counter())
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: running[f][0].name):
+                    notebook, lane, t0 = running.pop(future)
+                    try:
+                        future.result()
+                    except NotebookFailed as exc:
+                        failure = failure or (notebook, str(exc))
+                        continue
+                    finished.add(notebook.stem)
+                    executed = report_stage / "notebooks" / notebook.name
+                    page = report_stage / f"{notebook.stem}.html"
+                    exports.append(exporter.submit(_export_page, executed, page, notebook.stem == REPORT_NOTEBOOK))
+                    seconds = time.perf_counter() - t0
+                    result.stages.append(StageResult(notebook.stem, round(seconds, 2), page.name))
+                    log(f"[{params.period}] {notebook.stem:<16} {seconds:6.1f} s")
+                    if len(lanes) == 1 and pending and parallel_allowed(params, products_stage):
+                        lanes.append(Lane("lane-2", runner.kernel_name, cwd, runner.shared_kernel))
+            for export in exports:
+                export.result()  # an export error stops the run here, before anything is published
+    finally:
+        for lane in lanes:
+            lane.close()
+    result.stages.sort(key=lambda s: s.notebook)
+    return failure
 
 
 def _export_page(executed: Path, page: Path, landing: bool) -> None:
@@ -274,12 +354,7 @@ def run_period(period: str | None = None, root: Path | None = None, only: list[s
         (report_stage / "notebooks").mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
         log(f"[{period}] building {len(notebooks)} notebooks")
-        shared = SharedKernel(params.runner.kernel_name, notebooks[0].parent) if params.runner.shared_kernel else None
-        try:
-            failure = _run_notebooks(notebooks, report_stage, products_stage, params, shared, result, log)
-        finally:
-            if shared is not None:
-                shared.close()
+        failure = _run_notebooks(notebooks, report_stage, products_stage, params, result, log)
         if failure is not None:
             failed = paths.reports_root(root) / FAILED / period
             shutil.rmtree(failed, ignore_errors=True)
