@@ -27,6 +27,8 @@ from pathlib import Path
 
 import psutil
 
+from helpers.config import EngineConfig
+
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "work"
 PERIOD = "2023-12"
@@ -84,7 +86,7 @@ def timed(fn, *args, memory: PeakMemory | None = None, **kwargs) -> tuple[object
 
 def synthetic_project(transactions: int, seed: int, memory_limit: str | None = None) -> tuple[Path, dict]:
     """A project folder with generated data (about 10 orders per customer) and a params file for it
-    (``memory_limit``: the period's engine.memory_limit, DuckDB's default when None)."""
+    (``memory_limit``: the period's engine.memory_limit, the params default when None)."""
     from helpers import config, synth
 
     customers = max(1000, transactions // 10)
@@ -236,8 +238,7 @@ def cdnow_project() -> Path:
 
 def markdown(results: dict) -> str:
     lines = ["# Benchmark results", "", f"Machine: {results['machine']}; run {results['finished']}."
-             + (f" DuckDB memory_limit: {results['memory_limit']}." if results.get("memory_limit") else
-                " DuckDB memory_limit: default (80% of RAM)."), ""]
+             + f" DuckDB memory_limit: {results['memory_limit']}.", ""]
     cd = results.get("cdnow")
     if cd:
         lines += ["## Bundled CDNOW data (69,659 rows), whole chain with HTML", "",
@@ -282,12 +283,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip-naive-cli", action="store_true")
     parser.add_argument("--skip-cdnow", action="store_true")
-    parser.add_argument("--memory-limit", help="engine.memory_limit for the generated periods (e.g. 1500MB)")
+    parser.add_argument("--memory-limit", help="engine.memory_limit for the generated periods (e.g. 4GB); "
+                        "default: the params default")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
     args = parser.parse_args()
     results: dict = {"machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
                                 f"{round(psutil.virtual_memory().total / 2**30)} GiB, Python {platform.python_version()}",
-                     "sizes": [], "memory_limit": args.memory_limit}
+                     "sizes": [], "memory_limit": args.memory_limit or f"{EngineConfig().memory_limit} (the params default)"}
     if not args.skip_cdnow:
         root = cdnow_project()
         results["cdnow"] = {"runner": run_chain(root, "1998-06")}

@@ -115,3 +115,25 @@ def test_cli_new_period_and_validate(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     checked = subprocess.run([sys.executable, "-m", "helpers", "validate"], capture_output=True, text=True, env=env)
     assert checked.stdout.splitlines() == ["1998-06: ok", "1998-07: ok"]
+
+
+def test_duckdb_gets_the_memory_limit_and_spills_outside_the_notebooks_folder(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+
+    import duckdb
+
+    from helpers import engine
+    from helpers.config import EngineConfig
+
+    def setting(con, name: str) -> str:
+        return con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0]
+
+    default = engine.connect(load_params("1998-06").engine)
+    assert setting(default, "memory_limit") == "953.6 MiB"  # 1GB = 10^9 bytes, DuckDB prints binary units
+    assert setting(default, "temp_directory") == str(Path(tempfile.gettempdir()) / "customer-analytics-duckdb")
+    monkeypatch.setenv("CA_PROJECT_ROOT", str(tmp_path))
+    chosen = engine.connect(EngineConfig(memory_limit="2GB", temp_directory="spill"))
+    assert setting(chosen, "memory_limit") == "1.8 GiB"
+    assert setting(chosen, "temp_directory") == str(tmp_path / "spill")  # relative: under the project root
+    own = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert setting(engine.connect(EngineConfig(memory_limit=None)), "memory_limit") == own  # null: DuckDB's 80% of RAM

@@ -112,8 +112,10 @@ class EngineConfig(StrictModel):
     spark_master: str = "local[*]"  # spark: a cluster URL such as spark://host:7077 or yarn
     spark_config: dict[str, str] = Field(default_factory=dict)  # spark: extra session settings
     threads: int | None = Field(default=None, ge=1)
-    memory_limit: str | None = None  # DuckDB syntax, e.g. "4GB"; spills to temp_directory beyond it
-    temp_directory: str | None = None
+    # DuckDB syntax, e.g. "4GB"; it spills to temp_directory beyond it. null: DuckDB's own 80% of RAM.
+    # 1GB kept the 10M-order chain at a 2.1 GB peak (80% of RAM: 5.9 GB) and was not slower.
+    memory_limit: str | None = "1GB"
+    temp_directory: str | None = None  # null: <system temp>/customer-analytics-duckdb; relative: to the project root
 
 
 class PrivacyConfig(StrictModel):

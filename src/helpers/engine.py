@@ -25,7 +25,7 @@ def connect(engine: EngineConfig | None = None) -> ibis.BaseBackend:
     settings = {
         "threads": engine.threads,
         "memory_limit": engine.memory_limit,
-        "temp_directory": engine.temp_directory,
+        "temp_directory": spill_directory(engine),
     }
     for name, value in settings.items():
         if value is not None:
@@ -33,6 +33,17 @@ def connect(engine: EngineConfig | None = None) -> ibis.BaseBackend:
     # Outputs are sorted explicitly; keeping insertion order makes row numbers follow the file.
     con.raw_sql("SET preserve_insertion_order = true")
     return con
+
+
+def spill_directory(engine: EngineConfig) -> str:
+    """Where DuckDB spills beyond its memory limit: ``engine.temp_directory`` (relative to the project
+    root), else a folder in the system's temporary directory. (DuckDB's own default, ``.tmp`` in the
+    working directory, would be the notebooks folder.)"""
+    from helpers import paths
+
+    if engine.temp_directory:
+        return str(paths.resolve(engine.temp_directory))
+    return str(Path(tempfile.gettempdir()) / "customer-analytics-duckdb")
 
 
 def connect_spark(engine: EngineConfig) -> ibis.BaseBackend:
