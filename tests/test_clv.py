@@ -396,6 +396,10 @@ def test_clv_by_group_top_and_high_value_at_risk_by_hand() -> None:
     assert table.index.tolist() == ["Champions", "At Risk", "(none)"]
     assert table.loc["Champions", ["customers", "total_clv", "mean_clv"]].tolist() == [2, 180.0, 90.0]
     assert table["share_of_clv_%"].sum() == pytest.approx(100.0)
+    assert table.loc["(none)", "mean_p_alive"] == 0.1
+    in_rule_order = report.clv_by_group(scores, groups, "segment", ["At Risk", "Loyal", "Champions"])
+    assert in_rule_order["segment"].tolist() == ["At Risk", "Champions", "(none)"]  # empty Loyal left out
+    assert in_rule_order["total_clv"].tolist() == [60.0, 180.0, 5.0]
     assert clv.top_customers(scores, 2)["customer_id"].tolist() == ["a", "d"]
     # CLV at or above the 60% quantile (62) and churn risk >= 0.5: d (80, 0.7); a is safe, b below.
     assert clv.high_value_at_risk(scores, 0.6, 0.5, 10)["customer_id"].tolist() == ["d"]

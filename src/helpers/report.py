@@ -266,26 +266,20 @@ def segment_sentences(table: pd.DataFrame, previous_label: str | None) -> list[s
             f"{int(row.customers):,} (from {int(row.previous_customers):,} in {previous_label})." for row in moved.itertuples()]
 
 
-def clv_by_segment(rfm: pd.DataFrame, clv: pd.DataFrame, segment_order: list[str]) -> pd.DataFrame:
-    """Expected CLV per segment: total, per customer, and share of the total."""
-    merged = rfm[["customer_id", "segment"]].merge(clv[["customer_id", "clv"]], on="customer_id", how="left")
-    table = merged.groupby("segment").agg(customers=("customer_id", "size"), total_clv=("clv", "sum"),
-                                          mean_clv=("clv", "mean")).reindex(segment_order).dropna(how="all")
-    total = table["total_clv"].sum()
-    table["share_of_clv_%"] = (100 * table["total_clv"] / total).round(1) if total else 0.0
-    return table.reset_index().rename(columns={"index": "segment"}).astype({"customers": int})
-
-
-def clv_by_group(scores: pd.DataFrame, groups: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Customers, total and mean CLV, share of all CLV and mean P(alive) per group (e.g. the clusters of
-    04), largest total first; customers without a group are counted as "(none)"."""
-    joined = scores[["customer_id", "clv", "p_alive"]].merge(groups[["customer_id", column]], on="customer_id", how="left")
+def clv_by_group(clv: pd.DataFrame, groups: pd.DataFrame, column: str, order: list[str] | None = None) -> pd.DataFrame:
+    """Customers, total and mean CLV, share of all CLV and mean P(alive) per group (``column`` of
+    ``groups``: the RFM segment, the cluster name). Groups in ``order`` when given (e.g. the segment
+    rule order; empty groups left out), else largest total first; customers without a group are
+    counted as "(none)", last."""
+    joined = clv[["customer_id", "clv", "p_alive"]].merge(groups[["customer_id", column]], on="customer_id", how="left")
     joined[column] = joined[column].astype(object).where(joined[column].notna(), "(none)")
     table = joined.groupby(column).agg(customers=("customer_id", "size"), total_clv=("clv", "sum"),
                                        mean_clv=("clv", "mean"), mean_p_alive=("p_alive", "mean"))
     total = table["total_clv"].sum()
     table["share_of_clv_%"] = 100.0 * table["total_clv"] / total if total else float("nan")
-    return table.sort_values("total_clv", ascending=False).reset_index()
+    named = [g for g in order if g in table.index] if order is not None else \
+        table.drop(index="(none)", errors="ignore").sort_values("total_clv", ascending=False, kind="mergesort").index.tolist()
+    return table.reindex(named + (["(none)"] if "(none)" in table.index else [])).reset_index()
 
 
 def customer_list(rfm: pd.DataFrame, scores: pd.DataFrame | None, clv: pd.DataFrame | None) -> pd.DataFrame:
