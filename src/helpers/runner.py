@@ -235,7 +235,6 @@ class Lane:
     def __init__(self, name: str, kernel_name: str, cwd: Path, shared: bool) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self.name = name
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self.kernel = self.pool.submit(SharedKernel, kernel_name, cwd) if shared else None
 
@@ -246,8 +245,12 @@ class Lane:
 
     def close(self) -> None:
         if self.kernel is not None:
-            self.pool.submit(lambda: self.kernel.exception() is None and self.kernel.result().close()).result()
+            self.pool.submit(self._close_kernel).result()
         self.pool.shutdown()
+
+    def _close_kernel(self) -> None:
+        if self.kernel.exception() is None:  # a kernel that failed to start has nothing to shut down
+            self.kernel.result().close()
 
 
 def parallel_allowed(params, products_stage: Path) -> bool:
@@ -274,21 +277,21 @@ def _run_notebooks(notebooks: list[Path], report_stage: Path, products_stage: Pa
     runner = params.runner
     cwd = notebooks[0].parent
     lanes = [Lane("lane-1", runner.kernel_name, cwd, runner.shared_kernel)]
-    pending, running, finished = list(notebooks), {}, set()
+    parameters = {"period": params.period, "products_dir": str(products_stage), "report_dir": str(report_stage)}
+    pending, running = list(notebooks), {}  # running: future -> (notebook, lane, start time)
     failure = None
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-html") as exporter:
             exports = []
             while pending or running:
                 busy = {lane for _, lane, _ in running.values()}
-                for lane in [lane for lane in lanes if lane not in busy] if failure is None else []:
+                idle = [lane for lane in lanes if lane not in busy] if failure is None else []  # no new starts after a failure
+                for lane in idle:
                     blocked = {p.stem for p in pending} | {nb.stem for nb, _, _ in running.values()}
                     ready = next((nb for nb in pending if not stage_inputs(nb, notebooks) & blocked), None)
                     if ready is None:
                         break
                     pending.remove(ready)
-                    parameters = {"period": params.period, "products_dir": str(products_stage),
-                                  "report_dir": str(report_stage)}
                     future = lane.run(ready, report_stage / "notebooks" / ready.name, parameters, runner.kernel_name,
                                       runner.cell_timeout_seconds)
                     running[future] = (ready, lane, time.perf_counter())
@@ -302,7 +305,6 @@ def _run_notebooks(notebooks: list[Path], report_stage: Path, products_stage: Pa
                     except NotebookFailed as exc:
                         failure = failure or (notebook, str(exc))
                         continue
-                    finished.add(notebook.stem)
                     executed = report_stage / "notebooks" / notebook.name
                     page = report_stage / f"{notebook.stem}.html"
                     exports.append(exporter.submit(_export_page, executed, page, notebook.stem == REPORT_NOTEBOOK))
