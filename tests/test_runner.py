@@ -135,3 +135,22 @@ def test_clv_ran_next_to_rfm_clustering_and_scoring_and_the_report_after_all(bui
                           ("04_clustering", "05_scoring")]:
         assert times[second][0] >= times[first][1]
     assert times["07_report"][0] >= max(times["05_scoring"][1], times["06_clv"][1])
+
+
+def test_a_failure_in_the_second_kernel_stops_the_run_before_the_report(tiny_project: Path) -> None:
+    import nbformat
+
+    from helpers import runner
+
+    clv_notebook = tiny_project / "notebooks" / "06_clv.ipynb"
+    nb = nbformat.read(clv_notebook, as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("planted in 06")'))
+    nbformat.write(nb, clv_notebook)
+    result = runner.run_period("1998-06", root=tiny_project, log=lambda _: None)
+    assert not result.ok
+    assert result.message.startswith("06_clv.ipynb failed in cell 5 (raise RuntimeError(\"planted in 06\")): "
+                                     "RuntimeError: planted in 06 The executed notebook is saved at ")
+    finished = {s.notebook for s in result.stages}
+    assert {"01_ingest", "02_cleaning"} <= finished and "06_clv" not in finished
+    assert "07_report" not in finished  # nothing starts after a failure; the report needs 06
+    assert result.failed_notebook.is_file() and not (tiny_project / "reports" / "1998-06").exists()
