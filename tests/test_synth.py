@@ -68,3 +68,21 @@ def test_cli_writes_parquet_and_csv(tmp_path: Path) -> None:
         written = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
         expected, _ = synth.generate(300, seed=9)
         assert len(written) == len(expected) and done.stdout.startswith(f"{out}: {len(expected):,} orders")
+
+
+def test_generating_to_a_file_in_blocks_keeps_ids_unique_and_small_sizes_unchanged(tmp_path: Path) -> None:
+    whole, _ = synth.generate(250, seed=7, start=START, end=END, returns_share=0.1, with_details=True)
+    rows, people = synth.generate_to_file(tmp_path / "one.parquet", 250, 7, START, END, 0.1, True)
+    synth.write(whole, tmp_path / "whole.parquet")
+    assert rows == len(whole)  # one block: the same file as generate + write
+    assert pd.read_parquet(tmp_path / "one.parquet").equals(pd.read_parquet(tmp_path / "whole.parquet"))
+    rows, people = synth.generate_to_file(tmp_path / "blocks.parquet", 250, 7, START, END, 0.1, True, chunk_customers=100)
+    blocks = [synth.generate(n, seed=7 + i, start=START, end=END, returns_share=0.1, with_details=True)[0]
+              for i, n in enumerate([100, 100, 50])]
+    written = pd.read_parquet(tmp_path / "blocks.parquet")
+    assert rows == len(written) == sum(map(len, blocks))
+    assert written["amount"].tolist() == pd.concat(blocks)["amount"].tolist()  # block i drawn with seed 7 + i
+    assert people["customer_id"].tolist() == [f"C{i:08d}" for i in range(1, 251)]
+    assert set(written["customer_id"]) <= set(people["customer_id"]) and written["customer_id"].iloc[-1] > "C00000200"
+    sales = written[written["order_id"].str.startswith("O")]
+    assert written["order_id"].is_unique and sales["order_id"].is_monotonic_increasing  # numbered on across blocks

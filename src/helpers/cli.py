@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "synth":
             from helpers import synth
 
-            orders, attributes = synth.generate(args.customers, args.seed, args.start, args.end,
-                                                args.returns, args.details, synth.POPULATIONS[args.population])
-            print(f"{synth.write(orders, args.out)}: {len(orders):,} orders of {args.customers:,} customers")
+            orders, attributes = synth.generate_to_file(args.out, args.customers, args.seed, args.start, args.end,
+                                                        args.returns, args.details, synth.POPULATIONS[args.population])
+            print(f"{args.out}: {orders:,} orders of {args.customers:,} customers")
             if args.customers_out:
                 print(f"{synth.write(attributes, args.customers_out)}: {len(attributes):,} customers")
             return 0

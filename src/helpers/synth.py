@@ -135,6 +135,47 @@ def generate(customers: int, seed: int, start: dt.date = dt.date(2022, 1, 1), en
     return log.reset_index(drop=True), attributes
 
 
+CHUNK_CUSTOMERS = 1_000_000  # customers generated at a time by generate_to_file (about 10M busy orders, 1.5 GB)
+
+
+def generate_to_file(path: Path, customers: int, seed: int, start: dt.date = dt.date(2022, 1, 1),
+                     end: dt.date = dt.date(2023, 12, 31), returns_share: float = 0.0, with_details: bool = False,
+                     population: Population = Population(), chunk_customers: int = CHUNK_CUSTOMERS
+                     ) -> tuple[int, pd.DataFrame]:
+    """``generate`` written straight to ``path`` (Parquet or CSV) in blocks of ``chunk_customers``, so
+    that any size fits in memory (100M orders in one piece needed more than 12 GB). Block i is drawn
+    with seed ``seed + i`` and its ids shifted past the previous blocks; each block is in time order.
+    Up to ``chunk_customers`` customers the file is exactly ``generate``'s. Returns the number of
+    orders and the customer table."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer, rows, attributes = None, 0, []
+    try:
+        for block, first in enumerate(range(0, customers, chunk_customers)):
+            log, people = generate(min(chunk_customers, customers - first), seed + block, start, end, returns_share,
+                                   with_details, population)
+            if block:
+                log["customer_id"] = _shifted_ids(log["customer_id"], first, "C", 8)
+                log["order_id"] = log["order_id"].str[0] + _shifted_ids(log["order_id"], rows, "", 10)
+                people["customer_id"] = _shifted_ids(people["customer_id"], first, "C", 8)
+            table = pa.Table.from_pandas(log, preserve_index=False)
+            if writer is None:
+                schema = table.schema
+                writer = pacsv.CSVWriter(path, schema) if path.suffix == ".csv" else pq.ParquetWriter(path, schema)
+            writer.write_table(table.cast(schema))
+            rows += len(log)
+            attributes.append(people)
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows, pd.concat(attributes, ignore_index=True)
+
+
+def _shifted_ids(ids: pd.Series, shift: int, prefix: str, digits: int) -> pd.Series:
+    """Ids like "C00000001" (a letter, then zero-padded numbers) moved up by ``shift``."""
+    numbers = ids.str[1:].astype("int64") + shift
+    return prefix + numbers.astype(str).str.zfill(digits)
+
+
 def write(frame: pd.DataFrame, path: Path) -> Path:
     """Parquet or CSV by the file's suffix."""
     path.parent.mkdir(parents=True, exist_ok=True)
