@@ -196,6 +196,7 @@ def run_chain(root: Path, period: str) -> dict:
     memory, stage_peaks = PeakMemory(), {}
 
     def log(message: str) -> None:  # the runner logs each notebook as it finishes: "[period] 03_rfm  4.2 s"
+        print(f"  {message}", flush=True)  # progress of long runs
         words = message.split()
         if len(words) == 4 and words[-1] == "s" and words[1][:2].isdigit():
             stage_peaks[words[1]] = memory.mark()
