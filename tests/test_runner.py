@@ -154,3 +154,34 @@ def test_a_failure_in_the_second_kernel_stops_the_run_before_the_report(tiny_pro
     assert {"01_ingest", "02_cleaning"} <= finished and "06_clv" not in finished
     assert "07_report" not in finished  # nothing starts after a failure; the report needs 06
     assert result.failed_notebook.is_file() and not (tiny_project / "reports" / "1998-06").exists()
+
+
+def test_running_out_of_duckdb_memory_names_the_params_key_to_raise(tiny_project: Path) -> None:
+    from helpers import runner
+    from helpers.config import MEMORY_LIMIT_HINT
+
+    period_file = tiny_project / "params" / "1998-06.yaml"
+    period_file.write_text(period_file.read_text() + 'engine:\n  memory_limit: "1MB"\n')
+    result = runner.run_period("1998-06", root=tiny_project, only=["01"], log=lambda _: None)
+    assert not result.ok and result.message.count(MEMORY_LIMIT_HINT) == 1
+    assert result.message.startswith("01_ingest.ipynb failed in cell 6 (con = engine.connect(params.engine)): IngestError: "
+                                     "data/raw/cdnow_transactions.txt: cannot be read (Out of Memory Error")
+    assert "delimiter" not in result.message  # not blamed on the file's format
+
+
+def test_duckdb_out_of_memory_in_a_later_stage_gets_the_same_advice(tiny_project: Path) -> None:
+    import nbformat
+
+    from helpers import runner
+    from helpers.config import MEMORY_LIMIT_HINT
+
+    rfm_notebook = tiny_project / "notebooks" / "03_rfm.ipynb"
+    nb = nbformat.read(rfm_notebook, as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell(  # a query far bigger than a 1 MB limit
+        'engine.connect(params.engine.model_copy(update={"memory_limit": "1MB"})).raw_sql(\n'
+        '    "SELECT sum(i) FROM (SELECT i FROM range(3000000) t(i) ORDER BY random())").fetchall()'))
+    nbformat.write(nb, rfm_notebook)
+    result = runner.run_period("1998-06", root=tiny_project, only=["01", "02", "03"], log=lambda _: None)
+    assert not result.ok and result.message.startswith("03_rfm.ipynb failed in cell 5 (engine.connect(")
+    assert "OutOfMemoryException: Out of Memory Error: " in result.message
+    assert result.message.count(MEMORY_LIMIT_HINT) == 1 and "SET memory_limit" not in result.message

@@ -118,6 +118,12 @@ class EngineConfig(StrictModel):
     temp_directory: str | None = None  # null: <system temp>/customer-analytics-duckdb; relative: to the project root
 
 
+# DuckDB's words when a query needs more memory than engine.memory_limit, and what to do about it.
+OUT_OF_MEMORY = "Out of Memory Error"
+MEMORY_LIMIT_HINT = ("DuckDB needed more memory than engine.memory_limit allows; raise it in the params file "
+                     "(e.g. memory_limit: 8GB, or null for 80% of RAM)")
+
+
 class PrivacyConfig(StrictModel):
     pseudonymise_customer_id: bool = False  # replace ids by HMAC-SHA256(key, id)
     key_env: str = "CA_PSEUDONYM_KEY"

@@ -21,7 +21,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from helpers import paths
-from helpers.config import CustomerSource, FileOptions, PrivacyConfig, TransactionSource
+from helpers.config import MEMORY_LIMIT_HINT, OUT_OF_MEMORY, CustomerSource, FileOptions, PrivacyConfig, TransactionSource
 
 CANONICAL_TEXT_COLUMNS = ["customer_id", "order_id", "order_ts", "amount", "quantity", "product_id",
                           "category", "channel", "region", "currency"]
@@ -82,7 +82,8 @@ def _materialise(con: ibis.BaseBackend, name: str, select_sql: str, label: str, 
             ) from None
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         first = (" ".join(lines[:2]) if lines[0].startswith("CSV Error on Line") else lines[0]) if lines else type(exc).__name__
-        hint = ("export it again as a complete Parquet file or fix the source's 'format'" if encoding == "parquet"
+        hint = (MEMORY_LIMIT_HINT if OUT_OF_MEMORY in text else
+                "export it again as a complete Parquet file or fix the source's 'format'" if encoding == "parquet"
                 else "check its format and delimiter settings")
         raise IngestError(f"{label}: cannot be read ({first}); {hint}.") from None
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from helpers import paths
-from helpers.config import load_params
+from helpers.config import MEMORY_LIMIT_HINT, OUT_OF_MEMORY, load_params
 
 STAGING = ".staging"
 TEMPLATES = Path(__file__).parent / "templates"  # nbconvert template "offline": lab without CDN scripts
@@ -182,8 +182,11 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, str], kernel: s
         )
     except PapermillExecutionError as exc:
         first_line = next((ln.strip() for ln in exc.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
+        detail = str(exc.evalue).strip()
+        if OUT_OF_MEMORY in detail and MEMORY_LIMIT_HINT not in detail:  # DuckDB's own advice names SET statements
+            detail = f"{detail.splitlines()[0]} {MEMORY_LIMIT_HINT}."
         raise NotebookFailed(
-            f"{notebook.name} failed in cell {exc.cell_index + 1} ({first_line[:60]}): {exc.ename}: {str(exc.evalue).strip()}"
+            f"{notebook.name} failed in cell {exc.cell_index + 1} ({first_line[:60]}): {exc.ename}: {detail}"
         ) from None
     except Exception as exc:  # the kernel died (out of memory, killed) or timed out
         raise NotebookFailed(f"{notebook.name} stopped: {type(exc).__name__}: {str(exc).strip()[:300]}") from None
