@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -130,10 +131,19 @@ def test_duckdb_gets_the_memory_limit_and_spills_outside_the_notebooks_folder(tm
 
     default = engine.connect(load_params("1998-06").engine)
     assert setting(default, "memory_limit") == "953.6 MiB"  # 1GB = 10^9 bytes, DuckDB prints binary units
-    assert setting(default, "temp_directory") == str(Path(tempfile.gettempdir()) / "customer-analytics-duckdb")
+    spill_root = Path(tempfile.gettempdir()) / "customer-analytics-duckdb"
+    assert setting(default, "temp_directory") == str(spill_root / str(os.getpid()))  # this process's own folder
     monkeypatch.setenv("CA_PROJECT_ROOT", str(tmp_path))
     chosen = engine.connect(EngineConfig(memory_limit="2GB", temp_directory="spill"))
     assert setting(chosen, "memory_limit") == "1.8 GiB"
     assert setting(chosen, "temp_directory") == str(tmp_path / "spill")  # relative: under the project root
+    # What a killed kernel left (a pid that no longer runs) is deleted; a running process's folder stays.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (spill_root / dead.stdout.strip()).mkdir(parents=True, exist_ok=True)
+    (spill_root / dead.stdout.strip() / "duckdb_temp_block-1.block").write_bytes(b"x")
+    (spill_root / "1").mkdir(exist_ok=True)  # pid 1 always runs
+    engine.connect(EngineConfig())
+    assert not (spill_root / dead.stdout.strip()).exists() and (spill_root / "1").is_dir()
+    (spill_root / "1").rmdir()
     own = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
     assert setting(engine.connect(EngineConfig(memory_limit=None)), "memory_limit") == own  # null: DuckDB's 80% of RAM

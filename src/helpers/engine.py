@@ -4,7 +4,9 @@ functions whose name differs between backends, so every stage can stay a plain I
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -43,7 +45,28 @@ def spill_directory(engine: EngineConfig) -> str:
 
     if engine.temp_directory:
         return str(paths.resolve(engine.temp_directory))
-    return str(Path(tempfile.gettempdir()) / "customer-analytics-duckdb")
+    return str(own_spill_folder(Path(tempfile.gettempdir()) / "customer-analytics-duckdb"))
+
+
+def own_spill_folder(root: Path) -> Path:
+    """This process's folder under ``root`` (named by its pid), after deleting the folders of processes
+    that no longer run: DuckDB deletes its spill files when it closes, but a killed or crashed kernel
+    leaves them (26 GB after a 100M-order cleaning stage)."""
+    if root.is_dir():
+        for folder in root.iterdir():
+            if folder.name.isdigit() and not _running(int(folder.name)):
+                shutil.rmtree(folder, ignore_errors=True)
+    return root / str(os.getpid())
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def connect_spark(engine: EngineConfig) -> ibis.BaseBackend:
