@@ -115,7 +115,7 @@ class EngineConfig(StrictModel):
     # DuckDB syntax, e.g. "4GB"; it spills to temp_directory beyond it. null: DuckDB's own 80% of RAM.
     # 1GB kept the 10M-order chain at a 2.1 GB peak (80% of RAM: 5.9 GB) and was not slower.
     memory_limit: str | None = "1GB"
-    temp_directory: str | None = None  # null: <system temp>/customer-analytics-duckdb; relative: to the project root
+    temp_directory: str | None = None  # null: <system temp>/customer-analytics-duckdb/<pid>; relative: to the project root
 
 
 # DuckDB's words when a query needs more memory than engine.memory_limit, and what to do about it.
