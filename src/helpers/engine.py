@@ -186,16 +186,36 @@ def format_punctuation(fmt: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def try_parse_timestamp(text: ir.StringValue, formats: list[str], backend: str = "duckdb") -> ir.TimestampValue:
+# Formats whose canonical text DuckDB's cast to TIMESTAMP reads, far faster than strptime.
+CAST_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+
+
+def with_timestamp_cast(table: ir.Table, text_column: str, cast_column: str) -> ir.Table:
+    """``table`` with ``cast_column``: the engine's own cast of ``text_column`` to a timestamp, for
+    :func:`try_parse_timestamp`'s fast path. Computed in a subquery of its own (``view``) so the
+    cast runs once per row: Ibis would otherwise copy the expression into every CASE branch."""
+    return table.mutate(**{cast_column: table[text_column].try_cast("timestamp")}).view()
+
+
+def try_parse_timestamp(text: ir.StringValue, formats: list[str], backend: str = "duckdb",
+                        cast: ir.TimestampValue | None = None) -> ir.TimestampValue:
     """Parse text with the first strftime format that matches and gives a plausible year; NULL where
     none does (never raises). The year check matters: ``%Y`` reads "2/20/11" as the year 11 AD.
 
     Written as one CASE so each row stops at its first matching format, and a format is tried only
     on text holding its punctuation: a parse that fails costs DuckDB about five times one that
-    succeeds, and a COALESCE would run every format on every row (10M ISO timestamps: 15 s -> 2 s)."""
+    succeeds, and a COALESCE would run every format on every row (10M ISO timestamps: 15 s -> 2 s).
+
+    ``cast`` (DuckDB; from :func:`with_timestamp_cast`) is a fast path for the formats in
+    :data:`CAST_FORMATS`: where the cast's value, written back in the format, is the text itself,
+    it is exactly what the format would parse, so the branch takes it without strptime (10M
+    "2023-05-01 12:34:56": 4.0 s -> 1.8 s). Other text in those formats ("2023-5-1") still goes
+    through strptime, in the same place in the order."""
     earliest = ibis.literal(dt.datetime(EARLIEST_PLAUSIBLE_YEAR, 1, 1), type="timestamp")
     branches = []
     for fmt in formats:
+        if cast is not None and fmt in CAST_FORMATS:
+            branches.append(((cast >= earliest) & (cast.strftime(fmt) == text), cast))
         if backend == "spark":
             value = _spark_try_to_timestamp(text, ibis.literal(java_pattern(fmt)))
         else:
@@ -205,6 +225,13 @@ def try_parse_timestamp(text: ir.StringValue, formats: list[str], backend: str =
             condition = text.contains(mark) & condition  # checked first: a cheap test skips the parse
         branches.append((condition, value))
     return ibis.cases(*branches, else_=ibis.null("timestamp"))
+
+
+def strip_blanks(text: ir.StringValue) -> ir.StringValue:
+    """``text.strip()`` (blanks, tabs, line breaks at both ends), tested first on the two end
+    characters: DuckDB trims a set of characters slowly, and most values have nothing to trim
+    (10M values: 2.9 s -> 0.6 s)."""
+    return ibis.ifelse((text.ascii_str() <= 32) | (text.right(1).ascii_str() <= 32), text.strip(), text)
 
 
 def try_parse_number(text: ir.StringValue, decimal_separator: str = ".") -> ir.FloatingValue:
