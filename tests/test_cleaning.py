@@ -60,6 +60,66 @@ def test_mixed_date_formats_parse_and_garbage_is_quarantined() -> None:
                                  6: "unparseable_timestamp"}
 
 
+def parse_both_ways(texts: list[str | None], formats: list[str]) -> tuple[list, list]:
+    """Timestamps parsed with DuckDB's cast as fast path and with strptime alone, in text order."""
+    from helpers.engine import try_parse_timestamp, with_timestamp_cast
+
+    table = with_timestamp_cast(ibis.memtable({"t": texts}, schema={"t": "string"}), "t", "c")
+    frame = connect().execute(table.select(fast=try_parse_timestamp(table.t, formats, cast=table.c),
+                                           slow=try_parse_timestamp(table.t, formats)))
+    return [None if pd.isna(v) else v for v in frame["fast"]], [None if pd.isna(v) else v for v in frame["slow"]]
+
+
+def test_the_cast_fast_path_gives_exactly_what_strptime_gives() -> None:
+    # The cast reads more than the formats do (24:00, a trailing zone, 'T', one-digit fields): those
+    # texts must fall through to strptime, which rejects or reads them as before.
+    texts = ["2023-01-05 10:20:30", "2023-01-05", "2023-1-5 10:20:30", "2023-01-01 24:00:00", "2023-01-01 10:00:0Z",
+             "2023-01-01 10:00:00+02", "1899-12-31 10:00:00", "2023-01-05T10:20:30", "2023-01-05 10:20:30.250000",
+             "2023-02-30 10:00:00", "", None]
+    fast, slow = parse_both_ways(texts, cleaning.ISO_FORMATS)
+    assert fast == slow == [
+        pd.Timestamp("2023-01-05 10:20:30"), pd.Timestamp("2023-01-05"), pd.Timestamp("2023-01-05 10:20:30"),
+        None, None, None, None, pd.Timestamp("2023-01-05 10:20:30"), pd.Timestamp("2023-01-05 10:20:30.25"),
+        None, None, None]
+
+
+def test_a_configured_format_still_wins_over_the_cast_fast_path() -> None:
+    # Day before month, listed first: "2023-01-05" is the 1st of May, not the 5th of January.
+    fast, slow = parse_both_ways(["2023-01-05 10:20:30", "2023-31-12 08:00:00"], ["%Y-%d-%m %H:%M:%S", *cleaning.ISO_FORMATS])
+    assert fast == slow == [pd.Timestamp("2023-05-01 10:20:30"), pd.Timestamp("2023-12-31 08:00")]
+
+
+def test_blanks_tabs_and_line_breaks_are_trimmed_at_both_ends_only() -> None:
+    from helpers.engine import strip_blanks
+
+    texts = ["  a b ", "\ta\n", "a\r", "a", "", " ", None, "é ", "\u00a0a"]
+    table = ibis.memtable({"t": texts}, schema={"t": "string"})
+    trimmed = connect().execute(table.select(t=strip_blanks(table.t)))["t"].tolist()
+    assert trimmed[:6] == ["a b", "a", "a", "a", "", ""] and pd.isna(trimmed[6])
+    assert trimmed[7:] == ["é", "\u00a0a"]  # a no-break space is not a blank (as in Ibis's strip)
+
+
+def test_rejected_rows_keep_their_text_and_kept_rows_their_source_label() -> None:
+    # Kept rows lose their text between cleaning's queries (narrow_for_storage); the products must not.
+    rows = [GOOD, (" 13047 ", "536366", "12/01/2010 09:00", " 20.00"), ("1", "7", "yesterday", "$5")]
+    kept, rejected, quality = run(rows)
+    assert kept["source_file"].tolist() == ["x.csv", "x.csv"] and kept["customer_id"].tolist() == ["17850", "13047"]
+    assert rejected[["source_file", "source_row", "reject_reason", "customer_id", "order_id", "order_ts", "amount"]
+                    ].values.tolist() == [["x.csv", 3, "unparseable_timestamp", "1", "7", "yesterday", "$5"]]
+    assert quality["rows_in"] == 3 == quality["rows_kept"] + quality["rows_rejected"]
+
+
+def test_several_source_labels_are_kept_row_by_row() -> None:
+    con = connect()
+    later = ingested([("2", "8", "12/02/2010 10:00", "4")], "y.csv")
+    two = ingested([GOOD, ("1", "7", "yesterday", "5")], "x.csv").union(later.mutate(source_row=later.source_row + 2))
+    assert cleaning.single_source_file(two) is None
+    assert cleaning.single_source_file(ingested([GOOD], "x.csv")) == "x.csv"
+    kept, rejected, _ = cleaning.clean_transactions(con, two, SOURCE, CleaningConfig(), AS_OF)
+    assert kept.to_pandas()["source_file"].tolist() == ["x.csv", "y.csv"]
+    assert rejected.to_pandas()["source_file"].tolist() == ["x.csv"]
+
+
 @pytest.mark.parametrize(("text", "value"), [
     ("15.30", 15.30), ("$1,234.50", 1234.50), ("1 234.50", 1234.50), ("-27.5", -27.5), ("£7", 7.0),
     (" 3.0e2 ", 300.0), ("1,2", None), ("12abc", None), ("", None), ("1.234,50", None),

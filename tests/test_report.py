@@ -110,3 +110,14 @@ def test_exports_and_their_dictionary(tmp_path: Path) -> None:
                                           ["churn_warning.csv", "score", "float64", "0-100"]]
     with pytest.raises(KeyError, match="export 'churn_warning' has column 'score' without a description"):
         report.data_dictionary(tables, {"customer_id": "id"})
+
+
+def test_largest_first_breaks_ties_by_id_and_puts_missing_values_last_in_id_order_or_not() -> None:
+    from helpers.io import largest_first
+
+    frame = pd.DataFrame({"customer_id": ["a", "b", "c", "d", "e"], "clv": [5.0, float("nan"), 9.0, 5.0, 1.0]})
+    expected = ["c", "a", "d", "e", "b"]  # 9, then the tie 5/5 by id, then 1, then the missing value
+    assert largest_first(frame, "clv")["customer_id"].tolist() == expected  # ids in order: the stable number sort
+    shuffled = frame.iloc[[3, 1, 4, 0, 2]]
+    assert largest_first(shuffled, "clv")["customer_id"].tolist() == expected  # not in id order: the two-key sort
+    assert largest_first(frame, "clv", 2)["customer_id"].tolist() == largest_first(shuffled, "clv", 2)["customer_id"].tolist() == ["c", "a"]

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from helpers.engine import exact_sum
+from helpers.io import largest_first
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lifetimes imports pkg_resources, which warns on import
@@ -737,7 +738,7 @@ def clv_overview(scores: pd.DataFrame) -> pd.DataFrame:
 
 def top_customers(scores: pd.DataFrame, n: int) -> pd.DataFrame:
     """The ``n`` customers with the highest CLV (ties by id)."""
-    return scores.sort_values(["clv", "customer_id"], ascending=[False, True], kind="mergesort").head(n)
+    return largest_first(scores, "clv", n)
 
 
 def high_value_at_risk(scores: pd.DataFrame, value_quantile: float, churn_risk: float, n: int) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from helpers.engine import exact_sum
+from helpers.io import largest_first
 
 NEW_ROW = "(new customer)"
 GONE_COLUMN = "(not in this period)"
@@ -29,28 +30,31 @@ def period_kpis(transactions: ir.Table, period_start: dt.date, period_end: dt.da
     start = dt.datetime.combine(period_start, dt.time())
     end = dt.datetime.combine(period_end + dt.timedelta(days=1), dt.time())
     t = transactions.filter(transactions.order_ts < end)  # history as it stood at the period's end
-    purchases = t.filter(~t.is_return)
-    first = purchases.group_by("customer_id").agg(first_ts=purchases.order_ts.min(),
-                                                  orders=purchases.order_id.nunique())
-    window = t.filter((t.order_ts >= start) & (t.order_ts < end))
-    bought = window.filter(~window.is_return)
-    active = bought.select("customer_id").distinct().join(first, "customer_id")
-    totals = window.agg(revenue=exact_sum(window.amount)).execute().iloc[0]
-    sales = bought.agg(orders=bought.order_id.nunique(), gross=exact_sum(bought.amount)).execute().iloc[0]
-    people = active.agg(active=active.count(), new=(active.first_ts >= start).sum()).execute().iloc[0]
-    history = first.agg(customers=first.count(), repeaters=(first.orders >= 2).sum()).execute().iloc[0]
+    purchase = ~t.is_return
+    # One pass over the history for everything per customer (a customer counts once they bought).
+    first = t.group_by("customer_id").agg(first_ts=t.order_ts.min(where=purchase),
+                                          orders=t.order_id.nunique(where=purchase),
+                                          bought_now=(purchase & (t.order_ts >= start)).any())
+    first = first.filter(first.first_ts.notnull())
+    people = first.agg(customers=first.count(), repeaters=(first.orders >= 2).sum(),
+                       active=first.bought_now.sum(), new=(first.bought_now & (first.first_ts >= start)).sum()
+                       ).execute().iloc[0]
+    window = t.filter(t.order_ts >= start)
+    bought = ~window.is_return
+    sales = window.agg(revenue=exact_sum(window.amount), orders=window.order_id.nunique(where=bought),
+                       gross=exact_sum(window.amount, where=bought)).execute().iloc[0]
     orders = int(sales["orders"] or 0)
     active_n, new_n = int(people["active"] or 0), int(people["new"] or 0)
     return {
         "active_customers": active_n,
         "new_customers": new_n,
         "returning_customers": active_n - new_n,
-        "revenue": float(totals["revenue"] or 0.0),
+        "revenue": float(sales["revenue"] or 0.0),
         "orders": orders,
         "avg_order_value": float(sales["gross"]) / orders if orders else float("nan"),
-        "repeat_purchase_rate": (float(history["repeaters"]) / int(history["customers"])
-                                 if int(history["customers"] or 0) else float("nan")),
-        "customers_to_date": int(history["customers"] or 0),
+        "repeat_purchase_rate": (float(people["repeaters"]) / int(people["customers"])
+                                 if int(people["customers"] or 0) else float("nan")),
+        "customers_to_date": int(people["customers"] or 0),
     }
 
 
@@ -306,7 +310,7 @@ def top_clv_list(customers: pd.DataFrame, n: int) -> pd.DataFrame:
 
 def top_by(table: pd.DataFrame, column: str, n: int) -> pd.DataFrame:
     """The n customers with the largest ``column`` (ties broken by customer id)."""
-    return table.sort_values([column, "customer_id"], ascending=[False, True], kind="mergesort").head(n)
+    return largest_first(table, column, n)
 
 
 def slug(name: str) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.config import ScoringConfig
+from helpers.io import largest_first
 
 OTHERWISE = "otherwise"
 PROSPECT = "prospect"
@@ -100,7 +101,7 @@ def score_customers(customers: pd.DataFrame, scoring: ScoringConfig, period_star
     scored["tier"] = assign_tier(scored["score"], scoring.tiers)
     scored = scored.join(top_drivers(ranks, scoring.weights))
     scored["lifecycle_stage"] = lifecycle_stage(scored, scoring.lifecycle)
-    return scored.sort_values(["score", "customer_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    return largest_first(scored, "score").reset_index(drop=True)
 
 
 def add_prospects(scored: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
@@ -125,7 +126,7 @@ def churn_warning(scored: pd.DataFrame, scoring: ScoringConfig) -> pd.DataFrame:
         valuable |= scored["segment"].isin(scoring.valuable_segments)
     at_risk = scored["lifecycle_stage"].isin(scoring.at_risk_stages)
     warned = scored[valuable & at_risk].assign(value_at_stake=lambda f: value_at_stake(f))
-    return warned.sort_values(["value_at_stake", "customer_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    return largest_first(warned, "value_at_stake").reset_index(drop=True)
 
 
 def tier_summary(scored: pd.DataFrame, tiers: dict[str, float]) -> pd.DataFrame:
