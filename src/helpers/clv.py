@@ -83,15 +83,6 @@ def _period_values(transactions: ir.Table, as_of: dt.date, time_unit: str, custo
     return per.filter(per.purchases > 0).drop("purchases")
 
 
-def purchase_periods(transactions: ir.Table, as_of: dt.date, time_unit: str, customer_col: str = "customer_id",
-                     ts_col: str = "order_ts", amount_col: str = "amount") -> ir.Table:
-    """One row per customer and purchase period up to the end of ``as_of``: ``period`` (its first
-    day), ``value`` (net amount of every order in it, returns included) and the customer's
-    ``first_period``. A period holding only returns is not a purchase and is left out."""
-    per = _period_values(transactions, as_of, time_unit, customer_col, ts_col, amount_col)
-    return per.mutate(first_period=per.period.min().over(group_by=per.customer_id))
-
-
 def model_inputs(transactions: ir.Table, as_of: dt.date, time_unit: str, customer_col: str = "customer_id",
                  ts_col: str = "order_ts", amount_col: str = "amount") -> ir.Table:
     """Per customer, lifetimes' model inputs at ``as_of`` in ``time_unit`` (equal to
