@@ -147,3 +147,19 @@ def test_duckdb_gets_the_memory_limit_and_spills_outside_the_notebooks_folder(tm
     (spill_root / "1").rmdir()
     own = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
     assert setting(engine.connect(EngineConfig(memory_limit=None)), "memory_limit") == own  # null: DuckDB's 80% of RAM
+
+
+def test_a_table_materialised_on_disk_is_a_parquet_file_in_the_spill_folder(tmp_path: Path, monkeypatch) -> None:
+    import ibis
+
+    from helpers import engine
+    from helpers.config import EngineConfig
+
+    monkeypatch.setenv("CA_PROJECT_ROOT", str(tmp_path))
+    con = engine.connect(EngineConfig(temp_directory="spill"))
+    source = ibis.memtable({"n": [3, 1, 2]})
+    stored = engine.materialise(con, "numbers", source.mutate(twice=source.n * 2), on_disk=True)
+    assert stored.order_by("n").to_pandas()["twice"].tolist() == [2, 4, 6]
+    assert [p.name for p in (tmp_path / "spill").iterdir()] == [f"numbers-{os.getpid()}.parquet"]
+    again = engine.materialise(con, "numbers", source.filter(source.n > 1), on_disk=True)  # a rerun overwrites
+    assert sorted(again.to_pandas()["n"]) == [2, 3] and len(list((tmp_path / "spill").iterdir())) == 1

@@ -167,7 +167,8 @@ def clean_transactions(con: ibis.BaseBackend, mapped: ir.Table, source: Transact
                                as_of_exclusive, order_id_mapped)
     one_file = single_source_file(mapped)
     provisional = materialise(con, "cleaning_provisional",
-                              narrow_for_storage(classified, one_file, cleaning.extreme_amount_action == "reject"))
+                              narrow_for_storage(classified, one_file, cleaning.extreme_amount_action == "reject"),
+                              on_disk=True)
     if one_file is not None:
         provisional = provisional.mutate(source_file=ibis.literal(one_file, type="string"))
     threshold = extreme_amount_threshold(provisional, cleaning)

@@ -3,6 +3,7 @@ functions whose name differs between backends, so every stage can stay a plain I
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import os
 import re
@@ -88,12 +89,25 @@ def backend_name(con: ibis.BaseBackend) -> str:
     return "spark" if con.name == "pyspark" else con.name
 
 
-def materialise(con: ibis.BaseBackend, name: str, table: ir.Table) -> ir.Table:
+def materialise(con: ibis.BaseBackend, name: str, table: ir.Table, on_disk: bool = False) -> ir.Table:
     """Compute a table once for several later queries: a temporary table on DuckDB, a cached
-    DataFrame on Spark (which has no temporary tables)."""
+    DataFrame on Spark (which has no temporary tables).
+
+    ``on_disk`` (DuckDB), for tables as long as the transactions: a Parquet file in the connection's
+    spill folder instead, read back for each query. Compressed, it never competes with the queries
+    for the memory limit (10M orders in cleaning: 22.0 s -> 20.4 s at 1GB; an in-memory table of 100M
+    orders spilled 20 GB at 8GB)."""
     if backend_name(con) == "spark":
         return table.cache()
-    return con.create_table(name, table, temp=True, overwrite=True)
+    if not on_disk:
+        return con.create_table(name, table, temp=True, overwrite=True)
+    folder = Path(con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{os.getpid()}.parquet"  # a configured temp_directory may be shared
+    if not path.exists():
+        atexit.register(path.unlink, missing_ok=True)
+    table.to_parquet(path)
+    return con.read_parquet(path, table_name=name)
 
 
 MONEY = dtypes.Decimal(18, 4)  # what amounts are added as: exact to 1/10,000 of a currency unit
