@@ -163,3 +163,27 @@ def test_a_table_materialised_on_disk_is_a_parquet_file_in_the_spill_folder(tmp_
     assert [p.name for p in (tmp_path / "spill").iterdir()] == [f"numbers-{os.getpid()}.parquet"]
     again = engine.materialise(con, "numbers", source.filter(source.n > 1), on_disk=True)  # a rerun overwrites
     assert sorted(again.to_pandas()["n"]) == [2, 3] and len(list((tmp_path / "spill").iterdir())) == 1
+
+
+def test_the_auto_memory_limit_grows_with_the_orders_between_1gb_and_half_the_memory(tmp_path: Path, monkeypatch) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from helpers.config import TransactionSource, auto_memory_limit
+
+    def source(name: str, fmt: str) -> TransactionSource:
+        return TransactionSource(format=fmt, path=name, columns={"customer_id": "c", "order_ts": "t", "amount": "a"})
+
+    pq.write_table(pa.table({"c": list(range(1000))}), tmp_path / "orders.parquet")
+    (tmp_path / "orders.csv").write_bytes(b"x" * 4000)
+    assert auto_memory_limit(source("orders.parquet", "parquet"), tmp_path) == "1.0GB"  # 1,000 orders: the minimum
+    assert auto_memory_limit(source("missing.parquet", "parquet"), tmp_path) == "1.0GB"  # ingest reports the missing file
+    assert load_params("1998-06").engine.memory_limit == "1.0GB"  # the bundled data, through the params default
+    monkeypatch.setattr("helpers.config.AUTO_MIN_BYTES", 0)  # to see the rule itself on a small file
+    assert auto_memory_limit(source("orders.parquet", "parquet"), tmp_path) == f"{1000 * 80 / 1e9:.1f}GB"
+    monkeypatch.setattr("helpers.config.AUTO_BYTES_PER_ORDER", 10_000_000)  # 1,000 orders x 10 MB = 10 GB
+    assert auto_memory_limit(source("orders.parquet", "parquet"), tmp_path) == "10.0GB"
+    assert auto_memory_limit(source("orders.csv", "csv"), tmp_path) == "1.0GB"  # 4,000 bytes / 40 = 100 rows x 10 MB
+    monkeypatch.setattr("helpers.config.AUTO_BYTES_PER_ORDER", 10**12)  # far beyond the machine: half its memory
+    half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    assert auto_memory_limit(source("orders.parquet", "parquet"), tmp_path) == f"{half / 1e9:.1f}GB"

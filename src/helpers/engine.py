@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 
-from helpers.config import EngineConfig
+from helpers.config import AUTO, EngineConfig
 
 
 def connect(engine: EngineConfig | None = None) -> ibis.BaseBackend:
@@ -27,7 +27,8 @@ def connect(engine: EngineConfig | None = None) -> ibis.BaseBackend:
     con = ibis.duckdb.connect()
     settings = {
         "threads": engine.threads,
-        "memory_limit": engine.memory_limit,
+        # "auto" is resolved from the source by load_params; a bare EngineConfig() gets the minimum.
+        "memory_limit": "1GB" if engine.memory_limit == AUTO else engine.memory_limit,
         "temp_directory": spill_directory(engine),
     }
     for name, value in settings.items():
