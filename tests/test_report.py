@@ -97,6 +97,16 @@ def test_exports_quote_only_where_needed_and_excel_holds_the_first_rows(tmp_path
     assert (tmp_path / "churn_warning.csv").read_text() == (
         "customer_id,value_at_stake,last_order_ts\na,80.5,2021-02-18 21:06:22\n\"b,c\",,\n\"q\"\"x\",3.0,2020-01-01 00:00:00\n")
     assert pd.read_excel(tmp_path / "churn_warning.xlsx")["customer_id"].tolist() == ["a", "b,c"]
+    # Typed cells: numbers, dates, booleans and text come back as such; missing values as empty cells.
+    typed = pd.DataFrame({"customer_id": ["7", "x"], "clv": [1.5, float("nan")], "orders": [3, 4],
+                          "first_order_ts": pd.to_datetime(["2021-02-18 21:06:22", None]), "is_new": [True, False],
+                          "tier": ["A", None]})
+    report.write_xlsx(typed, tmp_path / "typed.xlsx", "typed")
+    back = pd.read_excel(tmp_path / "typed.xlsx", dtype={"customer_id": str})
+    assert back["customer_id"].tolist() == ["7", "x"] and back["orders"].tolist() == [3, 4]
+    assert back["clv"].iloc[0] == 1.5 and pd.isna(back["clv"].iloc[1]) and back["is_new"].tolist() == [True, False]
+    assert back["first_order_ts"].iloc[0] == pd.Timestamp("2021-02-18 21:06:22") and pd.isna(back["first_order_ts"].iloc[1])
+    assert back["tier"].iloc[0] == "A" and pd.isna(back["tier"].iloc[1])
 
 
 def test_exports_and_their_dictionary(tmp_path: Path) -> None:
