@@ -169,9 +169,10 @@ def clv_fitting(parquet: Path, as_of: dt.date, engine_config: EngineConfig) -> d
     con = engine.connect(engine_config)
     transactions = con.read_parquet(str(parquet))
     t0 = time.perf_counter()
-    inputs = clv.model_inputs(transactions, as_of, unit).to_pandas()
+    periods = clv.purchase_periods(con, transactions, as_of, unit)  # as notebook 06: computed once
+    inputs = clv.model_inputs(periods, as_of, unit).to_pandas()
     end = clv.calibration_end(as_of, settings.holdout_days, unit)
-    calibration = clv.calibration_and_holdout(transactions, end, as_of, unit).to_pandas()
+    calibration = clv.calibration_and_holdout(periods, end, as_of, unit).to_pandas()
     t1 = time.perf_counter()
     histories = clv.compress_histories(calibration, settings.fit_sample_above, seed)
     fits = clv.fit_purchase_models(histories, settings.models, seed, settings.pareto_starts, settings.penalizer_retry)

@@ -142,6 +142,32 @@ def test_calibration_and_holdout_equal_lifetimes(con, time_unit: str, freq: str)
     assert clv.holdout_length(end, AS_OF, time_unit) == theirs["duration_holdout"].iloc[0]
 
 
+@pytest.mark.parametrize("time_unit", ["days", "weeks"])
+def test_purchase_periods_computed_once_give_the_same_inputs_calibration_and_tracking(con, time_unit: str) -> None:
+    table = con.create_table("orders", orders(), overwrite=True)  # has orders after AS_OF (a Tuesday)
+    periods = clv.purchase_periods(con, table, AS_OF, time_unit)
+    end = clv.calibration_end(AS_OF, 120, time_unit)
+    pd.testing.assert_frame_equal(clv.model_inputs(periods, AS_OF, time_unit).to_pandas(),
+                                  clv.model_inputs(table, AS_OF, time_unit).to_pandas())
+    pd.testing.assert_frame_equal(clv.calibration_and_holdout(periods, end, AS_OF, time_unit).to_pandas(),
+                                  clv.calibration_and_holdout(table, end, AS_OF, time_unit).to_pandas())
+    for ours, theirs in zip(clv.cohorts_and_repeat_purchases(periods, end, AS_OF, time_unit),
+                            clv.cohorts_and_repeat_purchases(table, end, AS_OF, time_unit)):
+        pd.testing.assert_frame_equal(ours, theirs)
+
+
+def test_purchase_periods_refuse_a_date_that_cuts_a_week_or_is_later() -> None:
+    periods = clv.PurchasePeriods(ibis.table({"customer_id": "string", "period": "date", "value": "float64"}, name="p"),
+                                  AS_OF, "weeks")
+    with pytest.raises(ValueError, match="must be earlier and end a period"):
+        periods.up_to(dt.date(1998, 3, 4), "weeks")  # a Wednesday: its week runs past it
+    with pytest.raises(ValueError, match="must be earlier"):
+        periods.up_to(dt.date(1998, 7, 5), "weeks")  # after the periods' own date
+    with pytest.raises(ValueError, match="cannot give model inputs in days"):
+        periods.up_to(dt.date(1998, 3, 1), "days")
+    assert periods.up_to(AS_OF, "weeks") is periods.table
+
+
 def test_model_inputs_compile_for_spark() -> None:
     """Plain Ibis, no raw SQL: the same expressions compile for PySpark (a live Spark session costs
     35 s on this machine, too slow for this file, so only the compilation is checked here)."""

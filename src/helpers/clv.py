@@ -83,13 +83,54 @@ def _period_values(transactions: ir.Table, as_of: dt.date, time_unit: str, custo
     return per.filter(per.purchases > 0).drop("purchases")
 
 
-def model_inputs(transactions: ir.Table, as_of: dt.date, time_unit: str, customer_col: str = "customer_id",
+@dataclass(frozen=True)
+class PurchasePeriods:
+    """Every customer's purchase periods up to the end of ``as_of`` (:func:`_period_values`), computed
+    once for the several queries of 06, which read it instead of the transactions."""
+
+    table: ir.Table
+    as_of: dt.date
+    time_unit: str
+
+    def up_to(self, day: dt.date, time_unit: str) -> ir.Table:
+        """The purchase periods up to the end of ``day``: exact for the table's own date and for a day
+        that ends a period (any day; a Sunday in weeks, as :func:`calibration_end` gives), since no
+        period is then cut in two."""
+        if time_unit != self.time_unit:
+            raise ValueError(f"purchase periods in {self.time_unit} cannot give model inputs in {time_unit}.")
+        if day == self.as_of:
+            return self.table
+        if day > self.as_of or (time_unit == "weeks" and day.weekday() != 6):
+            raise ValueError(f"purchase periods up to {self.as_of} cannot give the periods up to {day}: "
+                             "it must be earlier and end a period (a Sunday in weeks).")
+        return self.table.filter(self.table.period <= ibis.literal(period_start(day, time_unit)))
+
+
+def purchase_periods(con: ibis.BaseBackend, transactions: ir.Table, as_of: dt.date, time_unit: str) -> PurchasePeriods:
+    """The purchase periods of the clean transactions up to ``as_of``, materialised once (on disk: it
+    can be nearly as long as the transactions) for :func:`model_inputs`, :func:`calibration_and_holdout`
+    and :func:`cohorts_and_repeat_purchases`, which otherwise each group every order again."""
+    from helpers.engine import materialise
+
+    table = materialise(con, "clv_purchase_periods", _period_values(transactions, as_of, time_unit), on_disk=True)
+    return PurchasePeriods(table, as_of, time_unit)
+
+
+def _periods(source: ir.Table | PurchasePeriods, as_of: dt.date, time_unit: str, customer_col: str = "customer_id",
+             ts_col: str = "order_ts", amount_col: str = "amount") -> ir.Table:
+    if isinstance(source, PurchasePeriods):
+        return source.up_to(as_of, time_unit)
+    return _period_values(source, as_of, time_unit, customer_col, ts_col, amount_col)
+
+
+def model_inputs(transactions: ir.Table | PurchasePeriods, as_of: dt.date, time_unit: str, customer_col: str = "customer_id",
                  ts_col: str = "order_ts", amount_col: str = "amount") -> ir.Table:
     """Per customer, lifetimes' model inputs at ``as_of`` in ``time_unit`` (equal to
     ``summary_data_from_transaction_data(freq='D' or 'W', monetary_value_col=...)``), sorted by id:
     ``repeat_periods``, ``recency_periods``, ``age_periods``, ``repeat_mean_value`` and
-    ``first_purchase_period`` (the first day of the first purchase period)."""
-    p = _period_values(transactions, as_of, time_unit, customer_col, ts_col, amount_col)
+    ``first_purchase_period`` (the first day of the first purchase period). ``transactions`` may be
+    their :func:`purchase_periods`."""
+    p = _periods(transactions, as_of, time_unit, customer_col, ts_col, amount_col)
     # The repeat value is all value but the first period's (no window to find the first period:
     # half the time of the query on 10M orders).
     per_customer = p.group_by("customer_id").agg(
@@ -123,14 +164,14 @@ def holdout_length(calibration_end_day: dt.date, as_of: dt.date, time_unit: str)
     return delta.days / UNIT_DAYS[time_unit]
 
 
-def calibration_and_holdout(transactions: ir.Table, calibration_end_day: dt.date, as_of: dt.date,
+def calibration_and_holdout(transactions: ir.Table | PurchasePeriods, calibration_end_day: dt.date, as_of: dt.date,
                             time_unit: str, customer_col: str = "customer_id", ts_col: str = "order_ts",
                             amount_col: str = "amount") -> ir.Table:
     """Model inputs at the calibration end for the customers who had bought by then, plus
     ``holdout_periods``: their purchase periods after it up to ``as_of`` (lifetimes'
     ``calibration_and_holdout_data`` frequency_holdout), sorted by id."""
     calibration = model_inputs(transactions, calibration_end_day, time_unit, customer_col, ts_col, amount_col)
-    later = _period_values(transactions, as_of, time_unit, customer_col, ts_col, amount_col)
+    later = _periods(transactions, as_of, time_unit, customer_col, ts_col, amount_col)
     later = later.filter(later.period > ibis.literal(period_start(calibration_end_day, time_unit)))
     counts = later.group_by(holdout_id="customer_id").agg(holdout_periods=later.count())
     joined = calibration.left_join(counts, calibration.customer_id == counts.holdout_id)
@@ -138,13 +179,13 @@ def calibration_and_holdout(transactions: ir.Table, calibration_end_day: dt.date
             .order_by("customer_id"))
 
 
-def cohorts_and_repeat_purchases(transactions: ir.Table, calibration_end_day: dt.date, as_of: dt.date,
+def cohorts_and_repeat_purchases(transactions: ir.Table | PurchasePeriods, calibration_end_day: dt.date, as_of: dt.date,
                                  time_unit: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """For the customers who had bought by the calibration end: their number per first-purchase
     period (cohorts), and their repeat purchase periods counted per period up to ``as_of``.
     One query: each customer's first period by a grouping (no window over every purchase period),
     joined back; per period, the first purchases are the cohort and the later ones the repeats."""
-    p = _period_values(transactions, as_of, time_unit)
+    p = _periods(transactions, as_of, time_unit)
     firsts = p.group_by("customer_id").agg(first_period=p.period.min())
     firsts = firsts.filter(firsts.first_period <= ibis.literal(period_start(calibration_end_day, time_unit)))
     joined = p.join(firsts, "customer_id")
