@@ -178,7 +178,7 @@ def write_xlsx(table: pd.DataFrame, path: Path, sheet: str) -> None:
     """One table as an Excel sheet: a bold header, then numbers as numbers, dates as dates, text as
     text and missing values as empty cells. Written with xlsxwriter cell by cell in constant-memory
     mode: pandas' ``to_excel`` styles every cell through Python objects first (the two CDNOW lists,
-    3,525 rows: 1.8 s -> about 0.5 s)."""
+    3,525 rows: 2.5 s -> 1.6 s, measured with a benchmark running alongside)."""
     import xlsxwriter
 
     columns = []
