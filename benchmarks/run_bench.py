@@ -331,14 +331,14 @@ def main() -> int:
         root, facts = synthetic_project(transactions, args.seed, args.memory_limit, args.reuse_data)
         results["sizes"].append(facts)
         facts["chain"] = run_chain(root, PERIOD)
-        facts["memory_limit"] = load_params(PERIOD, root).engine.memory_limit
+        engine_config = load_params(PERIOD, root).engine  # the chain's own, for the reference routes too
+        facts["memory_limit"] = engine_config.memory_limit
         print(f"{transactions:,} transactions: chain {facts['chain']['seconds']} s, peak {facts['chain']['peak_gb']} GB, "
               f"DuckDB memory_limit {facts['memory_limit']}", flush=True)
         save(results, args.out)  # what is measured so far survives a failure in the reference routes
         # The per-customer summary routes, all from the chain's own clean transactions file, with the
         # chain's own memory limit.
         clean = root / "data" / "processed" / PERIOD / "02_transactions.parquet"
-        engine_config = load_params(PERIOD, root).engine
         facts["bare_duckdb_seconds"] = bare_duckdb_summary(clean, END, engine_config)
         facts["pipeline_summary_seconds"] = pipeline_summary(clean, END, engine_config)
         facts["clv_fitting"] = clv_fitting(clean, END, engine_config)

@@ -127,11 +127,12 @@ AUTO_MIN_BYTES = 1_000_000_000
 CSV_BYTES_PER_ROW = 40  # to estimate the orders of a text source from its size
 
 
-def auto_memory_limit(source: FileOptions, root: Path | None = None) -> str:
+def auto_memory_limit(source: FileOptions | None, root: Path | None = None) -> str:
     """engine.memory_limit ``auto`` for this transactions source: 80 bytes per order, at least 1GB, at
     most half the machine's memory. Orders are counted from a Parquet file's metadata and estimated
-    from a text file's size (40 bytes a row); a database source, or a file not there yet, gets 1GB."""
-    path = paths.resolve(source.path, root) if source.path else None
+    from a text file's size (40 bytes a row); no source (a bare EngineConfig), a database source, or a
+    file not there yet gets the minimum."""
+    path = paths.resolve(source.path, root) if source is not None and source.path else None
     orders = 0
     if path is not None and path.is_file():
         if source.format == "parquet":

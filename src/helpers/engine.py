@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 
-from helpers.config import AUTO, EngineConfig
+from helpers.config import AUTO, EngineConfig, auto_memory_limit
 
 
 def connect(engine: EngineConfig | None = None) -> ibis.BaseBackend:
@@ -28,7 +28,7 @@ def connect(engine: EngineConfig | None = None) -> ibis.BaseBackend:
     settings = {
         "threads": engine.threads,
         # "auto" is resolved from the source by load_params; a bare EngineConfig() gets the minimum.
-        "memory_limit": "1GB" if engine.memory_limit == AUTO else engine.memory_limit,
+        "memory_limit": auto_memory_limit(None) if engine.memory_limit == AUTO else engine.memory_limit,
         "temp_directory": spill_directory(engine),
     }
     for name, value in settings.items():
