@@ -251,6 +251,37 @@ def test_standard_errors_equal_lifetimes_own(fits) -> None:
     assert all(v > 0 for v in fits["pareto_nbd"].standard_errors.values())  # lifetimes gives none for it
 
 
+def test_pareto_nbd_likelihood_on_distinct_pairs_equals_lifetimes_to_the_last_bit(cohort) -> None:
+    histories = clv._data_arrays("pareto_nbd", clv.compress_histories(cohort))
+    assert len(histories.distinct_pairs["recency"]) < len(histories[0])  # fewer hyp2f1 calls than rows
+    for params in ([0.553, 10.58, 0.606, 11.67], [1.5, 2.0, 0.3, 0.7], [0.4, 9.0, 0.9, 3.0]):  # alpha < and > beta
+        theirs = lifetimes.ParetoNBDFitter._negative_log_likelihood(np.array(params), *histories, 0.25)
+        assert clv.pareto_nbd_negative_log_likelihood(np.array(params), histories, 0.25) == theirs
+    assert clv.pareto_nbd_negative_log_likelihood(np.array([0.5, -1.0, 0.5, 1.0]), histories, 0.0) == np.inf
+
+
+@pytest.mark.parametrize("model", ["bgnbd", "pareto_nbd", "mbgnbd"])
+def test_log_likelihood_is_finite_for_a_customer_who_bought_every_week(fits, model: str) -> None:
+    # Evaluated directly in weeks, lifetimes' Pareto/NBD overflows (hyp2f1) for 137 purchases in
+    # 156 weeks; ours is computed in rescaled time and moved back: equal to the direct value where
+    # that is finite, and finite here.
+    params = fits[model].params
+    usual = pd.DataFrame({"repeat_periods": [2, 0], "recency_periods": [30.43, 0.0], "age_periods": [38.86, 20.0],
+                          "customers": [10, 3]})
+    arrays = clv._data_arrays(model, usual)
+    direct = -clv._mean_objective(model, np.log([params[n] for n in clv.PARAM_NAMES[model]]), arrays, 0.0) * 13
+    assert clv.log_likelihood(model, params, usual) == pytest.approx(direct, rel=1e-12)
+    every_week = pd.DataFrame({"repeat_periods": [137], "recency_periods": [156.0], "age_periods": [156.0]})
+    if model == "pareto_nbd":  # the estimates on 10M generated orders, where the report showed nan
+        params = {"r": 0.5485, "alpha": 3.749, "s": 0.5289, "beta": 13.58}
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            direct_nan = lifetimes.ParetoNBDFitter._conditional_log_likelihood(
+                np.array(list(params.values())), np.array([137]), np.array([156.0]), np.array([156.0]))
+        assert not np.isfinite(direct_nan[0])
+    assert np.isfinite(clv.log_likelihood(model, params, every_week))
+
+
 @pytest.mark.parametrize("model", ["bgnbd", "pareto_nbd", "mbgnbd"])
 def test_weighted_fit_on_unique_histories_equals_the_fit_on_every_customer(cohort, model: str) -> None:
     raw = cohort[clv.HISTORY_COLUMNS]

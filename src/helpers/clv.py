@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import io as _stdio
 import warnings
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
+from scipy.special import gammaln, hyp2f1, logsumexp
 
 from helpers.engine import exact_sum
 from helpers.io import largest_first
@@ -308,32 +310,90 @@ class ModelFit:
     fitter: Any = field(default=None, repr=False)
 
 
+class PurchaseHistories(tuple):
+    """(frequency, recency, age, weights): the arrays lifetimes' purchase likelihoods take, with the
+    distinct (frequency, recency) and (frequency, age) pairs found once. Pareto/NBD's hypergeometric
+    terms depend only on those pairs: about a tenth of the rows on 10M orders."""
+
+    @functools.cached_property
+    def distinct_pairs(self) -> dict[str, np.ndarray]:
+        frequency, recency, age = (np.asarray(a, dtype=float) for a in self[:3])
+        pairs = {}
+        for name, other in (("recency", recency), ("age", age)):
+            distinct, back = np.unique(np.stack([frequency, other]), axis=1, return_inverse=True)
+            pairs.update({f"{name}_frequency": distinct[0], name: distinct[1], f"{name}_back": back.ravel()})
+        pairs["frequency"], pairs["frequency_back"] = np.unique(frequency, return_inverse=True)
+        return pairs
+
+
+def _pareto_log_a0(params: np.ndarray, histories: PurchaseHistories) -> np.ndarray:
+    """lifetimes' ``ParetoNBDFitter._log_A_0`` (Fader-Hardie eq. 19-20) with each hyp2f1 evaluated
+    once per distinct pair: the same numbers, element for element."""
+    r, alpha, s, beta = params
+    frequency, recency, age = histories[:3]
+    pairs = histories.distinct_pairs
+    if alpha < beta:
+        low, high = alpha, beta
+        b_recency, b_age = r + pairs["recency_frequency"], r + pairs["age_frequency"]
+    else:
+        low, high = beta, alpha
+        b_recency = b_age = s + 1
+    a_recency, a_age = r + s + pairs["recency_frequency"], r + s + pairs["age_frequency"]
+    p_1 = hyp2f1(a_recency, b_recency, a_recency + 1.0, (high - low) / (high + pairs["recency"]))[pairs["recency_back"]]
+    p_2 = hyp2f1(a_age, b_age, a_age + 1.0, (high - low) / (high + pairs["age"]))[pairs["age_back"]]
+    rsf = r + s + frequency
+    q_1, q_2 = high + recency, high + age
+    sign = np.ones(len(frequency))
+    return (logsumexp([np.log(p_1) + rsf * np.log(q_2), np.log(p_2) + rsf * np.log(q_1)], axis=0, b=[sign, -sign])
+            - rsf * np.log(q_1 * q_2))
+
+
+def pareto_nbd_negative_log_likelihood(params: np.ndarray, histories: PurchaseHistories, penalizer_coef: float) -> float:
+    """lifetimes' ``ParetoNBDFitter._negative_log_likelihood`` (eq. 18), equal to the last bit, about
+    3x faster: the optimiser evaluates it some 150 times per fit."""
+    if np.any(np.asarray(params) <= 0.0):
+        return np.inf
+    r, alpha, s, beta = params
+    frequency, _, age, weights = histories
+    pairs = histories.distinct_pairs
+    a_1 = gammaln(r + pairs["frequency"])[pairs["frequency_back"]] - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    a_2 = np.logaddexp(-(r + frequency) * np.log(alpha + age) - s * np.log(beta + age),
+                       np.log(s) + _pareto_log_a0(params, histories) - np.log(r + s + frequency))
+    return -(weights * (a_1 + a_2)).sum() / weights.mean() + penalizer_coef * sum(np.asarray(params) ** 2)
+
+
 def _data_arrays(model: str, data: pd.DataFrame) -> tuple[np.ndarray, ...]:
     """The arrays a lifetimes likelihood takes, from our columns (weights last)."""
     weights = data["customers"].to_numpy(dtype=float) if "customers" in data else np.ones(len(data))
     if model == "gamma_gamma":
         return (data["repeat_periods"].to_numpy(dtype=float), data["repeat_mean_value"].to_numpy(dtype=float),
                 weights)
-    return (data["repeat_periods"].to_numpy(dtype=int), data["recency_periods"].to_numpy(dtype=float),
-            data["age_periods"].to_numpy(dtype=float), weights)
+    return PurchaseHistories((data["repeat_periods"].to_numpy(dtype=int), data["recency_periods"].to_numpy(dtype=float),
+                              data["age_periods"].to_numpy(dtype=float), weights))
 
 
 def _mean_objective(model: str, log_params: np.ndarray, arrays: tuple[np.ndarray, ...], penalizer: float) -> float:
     """lifetimes' objective per customer: minus the mean log-likelihood plus penalizer x sum(params^2).
     (Pareto/NBD's own objective divides by the mean weight instead of the sum; undone here.)"""
-    cls = FITTERS[model]
     weights = arrays[-1]
     if model == "pareto_nbd":
-        value = cls._negative_log_likelihood(np.exp(log_params), *arrays, penalizer * len(weights))
+        histories = arrays if isinstance(arrays, PurchaseHistories) else PurchaseHistories(arrays)
+        value = pareto_nbd_negative_log_likelihood(np.exp(log_params), histories, penalizer * len(weights))
         return float(value) / len(weights)
-    return float(cls._negative_log_likelihood(log_params, *arrays, penalizer))
+    return float(FITTERS[model]._negative_log_likelihood(log_params, *arrays, penalizer))
 
 
 def log_likelihood(model: str, params: dict[str, float], data: pd.DataFrame) -> float:
-    """Total log-likelihood of fitted parameters on the data, in its own time unit, no penalty."""
-    arrays = _data_arrays(model, data)
-    log_params = np.log([params[name] for name in PARAM_NAMES[model]])
-    return -_mean_objective(model, log_params, arrays, 0.0) * float(arrays[-1].sum())
+    """Total log-likelihood of fitted parameters on the data, in its own time unit, no penalty.
+    Purchase models are evaluated in lifetimes' rescaled time (oldest age 1), where Pareto/NBD's
+    hyp2f1 stays finite for a customer who bought in nearly every period (in weeks it overflowed for
+    137 purchases in 156 weeks), then moved back: rescaling time by c divides a customer's likelihood by c^x."""
+    arrays, scale = _scaled(model, data)
+    log_params = np.log([params[name] * (scale if name in TIME_PARAMS[model] else 1.0) for name in PARAM_NAMES[model]])
+    total = -_mean_objective(model, log_params, arrays, 0.0) * float(arrays[-1].sum())
+    if model != "gamma_gamma":
+        total += float((arrays[3] * arrays[0]).sum()) * np.log(scale)
+    return total
 
 
 def _scaled(model: str, data: pd.DataFrame) -> tuple[tuple[np.ndarray, ...], float]:
@@ -342,7 +402,7 @@ def _scaled(model: str, data: pd.DataFrame) -> tuple[tuple[np.ndarray, ...], flo
     if model == "gamma_gamma":
         return arrays, 1.0
     scale = 1.0 / arrays[2].max()
-    return (arrays[0], arrays[1] * scale, arrays[2] * scale, arrays[3]), scale
+    return PurchaseHistories((arrays[0], arrays[1] * scale, arrays[2] * scale, arrays[3])), scale
 
 
 def _derivatives(func, x: np.ndarray, step: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
@@ -427,7 +487,8 @@ def _scout_pareto_start(data: pd.DataFrame, starts: list[np.ndarray], scale: flo
         return starts
     weights = np.random.default_rng(seed).binomial(arrays[3].astype(np.int64), PARETO_SCOUT_CUSTOMERS / total)
     kept = weights > 0
-    scout = (arrays[0][kept], arrays[1][kept] * scale, arrays[2][kept] * scale, weights[kept].astype(float))
+    scout = PurchaseHistories((arrays[0][kept], arrays[1][kept] * scale, arrays[2][kept] * scale,
+                               weights[kept].astype(float)))
     best, best_value = None, np.inf
     for start in starts:
         fitter = _pareto_by_gradient(scout, 1.0, start, penalizer, int(kept.sum()))
