@@ -116,8 +116,8 @@ def test_second_kernel_only_for_small_periods_with_shared_kernels(tmp_path: Path
             (folder / "01_ingest.json").write_text(json.dumps({"rows_read": rows}))
         return parallel_allowed(SimpleNamespace(runner=RunnerConfig(**runner)), folder)
 
-    assert allowed(69_659) and allowed(2_000_000)
-    assert not allowed(2_000_001)  # two working sets of a big period at once would double the peak memory
+    assert allowed(69_659) and allowed(20_000_000)  # 10M orders side by side: 2.47 GB peak
+    assert not allowed(20_000_001)  # two working sets of a big period at once would double the peak memory
     assert not allowed(10, parallel_max_rows=0) and not allowed(10, shared_kernel=False)
     assert not allowed(None)  # 01 did not run and left no facts: one stage at a time
 

@@ -180,7 +180,7 @@ class RunnerConfig(StrictModel):
     # After 01, a stage whose inputs are ready (06_clv reads only 02) runs in a second kernel next to
     # 03-05 when the period has at most this many ingested rows; 0: always one stage at a time. Two
     # stages at once hold two working sets in memory, hence the limit (needs shared_kernel).
-    parallel_max_rows: int = Field(default=2_000_000, ge=0)
+    parallel_max_rows: int = Field(default=20_000_000, ge=0)
 
 
 class ScoringConfig(StrictModel):
