@@ -44,6 +44,14 @@ def test_kpis_of_may_from_a_later_log_ignore_later_orders() -> None:
     assert (kpis["active_customers"], kpis["new_customers"], kpis["revenue"], kpis["repeat_purchase_rate"]) == (2, 2, 30.0, 0.0)
 
 
+def test_kpis_of_several_periods_in_one_pass_equal_each_alone() -> None:
+    both = report.periods_kpis(log(), [JUNE, MAY])
+    assert both == [report.period_kpis(log(), *JUNE), report.period_kpis(log(), *MAY)]
+    assert both[1]["customers_to_date"] == 3 and both[0]["customers_to_date"] == 4  # c first bought in June
+    # c's two June orders make them a repeater in June's history only
+    assert (both[0]["repeat_purchase_rate"], both[1]["repeat_purchase_rate"]) == (0.5, 0.0)
+
+
 def test_change_sentences() -> None:
     assert report.describe_change("Revenue", 1120.0, 1000.0, "money", "1998-05") == \
         "Revenue rose 12.0% to $1,120 (from $1,000 in 1998-05)."
