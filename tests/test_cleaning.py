@@ -185,6 +185,11 @@ def test_exact_duplicates_keep_the_first() -> None:
     assert kept["source_row"].tolist() == [1, 3]
     kept, rejected, _ = run(rows, duplicates="keep")
     assert rejected.empty and len(kept) == 4
+    con = connect()
+    key = cleaning.duplicate_key(mapped(rows), order_id_mapped=True)
+    assert key == ["customer_id", "order_id", "order_ts", "amount"]
+    assert sorted(cleaning.repeated_source_rows(con, mapped(rows), key).to_pandas()["source_row"]) == [2, 4]
+    assert cleaning.repeated_source_rows(con, mapped(rows[1:3]), key) is None  # no repeat: nothing to join
 
 
 def test_duplicates_ignore_a_generated_order_id() -> None:

@@ -78,8 +78,9 @@ def parse_columns(mapped: ir.Table, source: TransactionSource, backend: str = "d
 
 
 def classify_rows(parsed: ir.Table, cleaning: CleaningConfig, as_of_exclusive: dt.datetime,
-                  order_id_mapped: bool, extreme_threshold: float | None = None) -> ir.Table:
-    """Add ``reject_reason`` (null when kept), ``is_return`` and ``is_extreme_amount``.
+                  repeats: ir.Table | None, extreme_threshold: float | None = None) -> ir.Table:
+    """Add ``reject_reason`` (null when kept), ``is_return`` and ``is_extreme_amount``; ``repeats``
+    holds the ``source_row`` of each exact repeat (:func:`repeated_source_rows`; None: there is none).
 
     Cancellations marked by an order-id prefix become negative amounts; with ``returns: net`` they
     stay and reduce the customer's value, with ``returns: quarantine`` they are rejected.
@@ -89,10 +90,7 @@ def classify_rows(parsed: ir.Table, cleaning: CleaningConfig, as_of_exclusive: d
                        if cleaning.cancellation_prefix else ibis.literal(False))
     amount = ibis.ifelse(is_cancellation, -t.amount.abs(), t.amount)
     t = t.mutate(amount=amount, is_return=(is_cancellation | (amount < 0)).fill_null(False))
-    # Exact duplicates: same text in every mapped column (a generated order id is not a source value).
-    key = [f"{c}_text" for c in CANONICAL_TEXT_COLUMNS if f"{c}_text" in t.columns
-           and (c != "order_id" or order_id_mapped)]
-    t = t.mutate(_repeat=repeated_rows(t, key))
+    t = t.mutate(_repeat=t.source_row.isin(repeats.source_row) if repeats is not None else ibis.literal(False))
     rules: list[tuple[ir.BooleanValue, str]] = [
         (t.customer_id.isnull(), "missing_customer_id"),
         (t.order_ts.isnull(), "unparseable_timestamp"),
@@ -116,21 +114,28 @@ def classify_rows(parsed: ir.Table, cleaning: CleaningConfig, as_of_exclusive: d
     return apply_extreme_rule(classified, cleaning, extreme_threshold)
 
 
-def repeated_rows(t: ir.Table, key: list[str]) -> ir.BooleanValue:
-    """True for every copy of a row after its first (by ``source_row``) with the same ``key`` values.
-    Rows are first grouped by a hash of the key, and only rows whose hash occurs more than once are
-    compared exactly. A window over every row sorts them all: on 10M rows it added 9 s to the stage,
-    this adds 5 s (for 0.8 GB more peak memory). A hash collision costs an exact comparison, never a
-    wrong answer."""
-    hashed = t.mutate(_key_hash=ibis.struct({k: t[k] for k in key}).hash())
+def duplicate_key(mapped: ir.Table, order_id_mapped: bool) -> list[str]:
+    """The columns two rows must agree on, as received, to be exact duplicates: every mapped
+    canonical column (a generated order id is not a source value)."""
+    return [c for c in CANONICAL_TEXT_COLUMNS if c in mapped.columns and (c != "order_id" or order_id_mapped)]
+
+
+def repeated_source_rows(con: ibis.BaseBackend, mapped: ir.Table, key: list[str]) -> ir.Table | None:
+    """The ``source_row`` of every copy of a row after its first (by ``source_row``) with the same
+    ``key`` values, computed now and kept: None when no row repeats. Rows are first grouped by a hash
+    of the key, and only rows whose hash occurs more than once are compared exactly (a hash collision
+    costs an exact comparison, never a wrong answer). On 10M rows without repeats this is one grouping
+    of hashes, 2.5 s; as part of the classifying query it had cost 5 s (the rows were read and hashed twice)."""
+    hashed = mapped.mutate(_key_hash=ibis.struct({k: mapped[k] for k in key}).hash())
     shared = hashed.group_by("_key_hash").agg(_copies=hashed.count())
-    shared = shared.filter(shared._copies > 1).select("_key_hash")
+    shared = materialise(con, "cleaning_shared_hashes", shared.filter(shared._copies > 1).select("_key_hash"))
+    if int(shared.count().execute()) == 0:
+        return None
     candidates = hashed.semi_join(shared, "_key_hash")
     # ibis.row_number() counts from 0: the first copy of a row is 0, later copies are repeats.
     candidates = candidates.mutate(_copy=ibis.row_number().over(group_by=[candidates[k] for k in key],
                                                                 order_by=candidates.source_row))
-    repeats = candidates.filter(candidates._copy > 0)
-    return t.source_row.isin(repeats.source_row)
+    return materialise(con, "cleaning_repeats", candidates.filter(candidates._copy > 0).select("source_row"))
 
 
 def apply_extreme_rule(classified: ir.Table, cleaning: CleaningConfig, extreme_threshold: float | None) -> ir.Table:
@@ -159,12 +164,13 @@ def clean_transactions(con: ibis.BaseBackend, mapped: ir.Table, source: Transact
     if cleaning.currency is not None and "currency" not in mapped.columns:
         raise ValueError("cleaning.currency is set but sources.transactions.columns.currency is not mapped; "
                          "map the currency column or set cleaning.currency to null.")
-    order_id_mapped = source.columns.order_id is not None
+    repeats = (repeated_source_rows(con, mapped, duplicate_key(mapped, source.columns.order_id is not None))
+               if cleaning.duplicates == "reject" else None)
     parsed = parse_columns(mapped, source, backend_name(con))
-    # Parsed and classified once (the costly part: every timestamp and amount parsed, duplicates
-    # found), materialised; the threshold, the kept and rejected tables and the counts all read it.
+    # Parsed and classified once (the costly part: every timestamp and amount parsed), materialised;
+    # the threshold, the kept and rejected tables and the counts all read it.
     classified = classify_rows(parsed, cleaning.model_copy(update={"extreme_amount_action": "flag"}),
-                               as_of_exclusive, order_id_mapped)
+                               as_of_exclusive, repeats)
     one_file = single_source_file(mapped)
     provisional = materialise(con, "cleaning_provisional",
                               narrow_for_storage(classified, one_file, cleaning.extreme_amount_action == "reject"),
