@@ -192,6 +192,18 @@ def test_exact_duplicates_keep_the_first() -> None:
     assert cleaning.repeated_source_rows(con, mapped(rows[1:3]), key) is None  # no repeat: nothing to join
 
 
+def test_one_row_per_order_is_a_quality_fact_and_counts_monthly_orders_as_rows() -> None:
+    lines = [GOOD, ("17850", "536365", "12/01/2010 09:00", "3"), ("13047", "536366", "12/02/2010 08:26", "4")]
+    kept, _, quality = run(lines)
+    assert (quality["orders_kept"], quality["rows_kept"], quality["one_row_per_order"]) == (2, 3, False)
+    _, _, quality = run([GOOD, ("13047", "536366", "12/02/2010 08:26", "4")])
+    assert quality["one_row_per_order"]
+    con = connect()
+    table = con.create_table("kept_orders", kept.drop(columns=["order_id"]).assign(order_id=["a", "b", "c"]))
+    assert cleaning.monthly_activity(table, one_row_per_order=True).equals(cleaning.monthly_activity(table))
+    assert cleaning.monthly_activity(table)[["month", "orders", "customers"]].values.tolist() == [["2010-12", 3, 2]]
+
+
 def test_duplicates_ignore_a_generated_order_id() -> None:
     source = SOURCE.model_copy(update={"columns": ColumnMap(customer_id="c", order_ts="t", amount="a")})
     rows = [("1", "1", "12/01/2010 08:26", "5"), ("1", "2", "12/01/2010 08:26", "5")]  # ids are row numbers

@@ -60,6 +60,14 @@ def test_customer_metrics_by_hand(con) -> None:
     assert pd.isna(d.avg_order_value)
 
 
+def test_counting_rows_as_orders_gives_the_same_metrics_when_every_row_is_an_order(con) -> None:
+    one_row_each = SMALL.filter(~((SMALL.order_id == "o2") & (SMALL.amount == 10.0)))  # o2 keeps one row
+    distinct = con.execute(rfm.customer_metrics(one_row_each, PERIOD_START, AS_OF))
+    counted = con.execute(rfm.customer_metrics(one_row_each, PERIOD_START, AS_OF, one_row_per_order=True))
+    pd.testing.assert_frame_equal(counted, distinct)
+    assert counted["frequency_orders"].tolist() == [2, 1, 1, 0] and counted["period_orders"].tolist() == [1, 0, 1, 0]
+
+
 def test_quintile_cut_points_without_ties_split_ten_customers_two_by_two() -> None:
     counts = pd.DataFrame({"value": [float(v) for v in range(1, 11)], "customers": [1] * 10})
     assert rfm.quintile_cut_points(counts) == [2.0, 4.0, 6.0, 8.0]

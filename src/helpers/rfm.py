@@ -48,28 +48,34 @@ SCORE_RULE = ("score = 1 + the number of cut points strictly below the value (re
               "cut point k is the smallest value that at least k/5 of the customers do not exceed")
 
 
-def customer_metrics(transactions: ir.Table, period_start: dt.date, as_of: dt.date) -> ir.Table:
+def customer_metrics(transactions: ir.Table, period_start: dt.date, as_of: dt.date,
+                     one_row_per_order: bool = False) -> ir.Table:
     """One row per customer: first and last purchase, recency and tenure in whole days up to
     ``as_of``, purchase orders, net spend and the period's orders and revenue.
 
     Returns (negative amounts) reduce the spend but are not orders: ``frequency_orders`` counts the
     distinct orders with at least one purchase row, and first/last order are purchases (for a customer
     with nothing but returns, the returns). Rows after ``as_of`` are ignored. Money is added exactly
-    (:func:`helpers.engine.exact_sum`), so reruns give the same bits.
+    (:func:`helpers.engine.exact_sum`), so reruns give the same bits. With ``one_row_per_order`` (the
+    cleaning fact: every row has an order id of its own) orders are counted as rows, the same numbers
+    without a distinct count per customer (10M rows: 5.6 s -> 2.9 s).
     """
     as_of_exclusive = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     start = dt.datetime.combine(period_start, dt.time())
     t = transactions.filter(transactions.order_ts < as_of_exclusive)
     purchase = ~t.is_return
     in_period = t.order_ts >= start
+    def orders(where: ir.BooleanValue) -> ir.IntegerValue:
+        return where.sum() if one_row_per_order else t.order_id.nunique(where=where)
+
     per_customer = t.group_by("customer_id").agg(
         first_purchase_ts=t.order_ts.min(where=purchase),
         last_purchase_ts=t.order_ts.max(where=purchase),
         first_row_ts=t.order_ts.min(),
         last_row_ts=t.order_ts.max(),
-        frequency_orders=t.order_id.nunique(where=purchase),
+        frequency_orders=orders(purchase),
         monetary_total=exact_sum(t.amount),
-        period_orders=t.order_id.nunique(where=purchase & in_period),
+        period_orders=orders(purchase & in_period),
         period_revenue=exact_sum(t.amount, where=in_period),
     )
     as_of_date = ibis.literal(as_of, type="date")
