@@ -204,6 +204,39 @@ def test_one_row_per_order_is_a_quality_fact_and_counts_monthly_orders_as_rows()
     assert cleaning.monthly_activity(table)[["month", "orders", "customers"]].values.tolist() == [["2010-12", 3, 2]]
 
 
+@pytest.mark.parametrize("date_type", ["timestamp", "date"])
+def test_typed_parquet_values_clean_exactly_as_their_text_did(tmp_path, date_type: str) -> None:
+    """Ingest keeps typed timestamps and amounts; cleaning them gives the same kept and rejected rows
+    as the text route (every column cast to text, then parsed), rejected text included."""
+    from helpers.ingest import NATIVE_TYPE_ROLES, map_transactions, read_source
+
+    stamps = pd.to_datetime(["2010-12-01 08:26:00", "1850-01-01", "2010-12-02 10:00:00.5", "2011-03-01",
+                             "2010-12-01 08:26:00", None, "2010-11-30 23:59:59"], format="ISO8601")
+    frame = pd.DataFrame({"c": ["1", "2", "3", "4", "1", "6", "7"], "o": ["a", "b", "c", "d", "a", "f", "g"],
+                          "t": stamps.normalize() if date_type == "date" else stamps,
+                          "a": [15.3, 2.0, float("nan"), 4.0, 15.3, 1e15, -3.25]})
+    if date_type == "date":
+        frame["t"] = frame["t"].dt.date
+    path = tmp_path / "orders.parquet"
+    frame.to_parquet(path, index=False)
+    source = TransactionSource(format="parquet", path=str(path),
+                               columns=ColumnMap(customer_id="c", order_id="o", order_ts="t", amount="a"),
+                               timestamp_formats=[])
+    con = connect()
+    roles = {"t": NATIVE_TYPE_ROLES["order_ts"], "a": NATIVE_TYPE_ROLES["amount"]}
+    typed = map_transactions(read_source(con, source, "typed", tmp_path, roles), source.columns.mapped())
+    as_text = map_transactions(read_source(con, source, "text", tmp_path), source.columns.mapped())
+    assert typed.order_ts.type().is_timestamp() or typed.order_ts.type().is_date()
+    assert as_text.order_ts.type().is_string() and not typed.amount.type().is_string()
+    results = [cleaning.clean_transactions(con, t, source, CleaningConfig(duplicates="reject"), AS_OF)
+               for t in (typed, as_text)]
+    (kept, rejected, quality), (kept_text, rejected_text, quality_text) = results
+    pd.testing.assert_frame_equal(kept.to_pandas(), kept_text.to_pandas())
+    pd.testing.assert_frame_equal(rejected.to_pandas(), rejected_text.to_pandas())
+    assert quality == quality_text
+    assert set(reasons(rejected.to_pandas()).values()) >= {"unparseable_timestamp", "invalid_amount", "duplicate"}
+
+
 def test_duplicates_ignore_a_generated_order_id() -> None:
     source = SOURCE.model_copy(update={"columns": ColumnMap(customer_id="c", order_ts="t", amount="a")})
     rows = [("1", "1", "12/01/2010 08:26", "5"), ("1", "2", "12/01/2010 08:26", "5")]  # ids are row numbers

@@ -80,16 +80,29 @@ def test_whitespace_separated_columns(con, write) -> None:
     assert frame["source_row"].tolist() == [1, 2, 3]
 
 
-def test_parquet_with_typed_columns_becomes_text(con, tmp_path: Path) -> None:
+def test_parquet_keeps_typed_timestamps_and_amounts_and_the_rest_becomes_text(con, tmp_path: Path) -> None:
     typed = pd.DataFrame({"Invoice": ["536365", "536366", "C536379"], "Customer": [17850, 13047, 17850],
                           "Date": pd.to_datetime(EXPECTED["order_ts"]), "Total": [15.30, 22.0, -27.5]})
     path = tmp_path / "orders.parquet"
     typed.to_parquet(path)
     frame, _ = ingest(con, source(path, "parquet"))
-    assert frame["customer_id"].tolist() == ["17850", "13047", "17850"]
-    assert frame["order_ts"].tolist() == EXPECTED["order_ts"].tolist()
-    assert frame["amount"].tolist() == ["15.3", "22.0", "-27.5"]
+    assert frame["customer_id"].tolist() == ["17850", "13047", "17850"]  # ids are text whatever their type
+    assert frame["order_ts"].tolist() == pd.to_datetime(EXPECTED["order_ts"]).tolist()  # typed: kept as they are
+    assert frame["amount"].tolist() == [15.3, 22.0, -27.5]
     assert frame["source_row"].tolist() == [1, 2, 3]
+
+
+def test_which_typed_columns_keep_their_type() -> None:
+    from ibis import dtype
+
+    from helpers.ingest import keeps_native_type
+
+    kept = [("timestamp", "timestamp"), ("timestamp", "timestamp(6)"), ("timestamp", "date"), ("number", "float64"),
+            ("number", "decimal(18, 2)"), ("number", "int64"), ("number", "int32")]
+    text = [("timestamp", "timestamp('UTC')"), ("timestamp", "timestamp(9)"), ("timestamp", "int64"),
+            ("number", "float32"), ("number", "string"), ("timestamp", "string")]
+    assert all(keeps_native_type(role, dtype(t)) for role, t in kept)
+    assert not any(keeps_native_type(role, dtype(t)) for role, t in text)  # their text is what 02 parses
 
 
 def test_excel_data_on_the_second_sheet(con, tmp_path: Path) -> None:

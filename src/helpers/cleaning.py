@@ -16,7 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from helpers.config import CleaningConfig, TransactionSource
-from helpers.engine import (MONEY_LIMIT, backend_name, exact_sum, materialise, strip_blanks, try_parse_number,
+from helpers.engine import (EARLIEST_PLAUSIBLE_YEAR, MONEY_LIMIT, backend_name, exact_sum, materialise, strip_blanks, try_parse_number,
                             try_parse_timestamp, with_timestamp_cast)
 from helpers.ingest import CANONICAL_TEXT_COLUMNS, PROVENANCE_COLUMNS
 
@@ -53,27 +53,43 @@ def normalise_customer_id(raw: ir.StringValue) -> ir.StringValue:
 
 
 def parse_columns(mapped: ir.Table, source: TransactionSource, backend: str = "duckdb") -> ir.Table:
-    """Typed versions of the canonical columns next to the text as received (``*_text``)."""
+    """Typed versions of the canonical columns next to the text as received (``*_text``). Timestamps
+    and amounts that ingest kept typed (a Parquet source) are taken as they are, with the same
+    plausible-year rule as parsed text, and written as text only for the record."""
     formats = list(dict.fromkeys([*source.timestamp_formats, *ISO_FORMATS]))
-    # The trimmed timestamp text (and on DuckDB its fast cast) in subqueries of their own, so each
-    # is computed once per row although the CASE of formats refers to it in every branch.
-    t = mapped.mutate(_ts_text=strip_blanks(mapped.order_ts)).view()
+    ts_typed = not mapped.order_ts.type().is_string()
+    t = mapped
     cast = None
-    if backend == "duckdb":
-        t = with_timestamp_cast(t, "_ts_text", "_ts_cast")
-        cast = t._ts_cast
+    if ts_typed:
+        earliest = ibis.literal(dt.datetime(EARLIEST_PLAUSIBLE_YEAR, 1, 1), type="timestamp")
+        order_ts = t.order_ts.cast("timestamp")
+        order_ts = ibis.ifelse(order_ts >= earliest, order_ts, ibis.null("timestamp"))
+    else:
+        # The trimmed timestamp text (and on DuckDB its fast cast) in subqueries of their own, so each
+        # is computed once per row although the CASE of formats refers to it in every branch.
+        t = t.mutate(_ts_text=strip_blanks(t.order_ts)).view()
+        if backend == "duckdb":
+            t = with_timestamp_cast(t, "_ts_text", "_ts_cast")
+            cast = t._ts_cast
+        order_ts = try_parse_timestamp(t._ts_text, formats, backend, cast)
+
+    def number(column: ir.Value) -> ir.FloatingValue:
+        return (try_parse_number(column, source.decimal_separator) if column.type().is_string()
+                else column.cast("float64"))
+
     typed = {
         "customer_id": normalise_customer_id(t.customer_id),
         "order_id": strip_blanks(t.order_id),
-        "order_ts": try_parse_timestamp(t._ts_text, formats, backend, cast),
-        "amount": try_parse_number(t.amount, source.decimal_separator),
+        "order_ts": order_ts,
+        "amount": number(t.amount),
     }
     if "quantity" in t.columns:
-        typed["quantity"] = try_parse_number(t.quantity, source.decimal_separator)
+        typed["quantity"] = number(t.quantity)
     for column in OPTIONAL_TEXT_COLUMNS:
         if column in t.columns:
             typed[column] = strip_blanks(t[column])
-    text = {f"{c}_text": t[c] for c in CANONICAL_TEXT_COLUMNS if c in t.columns}
+    text = {f"{c}_text": t[c] if t[c].type().is_string() else t[c].cast("string")
+            for c in CANONICAL_TEXT_COLUMNS if c in t.columns}
     return t.select(**typed, **text, **{c: t[c] for c in PROVENANCE_COLUMNS})
 
 

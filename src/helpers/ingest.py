@@ -1,7 +1,10 @@
 """Stage 01: read the configured source through the engine and map it to the canonical schema.
 
 Values stay as text here, exactly as received (parsing is cleaning's job, so that a value that does
-not parse can be quarantined with its original text). Every row gets its provenance
+not parse can be quarantined with its original text). The exception is a typed source (Parquet) whose
+order timestamps or amounts already have a type cleaning can take as it is (:func:`keeps_native_type`):
+those stay typed, and cleaning writes them as text only for a rejected row. Rendering them as text here
+and parsing them back cost 10M orders 4 s in 01 and 3 s in 02, for the same values. Every row gets its provenance
 (``source_file``, ``source_row``); direct identifiers are never copied; customer ids can be
 replaced by a keyed hash.
 """
@@ -26,6 +29,8 @@ from helpers.config import MEMORY_LIMIT_HINT, OUT_OF_MEMORY, CustomerSource, Fil
 CANONICAL_TEXT_COLUMNS = ["customer_id", "order_id", "order_ts", "amount", "quantity", "product_id",
                           "category", "channel", "region", "currency"]
 PROVENANCE_COLUMNS = ["source_file", "source_row"]
+# Canonical columns a typed source may deliver typed, and the kind of value each must be.
+NATIVE_TYPE_ROLES = {"order_ts": "timestamp", "amount": "number", "quantity": "number"}
 # Names that look like direct identifiers: a mapped attribute with such a name is refused.
 IDENTIFIER_NAME = re.compile(r"(^|_)(name|e-?mail|phone|mobile|address|street|zip|postcode)(_|$)", re.I)
 
@@ -114,8 +119,22 @@ def _read_whitespace(con: ibis.BaseBackend, path: Path, name: str, opts: FileOpt
     return table
 
 
-def read_source(con: ibis.BaseBackend, opts: FileOptions, name: str, root: Path | None = None) -> SourceTable:
-    """Read a configured source into the engine with every column as text and a ``source_row``."""
+def keeps_native_type(role: str, dtype) -> bool:
+    """Whether a typed source column in ``role`` (``timestamp`` or ``number``) is kept as it is: a
+    timestamp without zone at most to the microsecond or a date, or an integer, decimal or float64
+    amount; exactly the values that parsing its text would give. Anything else (a zone, nanoseconds,
+    float32, whose text is rounded) becomes text as before."""
+    if role == "timestamp":
+        return dtype.is_date() or (dtype.is_timestamp() and dtype.timezone is None and (dtype.scale or 6) <= 6)
+    return dtype.is_integer() or dtype.is_decimal() or (dtype.is_floating() and dtype.nbytes == 8)
+
+
+def read_source(con: ibis.BaseBackend, opts: FileOptions, name: str, root: Path | None = None,
+                native: dict[str, str] | None = None) -> SourceTable:
+    """Read a configured source into the engine with every column as text and a ``source_row``;
+    in a Parquet source, the columns in ``native`` (source column -> role) keep their own type
+    where :func:`keeps_native_type` allows."""
+    native = native or {}
     root = root or paths.project_root()
     label = _label(opts, root)
     if opts.format in ("csv", "parquet", "excel", "duckdb"):
@@ -136,7 +155,8 @@ def read_source(con: ibis.BaseBackend, opts: FileOptions, name: str, root: Path 
         _materialise(con, name, f"SELECT * FROM read_parquet('{path}', file_row_number = true)", label, "parquet")
         raw = con.table(name)
         table = raw.select(source_row=raw.file_row_number + 1,
-                           **{c: raw[c].cast("string") for c in raw.columns if c != "file_row_number"})
+                           **{c: raw[c] if c in native and keeps_native_type(native[c], raw[c].type())
+                              else raw[c].cast("string") for c in raw.columns if c != "file_row_number"})
     elif opts.format == "excel":
         table = _read_excel(path, opts, label)
     elif opts.format == "duckdb":
@@ -272,10 +292,13 @@ def _pseudonymise(con: ibis.BaseBackend, table: ir.Table, key: bytes, name: str)
 
 
 def map_transactions(source: SourceTable, columns: dict[str, str]) -> ir.Table:
-    """Rename mapped source columns to canonical names (text), add provenance, drop everything else."""
+    """Rename mapped source columns to canonical names (text, or the typed values ``read_source`` kept
+    for :data:`NATIVE_TYPE_ROLES`), add provenance, drop everything else."""
     _missing_columns(source, columns, "sources.transactions.columns")
     t = source.table
-    selected = {canonical: t[column].cast("string") for canonical, column in columns.items()}
+    selected = {canonical: t[column] if canonical in NATIVE_TYPE_ROLES and not t[column].type().is_string()
+                and keeps_native_type(NATIVE_TYPE_ROLES[canonical], t[column].type()) else t[column].cast("string")
+                for canonical, column in columns.items()}
     if "order_id" not in selected:
         selected["order_id"] = t.source_row.cast("string")
     ordered = {c: selected[c] for c in CANONICAL_TEXT_COLUMNS if c in selected}
@@ -286,8 +309,10 @@ def ingest_transactions(con: ibis.BaseBackend, source_cfg: TransactionSource, pr
                         root: Path | None = None) -> tuple[ir.Table, dict]:
     """Read and map the transaction source; return the canonical table and facts for the page."""
     key = pseudonymisation_key(privacy)
-    source = read_source(con, source_cfg, "transactions", root)
-    mapped = map_transactions(source, source_cfg.columns.mapped())
+    mapping = source_cfg.columns.mapped()
+    native = {mapping[c]: role for c, role in NATIVE_TYPE_ROLES.items() if c in mapping}
+    source = read_source(con, source_cfg, "transactions", root, native)
+    mapped = map_transactions(source, mapping)
     if key is not None:
         # The join does not keep the file's order: sort again. Without it no sort is needed (the
         # connection preserves insertion order, and rows are read in source_row order); sorting
