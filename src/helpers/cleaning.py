@@ -199,15 +199,29 @@ def clean_transactions(con: ibis.BaseBackend, mapped: ir.Table, source: Transact
     typed = ["customer_id", "order_id", "order_ts", "amount"] + [
         c for c in ["quantity", *OPTIONAL_TEXT_COLUMNS] if c in classified.columns]
     kept = (classified.filter(classified.reject_reason.isnull())
-            .select(*typed, "is_return", "is_extreme_amount", *PROVENANCE_COLUMNS)
-            .order_by("source_row"))
+            .select(*typed, "is_return", "is_extreme_amount", *PROVENANCE_COLUMNS))
     text_columns = [c for c in classified.columns if c.endswith("_text")]
     rejected = (classified.filter(classified.reject_reason.notnull())
                 .select(*PROVENANCE_COLUMNS, "reject_reason",
-                        **{c.removesuffix("_text"): classified[c] for c in text_columns})
-                .order_by("source_row"))
+                        **{c.removesuffix("_text"): classified[c] for c in text_columns}))
+    # Both come out in source_row order without a sort when the ingested rows were stored in that
+    # order and no join (repeats) came between: DuckDB keeps the order of a single table through
+    # SELECT, WHERE and COPY (documented). 10M kept rows written: 5.4 s -> 3.3 s.
+    if not (repeats is None and in_source_row_order(con, mapped)):
+        kept, rejected = kept.order_by("source_row"), rejected.order_by("source_row")
     quality = quality_facts(classified, threshold, cleaning)
     return kept, rejected, quality
+
+
+def in_source_row_order(con: ibis.BaseBackend, mapped: ir.Table) -> bool:
+    """True on DuckDB when the ingested rows are stored in increasing ``source_row`` order (how 01
+    writes a file source): each row is compared with the one before it in scan order, which a window
+    without ORDER BY keeps. 0.2 s on 10M rows. Always False on other engines (no scan order)."""
+    if backend_name(con) != "duckdb":
+        return False
+    previous = mapped.source_row.lag().over(ibis.window())
+    out_of_order = mapped.select(previous=previous, row=mapped.source_row)
+    return int(con.execute(out_of_order.filter(out_of_order.row <= out_of_order.previous).count())) == 0
 
 
 def single_source_file(mapped: ir.Table) -> str | None:

@@ -41,7 +41,7 @@ class IngestError(ValueError):
 
 @dataclass
 class SourceTable:
-    """A source read into the engine: all columns as text plus a 1-based ``source_row``."""
+    """A source read into the engine: its columns as text (or typed, see ``read_source``) plus a 1-based ``source_row``."""
 
     table: ir.Table
     label: str  # how the source is named in messages and in ``source_file``
