@@ -258,6 +258,11 @@ def test_pareto_nbd_likelihood_on_distinct_pairs_equals_lifetimes_to_the_last_bi
         theirs = lifetimes.ParetoNBDFitter._negative_log_likelihood(np.array(params), *histories, 0.25)
         assert clv.pareto_nbd_negative_log_likelihood(np.array(params), histories, 0.25) == theirs
     assert clv.pareto_nbd_negative_log_likelihood(np.array([0.5, -1.0, 0.5, 1.0]), histories, 0.0) == np.inf
+    first, second = histories[0].astype(float), histories[1]
+    distinct, back = np.unique(np.stack([first, second]), axis=1, return_inverse=True)
+    ours = clv._distinct_pairs(first, second)
+    assert np.array_equal(ours[0], distinct[0]) and np.array_equal(ours[1], distinct[1])
+    assert np.array_equal(ours[2], back.ravel())
 
 
 @pytest.mark.parametrize("model", ["bgnbd", "pareto_nbd", "mbgnbd"])
