@@ -281,7 +281,10 @@ def markdown(results: dict) -> str:
                   (f"Generated in {size['generate_seconds']} s" if size["generate_seconds"] is not None
                    else "Orders file of an earlier run (--reuse-data)") + f" ({size['parquet_mb']} MB Parquet). "
                   f"Whole chain: **{size['chain']['seconds']} s**, peak memory of the process tree "
-                  f"**{size['chain']['peak_gb']} GB**; DuckDB memory_limit {size.get('memory_limit', results['memory_limit'])}.", "",
+                  f"**{size['chain']['peak_gb']} GB**"
+                  + (f" (the benchmark process itself held {size['chain']['benchmark_process_gb_at_start']} GB when the chain "
+                     "started)" if "benchmark_process_gb_at_start" in size["chain"] else "")
+                  + f"; DuckDB memory_limit {size.get('memory_limit', results['memory_limit'])}.", "",
                   "| stage | seconds | peak GB (process tree) |", "|---|---:|---:|"]
         peaks = size["chain"].get("stage_peak_gb", {})
         lines += [f"| {stage} | {secs} | {peaks.get(stage, '')} |" for stage, secs in size["chain"]["stages"].items()]
