@@ -89,6 +89,16 @@ def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built:
     assert (digest(report), digest(products)) == before
 
 
+def test_a_relative_project_root_reaches_the_kernels(tiny_project: Path) -> None:
+    """CA_PROJECT_ROOT given relative to where the command runs: the kernels, which run in the
+    notebooks' folder, still find the project (they used to look for params under notebooks/)."""
+    done = subprocess.run([sys.executable, "-m", "helpers", "run", "--period", "1998-06", "--only", "01"],
+                          capture_output=True, text=True, cwd=tiny_project.parent,
+                          env={**os.environ, "CA_PROJECT_ROOT": tiny_project.name}, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "01_ingest" in done.stdout and "FAILED" not in done.stdout
+
+
 def test_each_stage_waits_for_the_stages_it_reads() -> None:
     from helpers.runner import stage_inputs
 

@@ -356,7 +356,10 @@ def run_period(period: str | None = None, root: Path | None = None, only: list[s
                log: Callable[[str], None] = print) -> RunResult:
     """Build one period's products and report; returns what happened (never raises for a notebook
     failure: the result says which notebook and cell failed and where the executed copy is)."""
-    root = root or paths.project_root()
+    root = Path(root).resolve() if root else paths.project_root()
+    if os.environ.get("CA_PROJECT_ROOT"):
+        # The kernels inherit it but run in the notebooks' folder: a relative root would point elsewhere.
+        os.environ["CA_PROJECT_ROOT"] = str(Path(os.environ["CA_PROJECT_ROOT"]).resolve())
     params = load_params(period, root)
     period = params.period
     notebooks = stage_notebooks(root, only)
