@@ -140,13 +140,3 @@ def test_largest_first_breaks_ties_by_id_and_puts_missing_values_last_in_id_orde
     assert largest_first(shuffled, "clv")["customer_id"].tolist() == expected  # not in id order: the two-key sort
     assert largest_first(frame, "clv", 2)["customer_id"].tolist() == largest_first(shuffled, "clv", 2)["customer_id"].tolist() == ["c", "a"]
 
-
-def test_left_join_by_id_equals_the_merge_with_or_without_aligned_ids() -> None:
-    from helpers.io import left_join_by_id
-
-    left = pd.DataFrame({"customer_id": ["a", "b", "c"], "x": [1, 2, 3]})
-    aligned = pd.DataFrame({"customer_id": ["a", "b", "c"], "y": [0.5, None, 2.0], "s": pd.array(["p", "q", None], dtype="str")})
-    for right in (aligned, aligned.iloc[[2, 0, 1]], aligned.iloc[:2],
-                  pd.DataFrame({"customer_id": ["a", "a", "b"], "y": [1.0, 2.0, 3.0], "s": ["p", "q", "r"]})):
-        expected = left.merge(right[["customer_id", "y", "s"]], on="customer_id", how="left")
-        pd.testing.assert_frame_equal(left_join_by_id(left, right, ["y", "s"]), expected)

@@ -75,20 +75,6 @@ def largest_first(frame: pd.DataFrame, column: str, n: int | None = None, id_col
     return frame.iloc[order if n is None else order[:n]]
 
 
-def left_join_by_id(left: pd.DataFrame, right: pd.DataFrame, columns: list[str],
-                    id_column: str = "customer_id") -> pd.DataFrame:
-    """``left.merge(right[[id_column, *columns]], on=id_column, how="left")``. When both list the
-    same ids in the same order (products are written sorted by id), the columns are attached as they
-    are, with the same result: no hash join on text (1M customers: 0.4 s -> 0.05 s). The ids must be
-    strictly increasing for that (unique, so no row of the merge would repeat)."""
-    ids = right[id_column].to_numpy()
-    if (len(left) == len(right) and right[id_column].is_monotonic_increasing and (ids[1:] != ids[:-1]).all()
-            and np.array_equal(left[id_column].to_numpy(), ids)):
-        joined = left.reset_index(drop=True)
-        return joined.assign(**{c: right[c].array for c in columns})
-    return left.merge(right[[id_column, *columns]], on=id_column, how="left")
-
-
 def write_table(table: Any, path: Path) -> Path:
     """Write an engine (Ibis) table to Parquet without passing through pandas; the expression's own
     ``order_by`` fixes the row order, so reruns give identical files."""
