@@ -139,4 +139,3 @@ def test_largest_first_breaks_ties_by_id_and_puts_missing_values_last_in_id_orde
     shuffled = frame.iloc[[3, 1, 4, 0, 2]]
     assert largest_first(shuffled, "clv")["customer_id"].tolist() == expected  # not in id order: the two-key sort
     assert largest_first(frame, "clv", 2)["customer_id"].tolist() == largest_first(shuffled, "clv", 2)["customer_id"].tolist() == ["c", "a"]
-
