@@ -16,8 +16,8 @@ import ibis
 import ibis.expr.types as ir
 
 from helpers.config import CleaningConfig, TransactionSource
-from helpers.engine import (EARLIEST_PLAUSIBLE_YEAR, MONEY_LIMIT, backend_name, exact_sum, materialise, strip_blanks, try_parse_number,
-                            try_parse_timestamp, with_timestamp_cast)
+from helpers.engine import (MONEY_LIMIT, backend_name, exact_sum, materialise, plausible_timestamp, strip_blanks,
+                            try_parse_number, try_parse_timestamp, with_timestamp_cast)
 from helpers.ingest import CANONICAL_TEXT_COLUMNS, PROVENANCE_COLUMNS
 
 # Code -> plain-language description, in the order the rules are applied.
@@ -61,9 +61,7 @@ def parse_columns(mapped: ir.Table, source: TransactionSource, backend: str = "d
     t = mapped
     cast = None
     if ts_typed:
-        earliest = ibis.literal(dt.datetime(EARLIEST_PLAUSIBLE_YEAR, 1, 1), type="timestamp")
-        order_ts = t.order_ts.cast("timestamp")
-        order_ts = ibis.ifelse(order_ts >= earliest, order_ts, ibis.null("timestamp"))
+        order_ts = plausible_timestamp(t.order_ts.cast("timestamp"))
     else:
         # The trimmed timestamp text (and on DuckDB its fast cast) in subqueries of their own, so each
         # is computed once per row although the CASE of formats refers to it in every branch.

@@ -389,8 +389,7 @@ def _mean_objective(model: str, log_params: np.ndarray, arrays: tuple[np.ndarray
     (Pareto/NBD's own objective divides by the mean weight instead of the sum; undone here.)"""
     weights = arrays[-1]
     if model == "pareto_nbd":
-        histories = arrays if isinstance(arrays, PurchaseHistories) else PurchaseHistories(arrays)
-        value = pareto_nbd_negative_log_likelihood(np.exp(log_params), histories, penalizer * len(weights))
+        value = pareto_nbd_negative_log_likelihood(np.exp(log_params), arrays, penalizer * len(weights))
         return float(value) / len(weights)
     return float(FITTERS[model]._negative_log_likelihood(log_params, *arrays, penalizer))
 

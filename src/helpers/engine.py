@@ -212,6 +212,16 @@ def with_timestamp_cast(table: ir.Table, text_column: str, cast_column: str) -> 
     return table.mutate(**{cast_column: table[text_column].try_cast("timestamp")}).view()
 
 
+def plausible_timestamp(value: ir.TimestampValue) -> ir.TimestampValue:
+    """``value`` where its year is at least ``EARLIEST_PLAUSIBLE_YEAR``, else NULL: the rule
+    :func:`try_parse_timestamp` applies to parsed text, for timestamps a source delivers typed."""
+    return ibis.ifelse(value >= _earliest_plausible(), value, ibis.null("timestamp"))
+
+
+def _earliest_plausible() -> ir.TimestampScalar:
+    return ibis.literal(dt.datetime(EARLIEST_PLAUSIBLE_YEAR, 1, 1), type="timestamp")
+
+
 def try_parse_timestamp(text: ir.StringValue, formats: list[str], backend: str = "duckdb",
                         cast: ir.TimestampValue | None = None) -> ir.TimestampValue:
     """Parse text with the first strftime format that matches and gives a plausible year; NULL where
@@ -226,7 +236,7 @@ def try_parse_timestamp(text: ir.StringValue, formats: list[str], backend: str =
     it is exactly what the format would parse, so the branch takes it without strptime (10M
     "2023-05-01 12:34:56": 4.0 s -> 1.8 s). Other text in those formats ("2023-5-1") still goes
     through strptime, in the same place in the order."""
-    earliest = ibis.literal(dt.datetime(EARLIEST_PLAUSIBLE_YEAR, 1, 1), type="timestamp")
+    earliest = _earliest_plausible()
     branches = []
     for fmt in formats:
         if cast is not None and fmt in CAST_FORMATS:

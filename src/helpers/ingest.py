@@ -297,8 +297,7 @@ def map_transactions(source: SourceTable, columns: dict[str, str]) -> ir.Table:
     _missing_columns(source, columns, "sources.transactions.columns")
     t = source.table
     selected = {canonical: t[column] if canonical in NATIVE_TYPE_ROLES and not t[column].type().is_string()
-                and keeps_native_type(NATIVE_TYPE_ROLES[canonical], t[column].type()) else t[column].cast("string")
-                for canonical, column in columns.items()}
+                else t[column].cast("string") for canonical, column in columns.items()}
     if "order_id" not in selected:
         selected["order_id"] = t.source_row.cast("string")
     ordered = {c: selected[c] for c in CANONICAL_TEXT_COLUMNS if c in selected}
