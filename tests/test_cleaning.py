@@ -237,6 +237,27 @@ def test_typed_parquet_values_clean_exactly_as_their_text_did(tmp_path, date_typ
     assert set(reasons(rejected.to_pandas()).values()) >= {"unparseable_timestamp", "invalid_amount", "duplicate"}
 
 
+def test_distinct_orders_are_counted_without_a_distinct_count_only_when_ids_increase() -> None:
+    """The shortcut (stored order ids strictly increasing) says yes only when no id repeats or is
+    missing; the facts are the same whichever way the orders were counted."""
+    con = connect()
+
+    def increasing(ids: list) -> bool:
+        return cleaning.order_ids_increasing(con.create_table("ids", pd.DataFrame({"order_id": ids}), overwrite=True),
+                                             "duckdb")
+
+    assert increasing(["536365", "536366", "536370"])
+    assert not increasing(["536366", "536365"])  # distinct but stored out of order: counted the slow way
+    assert not increasing(["536365", "536365"]) and not increasing(["536365", None, "536366"])
+    assert not cleaning.order_ids_increasing(con.create_table("one", pd.DataFrame({"order_id": ["a"]}), overwrite=True),
+                                             "spark")
+    later_first = [("13047", "536366", "12/02/2010 08:26", "4"), GOOD]
+    _, _, quality = run(later_first)
+    assert (quality["orders_kept"], quality["one_row_per_order"]) == (2, True)
+    _, _, quality = run([GOOD, ("13047", "536365", "12/02/2010 08:26", "4")])  # increasing, then repeated
+    assert (quality["orders_kept"], quality["rows_kept"], quality["one_row_per_order"]) == (1, 2, False)
+
+
 def test_a_large_ingested_file_is_cleaned_in_source_row_order_without_a_sort(tmp_path) -> None:
     """300,000 typed rows in 30 row groups, ingested and written as 01 does: cleaning sees them in
     order, leaves out the sort, and the kept and rejected rows still come out in source_row order."""

@@ -207,7 +207,7 @@ def clean_transactions(con: ibis.BaseBackend, mapped: ir.Table, source: Transact
     # SELECT, WHERE and COPY (documented). 10M kept rows written: 5.4 s -> 3.3 s.
     if not (repeats is None and in_source_row_order(con, mapped)):
         kept, rejected = kept.order_by("source_row"), rejected.order_by("source_row")
-    quality = quality_facts(classified, threshold, cleaning)
+    quality = quality_facts(classified, threshold, cleaning, backend_name(con))
     return kept, rejected, quality
 
 
@@ -250,7 +250,21 @@ def narrow_for_storage(classified: ir.Table, one_file: str | None, all_text: boo
     return t.drop("source_file") if one_file is not None else t
 
 
-def quality_facts(classified: ir.Table, threshold: float | None, cleaning: CleaningConfig) -> dict:
+def order_ids_increasing(kept: ir.Table, backend: str) -> bool:
+    """True on DuckDB when every kept row has an order id and each is greater than the one stored
+    before it: then no two rows share an order id, found without a distinct count (10M rows: 0.8 s
+    instead of 2.5 s). Order logs are often stored in order-id order; any other order only makes
+    this False. Always False on other engines (no scan order)."""
+    if backend != "duckdb":
+        return False
+    previous = kept.order_id.lag().over(ibis.window())
+    pairs = kept.select(order_id=kept.order_id, previous=previous)
+    not_increasing = pairs.order_id.isnull() | (pairs.order_id <= pairs.previous).fill_null(False)
+    return int(pairs.filter(not_increasing).count().execute()) == 0
+
+
+def quality_facts(classified: ir.Table, threshold: float | None, cleaning: CleaningConfig,
+                  backend: str = "duckdb") -> dict:
     """Counts that must add up: rows in = kept + rejected, with rejected split by every reason code."""
     counts = classified.group_by("reject_reason").agg(rows=classified.count()).execute()
     by_reason = {code: 0 for code in REJECT_REASONS}
@@ -261,8 +275,9 @@ def quality_facts(classified: ir.Table, threshold: float | None, cleaning: Clean
         else:
             by_reason[str(reason)] = int(rows)
     kept = classified.filter(classified.reject_reason.isnull())
+    orders = kept.count() if kept_rows and order_ids_increasing(kept, backend) else kept.order_id.nunique()
     summary = kept.agg(
-        customers=kept.customer_id.nunique(), orders=kept.order_id.nunique(),
+        customers=kept.customer_id.nunique(), orders=orders,
         revenue=exact_sum(kept.amount), returns=kept.is_return.sum(), extreme=kept.is_extreme_amount.sum(),
         first_order=kept.order_ts.min(), last_order=kept.order_ts.max(),
     ).execute().iloc[0]
