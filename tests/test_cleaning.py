@@ -201,7 +201,7 @@ def test_one_row_per_order_is_a_quality_fact_and_counts_monthly_orders_as_rows()
     con = connect()
     table = con.create_table("kept_orders", kept.drop(columns=["order_id"]).assign(order_id=["a", "b", "c"]))
     assert cleaning.monthly_activity(table, one_row_per_order=True).equals(cleaning.monthly_activity(table))
-    assert cleaning.monthly_activity(table)[["month", "orders", "customers"]].values.tolist() == [["2010-12", 3, 2]]
+    assert cleaning.monthly_activity(table).values.tolist() == [["2010-12", 3, 22.3]]  # 15.30 + 3 + 4
 
 
 @pytest.mark.parametrize("date_type", ["timestamp", "date"])

@@ -318,12 +318,12 @@ def quality_table(quality: dict) -> list[dict]:
 
 
 def monthly_activity(kept: ir.Table, one_row_per_order: bool = False) -> pd.DataFrame:
-    """Orders, revenue and active customers per calendar month of the clean table (for the page).
+    """Orders and revenue per calendar month of the clean table (what the page's chart shows; the
+    distinct customers of each month, which it did not show, had cost 2.3 of 3.2 s on 10M rows).
     ``one_row_per_order`` (the quality fact): orders are counted as rows (10M rows: 4.8 s -> 2.4 s)."""
     month = kept.order_ts.truncate("M").date().name("month")
     orders = kept.count() if one_row_per_order else kept.order_id.nunique()
-    grouped = kept.group_by(month).agg(orders=orders, revenue=exact_sum(kept.amount),
-                                       customers=kept.customer_id.nunique())
+    grouped = kept.group_by(month).agg(orders=orders, revenue=exact_sum(kept.amount))
     frame = grouped.order_by("month").execute()
     frame["month"] = frame["month"].astype(str).str[:7]
     return frame
