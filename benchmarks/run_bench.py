@@ -171,9 +171,8 @@ def clv_fitting(parquet: Path, as_of: dt.date, engine_config: EngineConfig) -> d
     transactions = con.read_parquet(str(parquet))
     t0 = time.perf_counter()
     periods = clv.purchase_periods(con, transactions, as_of, unit)  # as notebook 06: computed once
-    inputs = clv.model_inputs(periods, as_of, unit).to_pandas()
     end = clv.calibration_end(as_of, settings.holdout_days, unit)
-    calibration = clv.calibration_and_holdout(periods, end, as_of, unit).to_pandas()
+    inputs, calibration = clv.inputs_and_calibration(periods, end)
     t1 = time.perf_counter()
     histories = clv.compress_histories(calibration, settings.fit_sample_above, seed)
     fits = clv.fit_purchase_models(histories, settings.models, seed, settings.pareto_starts, settings.penalizer_retry)

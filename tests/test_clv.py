@@ -151,6 +151,10 @@ def test_purchase_periods_computed_once_give_the_same_inputs_calibration_and_tra
                                   clv.model_inputs(table, AS_OF, time_unit).to_pandas())
     pd.testing.assert_frame_equal(clv.calibration_and_holdout(periods, end, AS_OF, time_unit).to_pandas(),
                                   clv.calibration_and_holdout(table, end, AS_OF, time_unit).to_pandas())
+    inputs, calibration = clv.inputs_and_calibration(periods, end)  # one grouping for both
+    pd.testing.assert_frame_equal(inputs, clv.model_inputs(table, AS_OF, time_unit).to_pandas())
+    pd.testing.assert_frame_equal(calibration, clv.calibration_and_holdout(table, end, AS_OF, time_unit).to_pandas())
+    assert 0 < len(calibration) < len(inputs)  # customers who first bought after the calibration end are left out
     for ours, theirs in zip(clv.cohorts_and_repeat_purchases(periods, end, AS_OF, time_unit),
                             clv.cohorts_and_repeat_purchases(table, end, AS_OF, time_unit)):
         pd.testing.assert_frame_equal(ours, theirs)

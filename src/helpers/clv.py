@@ -133,22 +133,57 @@ def model_inputs(transactions: ir.Table | PurchasePeriods, as_of: dt.date, time_
     ``first_purchase_period`` (the first day of the first purchase period). ``transactions`` may be
     their :func:`purchase_periods`."""
     p = _periods(transactions, as_of, time_unit, customer_col, ts_col, amount_col)
-    # The repeat value is all value but the first period's (no window to find the first period:
-    # half the time of the query on 10M orders).
-    per_customer = p.group_by("customer_id").agg(
-        first_purchase_period=p.period.min(), last_period=p.period.max(), periods=p.count(),
-        total_value=exact_sum(p.value), first_value=p.value.argmin(p.period))
-    c = per_customer.mutate(repeat_value=per_customer.total_value - per_customer.first_value)
+    per_customer = p.group_by("customer_id").agg(**_history_aggregates(p))
+    return per_customer.select("customer_id", "first_purchase_period",
+                               **_inputs_from(per_customer, "", as_of, time_unit)).order_by("customer_id")
+
+
+INPUT_COLUMNS = ["repeat_periods", "recency_periods", "age_periods", "repeat_mean_value"]
+
+
+def _history_aggregates(p: ir.Table, up_to: ir.BooleanValue | None = None, prefix: str = "") -> dict[str, ir.Value]:
+    """Per-customer aggregates of purchase periods the model inputs are made of (``up_to``: only the
+    periods where it holds, names with ``prefix``); without a prefix also the first period and its
+    value. The repeat value is all value but the first period's (no window to find the first
+    period: half the time of the query on 10M orders)."""
+    firsts = {} if prefix else {"first_purchase_period": p.period.min(), "first_value": p.value.argmin(p.period)}
+    return {**firsts, f"{prefix}last_period": p.period.max(where=up_to), f"{prefix}periods": p.count(where=up_to),
+            f"{prefix}total_value": exact_sum(p.value, where=up_to)}
+
+
+def _inputs_from(c: ir.Table, prefix: str, as_of: dt.date, time_unit: str) -> dict[str, ir.Value]:
+    """The :data:`INPUT_COLUMNS` at ``as_of`` from the aggregates of :func:`_history_aggregates`."""
     days = UNIT_DAYS[time_unit]
+    repeats = c[f"{prefix}periods"] - 1
+    repeat_value = c[f"{prefix}total_value"] - c.first_value
     as_of_period = ibis.literal(period_start(as_of, time_unit))
-    repeats = c.periods - 1
-    return c.select(
-        "customer_id", "first_purchase_period",
-        repeat_periods=repeats,
-        recency_periods=c.last_period.delta(c.first_purchase_period, unit="day").cast("float64") / days,
-        age_periods=as_of_period.delta(c.first_purchase_period, unit="day").cast("float64") / days,
-        repeat_mean_value=ibis.ifelse(repeats > 0, c.repeat_value / repeats.cast("float64"), 0.0),
-    ).order_by("customer_id")
+    return {
+        "repeat_periods": repeats,
+        "recency_periods": c[f"{prefix}last_period"].delta(c.first_purchase_period, unit="day").cast("float64") / days,
+        "age_periods": as_of_period.delta(c.first_purchase_period, unit="day").cast("float64") / days,
+        "repeat_mean_value": ibis.ifelse(repeats > 0, repeat_value / repeats.cast("float64"), 0.0),
+    }
+
+
+def inputs_and_calibration(periods: PurchasePeriods, calibration_end_day: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`model_inputs` at the periods' as-of date and :func:`calibration_and_holdout` at
+    ``calibration_end_day``, the same frames, from one grouping of the purchase periods instead of
+    two (10M orders: 4.9 s -> 3.4 s)."""
+    unit = periods.time_unit
+    periods.up_to(calibration_end_day, unit)  # refuses a day that cuts a period in two
+    p = periods.table
+    cut = ibis.literal(period_start(calibration_end_day, unit))
+    in_calibration = p.period <= cut
+    c = p.group_by("customer_id").agg(**_history_aggregates(p), **_history_aggregates(p, in_calibration, "cal_"))
+    calibration_inputs = _inputs_from(c, "cal_", calibration_end_day, unit)
+    both = c.select("customer_id", "first_purchase_period", **_inputs_from(c, "", periods.as_of, unit),
+                    **{f"cal_{name}": value for name, value in calibration_inputs.items()},
+                    holdout_periods=c.periods - c.cal_periods).order_by("customer_id").to_pandas()
+    inputs = both[["customer_id", "first_purchase_period", *INPUT_COLUMNS]]
+    bought = both[both["first_purchase_period"] <= pd.Timestamp(period_start(calibration_end_day, unit))]
+    calibration = (bought[["customer_id", "first_purchase_period", *(f"cal_{n}" for n in INPUT_COLUMNS), "holdout_periods"]]
+                   .rename(columns=lambda name: name.removeprefix("cal_")).reset_index(drop=True))
+    return inputs, calibration
 
 
 def calibration_end(as_of: dt.date, holdout_days: int, time_unit: str) -> dt.date:
