@@ -120,7 +120,10 @@ def test_a_rule_naming_an_unknown_column_is_a_clear_error() -> None:
 def test_score_customers_end_to_end_and_the_churn_warning() -> None:
     config = ScoringConfig()
     scored = scoring.score_customers(customers(), config, PERIOD_START)
-    assert scored["customer_id"].tolist()[0] == "active"  # best on frequency, monetary, among best recency
+    assert scored["customer_id"].tolist() == customers()["customer_id"].tolist()  # the order given
+    best = scoring.priority_list(scored, 2, by="score")
+    assert best["customer_id"].tolist()[0] == "active"  # best on frequency, monetary, among best recency
+    assert len(best) == 2 and best["score"].is_monotonic_decreasing
     assert scored["score"].between(0, 100).all()
     assert scored.set_index("customer_id").loc["active", "tier"] == "A"
     counts = scoring.stage_counts(scored, config.lifecycle)

@@ -94,14 +94,17 @@ def lifecycle_stage(customers: pd.DataFrame, rules: dict[str, str]) -> pd.Series
 
 
 def score_customers(customers: pd.DataFrame, scoring: ScoringConfig, period_start: dt.date) -> pd.DataFrame:
-    """Every customer with score, tier, the two main drivers and lifecycle stage, best score first."""
+    """Every customer with score, tier, the two main drivers and lifecycle stage, in the order given
+    (03_rfm: by id, the order 04's clusters and the 05 product share; ranked lists are taken with
+    :func:`priority_list`). Sorting 1M customers best-first had cost 1.4 s, and joining the
+    clusters to that order another 1.5 s."""
     ranks = indicator_ranks(customers, scoring)
     enriched = lifecycle_inputs(customers, period_start, scoring.min_gap_days)
     scored = enriched.assign(score=weighted_score(ranks, scoring.weights).round(2))
     scored["tier"] = assign_tier(scored["score"], scoring.tiers)
     scored = scored.join(top_drivers(ranks, scoring.weights))
     scored["lifecycle_stage"] = lifecycle_stage(scored, scoring.lifecycle)
-    return largest_first(scored, "score").reset_index(drop=True)
+    return scored.reset_index(drop=True)
 
 
 def add_prospects(scored: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
@@ -177,10 +180,14 @@ def tier_crosstab(scored: pd.DataFrame, column: str, tiers: dict[str, float]) ->
     return pd.crosstab(rated["tier"], rated[column]).reindex(list(tiers), fill_value=0)
 
 
-def priority_list(scored: pd.DataFrame, top_n: int | None = None) -> pd.DataFrame:
-    """The best-scored customers with the facts a salesperson needs (ids and metrics only)."""
+def priority_list(scored: pd.DataFrame, top_n: int | None = None, by: str | None = None) -> pd.DataFrame:
+    """The scored customers with the facts a salesperson needs (ids and metrics only), the largest
+    ``by`` first (ties by id) or, without ``by``, in the frame's own order (the churn warning's);
+    the first ``top_n`` only when given."""
     columns = [c for c in ["customer_id", "score", "tier", "driver_1", "driver_2", "segment", "lifecycle_stage",
                            "frequency_orders", "monetary_total", "recency_days", "value_at_stake"] if c in scored.columns]
+    if by is not None:
+        scored = largest_first(scored, by, top_n)  # unscored customers (no tier) sort last, then drop out
     rated = scored[scored["tier"].notna()][columns]
     return rated.head(top_n) if top_n else rated
 
