@@ -139,3 +139,29 @@ def test_largest_first_breaks_ties_by_id_and_puts_missing_values_last_in_id_orde
     shuffled = frame.iloc[[3, 1, 4, 0, 2]]
     assert largest_first(shuffled, "clv")["customer_id"].tolist() == expected  # not in id order: the two-key sort
     assert largest_first(frame, "clv", 2)["customer_id"].tolist() == largest_first(shuffled, "clv", 2)["customer_id"].tolist() == ["c", "a"]
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_join_by_id_equals_the_merge_by_position_or_not(dtype: str) -> None:
+    """Products list the same ids in id order: the columns are attached by position, and the result
+    is the merge's; other id lists (missing, extra, unordered, repeated) go through the merge."""
+    from helpers.io import ids_increasing, join_by_id
+
+    def frame(ids: list, **columns) -> pd.DataFrame:
+        return pd.DataFrame({"customer_id": pd.Series(ids, dtype=dtype), **columns})
+
+    left = frame(["a", "b", "c"], spend=[1.0, 2.0, 3.0])
+    cases = [frame(["a", "b", "c"], tier=["A", None, "C"], score=[9.0, 8.0, 7.0]),  # same ids: by position
+             frame(["a", "c"], tier=["A", "C"], score=[9.0, 7.0]),                  # one missing
+             frame(["c", "b", "a"], tier=["C", None, "A"], score=[7.0, 8.0, 9.0])]  # another order
+    for right in cases:
+        joined = join_by_id(left, right, ["tier", "score"])
+        pd.testing.assert_frame_equal(joined, left.merge(right, on="customer_id", how="left"))
+        assert joined["score"].tolist()[::2] == [9.0, 7.0]
+    if dtype == "str":  # Arrow-backed, as products are read: the same ids are joined without a merge
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(pd.DataFrame, "merge", lambda *args, **kwargs: pytest.fail("merged"))
+            join_by_id(left, cases[0], ["tier", "score"])
+    assert ids_increasing(pd.Series(["a", "b", "c"], dtype=dtype)) and ids_increasing(pd.Series([], dtype=dtype))
+    for ids in (["a", "a"], ["b", "a"], ["a", None, "b"]):
+        assert not ids_increasing(pd.Series(ids, dtype=dtype))

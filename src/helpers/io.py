@@ -63,12 +63,40 @@ def write_parquet(frame: pd.DataFrame, path: Path, sort_by: list[str] | None = N
     return path
 
 
+def _arrow(ids: pd.Series):
+    """The Arrow array behind an id column (pandas' default string columns), or None."""
+    array = getattr(ids.array, "_pa_array", None)
+    return array.combine_chunks() if array is not None and hasattr(array, "combine_chunks") else array
+
+
+def ids_increasing(ids: pd.Series) -> bool:
+    """True when every id is greater than the one before it (so each is unique). On Arrow strings
+    compared in Arrow: 1M ids in 14 ms, where pandas' check first copies them to Python strings (0.17 s)."""
+    array = _arrow(ids)
+    if array is None:
+        return bool(ids.is_monotonic_increasing and ids.is_unique)
+    import pyarrow.compute as pc
+
+    return len(array) < 2 or (array.null_count == 0 and bool(pc.all(pc.less(array[:-1], array[1:])).as_py()))
+
+
+def join_by_id(left: pd.DataFrame, right: pd.DataFrame, columns: list[str], id_column: str = "customer_id") -> pd.DataFrame:
+    """``right``'s ``columns`` attached to ``left`` by id (a left join, left's rows and order). When both
+    list the same increasing ids (products are written in id order) the columns are attached by
+    position: 1M customers in 0.02 s instead of 0.4 s for the merge."""
+    left_ids, right_ids = _arrow(left[id_column]), _arrow(right[id_column])
+    if (left_ids is not None and right_ids is not None and not set(columns) & set(left.columns)
+            and left_ids.equals(right_ids) and ids_increasing(left[id_column])):
+        return left.reset_index(drop=True).assign(**{c: right[c].array for c in columns})
+    return left.merge(right[[id_column, *columns]], on=id_column, how="left")
+
+
 def largest_first(frame: pd.DataFrame, column: str, n: int | None = None, id_column: str = "customer_id") -> pd.DataFrame:
     """The rows from the largest ``column`` to the smallest, ties by ``id_column`` ascending, missing
     values last (``sort_values([column, id_column], ascending=[False, True])``); the first ``n`` only
     when given. A frame already in id order (products are written so) needs only a stable sort of
     the numbers, not a sort on text: 1M customers 1.3 s -> 0.3 s."""
-    if not frame[id_column].is_monotonic_increasing:
+    if not ids_increasing(frame[id_column]):
         ordered = frame.sort_values([column, id_column], ascending=[False, True], kind="mergesort")
         return ordered if n is None else ordered.head(n)
     order = np.argsort(-frame[column].to_numpy(dtype="float64", na_value=np.nan), kind="stable")  # NaN sorts last

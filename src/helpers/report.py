@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from helpers.engine import exact_sum
-from helpers.io import largest_first
+from helpers.io import ids_increasing, join_by_id, largest_first
 
 NEW_ROW = "(new customer)"
 GONE_COLUMN = "(not in this period)"
@@ -175,20 +175,29 @@ def write_exports(tables: dict[str, pd.DataFrame], folder: Path, xlsx: tuple[str
     (the lists are ranked; the CSV holds every row). DuckDB writes the CSV from an Arrow copy of the
     frame: 1M customers in 2.9 s, against 4.0 s scanning the pandas frame and 14.5 s with pandas'
     ``to_csv``, byte for byte the same file; Excel costs about 0.2 ms a cell row, hence the cap."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import duckdb
     import pyarrow as pa
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     con = duckdb.connect()
-    for name, table in tables.items():
-        path = folder / f"{name}.csv"
-        con.from_arrow(pa.Table.from_pandas(table, preserve_index=False)).write_csv(str(path), header=True)
-        written.append(path)
-        if name in xlsx:
-            book = folder / f"{name}.xlsx"
-            write_xlsx(table.head(xlsx_max_rows), book, name[:31])
-            written.append(book)
+    # The Excel books (Python) are written in a thread while DuckDB writes the CSV files (native code,
+    # without Python's lock): 1M customers 5.1-5.9 s -> 4.7-4.8 s.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx") as books:
+        pending = []
+        for name, table in tables.items():
+            if name in xlsx:
+                book = folder / f"{name}.xlsx"
+                pending.append(books.submit(write_xlsx, table.head(xlsx_max_rows), book, name[:31]))
+            path = folder / f"{name}.csv"
+            con.from_arrow(pa.Table.from_pandas(table, preserve_index=False)).write_csv(str(path), header=True)
+            written.append(path)
+            if name in xlsx:
+                written.append(book)
+        for future in pending:
+            future.result()
     con.close()
     return written
 
@@ -331,7 +340,7 @@ def clv_by_group(clv: pd.DataFrame, groups: pd.DataFrame, column: str, order: li
     ``groups``: the RFM segment, the cluster name). Groups in ``order`` when given (e.g. the segment
     rule order; empty groups left out), else largest total first; customers without a group are
     counted as "(none)", last."""
-    joined = clv[["customer_id", "clv", "p_alive"]].merge(groups[["customer_id", column]], on="customer_id", how="left")
+    joined = join_by_id(clv[["customer_id", "clv", "p_alive"]], groups, [column])
     joined[column] = joined[column].astype(object).where(joined[column].notna(), "(none)")
     table = joined.groupby(column).agg(customers=("customer_id", "size"), total_clv=("clv", "sum"),
                                        mean_clv=("clv", "mean"), mean_p_alive=("p_alive", "mean"))
@@ -348,12 +357,13 @@ def customer_list(rfm: pd.DataFrame, scores: pd.DataFrame | None, clv: pd.DataFr
                "first_order_ts", "last_order_ts"]
     table = rfm[columns]
     if scores is not None:
-        table = table.merge(scores[["customer_id", "score", "tier", "driver_1", "driver_2", "lifecycle_stage"]],
-                            on="customer_id", how="left")
+        table = join_by_id(table, scores, ["score", "tier", "driver_1", "driver_2", "lifecycle_stage"])
     if clv is not None:
-        table = table.merge(clv[["customer_id", "p_alive", "expected_purchases", "clv"]], on="customer_id", how="left")
+        table = join_by_id(table, clv, ["p_alive", "expected_purchases", "clv"])
     numbers = table.select_dtypes("float").columns
     table = table.assign(**{c: table[c].round(2) for c in numbers})
+    if ids_increasing(table["customer_id"]):  # as 03_rfm is written
+        return table.reset_index(drop=True)
     return table.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.config import ScoringConfig
-from helpers.io import largest_first
+from helpers.io import join_by_id, largest_first
 
 OTHERWISE = "otherwise"
 PROSPECT = "prospect"
@@ -171,7 +171,7 @@ def with_clusters(scored: pd.DataFrame, clusters: pd.DataFrame | None) -> pd.Dat
     """Attach each customer's cluster name (when clustering ran), for the cross-tables."""
     if clusters is None:
         return scored
-    return scored.merge(clusters[["customer_id", "cluster_name"]], on="customer_id", how="left")
+    return join_by_id(scored, clusters, ["cluster_name"])
 
 
 def tier_crosstab(scored: pd.DataFrame, column: str, tiers: dict[str, float]) -> pd.DataFrame:
