@@ -304,6 +304,18 @@ def test_weighted_fit_on_unique_histories_equals_the_fit_on_every_customer(cohor
     assert on_compressed.log_likelihood == pytest.approx(on_raw.log_likelihood, rel=1e-9)
 
 
+def test_log_difference_gives_scipys_logsumexp_bits() -> None:
+    """Random magnitudes, ties, a larger second term (nan) and infinities: the same bits as scipy."""
+    from scipy.special import logsumexp
+
+    rng = np.random.default_rng(3)
+    first = np.concatenate([rng.normal(0, 50, 10_000), [1.0, 2.0, -np.inf, np.inf, 0.0, 5.0, np.inf, np.nan]])
+    second = np.concatenate([first[:10_000] - rng.exponential(3, 10_000), [1.0, 3.0, -np.inf, -np.inf, -np.inf, np.nan, 1.0, -np.inf]])
+    with np.errstate(all="ignore"):
+        theirs = logsumexp([first, second], axis=0, b=[np.ones(len(first)), -np.ones(len(first))])
+    np.testing.assert_array_equal(clv._log_difference(first, second), theirs)  # nan where theirs is nan
+
+
 def test_pareto_starts_are_seeded_and_the_best_start_wins(cohort) -> None:
     histories = clv.compress_histories(cohort)
     one = clv.fit_model(histories, "pareto_nbd", seed=7, starts=1)
