@@ -219,7 +219,7 @@ def lines_side_by_side(frame: pd.DataFrame, x: str, left: str, right: str, title
         ax.set(title=label, xlabel=xlabel, ylabel=label)
         ax.set_xticks(frame[x])
     fig.suptitle(title, fontweight="bold")
-    fig.tight_layout()
+    fig.subplots_adjust(top=0.84, wspace=0.36)  # room for the title and between the panels (tight_layout: +0.27 s)
     return fig
 
 
