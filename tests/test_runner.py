@@ -195,3 +195,41 @@ def test_duckdb_out_of_memory_in_a_later_stage_gets_the_same_advice(tiny_project
     assert not result.ok and result.message.startswith("03_rfm.ipynb failed in cell 5 (engine.connect(")
     assert "OutOfMemoryException: Out of Memory Error: " in result.message
     assert result.message.count(MEMORY_LIMIT_HINT) == 1 and "SET memory_limit" not in result.message
+
+
+def test_notebooks_on_a_shared_kernel_reuse_one_connected_client_and_keep_their_own_outputs(tmp_path: Path) -> None:
+    """papermill gets the same client for every notebook of a kernel (a new one waits 0.2 s for stray
+    output each time); each executed notebook holds its own outputs only, a failure included."""
+    import nbformat
+
+    from helpers import runner
+
+    def notebook(name: str, *sources: str) -> Path:
+        nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                               "language": "python"}})
+        nb.cells = [nbformat.v4.new_code_cell('label = "?"', metadata={"tags": ["parameters"]}),
+                    *(nbformat.v4.new_code_cell(source) for source in sources)]
+        path = tmp_path / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        return path
+
+    first = notebook("first", "print('first', label)", "import sys; print('to stderr', file=sys.stderr)")
+    second = notebook("second", "print('second', label)")
+    failing = notebook("failing", "print('before')", "1 / 0")
+    kernel = runner.SharedKernel("python3", tmp_path)
+    try:
+        outputs = {}
+        for path, label in ((first, "a"), (second, "b"), (failing, "c"), (second, "d")):
+            executed = tmp_path / f"{path.stem}-{label}-out.ipynb"
+            try:
+                runner._execute(path, executed, {"label": label}, "python3", 60, kernel)
+            except runner.NotebookFailed as exc:
+                assert "failing.ipynb failed in cell 4 (1 / 0): ZeroDivisionError" in str(exc)  # after the injected parameters
+            cells = nbformat.read(executed, as_version=4).cells
+            outputs[f"{path.stem}-{label}"] = ["".join(o.get("text", "")) or o.get("ename", "")
+                                               for cell in cells if cell.cell_type == "code" for o in cell.outputs]
+        assert kernel.manager.client() is kernel.manager.client()
+    finally:
+        kernel.close()
+    assert outputs == {"first-a": ["first a\n", "to stderr\n"], "second-b": ["second b\n"],
+                       "failing-c": ["before\n", "ZeroDivisionError"], "second-d": ["second d\n"]}

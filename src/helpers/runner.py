@@ -113,6 +113,38 @@ def release_free_memory() -> None:
 WARM_UP = "import helpers.engine, helpers.plots"  # what every notebook imports first (ibis, DuckDB, pandas, matplotlib)
 
 
+def _lane_kernel_manager(kernel_name: str):
+    """A kernel manager whose ``client()`` gives papermill the same connected client for every
+    notebook. A fresh client waits for the kernel's answer and then 0.2 s more for stray output
+    (jupyter_client's wait_for_ready): 1.2 s of idle time on the six stages of the first kernel.
+    Messages left from an earlier notebook are skipped, since nbclient keeps only replies to its
+    own requests."""
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ReusedClient(AsyncKernelClient):
+        ready = False
+
+        def start_channels(self, *args, **kwargs) -> None:  # no heartbeat (see SharedKernel); once
+            if not self.channels_running:
+                super().start_channels(shell=True, iopub=True, stdin=False, hb=False, control=True)
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            if not self.ready:
+                await AsyncKernelClient.wait_for_ready(self, timeout)
+                self.ready = True
+
+    class LaneKernelManager(AsyncKernelManager):
+        reused = None
+
+        def client(self, **kwargs) -> ReusedClient:
+            if self.reused is None:
+                self.reused = super().client(**kwargs)
+            return self.reused
+
+    return LaneKernelManager(kernel_name=kernel_name, client_factory=ReusedClient)
+
+
 class SharedKernel:
     """One kernel for every notebook of a run; its user namespace is cleared before each notebook,
     while imported modules stay loaded. (Each notebook still runs alone under nbval in the tests,
@@ -120,11 +152,10 @@ class SharedKernel:
 
     def __init__(self, kernel_name: str, cwd: Path) -> None:
         from jupyter_client.blocking import BlockingKernelClient
-        from jupyter_client.manager import AsyncKernelManager
         from jupyter_client.utils import run_sync
 
         self._run_sync = run_sync
-        self.manager = AsyncKernelManager(kernel_name=kernel_name)
+        self.manager = _lane_kernel_manager(kernel_name)
         run_sync(self.manager.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
         self.client = BlockingKernelClient()
         self.client.load_connection_info(self.manager.get_connection_info())
@@ -153,6 +184,8 @@ class SharedKernel:
 
     def close(self) -> None:
         self.client.stop_channels()
+        if self.manager.reused is not None:
+            self.manager.reused.stop_channels()
         self._run_sync(self.manager.shutdown_kernel)(now=True)
 
 
