@@ -157,13 +157,17 @@ class SharedKernel:
         self._run_sync = run_sync
         self.manager = _lane_kernel_manager(kernel_name)
         run_sync(self.manager.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
-        self.client = BlockingKernelClient()
+        # The client papermill will use, connected and checked now, before the imports below keep
+        # the kernel busy. No heartbeat: its one-second limit declares a kernel that is still importing
+        # on a busy machine dead ("Kernel died before replying to kernel_info"), as when two periods
+        # start at once.
+        notebooks_client = self.manager.client()
+        notebooks_client.start_channels()
+        self.client = BlockingKernelClient()  # for the warm-up and the resets between notebooks
         self.client.load_connection_info(self.manager.get_connection_info())
-        # No heartbeat: its one-second limit declares a kernel that is still importing on a busy machine
-        # dead ("Kernel died before replying to kernel_info"), as when two periods start at once.
         self.client.start_channels(hb=False)
         try:
-            self.client.wait_for_ready(timeout=120)
+            run_sync(notebooks_client.wait_for_ready)(timeout=120)
         except RuntimeError:
             alive = run_sync(self.manager.is_alive)()
             self.close()
