@@ -263,8 +263,7 @@ def order_ids_increasing(kept: ir.Table, backend: str) -> bool:
     return int(pairs.filter(not_increasing).count().execute()) == 0
 
 
-def quality_facts(classified: ir.Table, threshold: float | None, cleaning: CleaningConfig,
-                  backend: str = "duckdb") -> dict:
+def quality_facts(classified: ir.Table, threshold: float | None, cleaning: CleaningConfig, backend: str) -> dict:
     """Counts that must add up: rows in = kept + rejected, with rejected split by every reason code."""
     counts = classified.group_by("reject_reason").agg(rows=classified.count()).execute()
     by_reason = {code: 0 for code in REJECT_REASONS}

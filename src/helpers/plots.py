@@ -6,6 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.font_manager import FontProperties
 
 PALETTE = sns.color_palette("tab20", 20)
 
@@ -98,7 +99,7 @@ def _colour_grid(ax, matrix: pd.DataFrame, cmap: str, colour_label: str, cell_te
     ax.set_xticks(np.arange(0, matrix.shape[1], step_x) + 0.5, columns)
     ax.set_yticks(np.arange(0, matrix.shape[0], step_y) + 0.5, [str(i) for i in matrix.index[::step_y]], rotation=0,
                   va="center")
-    font_points = plt.rcParams["xtick.labelsize"] if isinstance(plt.rcParams["xtick.labelsize"], (int, float)) else 11.0
+    font_points = FontProperties(size=plt.rcParams["xtick.labelsize"]).get_size_in_points()
     axes_points = ax.get_position().width * ax.figure.get_figwidth() * 72
     if columns and max(map(len, columns)) * 0.6 * font_points > axes_points * step_x / matrix.shape[1]:
         ax.tick_params(axis="x", rotation=90)
