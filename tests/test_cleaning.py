@@ -243,14 +243,14 @@ def test_distinct_orders_are_counted_without_a_distinct_count_only_when_ids_incr
     con = connect()
 
     def increasing(ids: list) -> bool:
-        return cleaning.order_ids_increasing(con.create_table("ids", pd.DataFrame({"order_id": ids}), overwrite=True),
-                                             "duckdb")
+        return cleaning.increasing_as_stored(con.create_table("ids", pd.DataFrame({"order_id": ids}), overwrite=True),
+                                             "order_id", "duckdb")
 
     assert increasing(["536365", "536366", "536370"])
     assert not increasing(["536366", "536365"])  # distinct but stored out of order: counted the slow way
     assert not increasing(["536365", "536365"]) and not increasing(["536365", None, "536366"])
-    assert not cleaning.order_ids_increasing(con.create_table("one", pd.DataFrame({"order_id": ["a"]}), overwrite=True),
-                                             "spark")
+    assert not cleaning.increasing_as_stored(con.create_table("one", pd.DataFrame({"order_id": ["a"]}), overwrite=True),
+                                             "order_id", "spark")
     later_first = [("13047", "536366", "12/02/2010 08:26", "4"), GOOD]
     _, _, quality = run(later_first)
     assert (quality["orders_kept"], quality["one_row_per_order"]) == (2, True)
@@ -274,8 +274,8 @@ def test_a_large_ingested_file_is_cleaned_in_source_row_order_without_a_sort(tmp
     con = connect()
     table, _ = ingest_transactions(con, source, PrivacyConfig(), root=tmp_path)
     ingested_rows = con.read_parquet(io.write_table(table, tmp_path / "01_transactions.parquet"))
-    assert cleaning.in_source_row_order(con, ingested_rows)
-    assert not cleaning.in_source_row_order(con, ingested_rows.order_by(ingested_rows.amount))
+    assert cleaning.increasing_as_stored(ingested_rows, "source_row", "duckdb")
+    assert not cleaning.increasing_as_stored(ingested_rows.order_by(ingested_rows.amount), "source_row", "duckdb")
     kept, rejected, _ = cleaning.clean_transactions(con, ingested_rows, source, CleaningConfig(), AS_OF)
     assert "ORDER BY" not in ibis.to_sql(kept)
     kept_rows = con.read_parquet(io.write_table(kept, tmp_path / "02_transactions.parquet")).to_pandas()["source_row"]

@@ -205,21 +205,23 @@ def clean_transactions(con: ibis.BaseBackend, mapped: ir.Table, source: Transact
     # Both come out in source_row order without a sort when the ingested rows were stored in that
     # order and no join (repeats) came between: DuckDB keeps the order of a single table through
     # SELECT, WHERE and COPY (documented). 10M kept rows written: 5.4 s -> 3.3 s.
-    if not (repeats is None and in_source_row_order(con, mapped)):
+    if not (repeats is None and increasing_as_stored(mapped, "source_row", backend_name(con))):
         kept, rejected = kept.order_by("source_row"), rejected.order_by("source_row")
     quality = quality_facts(classified, threshold, cleaning, backend_name(con))
     return kept, rejected, quality
 
 
-def in_source_row_order(con: ibis.BaseBackend, mapped: ir.Table) -> bool:
-    """True on DuckDB when the ingested rows are stored in increasing ``source_row`` order (how 01
-    writes a file source): each row is compared with the one before it in scan order, which a window
-    without ORDER BY keeps. 0.2 s on 10M rows. Always False on other engines (no scan order)."""
-    if backend_name(con) != "duckdb":
+def increasing_as_stored(table: ir.Table, column: str, backend: str) -> bool:
+    """True on DuckDB when every row has a ``column`` value greater than the row stored before it:
+    each row is compared with the previous one in scan order, which a window without ORDER BY keeps
+    (10M rows: 0.2-0.8 s). Cleaning asks it of ``source_row`` (rows stored in source order need no
+    sort) and of the kept ``order_id`` (no id repeats, so orders are counted as rows instead of by a
+    distinct count). Any other order only makes it False; always False on other engines (no scan order)."""
+    if backend != "duckdb":
         return False
-    previous = mapped.source_row.lag().over(ibis.window())
-    out_of_order = mapped.select(previous=previous, row=mapped.source_row)
-    return int(con.execute(out_of_order.filter(out_of_order.row <= out_of_order.previous).count())) == 0
+    pairs = table.select(value=table[column], previous=table[column].lag().over(ibis.window()))
+    not_increasing = pairs.value.isnull() | (pairs.value <= pairs.previous).fill_null(False)
+    return int(pairs.filter(not_increasing).count().execute()) == 0
 
 
 def single_source_file(mapped: ir.Table) -> str | None:
@@ -250,19 +252,6 @@ def narrow_for_storage(classified: ir.Table, one_file: str | None, all_text: boo
     return t.drop("source_file") if one_file is not None else t
 
 
-def order_ids_increasing(kept: ir.Table, backend: str) -> bool:
-    """True on DuckDB when every kept row has an order id and each is greater than the one stored
-    before it: then no two rows share an order id, found without a distinct count (10M rows: 0.8 s
-    instead of 2.5 s). Order logs are often stored in order-id order; any other order only makes
-    this False. Always False on other engines (no scan order)."""
-    if backend != "duckdb":
-        return False
-    previous = kept.order_id.lag().over(ibis.window())
-    pairs = kept.select(order_id=kept.order_id, previous=previous)
-    not_increasing = pairs.order_id.isnull() | (pairs.order_id <= pairs.previous).fill_null(False)
-    return int(pairs.filter(not_increasing).count().execute()) == 0
-
-
 def quality_facts(classified: ir.Table, threshold: float | None, cleaning: CleaningConfig, backend: str) -> dict:
     """Counts that must add up: rows in = kept + rejected, with rejected split by every reason code."""
     counts = classified.group_by("reject_reason").agg(rows=classified.count()).execute()
@@ -274,7 +263,7 @@ def quality_facts(classified: ir.Table, threshold: float | None, cleaning: Clean
         else:
             by_reason[str(reason)] = int(rows)
     kept = classified.filter(classified.reject_reason.isnull())
-    orders = kept.count() if kept_rows and order_ids_increasing(kept, backend) else kept.order_id.nunique()
+    orders = kept.count() if kept_rows and increasing_as_stored(kept, "order_id", backend) else kept.order_id.nunique()
     summary = kept.agg(
         customers=kept.customer_id.nunique(), orders=orders,
         revenue=exact_sum(kept.amount), returns=kept.is_return.sum(), extreme=kept.is_extreme_amount.sum(),

@@ -184,18 +184,14 @@ def write_exports(tables: dict[str, pd.DataFrame], folder: Path, xlsx: tuple[str
     written = []
     con = duckdb.connect()
     # The Excel books (Python) are written in a thread while DuckDB writes the CSV files (native code,
-    # without Python's lock): 1M customers 5.1-5.9 s -> 4.7-4.8 s.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx") as books:
-        pending = []
+    # without Python's lock), all started first: 1M customers 5.1-5.9 s -> 3.7 s.
+    books = {name: folder / f"{name}.xlsx" for name in tables if name in xlsx}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx") as pool:
+        pending = [pool.submit(write_xlsx, tables[name].head(xlsx_max_rows), book, name[:31]) for name, book in books.items()]
         for name, table in tables.items():
-            if name in xlsx:
-                book = folder / f"{name}.xlsx"
-                pending.append(books.submit(write_xlsx, table.head(xlsx_max_rows), book, name[:31]))
             path = folder / f"{name}.csv"
             con.from_arrow(pa.Table.from_pandas(table, preserve_index=False)).write_csv(str(path), header=True)
-            written.append(path)
-            if name in xlsx:
-                written.append(book)
+            written += [path, books[name]] if name in books else [path]
         for future in pending:
             future.result()
     con.close()
