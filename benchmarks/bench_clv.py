@@ -63,69 +63,108 @@ def run_variant(variant: str, customers: int, seed: int) -> dict:
     if variant == "raw":
         data = histories[clv.HISTORY_COLUMNS]
     else:  # compressed: every customer; sampled: as notebook 06 above clv.fit_sample_above customers
-        data = clv.compress_histories(histories, sample_above=None if variant == "compressed" else clv.FIT_SAMPLE_ABOVE,
-                                      seed=seed)
+        data = clv.compress_histories(
+            histories, sample_above=None if variant == "compressed" else clv.FIT_SAMPLE_ABOVE, seed=seed
+        )
     compressed = time.perf_counter()
     fit = clv.fit_model(data, "bgnbd", seed=seed)
     done = time.perf_counter()
     return {
-        "variant": variant, "customers": customers, "rows_fitted": len(data),
+        "variant": variant,
+        "customers": customers,
+        "rows_fitted": len(data),
         "repeat_buyers": int((histories["repeat_periods"] > 0).sum()),
-        "generate_seconds": round(generated - started, 3), "compress_seconds": round(compressed - generated, 3),
-        "fit_seconds": round(done - compressed, 3), "fit_and_compress_seconds": round(done - generated, 3),
+        "generate_seconds": round(generated - started, 3),
+        "compress_seconds": round(compressed - generated, 3),
+        "fit_seconds": round(done - compressed, 3),
+        "fit_and_compress_seconds": round(done - generated, 3),
         "peak_memory_mb_after_generation": round(memory_after_generation, 1),
         "peak_memory_mb": round(peak_memory_mb(), 1),
-        "converged": fit.converged, "params": fit.params, "standard_errors": fit.standard_errors,
-        "log_likelihood": fit.log_likelihood, "note": fit.note,
+        "converged": fit.converged,
+        "params": fit.params,
+        "standard_errors": fit.standard_errors,
+        "log_likelihood": fit.log_likelihood,
+        "note": fit.note,
     }
 
 
 def clv_sample(results: dict) -> str:
     from helpers import clv
 
-    return (f"{clv.FIT_SAMPLE_ABOVE:,} of {results['sampled']['customers']:,} customers "
-            f"({results['sampled']['rows_fitted']:,} distinct histories)")
+    return (
+        f"{clv.FIT_SAMPLE_ABOVE:,} of {results['sampled']['customers']:,} customers "
+        f"({results['sampled']['rows_fitted']:,} distinct histories)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--variant", choices=["raw", "compressed", "sampled"], help=argparse.SUPPRESS)  # child process
+    parser.add_argument(
+        "--variant", choices=["raw", "compressed", "sampled"], help=argparse.SUPPRESS
+    )  # child process
     args = parser.parse_args()
     if args.variant:
         print(json.dumps(run_variant(args.variant, args.customers, args.seed)))
         return
     results = {}
     for variant in ("compressed", "sampled", "raw"):
-        done = subprocess.run([sys.executable, __file__, "--customers", str(args.customers), "--seed", str(args.seed),
-                               "--variant", variant], check=True, capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--customers",
+                str(args.customers),
+                "--seed",
+                str(args.seed),
+                "--variant",
+                variant,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
         run = results[variant]
-        print(f"{variant:>10}: {run['rows_fitted']:>9,} rows, fit {run['fit_and_compress_seconds']:.2f} s "
-              f"(compression included), peak {run['peak_memory_mb']:.0f} MB")
+        print(
+            f"{variant:>10}: {run['rows_fitted']:>9,} rows, fit {run['fit_and_compress_seconds']:.2f} s "
+            f"(compression included), peak {run['peak_memory_mb']:.0f} MB"
+        )
     raw, small = results["raw"]["params"], results["compressed"]["params"]
     difference = max(abs(small[k] / raw[k] - 1) for k in raw)
     sampled = results["sampled"]["params"]
     sample_difference = max(abs(sampled[k] / raw[k] - 1) for k in raw)
     summary = {
-        "customers": args.customers, "seed": args.seed, "true_params": TRUE,
-        "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-        "max_relative_param_difference": difference, "same_params_to_1e-4": difference < 1e-4,
+        "customers": args.customers,
+        "seed": args.seed,
+        "true_params": TRUE,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "max_relative_param_difference": difference,
+        "same_params_to_1e-4": difference < 1e-4,
         # Fit small: the seeded sample's estimates differ from everyone's by sampling error only.
         "sampled_max_relative_param_difference": sample_difference,
-        "sampled_speedup": round(results["raw"]["fit_and_compress_seconds"]
-                                 / results["sampled"]["fit_and_compress_seconds"], 1),
-        "speedup": round(results["raw"]["fit_and_compress_seconds"]
-                         / results["compressed"]["fit_and_compress_seconds"], 1),
+        "sampled_speedup": round(
+            results["raw"]["fit_and_compress_seconds"] / results["sampled"]["fit_and_compress_seconds"], 1
+        ),
+        "speedup": round(
+            results["raw"]["fit_and_compress_seconds"] / results["compressed"]["fit_and_compress_seconds"], 1
+        ),
         "compression_ratio": round(results["raw"]["rows_fitted"] / results["compressed"]["rows_fitted"], 1),
         "variants": results,
     }
     RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"fit on a seeded sample of {clv_sample(results)}: parameters within {sample_difference:.1e} of the fit on "
-          f"everyone, speed-up x{summary['sampled_speedup']}")
-    print(f"parameters agree to {difference:.1e} (relative); speed-up x{summary['speedup']}; "
-          f"{summary['compression_ratio']}x fewer rows; wrote {RESULTS.relative_to(REPO)}")
+    print(
+        f"fit on a seeded sample of {clv_sample(results)}: parameters within {sample_difference:.1e} of the "
+        f"fit on "
+        f"everyone, speed-up x{summary['sampled_speedup']}"
+    )
+    print(
+        f"parameters agree to {difference:.1e} (relative); speed-up x{summary['speedup']}; "
+        f"{summary['compression_ratio']}x fewer rows; wrote {RESULTS.relative_to(REPO)}"
+    )
     if difference >= 1e-4:
         sys.exit("the weighted and raw fits differ by more than 1e-4")
 

@@ -11,8 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|\b[A-Z][a-zA-Z]+Error: |Exception: ")
 
 
@@ -50,12 +57,16 @@ def check_page(browser, path: Path, screenshot: Path | None = None) -> PageCheck
     page.on("requestfailed", lambda req: result.failed_requests.append(req.url))
     page.goto(path.resolve().as_uri(), wait_until="load")
     page.wait_for_timeout(800)  # interactive tables initialise after load
-    images = page.evaluate("Array.from(document.images).map(i => [i.currentSrc.slice(0, 60), i.complete && i.naturalWidth > 0])")
+    images = page.evaluate(
+        "Array.from(document.images).map(i => [i.currentSrc.slice(0, 60), i.complete && i.naturalWidth > 0])"
+    )
     result.images = len(images)
     result.broken_images = [src for src, ok in images if not ok]
     text = page.evaluate("document.body.innerText")
     result.error_text = ERROR_TEXT.findall(text)
-    result.tables_initialised = page.evaluate("document.querySelectorAll('.dt-container, .dataTables_wrapper').length")
+    result.tables_initialised = page.evaluate(
+        "document.querySelectorAll('.dt-container, .dataTables_wrapper').length"
+    )
     hrefs = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
     result.links = len(hrefs)
     for href in hrefs:
@@ -65,8 +76,12 @@ def check_page(browser, path: Path, screenshot: Path | None = None) -> PageCheck
         if href.startswith("#"):
             # As browsers do (HTML spec): the raw fragment first, then the percent-decoded one.
             fragment = href[1:]
-            exists = any(page.evaluate("(id) => !!(document.getElementById(id) || document.getElementsByName(id).length)", f)
-                         for f in (fragment, unquote(fragment)))
+            exists = any(
+                page.evaluate(
+                    "(id) => !!(document.getElementById(id) || document.getElementsByName(id).length)", f
+                )
+                for f in (fragment, unquote(fragment))
+            )
             if fragment and not exists:
                 result.dead_links.append(href)
         elif target.path and not (path.parent / unquote(target.path)).exists():

@@ -30,8 +30,9 @@ def make_project(folder: Path, periods: tuple[str, ...] = ("1998-05", "1998-06")
     shutil.copyfile(REPO / "params" / "defaults.yaml", folder / "params" / "defaults.yaml")
     for period in periods:
         config.new_period_file(period, root=folder)
-    shutil.copytree(REPO / "notebooks", folder / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        REPO / "notebooks", folder / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+    )
     raw = folder / "data" / "raw"
     raw.mkdir(parents=True)
     (raw / "cdnow_transactions.txt").write_text(cdnow_head())
@@ -76,8 +77,17 @@ def ingested(rows: list[tuple], source_file: str = "x.csv"):
     frame = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_ts", "amount"], dtype=object)
     frame["source_file"] = source_file
     frame["source_row"] = range(1, len(frame) + 1)
-    return ibis.memtable(frame, schema={"customer_id": "string", "order_id": "string", "order_ts": "string",
-                                        "amount": "string", "source_file": "string", "source_row": "int64"})
+    return ibis.memtable(
+        frame,
+        schema={
+            "customer_id": "string",
+            "order_id": "string",
+            "order_ts": "string",
+            "amount": "string",
+            "source_file": "string",
+            "source_row": "int64",
+        },
+    )
 
 
 @pytest.fixture

@@ -36,13 +36,17 @@ def server_bin() -> Path:
         found = shutil.which("initdb")
         if found:
             return Path(found).resolve().parent
-        versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                          key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+        versions = sorted(
+            glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+            key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+        )
         if versions:
             return Path(versions[-1]).parent
         if attempt == 0:
             subprocess.run(["bash", str(HERE / "system_deps.sh")], check=True)
-    raise RuntimeError("PostgreSQL server binaries not found after tests/system_deps.sh; install Debian's postgresql.")
+    raise RuntimeError(
+        "PostgreSQL server binaries not found after tests/system_deps.sh; install Debian's postgresql."
+    )
 
 
 def free_port() -> int:
@@ -77,18 +81,46 @@ class PgServer:
         pwfile.write_text(server.admin_password + "\n")
         if os.geteuid() == 0:
             os.chown(pwfile, owner.pw_uid, owner.pw_gid)
-        init = server._as_owner([str(server.bin / "initdb"), "-D", str(folder / "data"), "-U", ADMIN,
-                                 f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
-                                 "-E", "UTF8", "--locale=C", "--no-sync"])
+        init = server._as_owner(
+            [
+                str(server.bin / "initdb"),
+                "-D",
+                str(folder / "data"),
+                "-U",
+                ADMIN,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+        )
         if init.returncode != 0:
             shutil.rmtree(folder, ignore_errors=True)
             raise RuntimeError(f"initdb failed: {init.stderr.strip()}")
         for _ in range(5):  # another process may take the free port between the probe and the start
             server.port = free_port()
-            options = (f"-c listen_addresses=127.0.0.1 -p {server.port} -c unix_socket_directories={folder} "
-                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-            started = server._as_owner([str(server.bin / "pg_ctl"), "-D", str(folder / "data"), "-l",
-                                        str(folder / "server.log"), "-o", options, "-w", "-t", "60", "start"])
+            options = (
+                f"-c listen_addresses=127.0.0.1 -p {server.port} -c unix_socket_directories={folder} "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            )
+            started = server._as_owner(
+                [
+                    str(server.bin / "pg_ctl"),
+                    "-D",
+                    str(folder / "data"),
+                    "-l",
+                    str(folder / "server.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            )
             if started.returncode == 0:
                 break
         else:
@@ -101,19 +133,33 @@ class PgServer:
         return server
 
     def stop(self) -> None:
-        self._as_owner([str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop"])
+        self._as_owner(
+            [str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop"]
+        )
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # ------------------------------------------------------------------ access
 
     def admin(self, dbname: str = "postgres") -> psycopg.Connection:
-        return psycopg.connect(host=self.host, port=self.port, user=ADMIN, password=self.admin_password,
-                               dbname=dbname, autocommit=True)
+        return psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=ADMIN,
+            password=self.admin_password,
+            dbname=dbname,
+            autocommit=True,
+        )
 
     def reader(self) -> psycopg.Connection:
         """A connection as the test role to the test database (what the project reads with)."""
-        return psycopg.connect(host=self.host, port=self.port, user=READER, password=READER_PASSWORD,
-                               dbname=DATABASE, autocommit=True)
+        return psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=READER,
+            password=READER_PASSWORD,
+            dbname=DATABASE,
+            autocommit=True,
+        )
 
     def url(self, password: str = READER_PASSWORD, host: str | None = None, port: int | None = None) -> str:
         return f"postgres://{READER}:{password}@{host or self.host}:{port or self.port}/{DATABASE}"
@@ -134,8 +180,10 @@ def load_cdnow(server: PgServer, text: str, table: str = "orders") -> int:
     rows = [line.split() for line in text.splitlines()[1:] if line.strip()]
     with server.reader() as db:
         db.execute(f"DROP TABLE IF EXISTS {table}")
-        db.execute(f"CREATE TABLE {table} (customer_id text, order_date date, number_of_cds integer, "
-                   "dollar_value numeric(10, 2))")
+        db.execute(
+            f"CREATE TABLE {table} (customer_id text, order_date date, number_of_cds integer, "
+            "dollar_value numeric(10, 2))"
+        )
         with db.cursor().copy(f"COPY {table} FROM STDIN") as copy:
             for cid, day, cds, dollars in rows:
                 copy.write_row((cid, f"{day[:4]}-{day[4:6]}-{day[6:]}", int(cds), dollars))

@@ -12,7 +12,6 @@ Excel workbook, a Parquet file cut in half) are built from a committed CSV.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import shutil
 from pathlib import Path
 from typing import Any
@@ -33,14 +32,22 @@ BAD = Path(__file__).resolve().parent / "data" / "bad"
 SPEC = yaml.safe_load((BAD / "cases.yaml").read_text(encoding="utf-8"))
 CASES = [case for case in SPEC["cases"] if "covered_by" not in case]
 ELSEWHERE = [case for case in SPEC["cases"] if "covered_by" in case]
-ERRORS = {"ParamsError": ParamsError, "IngestError": IngestError, "ValueError": ValueError,
-          "NoOrdersError": cleaning.NoOrdersError}
+ERRORS = {
+    "ParamsError": ParamsError,
+    "IngestError": IngestError,
+    "ValueError": ValueError,
+    "NoOrdersError": cleaning.NoOrdersError,
+}
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        merged[key] = merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        merged[key] = (
+            merge(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
     return merged
 
 
@@ -50,7 +57,8 @@ def generate(kind: str, source: Path, target: Path) -> None:
     if kind == "xlsx_second_sheet":
         with pd.ExcelWriter(target) as book:
             pd.DataFrame({"note": ["orders exported 2010-12-02; see the next sheet"]}).to_excel(
-                book, sheet_name="About", index=False)
+                book, sheet_name="About", index=False
+            )
             frame.to_excel(book, sheet_name="Orders", index=False)
     elif kind == "parquet_cut_in_half":
         whole = target.with_suffix(".whole")
@@ -68,8 +76,10 @@ def build_project(tmp_path: Path, case: dict[str, Any]) -> tuple[Path, str]:
     (root / "params").mkdir(parents=True)
     (root / "data" / "raw").mkdir(parents=True)
     shutil.copyfile(REPO / "params" / "defaults.yaml", root / "params" / "defaults.yaml")
-    period_keys = {**SPEC["base_period"], **{k: v for k, v in case.get("params", {}).items()
-                                              if k in ("period", "period_start", "period_end")}}
+    period_keys = {
+        **SPEC["base_period"],
+        **{k: v for k, v in case.get("params", {}).items() if k in ("period", "period_start", "period_end")},
+    }
     period = str(period_keys["period"])
     if case.get("kind") == "params":
         shutil.copyfile(BAD / case["file"], root / "params" / f"{period}.yaml")
@@ -92,7 +102,9 @@ def run_case(root: Path, period: str):
     con = engine.connect(params.engine)
     source = params.sources.transactions
     table, facts = ingest_transactions(con, source, params.privacy, root)
-    kept, rejected, quality = cleaning.clean_transactions(con, table, source, params.cleaning, params.as_of_exclusive)
+    kept, rejected, quality = cleaning.clean_transactions(
+        con, table, source, params.cleaning, params.as_of_exclusive
+    )
     return params, facts, kept.to_pandas(), rejected.to_pandas(), quality
 
 
@@ -105,14 +117,18 @@ def assert_error(case: dict[str, Any], error: Exception) -> None:
     assert "\n" not in message and "Traceback" not in message
 
 
-def assert_outcome(expect: dict[str, Any], facts: dict, kept: pd.DataFrame, rejected: pd.DataFrame, quality: dict) -> None:
+def assert_outcome(
+    expect: dict[str, Any], facts: dict, kept: pd.DataFrame, rejected: pd.DataFrame, quality: dict
+) -> None:
     # Every row is accounted for: rows in = kept + rejected, and each source row is in exactly one table.
     assert facts["rows_read"] == quality["rows_in"] == expect["rows_in"]
     assert quality["rows_kept"] == len(kept) == expect["kept"]
     assert quality["rows_rejected"] == len(rejected) == expect["rows_in"] - expect["kept"]
     assert {code: n for code, n in quality["rejected_by_reason"].items() if n} == expect.get("rejected", {})
     assert dict(zip(rejected["source_row"], rejected["reject_reason"])) == expect.get("rejected_rows", {})
-    assert sorted(kept["source_row"].tolist() + rejected["source_row"].tolist()) == list(range(1, expect["rows_in"] + 1))
+    assert sorted(kept["source_row"].tolist() + rejected["source_row"].tolist()) == list(
+        range(1, expect["rows_in"] + 1)
+    )
     if "kept_customers" in expect:
         assert kept["customer_id"].tolist() == [str(c) for c in expect["kept_customers"]]
     if "kept_distinct_customers" in expect:
@@ -137,8 +153,9 @@ def case_param(case: dict[str, Any]):
 
 
 @pytest.mark.parametrize("case", [case_param(case) for case in CASES])
-def test_bad_input_gives_its_expected_outcome(case: dict[str, Any], tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_input_gives_its_expected_outcome(
+    case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, value in case.get("env", {}).items():
         monkeypatch.setenv(name, value)
     for name in case.get("env_unset", []):
@@ -168,13 +185,21 @@ def test_the_corpus_is_complete() -> None:
     assert len(ids) == len(CASES), "case ids must be unique"
     for case in CASES:
         assert "error" in case or "expect" in case, case["id"]
-        assert "expect" not in case or "error" not in case or case["error_type"] == "NoOrdersError", case["id"]
+        assert "expect" not in case or "error" not in case or case["error_type"] == "NoOrdersError", case[
+            "id"
+        ]
         path = BAD / case["file"]
         assert path.is_file() or case.get("absent"), f"{case['file']} is missing from the corpus"
-    committed = {p.relative_to(BAD).as_posix() for p in BAD.rglob("*") if p.is_file()} - {"cases.yaml", ".gitattributes"}
+    committed = {p.relative_to(BAD).as_posix() for p in BAD.rglob("*") if p.is_file()} - {
+        "cases.yaml",
+        ".gitattributes",
+    }
     assert committed <= {case["file"] for case in CASES}, "every committed file is used by a case"
-    assert {case["id"] for case in ELSEWHERE} == {"scoring_weights_not_summing_to_1", "clv_every_customer_bought_once",
-                                                  "period_without_orders_in_later_stages"}
+    assert {case["id"] for case in ELSEWHERE} == {
+        "scoring_weights_not_summing_to_1",
+        "clv_every_customer_bought_once",
+        "period_without_orders_in_later_stages",
+    }
     for case in ELSEWHERE:
         where, name = case["covered_by"].split("::")
         text = (BAD / "cases.yaml").read_text() if where == "cases.yaml" else (REPO / where).read_text()

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-
 from browser import CHROMIUM_ARGS, check_page, ensure_chromium
 from conftest import REPO
 
@@ -58,11 +57,21 @@ def test_the_period_page_is_the_stakeholder_report(built: Path, browser) -> None
     assert result.images >= 5 and not result.broken_images and not result.dead_links
     assert result.links >= 9 + 6  # the table of contents, the exports and the six stage pages
     text = page.read_text()
-    for section in ["Headline numbers", "Segment migration", "Customers to act on", "How the numbers are made"]:
+    for section in [
+        "Headline numbers",
+        "Segment migration",
+        "Customers to act on",
+        "How the numbers are made",
+    ]:
         assert f'id="{section.replace(" ", "-")}"' in text
     exports = sorted(p.name for p in (report_dir / "exports").iterdir())
-    assert {"churn_warning.csv", "churn_warning.xlsx", "priority_list.csv", "data_dictionary.csv",
-            "segment_champions.csv"} <= set(exports)
+    assert {
+        "churn_warning.csv",
+        "churn_warning.xlsx",
+        "priority_list.csv",
+        "data_dictionary.csv",
+        "segment_champions.csv",
+    } <= set(exports)
 
 
 def test_the_cleaning_page_shows_its_charts(built: Path, browser) -> None:

@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 from pydantic import ValidationError
 
-from helpers import clv, engine, io, report, synth
-from helpers.config import ClvConfig, EngineConfig
+from helpers import clv, io, report, synth
+from helpers.config import ClvConfig
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -37,22 +37,40 @@ def sig3(value: float) -> str:
 def cohort() -> pd.DataFrame:
     """Fader-Hardie-Lee's 2,357 CDNOW customers (first purchase in Q1 1997), 39 weeks, in our names."""
     frame = pd.read_csv(DATASETS / "cdnow_customers_summary.csv")
-    return frame.rename(columns={"ID": "customer_id", "frequency": "repeat_periods", "recency": "recency_periods",
-                                 "T": "age_periods"})
+    return frame.rename(
+        columns={
+            "ID": "customer_id",
+            "frequency": "repeat_periods",
+            "recency": "recency_periods",
+            "T": "age_periods",
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def cohort_spend() -> pd.DataFrame:
     """The same cohort with zbar, the mean value of the repeat purchases (Fader-Hardie 2013)."""
     frame = pd.read_csv(DATASETS / "cdnow_customers_summary_with_transactions.csv")
-    return frame.rename(columns={"ID": "customer_id", "x": "repeat_periods", "t_x": "recency_periods",
-                                 "T": "age_periods", "zbar": "repeat_mean_value"})
+    return frame.rename(
+        columns={
+            "ID": "customer_id",
+            "x": "repeat_periods",
+            "t_x": "recency_periods",
+            "T": "age_periods",
+            "zbar": "repeat_mean_value",
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def fits(cohort: pd.DataFrame) -> dict[str, clv.ModelFit]:
-    return clv.fit_purchase_models(clv.compress_histories(cohort), ["bgnbd", "pareto_nbd", "mbgnbd"], seed=42,
-                                   pareto_starts=4, penalizer_retry=0.001)
+    return clv.fit_purchase_models(
+        clv.compress_histories(cohort),
+        ["bgnbd", "pareto_nbd", "mbgnbd"],
+        seed=42,
+        pareto_starts=4,
+        penalizer_retry=0.001,
+    )
 
 
 # ------------------------------------------------------------------------------ model inputs
@@ -61,11 +79,17 @@ def fits(cohort: pd.DataFrame) -> dict[str, clv.ModelFit]:
 def orders() -> pd.DataFrame:
     """Five customers: same-day and same-week repeats, a first order on the as-of day, an order after it."""
     rows = [
-        ("A", "1998-01-05 10:00", 10.0), ("A", "1998-01-05 18:00", 5.0), ("A", "1998-01-07 09:00", 2.5),
-        ("A", "1998-02-20 00:00", 20.0), ("A", "1998-06-30 23:59", 7.0),
+        ("A", "1998-01-05 10:00", 10.0),
+        ("A", "1998-01-05 18:00", 5.0),
+        ("A", "1998-01-07 09:00", 2.5),
+        ("A", "1998-02-20 00:00", 20.0),
+        ("A", "1998-06-30 23:59", 7.0),
         ("B", "1998-03-03 00:00", 40.0),
-        ("C", "1998-01-01 00:00", 12.0), ("C", "1998-01-04 00:00", 8.0), ("C", "1998-05-11 00:00", 30.0),
-        ("D", "1998-04-01 00:00", 9.0), ("D", "1998-07-08 00:00", 99.0),  # after as_of: never counted
+        ("C", "1998-01-01 00:00", 12.0),
+        ("C", "1998-01-04 00:00", 8.0),
+        ("C", "1998-05-11 00:00", 30.0),
+        ("D", "1998-04-01 00:00", 9.0),
+        ("D", "1998-07-08 00:00", 99.0),  # after as_of: never counted
         ("E", "1998-06-30 00:00", 3.0),
     ]
     frame = pd.DataFrame(rows, columns=["customer_id", "order_ts", "amount"])
@@ -76,8 +100,14 @@ def orders() -> pd.DataFrame:
 def lifetimes_summary(frame: pd.DataFrame, freq: str) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summary = summary_data_from_transaction_data(frame, "customer_id", "order_ts", monetary_value_col="amount",
-                                                     observation_period_end=str(AS_OF), freq=freq)
+        summary = summary_data_from_transaction_data(
+            frame,
+            "customer_id",
+            "order_ts",
+            monetary_value_col="amount",
+            observation_period_end=str(AS_OF),
+            freq=freq,
+        )
     return summary.sort_index()
 
 
@@ -96,7 +126,8 @@ def test_model_inputs_equal_lifetimes_summary(con, time_unit: str, freq: str) ->
 def test_model_inputs_by_hand_in_weeks(con) -> None:
     ours = clv.model_inputs(con.create_table("orders", orders(), overwrite=True), AS_OF, "weeks").to_pandas()
     a = ours.iloc[0]
-    # A: weeks of Jan 5 (10 + 5 + 2.5 = one period), Feb 16 (20), Jun 29 (7): 2 repeat weeks worth 13.5 on average.
+    # A: weeks of Jan 5 (10 + 5 + 2.5 = one period), Feb 16 (20), Jun 29 (7): 2 repeat weeks worth 13.5 on
+    # average.
     assert (a.repeat_periods, a.recency_periods, a.age_periods, a.repeat_mean_value) == (2, 25.0, 25.0, 13.5)
     assert str(a.first_purchase_period)[:10] == "1998-01-05"
     c = ours.iloc[2]  # C: Thu Jan 1 and Sun Jan 4 fall in one week (Dec 29 - Jan 4)
@@ -106,8 +137,13 @@ def test_model_inputs_by_hand_in_weeks(con) -> None:
 
 
 def test_a_period_with_only_returns_is_not_a_purchase_but_returns_net_within_a_period(con) -> None:
-    frame = pd.DataFrame({"customer_id": ["A"] * 4, "amount": [50.0, 30.0, -10.0, -5.0],
-                          "order_ts": pd.to_datetime(["1998-01-05", "1998-02-02", "1998-02-03", "1998-03-02"])})
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["A"] * 4,
+            "amount": [50.0, 30.0, -10.0, -5.0],
+            "order_ts": pd.to_datetime(["1998-01-05", "1998-02-02", "1998-02-03", "1998-03-02"]),
+        }
+    )
     ours = clv.model_inputs(con.create_table("returns", frame, overwrite=True), AS_OF, "weeks").to_pandas()
     # Week of Feb 2 nets 30 - 10 = 20; the lone return in March is no purchase.
     assert ours[["repeat_periods", "recency_periods", "repeat_mean_value"]].iloc[0].tolist() == [1, 4.0, 20.0]
@@ -125,15 +161,23 @@ def test_calibration_end_is_a_sunday_in_weeks_and_the_holdout_is_measured_like_l
 def test_calibration_and_holdout_equal_lifetimes(con, time_unit: str, freq: str) -> None:
     frame = orders()
     frame = frame[frame["order_ts"].dt.date <= AS_OF]
-    frame = frame.assign(order_ts=frame["order_ts"].dt.normalize())  # lifetimes cuts at midnight of the end day
+    frame = frame.assign(
+        order_ts=frame["order_ts"].dt.normalize()
+    )  # lifetimes cuts at midnight of the end day
     end = clv.calibration_end(AS_OF, 120, time_unit)
     table = con.create_table("orders", frame, overwrite=True)
     ours = clv.calibration_and_holdout(table, end, AS_OF, time_unit).to_pandas()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = calibration_and_holdout_data(frame, "customer_id", "order_ts", calibration_period_end=str(end),
-                                              observation_period_end=str(AS_OF), freq=freq,
-                                              monetary_value_col="amount").sort_index()
+        theirs = calibration_and_holdout_data(
+            frame,
+            "customer_id",
+            "order_ts",
+            calibration_period_end=str(end),
+            observation_period_end=str(AS_OF),
+            freq=freq,
+            monetary_value_col="amount",
+        ).sort_index()
     assert ours["customer_id"].tolist() == theirs.index.tolist()
     np.testing.assert_array_equal(ours["repeat_periods"], theirs["frequency_cal"])
     np.testing.assert_allclose(ours["recency_periods"], theirs["recency_cal"])
@@ -143,26 +187,39 @@ def test_calibration_and_holdout_equal_lifetimes(con, time_unit: str, freq: str)
 
 
 @pytest.mark.parametrize("time_unit", ["days", "weeks"])
-def test_purchase_periods_computed_once_give_the_same_inputs_calibration_and_tracking(con, time_unit: str) -> None:
+def test_purchase_periods_computed_once_give_the_same_inputs_calibration_and_tracking(
+    con, time_unit: str
+) -> None:
     table = con.create_table("orders", orders(), overwrite=True)  # has orders after AS_OF (a Tuesday)
     periods = clv.purchase_periods(con, table, AS_OF, time_unit)
     end = clv.calibration_end(AS_OF, 120, time_unit)
-    pd.testing.assert_frame_equal(clv.model_inputs(periods, AS_OF, time_unit).to_pandas(),
-                                  clv.model_inputs(table, AS_OF, time_unit).to_pandas())
-    pd.testing.assert_frame_equal(clv.calibration_and_holdout(periods, end, AS_OF, time_unit).to_pandas(),
-                                  clv.calibration_and_holdout(table, end, AS_OF, time_unit).to_pandas())
+    pd.testing.assert_frame_equal(
+        clv.model_inputs(periods, AS_OF, time_unit).to_pandas(),
+        clv.model_inputs(table, AS_OF, time_unit).to_pandas(),
+    )
+    pd.testing.assert_frame_equal(
+        clv.calibration_and_holdout(periods, end, AS_OF, time_unit).to_pandas(),
+        clv.calibration_and_holdout(table, end, AS_OF, time_unit).to_pandas(),
+    )
     inputs, calibration = clv.inputs_and_calibration(periods, end)  # one grouping for both
     pd.testing.assert_frame_equal(inputs, clv.model_inputs(table, AS_OF, time_unit).to_pandas())
-    pd.testing.assert_frame_equal(calibration, clv.calibration_and_holdout(table, end, AS_OF, time_unit).to_pandas())
-    assert 0 < len(calibration) < len(inputs)  # customers who first bought after the calibration end are left out
-    for ours, theirs in zip(clv.cohorts_and_repeat_purchases(periods, end, AS_OF, time_unit),
-                            clv.cohorts_and_repeat_purchases(table, end, AS_OF, time_unit)):
+    pd.testing.assert_frame_equal(
+        calibration, clv.calibration_and_holdout(table, end, AS_OF, time_unit).to_pandas()
+    )
+    assert (
+        0 < len(calibration) < len(inputs)
+    )  # customers who first bought after the calibration end are left out
+    for ours, theirs in zip(
+        clv.cohorts_and_repeat_purchases(periods, end, AS_OF, time_unit),
+        clv.cohorts_and_repeat_purchases(table, end, AS_OF, time_unit),
+    ):
         pd.testing.assert_frame_equal(ours, theirs)
 
 
 def test_purchase_periods_refuse_a_date_that_cuts_a_week_or_is_later() -> None:
-    periods = clv.PurchasePeriods(ibis.table({"customer_id": "string", "period": "date", "value": "float64"}, name="p"),
-                                  AS_OF, "weeks")
+    periods = clv.PurchasePeriods(
+        ibis.table({"customer_id": "string", "period": "date", "value": "float64"}, name="p"), AS_OF, "weeks"
+    )
     with pytest.raises(ValueError, match="must be earlier and end a period"):
         periods.up_to(dt.date(1998, 3, 4), "weeks")  # a Wednesday: its week runs past it
     with pytest.raises(ValueError, match="must be earlier"):
@@ -176,7 +233,9 @@ def test_model_inputs_compile_for_spark() -> None:
     """Plain Ibis, no raw SQL: the same expressions compile for PySpark (a live Spark session costs
     35 s on this machine, too slow for this file, so only the compilation is checked here)."""
     _ = ibis.pyspark  # registers the backend's options
-    orders_table = ibis.table({"customer_id": "string", "order_ts": "timestamp", "amount": "float64"}, name="orders")
+    orders_table = ibis.table(
+        {"customer_id": "string", "order_ts": "timestamp", "amount": "float64"}, name="orders"
+    )
     expression = clv.calibration_and_holdout(orders_table, dt.date(1998, 3, 1), AS_OF, "weeks")
     sql = ibis.to_sql(expression, dialect="pyspark")
     functions = set(re.findall(r"\b([A-Z_]+)\(", sql))
@@ -184,8 +243,13 @@ def test_model_inputs_compile_for_spark() -> None:
 
 
 def test_compress_histories_counts_customers_per_unique_history() -> None:
-    inputs = pd.DataFrame({"repeat_periods": [0, 0, 1, 1, 0], "recency_periods": [0.0, 0.0, 3.0, 3.0, 0.0],
-                           "age_periods": [5.0, 5.0, 9.0, 9.0, 6.0]})
+    inputs = pd.DataFrame(
+        {
+            "repeat_periods": [0, 0, 1, 1, 0],
+            "recency_periods": [0.0, 0.0, 3.0, 3.0, 0.0],
+            "age_periods": [5.0, 5.0, 9.0, 9.0, 6.0],
+        }
+    )
     compressed = clv.compress_histories(inputs)
     assert compressed.values.tolist() == [[0, 0.0, 5.0, 2], [0, 0.0, 6.0, 1], [1, 3.0, 9.0, 2]]
     assert compressed["customers"].sum() == len(inputs)
@@ -197,8 +261,15 @@ def test_compress_histories_counts_customers_per_unique_history() -> None:
 def test_bgnbd_reproduces_fader_hardie_lee_2005(fits) -> None:
     fit = fits["bgnbd"]
     assert fit.converged and fit.penalizer == 0.0 and fit.customers == 2357
-    assert {k: sig3(v) for k, v in fit.params.items()} == {"r": "0.243", "alpha": "4.41", "a": "0.793", "b": "2.43"}
-    assert fit.params["alpha"] == pytest.approx(4.414, abs=5e-4) and fit.params["b"] == pytest.approx(2.426, abs=5e-4)
+    assert {k: sig3(v) for k, v in fit.params.items()} == {
+        "r": "0.243",
+        "alpha": "4.41",
+        "a": "0.793",
+        "b": "2.43",
+    }
+    assert fit.params["alpha"] == pytest.approx(4.414, abs=5e-4) and fit.params["b"] == pytest.approx(
+        2.426, abs=5e-4
+    )
     assert fit.log_likelihood == pytest.approx(-9582.4, abs=0.05)
 
 
@@ -210,8 +281,17 @@ def test_bgnbd_predictions_match_the_published_worked_example(fits) -> None:
     # estimate gives 0.57431: equal to 3 significant figures, and 0.5738 exactly with the rounded ones.
     chance = clv.probability_no_repeat_purchase(fit, 39)
     assert sig3(chance) == sig3(0.5738) and chance == pytest.approx(0.57431, abs=1e-5)
-    rounded = clv.ModelFit("bgnbd", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, None, None, True, 0.0, 0, 0,
-                           fitter=lifetimes.BetaGeoFitter())
+    rounded = clv.ModelFit(
+        "bgnbd",
+        {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+        None,
+        None,
+        True,
+        0.0,
+        0,
+        0,
+        fitter=lifetimes.BetaGeoFitter(),
+    )
     rounded.fitter.params_ = pd.Series(rounded.params)
     assert clv.probability_no_repeat_purchase(rounded, 39) == pytest.approx(0.5738, abs=5e-5)
 
@@ -219,7 +299,12 @@ def test_bgnbd_predictions_match_the_published_worked_example(fits) -> None:
 def test_pareto_nbd_reproduces_fader_hardie(fits) -> None:
     fit = fits["pareto_nbd"]
     assert fit.converged and fit.penalizer == 0.0
-    assert {k: sig3(v) for k, v in fit.params.items()} == {"r": "0.553", "alpha": "10.6", "s": "0.606", "beta": "11.7"}
+    assert {k: sig3(v) for k, v in fit.params.items()} == {
+        "r": "0.553",
+        "alpha": "10.6",
+        "s": "0.606",
+        "beta": "11.7",
+    }
     assert fit.params["alpha"] == pytest.approx(10.58, abs=5e-3)
     assert fit.params["beta"] == pytest.approx(11.67, abs=5e-3)
     assert fit.log_likelihood == pytest.approx(-9595.0, abs=0.05)
@@ -228,8 +313,15 @@ def test_pareto_nbd_reproduces_fader_hardie(fits) -> None:
 def test_mbgnbd_reproduces_batislam_et_al(fits) -> None:
     fit = fits["mbgnbd"]
     assert fit.converged and fit.penalizer == 0.0
-    assert {k: sig3(v) for k, v in fit.params.items()} == {"r": "0.525", "alpha": "6.18", "a": "0.891", "b": "1.61"}
-    assert fit.params["alpha"] == pytest.approx(6.183, abs=5e-4) and fit.params["b"] == pytest.approx(1.614, abs=5e-4)
+    assert {k: sig3(v) for k, v in fit.params.items()} == {
+        "r": "0.525",
+        "alpha": "6.18",
+        "a": "0.891",
+        "b": "1.61",
+    }
+    assert fit.params["alpha"] == pytest.approx(6.183, abs=5e-4) and fit.params["b"] == pytest.approx(
+        1.614, abs=5e-4
+    )
 
 
 def test_gamma_gamma_reproduces_fader_hardie_2013(cohort_spend: pd.DataFrame) -> None:
@@ -258,7 +350,11 @@ def test_standard_errors_equal_lifetimes_own(fits) -> None:
 def test_pareto_nbd_likelihood_on_distinct_pairs_equals_lifetimes_to_the_last_bit(cohort) -> None:
     histories = clv._data_arrays("pareto_nbd", clv.compress_histories(cohort))
     assert len(histories.distinct_pairs["recency"]) < len(histories[0])  # fewer hyp2f1 calls than rows
-    for params in ([0.553, 10.58, 0.606, 11.67], [1.5, 2.0, 0.3, 0.7], [0.4, 9.0, 0.9, 3.0]):  # alpha < and > beta
+    for params in (
+        [0.553, 10.58, 0.606, 11.67],
+        [1.5, 2.0, 0.3, 0.7],
+        [0.4, 9.0, 0.9, 3.0],
+    ):  # alpha < and > beta
         theirs = lifetimes.ParetoNBDFitter._negative_log_likelihood(np.array(params), *histories, 0.25)
         assert clv.pareto_nbd_negative_log_likelihood(np.array(params), histories, 0.25) == theirs
     assert clv.pareto_nbd_negative_log_likelihood(np.array([0.5, -1.0, 0.5, 1.0]), histories, 0.0) == np.inf
@@ -275,10 +371,18 @@ def test_log_likelihood_is_finite_for_a_customer_who_bought_every_week(fits, mod
     # 156 weeks; ours is computed in rescaled time and moved back: equal to the direct value where
     # that is finite, and finite here.
     params = fits[model].params
-    usual = pd.DataFrame({"repeat_periods": [2, 0], "recency_periods": [30.43, 0.0], "age_periods": [38.86, 20.0],
-                          "customers": [10, 3]})
+    usual = pd.DataFrame(
+        {
+            "repeat_periods": [2, 0],
+            "recency_periods": [30.43, 0.0],
+            "age_periods": [38.86, 20.0],
+            "customers": [10, 3],
+        }
+    )
     arrays = clv._data_arrays(model, usual)
-    direct = -clv._mean_objective(model, np.log([params[n] for n in clv.PARAM_NAMES[model]]), arrays, 0.0) * 13
+    direct = (
+        -clv._mean_objective(model, np.log([params[n] for n in clv.PARAM_NAMES[model]]), arrays, 0.0) * 13
+    )
     assert clv.log_likelihood(model, params, usual) == pytest.approx(direct, rel=1e-12)
     every_week = pd.DataFrame({"repeat_periods": [137], "recency_periods": [156.0], "age_periods": [156.0]})
     if model == "pareto_nbd":  # the estimates on 10M generated orders, where the report showed nan
@@ -286,7 +390,8 @@ def test_log_likelihood_is_finite_for_a_customer_who_bought_every_week(fits, mod
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             direct_nan = lifetimes.ParetoNBDFitter._conditional_log_likelihood(
-                np.array(list(params.values())), np.array([137]), np.array([156.0]), np.array([156.0]))
+                np.array(list(params.values())), np.array([137]), np.array([156.0]), np.array([156.0])
+            )
         assert not np.isfinite(direct_nan[0])
     assert np.isfinite(clv.log_likelihood(model, params, every_week))
 
@@ -310,7 +415,12 @@ def test_log_difference_gives_scipys_logsumexp_bits() -> None:
 
     rng = np.random.default_rng(3)
     first = np.concatenate([rng.normal(0, 50, 10_000), [1.0, 2.0, -np.inf, np.inf, 0.0, 5.0, np.inf, np.nan]])
-    second = np.concatenate([first[:10_000] - rng.exponential(3, 10_000), [1.0, 3.0, -np.inf, -np.inf, -np.inf, np.nan, 1.0, -np.inf]])
+    second = np.concatenate(
+        [
+            first[:10_000] - rng.exponential(3, 10_000),
+            [1.0, 3.0, -np.inf, -np.inf, -np.inf, np.nan, 1.0, -np.inf],
+        ]
+    )
     with np.errstate(all="ignore"):
         theirs = logsumexp([first, second], axis=0, b=[np.ones(len(first)), -np.ones(len(first))])
     np.testing.assert_array_equal(clv._log_difference(first, second), theirs)  # nan where theirs is nan
@@ -330,8 +440,14 @@ def test_pareto_starts_are_seeded_and_the_best_start_wins(cohort) -> None:
 
 def test_a_fit_that_does_not_converge_is_retried_with_the_penalizer() -> None:
     # 150 one-time buyers and a single repeat buyer: MBG/NBD's unpenalised optimiser fails.
-    histories = pd.DataFrame({"repeat_periods": [0, 0, 0, 1], "recency_periods": [0.0, 0.0, 0.0, 5.0],
-                              "age_periods": [10.0, 20.0, 30.0, 40.0], "customers": [50, 50, 50, 1]})
+    histories = pd.DataFrame(
+        {
+            "repeat_periods": [0, 0, 0, 1],
+            "recency_periods": [0.0, 0.0, 0.0, 5.0],
+            "age_periods": [10.0, 20.0, 30.0, 40.0],
+            "customers": [50, 50, 50, 1],
+        }
+    )
     fit = clv.fit_model(histories, "mbgnbd", penalizer_retry=0.001)
     assert fit.converged and fit.penalizer == 0.001
     assert fit.note.startswith("fit did not converge (ConvergenceError")
@@ -339,24 +455,41 @@ def test_a_fit_that_does_not_converge_is_retried_with_the_penalizer() -> None:
 
 
 def test_a_fit_that_fails_even_with_the_penalizer_is_reported_not_raised() -> None:
-    histories = pd.DataFrame({"repeat_periods": [0, 0, 0], "recency_periods": [0.0, 0.0, 0.0],
-                              "age_periods": [10.0, 20.0, 30.0], "customers": [50, 50, 50]})
+    histories = pd.DataFrame(
+        {
+            "repeat_periods": [0, 0, 0],
+            "recency_periods": [0.0, 0.0, 0.0],
+            "age_periods": [10.0, 20.0, 30.0],
+            "customers": [50, 50, 50],
+        }
+    )
     fit = clv.fit_model(histories, "bgnbd")
     assert not fit.converged and fit.params is None and fit.log_likelihood is None
     assert "penalised fit did not converge" in fit.note
-    scores = clv.score_customers(histories.assign(customer_id=["c", "a", "b"], repeat_mean_value=0.0), fit, None,
-                                 12, 0.01, "weeks")
+    scores = clv.score_customers(
+        histories.assign(customer_id=["c", "a", "b"], repeat_mean_value=0.0), fit, None, 12, 0.01, "weeks"
+    )
     assert scores["customer_id"].tolist() == ["a", "b", "c"] and scores[clv.SCORE_COLUMNS].isna().all().all()
 
 
 def test_too_few_repeat_buyers_gives_a_message_and_null_model_columns_in_the_product(tmp_path: Path) -> None:
-    inputs = pd.DataFrame({"customer_id": ["b", "a", "c"], "repeat_periods": [0, 2, 0],
-                           "recency_periods": [0.0, 4.0, 0.0], "age_periods": [8.0, 9.0, 3.0],
-                           "repeat_mean_value": [0.0, 12.5, 0.0]})
+    inputs = pd.DataFrame(
+        {
+            "customer_id": ["b", "a", "c"],
+            "repeat_periods": [0, 2, 0],
+            "recency_periods": [0.0, 4.0, 0.0],
+            "age_periods": [8.0, 9.0, 3.0],
+            "repeat_mean_value": [0.0, 12.5, 0.0],
+        }
+    )
     status = clv.repeat_buyer_status(inputs, min_repeat_buyers=50)
     assert not status["enough"] and status["repeat_buyers"] == 1
-    assert status["message"] == "1 of 3 customers made a repeat purchase (too few: the models need at least 50)."
-    path = io.write_parquet(clv.score_customers(inputs, None, None, 12, 0.01, "weeks"), tmp_path / "06_clv.parquet")
+    assert (
+        status["message"] == "1 of 3 customers made a repeat purchase (too few: the models need at least 50)."
+    )
+    path = io.write_parquet(
+        clv.score_customers(inputs, None, None, 12, 0.01, "weeks"), tmp_path / "06_clv.parquet"
+    )
     table = pq.read_table(path)
     assert table.column("customer_id").to_pylist() == ["a", "b", "c"]
     for column in clv.SCORE_COLUMNS:
@@ -369,26 +502,52 @@ def test_too_few_repeat_buyers_gives_a_message_and_null_model_columns_in_the_pro
 def test_scores_match_lifetimes_for_p_alive_value_and_clv(fits, cohort_spend) -> None:
     purchase = fits["bgnbd"]
     spend = clv.fit_model(clv.spend_sample(cohort_spend), "gamma_gamma")
-    scores = clv.score_customers(cohort_spend.astype({"customer_id": str}), purchase, spend, 12, 0.01, "weeks")
+    scores = clv.score_customers(
+        cohort_spend.astype({"customer_id": str}), purchase, spend, 12, 0.01, "weeks"
+    )
     first = scores.set_index("customer_id").loc["1"]  # x = 2, t_x = 30.43, T = 38.86, zbar = 22.35
-    assert first["p_alive"] == pytest.approx(purchase.fitter.conditional_probability_alive(2, 30.43, 38.86)[0])
+    assert first["p_alive"] == pytest.approx(
+        purchase.fitter.conditional_probability_alive(2, 30.43, 38.86)[0]
+    )
     assert first["churn_risk"] == pytest.approx(1 - first["p_alive"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        aov = spend.fitter.conditional_expected_average_profit(cohort_spend["repeat_periods"],
-                                                               cohort_spend["repeat_mean_value"])
+        aov = spend.fitter.conditional_expected_average_profit(
+            cohort_spend["repeat_periods"], cohort_spend["repeat_mean_value"]
+        )
     repeaters = cohort_spend["repeat_periods"] > 0
-    np.testing.assert_allclose(clv.expected_average_value(spend, cohort_spend["repeat_periods"],
-                                                          cohort_spend["repeat_mean_value"])[repeaters], aov[repeaters])
+    np.testing.assert_allclose(
+        clv.expected_average_value(spend, cohort_spend["repeat_periods"], cohort_spend["repeat_mean_value"])[
+            repeaters
+        ],
+        aov[repeaters],
+    )
     # lifetimes' CLV uses 4.345 weeks a month; with the same month length ours is identical.
     sample = cohort_spend.head(50)
-    theirs = spend.fitter.customer_lifetime_value(purchase.fitter, sample["repeat_periods"], sample["recency_periods"],
-                                                  sample["age_periods"], sample["repeat_mean_value"], time=12,
-                                                  discount_rate=0.01, freq="W")
+    theirs = spend.fitter.customer_lifetime_value(
+        purchase.fitter,
+        sample["repeat_periods"],
+        sample["recency_periods"],
+        sample["age_periods"],
+        sample["repeat_mean_value"],
+        time=12,
+        discount_rate=0.01,
+        freq="W",
+    )
     value = clv.expected_average_value(spend, sample["repeat_periods"], sample["repeat_mean_value"])
-    ours = clv.discounted_clv(purchase, sample["repeat_periods"], sample["recency_periods"], sample["age_periods"],
-                              value, 12, 0.01, units_per_month=4.345)
-    np.testing.assert_allclose(ours[sample["repeat_periods"] > 0], theirs[sample["repeat_periods"] > 0], rtol=1e-10)
+    ours = clv.discounted_clv(
+        purchase,
+        sample["repeat_periods"],
+        sample["recency_periods"],
+        sample["age_periods"],
+        value,
+        12,
+        0.01,
+        units_per_month=4.345,
+    )
+    np.testing.assert_allclose(
+        ours[sample["repeat_periods"] > 0], theirs[sample["repeat_periods"] > 0], rtol=1e-10
+    )
 
 
 def test_expected_days_to_next_purchase_by_hand() -> None:
@@ -409,12 +568,20 @@ def test_customers_without_a_usable_spend_history_get_the_population_mean() -> N
 
 
 def test_holdout_errors_choice_and_frequency_table_by_hand() -> None:
-    fits = {"bgnbd": clv.ModelFit("bgnbd", {}, {}, -10.0, True, 0.0, 4, 4),
-            "mbgnbd": clv.ModelFit("mbgnbd", {}, {}, -9.0, True, 0.0, 4, 4),
-            "pareto_nbd": clv.ModelFit("pareto_nbd", None, None, None, False, 0.001, 4, 4)}
-    predictions = pd.DataFrame({"customer_id": list("abcd"), "repeat_periods": [0, 1, 8, 9],
-                                "holdout_periods": [0, 1, 2, 5],
-                                "bgnbd": [0.5, 1.0, 3.0, 4.0], "mbgnbd": [0.0, 2.0, 2.0, 5.0]})
+    fits = {
+        "bgnbd": clv.ModelFit("bgnbd", {}, {}, -10.0, True, 0.0, 4, 4),
+        "mbgnbd": clv.ModelFit("mbgnbd", {}, {}, -9.0, True, 0.0, 4, 4),
+        "pareto_nbd": clv.ModelFit("pareto_nbd", None, None, None, False, 0.001, 4, 4),
+    }
+    predictions = pd.DataFrame(
+        {
+            "customer_id": list("abcd"),
+            "repeat_periods": [0, 1, 8, 9],
+            "holdout_periods": [0, 1, 2, 5],
+            "bgnbd": [0.5, 1.0, 3.0, 4.0],
+            "mbgnbd": [0.0, 2.0, 2.0, 5.0],
+        }
+    )
     errors = clv.holdout_errors(predictions, fits).set_index("model")
     assert errors.loc["bgnbd", ["actual_total", "expected_total", "mae"]].tolist() == [8.0, 8.5, 0.625]
     assert errors.loc["bgnbd", "total_error"] == pytest.approx(0.0625)
@@ -425,25 +592,48 @@ def test_holdout_errors_choice_and_frequency_table_by_hand() -> None:
     assert clv.choose_model(errors.reset_index(), "total_error", "mbgnbd") == "bgnbd"
     table = clv.holdout_by_frequency(predictions, ["bgnbd", "mbgnbd", "pareto_nbd"], top=7)
     assert table["calibration_repeats"].tolist() == ["0", "1", "7+"]
-    assert table.loc[2, ["customers", "actual", "expected BG/NBD", "expected MBG/NBD"]].tolist() == [2, 3.5, 3.5, 3.5]
+    assert table.loc[2, ["customers", "actual", "expected BG/NBD", "expected MBG/NBD"]].tolist() == [
+        2,
+        3.5,
+        3.5,
+        3.5,
+    ]
 
 
 def test_cohorts_and_repeat_purchases_by_hand(con) -> None:
     # Calibration ends on Sunday 1998-03-01: A (first week 1998-01-05), C (week of 1997-12-29) are in the
     # cohorts; B, D, E bought first later. Repeat weeks: A 1998-02-16 and 1998-06-29, C 1998-05-11
     # (A's second and third orders are in its first week; D's July order is after the as-of date).
-    cohorts, repeats = clv.cohorts_and_repeat_purchases(con.create_table("tracking_orders", orders()),
-                                                        dt.date(1998, 3, 1), AS_OF, "weeks")
+    cohorts, repeats = clv.cohorts_and_repeat_purchases(
+        con.create_table("tracking_orders", orders()), dt.date(1998, 3, 1), AS_OF, "weeks"
+    )
     assert cohorts.astype({"first_period": str}).values.tolist() == [["1997-12-29", 1], ["1998-01-05", 1]]
-    assert repeats.astype({"period": str}).values.tolist() == [["1998-02-16", 1], ["1998-05-11", 1], ["1998-06-29", 1]]
+    assert repeats.astype({"period": str}).values.tolist() == [
+        ["1998-02-16", 1],
+        ["1998-05-11", 1],
+        ["1998-06-29", 1],
+    ]
 
 
 def test_cumulative_tracking_sums_cohorts_by_hand() -> None:
-    fit = clv.ModelFit("bgnbd", {"r": 0.5, "alpha": 10.0, "a": 1.5, "b": 2.0}, None, None, True, 0.0, 0, 0,
-                       fitter=lifetimes.BetaGeoFitter())
+    fit = clv.ModelFit(
+        "bgnbd",
+        {"r": 0.5, "alpha": 10.0, "a": 1.5, "b": 2.0},
+        None,
+        None,
+        True,
+        0.0,
+        0,
+        0,
+        fitter=lifetimes.BetaGeoFitter(),
+    )
     fit.fitter.params_ = pd.Series(fit.params)
-    cohorts = pd.DataFrame({"first_period": [dt.date(1998, 1, 5), dt.date(1998, 1, 12)], "customers": [10, 20]})
-    repeats = pd.DataFrame({"period": [dt.date(1998, 1, 12), dt.date(1998, 1, 26)], "repeat_purchases": [3, 4]})
+    cohorts = pd.DataFrame(
+        {"first_period": [dt.date(1998, 1, 5), dt.date(1998, 1, 12)], "customers": [10, 20]}
+    )
+    repeats = pd.DataFrame(
+        {"period": [dt.date(1998, 1, 12), dt.date(1998, 1, 26)], "repeat_purchases": [3, 4]}
+    )
     track = clv.cumulative_tracking(cohorts, repeats, {"bgnbd": fit}, dt.date(1998, 1, 28), "weeks")
     assert track["period"].astype(str).tolist() == ["1998-01-05", "1998-01-12", "1998-01-19", "1998-01-26"]
     assert track["actual"].tolist() == [0, 3, 3, 7]
@@ -453,12 +643,16 @@ def test_cumulative_tracking_sums_cohorts_by_hand() -> None:
 
 
 def test_matrices_mark_impossible_histories_empty(fits) -> None:
-    alive, purchases = clv.alive_and_purchases_matrices(fits["bgnbd"], max_repeats=3, age=10.0, horizon=52.0, rows=11)
+    alive, purchases = clv.alive_and_purchases_matrices(
+        fits["bgnbd"], max_repeats=3, age=10.0, horizon=52.0, rows=11
+    )
     assert alive.index.tolist() == list(range(10, -1, -1))
     assert alive.loc[0, 0] == 1.0 and np.isnan(alive.loc[5, 0]) and np.isnan(alive.loc[0, 2])
     assert alive.loc[10, 3] > alive.loc[2, 3]  # bought recently: more likely alive
     assert purchases.loc[10, 3] > purchases.loc[10, 1]
-    coarse, _ = clv.alive_and_purchases_matrices(fits["bgnbd"], max_repeats=3, age=78.0, horizon=52.0, rows=40)
+    coarse, _ = clv.alive_and_purchases_matrices(
+        fits["bgnbd"], max_repeats=3, age=78.0, horizon=52.0, rows=40
+    )
     assert coarse.index.tolist() == list(range(78, -1, -2))  # at most 40 rows: every second week
 
 
@@ -466,10 +660,17 @@ def test_matrices_mark_impossible_histories_empty(fits) -> None:
 
 
 def test_clv_by_group_top_and_high_value_at_risk_by_hand() -> None:
-    scores = pd.DataFrame({"customer_id": list("abcde"), "clv": [100.0, 50.0, 10.0, 80.0, 5.0],
-                           "p_alive": [0.9, 0.2, 0.5, 0.3, 0.1]})
+    scores = pd.DataFrame(
+        {
+            "customer_id": list("abcde"),
+            "clv": [100.0, 50.0, 10.0, 80.0, 5.0],
+            "p_alive": [0.9, 0.2, 0.5, 0.3, 0.1],
+        }
+    )
     scores["churn_risk"] = 1 - scores["p_alive"]
-    groups = pd.DataFrame({"customer_id": list("abcd"), "segment": ["Champions", "At Risk", "At Risk", "Champions"]})
+    groups = pd.DataFrame(
+        {"customer_id": list("abcd"), "segment": ["Champions", "At Risk", "At Risk", "Champions"]}
+    )
     table = report.clv_by_group(scores, groups, "segment").set_index("segment")
     assert table.index.tolist() == ["Champions", "At Risk", "(none)"]
     assert table.loc["Champions", ["customers", "total_clv", "mean_clv"]].tolist() == [2, 180.0, 90.0]
@@ -499,21 +700,30 @@ def test_clv_settings_are_validated() -> None:
 def test_scoring_once_per_distinct_history_equals_scoring_every_customer(fits, cohort_spend) -> None:
     purchase = fits["bgnbd"]
     spend = clv.fit_model(clv.spend_sample(cohort_spend), "gamma_gamma")
-    scores = clv.score_customers(cohort_spend.astype({"customer_id": str}), purchase, spend, 12, 0.01, "weeks")
+    scores = clv.score_customers(
+        cohort_spend.astype({"customer_id": str}), purchase, spend, 12, 0.01, "weeks"
+    )
     scores = scores.sort_values("customer_id", key=lambda ids: ids.astype(int)).reset_index(drop=True)
     x, tx, age = cohort_spend["repeat_periods"], cohort_spend["recency_periods"], cohort_spend["age_periods"]
     units = clv.DAYS_PER_MONTH / 7
     np.testing.assert_allclose(scores["p_alive"], clv.probability_alive(purchase, x, tx, age), rtol=1e-12)
-    np.testing.assert_allclose(scores["expected_purchases"], clv.expected_purchases(purchase, 12 * units, x, tx, age),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        scores["expected_purchases"], clv.expected_purchases(purchase, 12 * units, x, tx, age), rtol=1e-12
+    )
     value = clv.expected_average_value(spend, x, cohort_spend["repeat_mean_value"])
-    np.testing.assert_allclose(scores["clv"], clv.discounted_clv(purchase, x, tx, age, value, 12, 0.01, units),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        scores["clv"], clv.discounted_clv(purchase, x, tx, age, value, 12, 0.01, units), rtol=1e-12
+    )
 
 
 def test_fitting_sample_is_seeded_sorted_and_says_how_many_it_was_drawn_from() -> None:
-    inputs = pd.DataFrame({"repeat_periods": np.arange(10_000) % 7, "recency_periods": (np.arange(10_000) % 7) * 2.0,
-                           "age_periods": 20.0 + np.arange(10_000) % 13})
+    inputs = pd.DataFrame(
+        {
+            "repeat_periods": np.arange(10_000) % 7,
+            "recency_periods": (np.arange(10_000) % 7) * 2.0,
+            "age_periods": 20.0 + np.arange(10_000) % 13,
+        }
+    )
     assert clv.fitting_sample(inputs, 10_000) is inputs  # not above the threshold: everyone
     first, again, other = (clv.fitting_sample(inputs, 1_000, seed) for seed in (3, 3, 4))
     assert len(first) == 1_000 and first.index.equals(again.index) and not first.index.equals(other.index)
@@ -521,7 +731,9 @@ def test_fitting_sample_is_seeded_sorted_and_says_how_many_it_was_drawn_from() -
     histories = clv.compress_histories(inputs, sample_above=1_000, seed=3)
     assert histories["customers"].sum() == 1_000
     fit = clv.fit_model(histories, "bgnbd")
-    assert fit.customers == 1_000 and fit.note.endswith("fitted on a fixed-seed sample of 1,000 of 10,000 customers")
+    assert fit.customers == 1_000 and fit.note.endswith(
+        "fitted on a fixed-seed sample of 1,000 of 10,000 customers"
+    )
 
 
 def test_a_fit_on_a_sample_recovers_the_population_that_generated_the_data(con) -> None:
@@ -545,5 +757,9 @@ def test_a_fit_on_a_sample_recovers_the_population_that_generated_the_data(con) 
 def test_pareto_nbd_scouting_its_start_on_a_sample_still_reproduces_fader_hardie(cohort, monkeypatch) -> None:
     monkeypatch.setattr(clv, "PARETO_SCOUT_CUSTOMERS", 500)  # 2,357 customers: the scout runs
     fit = clv.fit_model(clv.compress_histories(cohort), "pareto_nbd", seed=42, starts=4)
-    assert {k: sig3(v) for k, v in fit.params.items()} == {"r": "0.553", "alpha": "10.6", "s": "0.606",
-                                                          "beta": "11.7"}
+    assert {k: sig3(v) for k, v in fit.params.items()} == {
+        "r": "0.553",
+        "alpha": "10.6",
+        "s": "0.606",
+        "beta": "11.7",
+    }

@@ -25,7 +25,8 @@ def test_every_committed_period_validates(period: str) -> None:
 
 def test_the_cdnow_months_are_all_there() -> None:
     assert config.list_periods(REPO) == [f"1997-{m:02d}" for m in range(4, 13)] + [
-        f"1998-{m:02d}" for m in range(1, 7)]
+        f"1998-{m:02d}" for m in range(1, 7)
+    ]
     assert load_params(None, REPO).period == "1998-06"  # the default period
 
 
@@ -49,22 +50,38 @@ BASE = 'period: "1998-06"\nperiod_start: 1998-06-01\nperiod_end: 1998-06-30\n'
 @pytest.mark.parametrize(
     ("period_text", "expected"),
     [
-        (BASE + "cleaning:\n  retruns: net\n",
-         "1998-06.yaml: unknown setting 'cleaning.retruns'; check its spelling"),
+        (
+            BASE + "cleaning:\n  retruns: net\n",
+            "1998-06.yaml: unknown setting 'cleaning.retruns'; check its spelling",
+        ),
         (BASE + "seed: lots\n", "1998-06.yaml: setting 'seed' is invalid (got 'lots')"),
-        ('period: "1998-06"\nperiod_start: 1998-06-30\nperiod_end: 1998-06-01\n',
-         "period_end 1998-06-01 is before period_start 1998-06-30"),
+        (
+            'period: "1998-06"\nperiod_start: 1998-06-30\nperiod_end: 1998-06-01\n',
+            "period_end 1998-06-01 is before period_start 1998-06-30",
+        ),
         ('period: "1998-06"\nperiod_start: 1998-06-01\n', "1998-06.yaml: setting 'period_end' is required"),
-        ('period: "1998-07"\nperiod_start: 1998-06-01\nperiod_end: 1998-06-30\n',
-         "setting 'period' is '1998-07' but the file is for '1998-06'"),
-        (BASE + "cleaning:\n  returns: sometimes\n", "setting 'cleaning.returns' is invalid (got 'sometimes')"),
-        (BASE + "period_end: 1998-06-31\n", "1998-06.yaml: a value is invalid (day is out of range for month)"),
+        (
+            'period: "1998-07"\nperiod_start: 1998-06-01\nperiod_end: 1998-06-30\n',
+            "setting 'period' is '1998-07' but the file is for '1998-06'",
+        ),
+        (
+            BASE + "cleaning:\n  returns: sometimes\n",
+            "setting 'cleaning.returns' is invalid (got 'sometimes')",
+        ),
+        (
+            BASE + "period_end: 1998-06-31\n",
+            "1998-06.yaml: a value is invalid (day is out of range for month)",
+        ),
         (BASE + "cleaning: [\n", "1998-06.yaml: not valid YAML at line"),
-        (BASE + "sources:\n  transactions:\n    columns:\n      amount: null\n",
-         "setting 'sources.transactions.columns.amount' is invalid"),
+        (
+            BASE + "sources:\n  transactions:\n    columns:\n      amount: null\n",
+            "setting 'sources.transactions.columns.amount' is invalid",
+        ),
     ],
 )
-def test_mistakes_fail_with_one_sentence_naming_file_and_key(tmp_path: Path, period_text: str, expected: str) -> None:
+def test_mistakes_fail_with_one_sentence_naming_file_and_key(
+    tmp_path: Path, period_text: str, expected: str
+) -> None:
     root = _project_with(tmp_path, period_text)
     with pytest.raises(ParamsError) as caught:
         load_params("1998-06", root)
@@ -81,7 +98,9 @@ def test_a_typo_in_defaults_blames_defaults(tmp_path: Path) -> None:
 
 def test_a_missing_period_file_says_how_to_create_it(tmp_path: Path) -> None:
     root = _project_with(tmp_path, BASE)
-    with pytest.raises(ParamsError, match=r"1999-01\.yaml: file not found; create it with `python -m helpers new-period`"):
+    with pytest.raises(
+        ParamsError, match=r"1999-01\.yaml: file not found; create it with `python -m helpers new-period`"
+    ):
         load_params("1999-01", root)
 
 
@@ -99,26 +118,36 @@ def test_new_period_writes_a_valid_calendar_month(tmp_path: Path) -> None:
 
 def test_cli_reports_a_params_error_with_status_2_and_no_traceback(tmp_path: Path) -> None:
     root = _project_with(tmp_path, BASE + "cleaning:\n  retruns: net\n")
-    done = subprocess.run([sys.executable, "-m", "helpers", "validate", "1998-06"], capture_output=True,
-                          text=True, env={"CA_PROJECT_ROOT": str(root), "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers", "validate", "1998-06"],
+        capture_output=True,
+        text=True,
+        env={"CA_PROJECT_ROOT": str(root), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
         f"error: {root}/params/1998-06.yaml: unknown setting 'cleaning.retruns'; "
-        "check its spelling against params/defaults.yaml."]
+        "check its spelling against params/defaults.yaml."
+    ]
 
 
 def test_cli_new_period_and_validate(tmp_path: Path) -> None:
     root = _project_with(tmp_path, BASE)
     env = {"CA_PROJECT_ROOT": str(root), "PATH": "/usr/bin:/bin"}
-    made = subprocess.run([sys.executable, "-m", "helpers", "new-period", "1998-07"], capture_output=True,
-                          text=True, env=env)
+    made = subprocess.run(
+        [sys.executable, "-m", "helpers", "new-period", "1998-07"], capture_output=True, text=True, env=env
+    )
     assert made.returncode == 0, made.stderr
-    checked = subprocess.run([sys.executable, "-m", "helpers", "validate"], capture_output=True, text=True, env=env)
+    checked = subprocess.run(
+        [sys.executable, "-m", "helpers", "validate"], capture_output=True, text=True, env=env
+    )
     assert checked.stdout.splitlines() == ["1998-06: ok", "1998-07: ok"]
 
 
-def test_duckdb_gets_the_memory_limit_and_spills_outside_the_notebooks_folder(tmp_path: Path, monkeypatch) -> None:
+def test_duckdb_gets_the_memory_limit_and_spills_outside_the_notebooks_folder(
+    tmp_path: Path, monkeypatch
+) -> None:
     import tempfile
 
     import duckdb
@@ -132,13 +161,17 @@ def test_duckdb_gets_the_memory_limit_and_spills_outside_the_notebooks_folder(tm
     default = engine.connect(load_params("1998-06").engine)
     assert setting(default, "memory_limit") == "953.6 MiB"  # 1GB = 10^9 bytes, DuckDB prints binary units
     spill_root = Path(tempfile.gettempdir()) / "customer-analytics-duckdb"
-    assert setting(default, "temp_directory") == str(spill_root / str(os.getpid()))  # this process's own folder
+    assert setting(default, "temp_directory") == str(
+        spill_root / str(os.getpid())
+    )  # this process's own folder
     monkeypatch.setenv("CA_PROJECT_ROOT", str(tmp_path))
     chosen = engine.connect(EngineConfig(memory_limit="2GB", temp_directory="spill"))
     assert setting(chosen, "memory_limit") == "1.8 GiB"
     assert setting(chosen, "temp_directory") == str(tmp_path / "spill")  # relative: under the project root
     # What a killed kernel left (a pid that no longer runs) is deleted; a running process's folder stays.
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     (spill_root / dead.stdout.strip()).mkdir(parents=True, exist_ok=True)
     (spill_root / dead.stdout.strip() / "duckdb_temp_block-1.block").write_bytes(b"x")
     (spill_root / "1").mkdir(exist_ok=True)  # pid 1 always runs
@@ -146,10 +179,14 @@ def test_duckdb_gets_the_memory_limit_and_spills_outside_the_notebooks_folder(tm
     assert not (spill_root / dead.stdout.strip()).exists() and (spill_root / "1").is_dir()
     (spill_root / "1").rmdir()
     own = duckdb.connect().execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    assert setting(engine.connect(EngineConfig(memory_limit=None)), "memory_limit") == own  # null: DuckDB's 80% of RAM
+    assert (
+        setting(engine.connect(EngineConfig(memory_limit=None)), "memory_limit") == own
+    )  # null: DuckDB's 80% of RAM
 
 
-def test_a_table_materialised_on_disk_is_a_parquet_file_in_the_spill_folder(tmp_path: Path, monkeypatch) -> None:
+def test_a_table_materialised_on_disk_is_a_parquet_file_in_the_spill_folder(
+    tmp_path: Path, monkeypatch
+) -> None:
     import ibis
 
     from helpers import engine
@@ -161,29 +198,45 @@ def test_a_table_materialised_on_disk_is_a_parquet_file_in_the_spill_folder(tmp_
     stored = engine.materialise(con, "numbers", source.mutate(twice=source.n * 2), on_disk=True)
     assert stored.order_by("n").to_pandas()["twice"].tolist() == [2, 4, 6]
     assert [p.name for p in (tmp_path / "spill").iterdir()] == [f"numbers-{os.getpid()}.parquet"]
-    again = engine.materialise(con, "numbers", source.filter(source.n > 1), on_disk=True)  # a rerun overwrites
+    again = engine.materialise(
+        con, "numbers", source.filter(source.n > 1), on_disk=True
+    )  # a rerun overwrites
     assert sorted(again.to_pandas()["n"]) == [2, 3] and len(list((tmp_path / "spill").iterdir())) == 1
 
 
-def test_the_auto_memory_limit_grows_with_the_orders_between_1gb_and_half_the_memory(tmp_path: Path, monkeypatch) -> None:
+def test_the_auto_memory_limit_grows_with_the_orders_between_1gb_and_half_the_memory(
+    tmp_path: Path, monkeypatch
+) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from helpers.config import TransactionSource, auto_memory_limit
 
     def source(name: str, fmt: str) -> TransactionSource:
-        return TransactionSource(format=fmt, path=name, columns={"customer_id": "c", "order_ts": "t", "amount": "a"})
+        return TransactionSource(
+            format=fmt, path=name, columns={"customer_id": "c", "order_ts": "t", "amount": "a"}
+        )
 
     pq.write_table(pa.table({"c": list(range(1000))}), tmp_path / "orders.parquet")
     (tmp_path / "orders.csv").write_bytes(b"x" * 4000)
-    assert auto_memory_limit(source("orders.parquet", "parquet"), tmp_path) == "1.0GB"  # 1,000 orders: the minimum
-    assert auto_memory_limit(source("missing.parquet", "parquet"), tmp_path) == "1.0GB"  # ingest reports the missing file
-    assert load_params("1998-06").engine.memory_limit == "1.0GB"  # the bundled data, through the params default
+    assert (
+        auto_memory_limit(source("orders.parquet", "parquet"), tmp_path) == "1.0GB"
+    )  # 1,000 orders: the minimum
+    assert (
+        auto_memory_limit(source("missing.parquet", "parquet"), tmp_path) == "1.0GB"
+    )  # ingest reports the missing file
+    assert (
+        load_params("1998-06").engine.memory_limit == "1.0GB"
+    )  # the bundled data, through the params default
     monkeypatch.setattr("helpers.config.AUTO_MIN_BYTES", 0)  # to see the rule itself on a small file
     assert auto_memory_limit(source("orders.parquet", "parquet"), tmp_path) == f"{1000 * 80 / 1e9:.1f}GB"
     monkeypatch.setattr("helpers.config.AUTO_BYTES_PER_ORDER", 10_000_000)  # 1,000 orders x 10 MB = 10 GB
     assert auto_memory_limit(source("orders.parquet", "parquet"), tmp_path) == "10.0GB"
-    assert auto_memory_limit(source("orders.csv", "csv"), tmp_path) == "1.0GB"  # 4,000 bytes / 40 = 100 rows x 10 MB
-    monkeypatch.setattr("helpers.config.AUTO_BYTES_PER_ORDER", 10**12)  # far beyond the machine: half its memory
+    assert (
+        auto_memory_limit(source("orders.csv", "csv"), tmp_path) == "1.0GB"
+    )  # 4,000 bytes / 40 = 100 rows x 10 MB
+    monkeypatch.setattr(
+        "helpers.config.AUTO_BYTES_PER_ORDER", 10**12
+    )  # far beyond the machine: half its memory
     half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
     assert auto_memory_limit(source("orders.parquet", "parquet"), tmp_path) == f"{half / 1e9:.1f}GB"

@@ -19,8 +19,11 @@ from conftest import make_project
 
 def test_require_orders_explains_an_empty_period() -> None:
     quality = {"rows_in": 5, "rows_kept": 0, "rejected_by_reason": {"after_as_of": 5}}
-    with pytest.raises(cleaning.NoOrdersError, match=r"^period 1996-12: no order is left to analyse because all 5 "
-                                                     r"rows are dated after 1996-12-31; check period_end"):
+    with pytest.raises(
+        cleaning.NoOrdersError,
+        match=r"^period 1996-12: no order is left to analyse because all 5 "
+        r"rows are dated after 1996-12-31; check period_end",
+    ):
         cleaning.require_orders(quality, "1996-12", pd.Timestamp("1996-12-31").date())
     cleaning.require_orders({**quality, "rows_kept": 1}, "1996-12", pd.Timestamp("1996-12-31").date())
 
@@ -28,12 +31,19 @@ def test_require_orders_explains_an_empty_period() -> None:
 def test_a_period_before_the_data_stops_at_cleaning_with_one_sentence(tmp_path: Path) -> None:
     root = make_project(tmp_path / "project")
     config.new_period_file("1996-12", root)
-    done = subprocess.run([sys.executable, "-m", "helpers", "run", "--period", "1996-12"], capture_output=True,
-                          text=True, env={**os.environ, "CA_PROJECT_ROOT": str(root)}, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers", "run", "--period", "1996-12"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CA_PROJECT_ROOT": str(root)},
+        timeout=600,
+    )
     assert done.returncode == 1
-    assert ("02_cleaning.ipynb failed in cell 8 (cleaning.require_orders(quality, period, params.as_of)): "
-            "NoOrdersError: period 1996-12: no order is left to analyse because all 1,395 rows are dated after "
-            "1996-12-31; check period_end in the period's params file and the source.") in done.stdout
+    assert (
+        "02_cleaning.ipynb failed in cell 8 (cleaning.require_orders(quality, period, params.as_of)): "
+        "NoOrdersError: period 1996-12: no order is left to analyse because all 1,395 rows are dated after "
+        "1996-12-31; check period_end in the period's params file and the source."
+    ) in done.stdout
     assert not (root / "reports" / "1996-12").exists()
 
 

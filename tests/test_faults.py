@@ -55,18 +55,27 @@ WAIT = 300  # seconds: the most any single wait below may take on a loaded machi
 
 # ------------------------------------------------------------------------------------ processes
 
+
 class Run:
     """``python -m helpers run`` in its own session, its stdout read line by line in a thread."""
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "helpers", "run", *args], env=env, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "helpers", "run", *args],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         self.lines: list[str] = []
         self.seen: dict[str, float] = {}  # line -> when it was printed (monotonic clock)
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._errors: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
-        self._error_reader = threading.Thread(target=lambda: self._errors.extend(self.proc.stderr), daemon=True)
+        self._error_reader = threading.Thread(
+            target=lambda: self._errors.extend(self.proc.stderr), daemon=True
+        )
         self._error_reader.start()
 
     def _pump(self) -> None:
@@ -113,8 +122,10 @@ class Run:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=WAIT)
         try:
-            wait_until(lambda: not any(alive(pid, since) for pid, since in kernels.items()),
-                       "the orphaned kernel to exit")
+            wait_until(
+                lambda: not any(alive(pid, since) for pid, since in kernels.items()),
+                "the orphaned kernel to exit",
+            )
         finally:  # never leave a process of ours behind (checked by start time: a pid can be reused)
             for pid, since in kernels.items():
                 if alive(pid, since):
@@ -148,9 +159,13 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
 
 # ------------------------------------------------------------------------------------ the project
 
+
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def published(root: Path) -> dict[str, dict[str, str]]:
@@ -178,8 +193,9 @@ def assert_readable(root: Path) -> None:
 
 
 def staging(root: Path, period: str) -> list[Path]:
-    return sorted((root / "data" / "processed" / runner.STAGING).glob(f"{period}-*")) + \
-        sorted((root / "reports" / runner.STAGING).glob(f"{period}-*"))
+    return sorted((root / "data" / "processed" / runner.STAGING).glob(f"{period}-*")) + sorted(
+        (root / "reports" / runner.STAGING).glob(f"{period}-*")
+    )
 
 
 @contextlib.contextmanager
@@ -196,8 +212,13 @@ def table_locked(server: PgServer) -> Iterator[None]:
 
 def waiting_on_lock(server: PgServer) -> bool:
     with server.admin() as db:
-        return db.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                          "AND query ILIKE %s", [f"%{TABLE}%"]).fetchone()[0] > 0
+        return (
+            db.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE %s",
+                [f"%{TABLE}%"],
+            ).fetchone()[0]
+            > 0
+        )
 
 
 @pytest.fixture(scope="module")
@@ -207,8 +228,10 @@ def project(tmp_path_factory: pytest.TempPathFactory, postgres: PgServer) -> tup
     root = make_project(tmp_path_factory.mktemp("faults") / "project", periods=PERIODS)
     load_cdnow(postgres, cdnow_head(), table=TABLE)
     with (root / "params" / f"{SQL_PERIOD}.yaml").open("a") as params:
-        params.write(f"sources:\n  transactions:\n    format: sql\n    path: null\n    url_env: {URL_ENV}\n"
-                     f"    table: {TABLE}\n    columns:\n      order_ts: order_date\n")
+        params.write(
+            f"sources:\n  transactions:\n    format: sql\n    path: null\n    url_env: {URL_ENV}\n"
+            f"    table: {TABLE}\n    columns:\n      order_ts: order_date\n"
+        )
     env = {**os.environ, "CA_PROJECT_ROOT": str(root), URL_ENV: postgres.url(), "PYTHONUNBUFFERED": "1"}
     builds = [Run(env, "--period", SQL_PERIOD, *STAGES), Run(env, "--period", CSV_PERIOD, *STAGES)]
     for build in builds:
@@ -219,14 +242,16 @@ def project(tmp_path_factory: pytest.TempPathFactory, postgres: PgServer) -> tup
 
 # ------------------------------------------------------------------------------------ the faults
 
+
 def test_kill_between_notebooks_keeps_every_published_report(project, postgres: PgServer) -> None:
     root, env = project
     before = published(root)
     run = Run(env, "--period", SQL_PERIOD)  # every notebook: a plain `make report`, killed after the first
     run.wait_for_line(f"[{SQL_PERIOD}] 01_ingest")  # 01 is built and exported, 02 is starting
     run.kill()
-    assert any((p / "01_transactions.parquet").is_file() for p in staging(root, SQL_PERIOD)), \
+    assert any((p / "01_transactions.parquet").is_file() for p in staging(root, SQL_PERIOD)), (
         "the killed run had built 01 in its staging folder"
+    )
     assert published(root) == before
     assert_readable(root)
 
@@ -244,11 +269,19 @@ def test_kill_inside_a_cell_keeps_every_published_report(project, postgres: PgSe
 
 def tiny_oracle(root: Path, period_end: str) -> dict[str, int]:
     """Rows kept and rejected for a period end, from the tiny source parsed in plain Python."""
-    rows = [line.split() for line in (root / "data" / "raw" / "cdnow_transactions.txt").read_text().splitlines()[1:]]
+    rows = [
+        line.split()
+        for line in (root / "data" / "raw" / "cdnow_transactions.txt").read_text().splitlines()[1:]
+    ]
     end = period_end.replace("-", "")
     zero = sum(float(r[3]) == 0 for r in rows)
     later = sum(float(r[3]) != 0 and r[1] > end for r in rows)
-    return {"rows_in": len(rows), "zero_amount": zero, "after_as_of": later, "rows_kept": len(rows) - zero - later}
+    return {
+        "rows_in": len(rows),
+        "zero_amount": zero,
+        "after_as_of": later,
+        "rows_kept": len(rows) - zero - later,
+    }
 
 
 def test_a_busy_night_of_concurrent_runs(project, postgres: PgServer) -> None:
@@ -267,22 +300,30 @@ def test_a_busy_night_of_concurrent_runs(project, postgres: PgServer) -> None:
     periods = {"1998-04": "19980430", "1998-03": "19980331"}
     missing = "1998-02"  # nothing published: re-running only 02 has no 01 product to read
     (root / "params" / f"{missing}.yaml").write_text(
-        f'period: "{missing}"\nperiod_start: 1998-02-01\nperiod_end: 1998-02-28\n')
+        f'period: "{missing}"\nperiod_start: 1998-02-01\nperiod_end: 1998-02-28\n'
+    )
 
     with table_locked(postgres):
         rebuild = Run(env, "--period", SQL_PERIOD, *STAGES)
         wait_until(lambda: waiting_on_lock(postgres), "the 1998-06 rebuild to wait on the locked table")
-        second = subprocess.run([sys.executable, "-m", "helpers", "run", "--period", SQL_PERIOD, *STAGES], env=env,
-                                capture_output=True, text=True, timeout=WAIT)
+        second = subprocess.run(
+            [sys.executable, "-m", "helpers", "run", "--period", SQL_PERIOD, *STAGES],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+        )
         assert second.returncode == 1
-        assert second.stderr == (f"error: period {SQL_PERIOD} is already being built by another run; "
-                                 "wait for it to finish.\n")
+        assert second.stderr == (
+            f"error: period {SQL_PERIOD} is already being built by another run; wait for it to finish.\n"
+        )
         alongside = {period: Run(env, "--period", period, *STAGES) for period in periods}
         alongside[missing] = Run(env, "--period", missing, "--only", "02")
         finished = {period: run.finish() for period, run in alongside.items()}
         assert rebuild.proc.poll() is None, "the other periods built while 1998-06 was being built"
-        assert {k: before[k] for k in before if SQL_PERIOD in k or CSV_PERIOD in k} == \
-            {k: v for k, v in published(root).items() if SQL_PERIOD in k or CSV_PERIOD in k}
+        assert {k: before[k] for k in before if SQL_PERIOD in k or CSV_PERIOD in k} == {
+            k: v for k, v in published(root).items() if SQL_PERIOD in k or CSV_PERIOD in k
+        }
 
     for period, end in periods.items():
         code, out, err = finished[period]
@@ -297,8 +338,11 @@ def test_a_busy_night_of_concurrent_runs(project, postgres: PgServer) -> None:
 
     code, out, err = finished[missing]
     assert code == 1 and err == "error: 1 of 1 period(s) failed; see the messages above.\n"
-    assert re.search(r"02_cleaning\.ipynb failed in cell \d+ \(.*\): ProductError: \S+/01_transactions\.parquet: "
-                     r"product not found; run notebook 01_ingest first\.", out), out
+    assert re.search(
+        r"02_cleaning\.ipynb failed in cell \d+ \(.*\): ProductError: \S+/01_transactions\.parquet: "
+        r"product not found; run notebook 01_ingest first\.",
+        out,
+    ), out
     assert f"the published report of {missing} is unchanged." in out and "Traceback" not in out + err
     assert not (root / "reports" / missing).exists() and not (root / "data" / "processed" / missing).exists()
 
@@ -312,17 +356,23 @@ def test_a_busy_night_of_concurrent_runs(project, postgres: PgServer) -> None:
     parquet = sorted(name for name in before[key] if name.endswith(".parquet"))
     assert parquet == ["01_transactions.parquet", "02_rejected.parquet", "02_transactions.parquet"]
     assert sorted(after[key]) == sorted(before[key])
-    assert {n: after[key][n] for n in parquet} == {n: before[key][n] for n in parquet}, \
+    assert {n: after[key][n] for n in parquet} == {n: before[key][n] for n in parquet}, (
         "a rerun with the same inputs and params must give byte-identical Parquet products"
+    )
     assert after[f"data/processed/{CSV_PERIOD}"] == before[f"data/processed/{CSV_PERIOD}"]
     index = (root / "reports" / "index.html").read_text()
     assert all(f"{period}/index.html" in index for period in (*periods, CSV_PERIOD, SQL_PERIOD))
     assert_readable(root)
     # The database URL (with its password) came from the environment: nothing written anywhere holds it.
     secret = READER_PASSWORD.encode()
-    assert not [p for p in [*(root / "data").rglob("*"), *(root / "reports").rglob("*")]
-                if p.is_file() and secret in p.read_bytes()]
-    with pytest.raises(io.ProductError, match=r"01_transactions\.parquet: product not found; run notebook 01_ingest first\."):
+    assert not [
+        p
+        for p in [*(root / "data").rglob("*"), *(root / "reports").rglob("*")]
+        if p.is_file() and secret in p.read_bytes()
+    ]
+    with pytest.raises(
+        io.ProductError, match=r"01_transactions\.parquet: product not found; run notebook 01_ingest first\."
+    ):
         io.read_table(engine.connect(), root / "nowhere" / "01_transactions.parquet")
 
 
@@ -330,8 +380,11 @@ def test_a_busy_night_of_concurrent_runs(project, postgres: PgServer) -> None:
 def test_corrupt_earlier_product_names_the_stage_to_rerun(tmp_path: Path, content: bytes) -> None:
     damaged = tmp_path / "01_transactions.parquet"
     damaged.write_bytes(content)
-    with pytest.raises(io.ProductError, match=r"01_transactions\.parquet: product is unreadable \(.*\); "
-                                              r"re-run notebook 01_ingest\."):
+    with pytest.raises(
+        io.ProductError,
+        match=r"01_transactions\.parquet: product is unreadable \(.*\); "
+        r"re-run notebook 01_ingest\.",
+    ):
         io.read_table(engine.connect(), damaged).count().execute()
 
 

@@ -47,7 +47,11 @@ def test_no_definitions_and_a_literal_parameters_cell(path: Path) -> None:
         assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), "literals only"
     for cell in cells:
         tree = ast.parse(cell.source)
-        defined = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda))]
+        defined = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda))
+        ]
         assert not defined, f"{path.name}: move definitions into src/helpers/"
 
 
@@ -57,8 +61,21 @@ def test_every_notebook_runs_under_nbval_on_the_tiny_period(tmp_path: Path) -> N
     root = make_project(tmp_path / "project")
     env = {**os.environ, "CA_PROJECT_ROOT": str(root)}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q",
-         *[str(root / "notebooks" / p.name) for p in NOTEBOOKS]],
-        cwd=root, env=env, capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *[str(root / "notebooks" / p.name) for p in NOTEBOOKS],
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert (root / "data" / "processed" / "1998-06" / "02_transactions.parquet").is_file()

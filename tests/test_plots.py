@@ -30,7 +30,9 @@ def test_annotated_heatmap_writes_each_value_in_a_readable_colour_and_leaves_emp
 def test_heatmap_turns_long_column_labels_upright_and_labels_every_nth_of_many() -> None:
     segments = ["Potential Loyalist", "Can't Lose Them", "About To Sleep"] * 4
     long = pd.DataFrame(np.arange(24.0).reshape(2, 12), columns=[f"{s} {i}" for i, s in enumerate(segments)])
-    assert {t.get_rotation() for t in plots.heatmap(long, "t", "x", "y", "c").axes[0].get_xticklabels()} == {90.0}
+    assert {t.get_rotation() for t in plots.heatmap(long, "t", "x", "y", "c").axes[0].get_xticklabels()} == {
+        90.0
+    }
     many = pd.DataFrame(np.ones((40, 31)), columns=range(31))
     labels = [t.get_text() for t in plots.heatmap(many, "t", "x", "y", "c").axes[0].get_xticklabels()]
     assert labels == [str(i) for i in range(0, 31, 2)]  # 31 columns: every second

@@ -41,8 +41,12 @@ FIRST_NAMES = ["Alice", "Bruno", "Chiara", "Dmitri", "Elif", "Farah", "Goran", "
 
 def person(n: int) -> dict[str, str]:
     first = FIRST_NAMES[n % len(FIRST_NAMES)]
-    return {"name": f"{first} Quillfeather{n:03d}", "email": f"{first.lower()}.quillfeather{n:03d}@probe.example",
-            "phone": f"+44 7700 9{n:05d}", "address": f"{n} Quokka Lane, Probeton PB{n:03d} 7QX"}
+    return {
+        "name": f"{first} Quillfeather{n:03d}",
+        "email": f"{first.lower()}.quillfeather{n:03d}@probe.example",
+        "phone": f"+44 7700 9{n:05d}",
+        "address": f"{n} Quokka Lane, Probeton PB{n:03d} 7QX",
+    }
 
 
 def customer_id(n: int) -> str:
@@ -53,18 +57,24 @@ def write_inputs(root: Path) -> tuple[list[str], list[str]]:
     """The tiny CDNOW orders with distinctive ids and four identifier columns, and a customers file
     with the same identifiers and two harmless attributes; returns (identifier values, ids)."""
     raw = root / "data" / "raw"
-    rows = [line.split() for line in (raw / "cdnow_transactions.txt").read_text().splitlines()[1:] if line.strip()]
+    rows = [
+        line.split() for line in (raw / "cdnow_transactions.txt").read_text().splitlines()[1:] if line.strip()
+    ]
     numbers = sorted({int(r[0]) for r in rows})
     lines = ["customer,date,number_of_cds,dollar_value,name,email,phone,address"]
     for cid, day, cds, dollars in rows:
         p = person(int(cid))
-        lines.append(f'{customer_id(int(cid))},{day},{cds},{dollars},{p["name"]},{p["email"]},{p["phone"]},"{p["address"]}"')
+        lines.append(
+            f'{customer_id(int(cid))},{day},{cds},{dollars},{p["name"]},{p["email"]},{p["phone"]},"{p["address"]}"'
+        )
     (raw / "orders_with_identifiers.csv").write_text("\n".join(lines) + "\n")
     customers = ["customer_id,full_name,email,phone,street_address,country,loyalty_tier"]
     for n in numbers:
         p = person(n)
-        customers.append(f'{customer_id(n)},{p["name"]},{p["email"]},{p["phone"]},"{p["address"]}",'
-                         f'{"Freedonia" if n % 2 else "Sylvania"},{"gold" if n % 3 == 0 else "silver"}')
+        customers.append(
+            f'{customer_id(n)},{p["name"]},{p["email"]},{p["phone"]},"{p["address"]}",'
+            f"{'Freedonia' if n % 2 else 'Sylvania'},{'gold' if n % 3 == 0 else 'silver'}"
+        )
     (raw / "customers_with_identifiers.csv").write_text("\n".join(customers) + "\n")
     identifiers = sorted({value for n in numbers for value in person(n).values()})
     return identifiers, [customer_id(n) for n in numbers]
@@ -129,19 +139,30 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     """Three periods built at once in one tiny project: ids pseudonymised (every notebook), ids in
     clear (notebooks 01-02: where identifiers are dropped and ids kept, the control), and
     pseudonymisation asked for without its key (which must fail)."""
-    root = make_project(tmp_path_factory.mktemp("privacy") / "project", periods=(NO_KEY, CLEAR, PSEUDONYMISED))
+    root = make_project(
+        tmp_path_factory.mktemp("privacy") / "project", periods=(NO_KEY, CLEAR, PSEUDONYMISED)
+    )
     identifiers, ids = write_inputs(root)
-    for period, privacy in [(CLEAR, ""),
-                            (PSEUDONYMISED, f"privacy:\n  pseudonymise_customer_id: true\n  key_env: {KEY_ENV}\n"),
-                            (NO_KEY, "privacy:\n  pseudonymise_customer_id: true\n  key_env: CA_TEST_UNSET_KEY\n")]:
+    for period, privacy in [
+        (CLEAR, ""),
+        (PSEUDONYMISED, f"privacy:\n  pseudonymise_customer_id: true\n  key_env: {KEY_ENV}\n"),
+        (NO_KEY, "privacy:\n  pseudonymise_customer_id: true\n  key_env: CA_TEST_UNSET_KEY\n"),
+    ]:
         with (root / "params" / f"{period}.yaml").open("a") as params:
             params.write(SOURCES + privacy)
     env = {**os.environ, "CA_PROJECT_ROOT": str(root), KEY_ENV: KEY}
     env.pop("CA_TEST_UNSET_KEY", None)
     only = {PSEUDONYMISED: [], CLEAR: ["--only", "01", "02"], NO_KEY: []}
-    runs = {period: subprocess.Popen([sys.executable, "-m", "helpers", "run", "--period", period, *only[period]],
-                                     env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            for period in (PSEUDONYMISED, CLEAR, NO_KEY)}
+    runs = {
+        period: subprocess.Popen(
+            [sys.executable, "-m", "helpers", "run", "--period", period, *only[period]],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for period in (PSEUDONYMISED, CLEAR, NO_KEY)
+    }
     done = {period: (run.wait(timeout=900), *run.communicate()) for period, run in runs.items()}
     return root, identifiers, ids, done
 
@@ -162,15 +183,21 @@ def test_no_identifier_reaches_any_product_or_page(built) -> None:
         # Positive control: the scan finds what is there, inside compressed Parquet too.
         found = scan(folders(root, period), ["Freedonia", "Sylvania"])
         assert any(path.endswith("01_customers.parquet") for path in found)
-    # With pseudonymisation off the ids are the customers' keys and appear in clear (control for the next test).
+    # With pseudonymisation off the ids are the customers' keys and appear in clear (control for the next
+    # test).
     found = scan(folders(root, CLEAR), ids[:3])
     assert any(path.endswith("02_transactions.parquet") for path in found)
 
 
 def test_pseudonymised_ids_never_appear_in_clear(built) -> None:
     root, identifiers, ids, done = built
-    stages = [s["notebook"] for s in json.loads((root / "reports" / PSEUDONYMISED / "run.json").read_text())["stages"]]
-    assert stages == sorted(p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")), "every stage ran"
+    stages = [
+        s["notebook"]
+        for s in json.loads((root / "reports" / PSEUDONYMISED / "run.json").read_text())["stages"]
+    ]
+    assert stages == sorted(p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")), (
+        "every stage ran"
+    )
     assert scan(folders(root, PSEUDONYMISED), ids + [KEY]) == {}
     # The keyed hashes are there instead: HMAC-SHA256(key, id), first 32 hex digits.
     hashed = hmac.new(KEY.encode(), ids[0].encode(), hashlib.sha256).hexdigest()[:32]
@@ -183,15 +210,20 @@ def test_pseudonymisation_without_its_key_is_one_clear_sentence(built) -> None:
     root, _, _, done = built
     code, out, err = done[NO_KEY]
     assert code == 1
-    assert ("IngestError: privacy.pseudonymise_customer_id is on but environment variable CA_TEST_UNSET_KEY is "
-            "not set; export a secret of at least 16 characters.") in out
+    assert (
+        "IngestError: privacy.pseudonymise_customer_id is on but environment variable CA_TEST_UNSET_KEY is "
+        "not set; export a secret of at least 16 characters."
+    ) in out
     assert "01_ingest.ipynb failed in cell " in out and "Traceback" not in out + err
     assert not (root / "reports" / NO_KEY).exists() and not (root / "data" / "processed" / NO_KEY).exists()
 
 
 def digests(folder: Path, pattern: str) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.glob(pattern)) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.glob(pattern))
+        if p.is_file()
+    }
 
 
 def test_rerun_of_the_later_stages_gives_byte_identical_products(built) -> None:
@@ -207,7 +239,11 @@ def test_rerun_of_the_later_stages_gives_byte_identical_products(built) -> None:
     root, _, _, done = built
     assert done[PSEUDONYMISED][0] == 0, done[PSEUDONYMISED][1] + done[PSEUDONYMISED][2]
     products, pages = root / "data" / "processed" / PSEUDONYMISED, root / "reports" / PSEUDONYMISED
-    before = {**digests(products, "*.parquet"), **digests(products, "*.json"), **digests(pages, "exports/*.csv")}
+    before = {
+        **digests(products, "*.parquet"),
+        **digests(products, "*.json"),
+        **digests(pages, "exports/*.csv"),
+    }
     assert len([n for n in before if n.endswith(".parquet")]) == 11 and len(before) >= 20
     later = sorted(p.stem[:2] for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb") if p.stem[:2] >= "03")
     assert later[-1] == runner.REPORT_NOTEBOOK[:2], "the report stage is re-run too"
@@ -224,8 +260,13 @@ def test_rerun_of_the_later_stages_gives_byte_identical_products(built) -> None:
     started = time.time()
     try:
         env = {**os.environ, "CA_PROJECT_ROOT": str(root), KEY_ENV: KEY}
-        rerun = subprocess.run([sys.executable, "-m", "helpers", "run", "--period", PSEUDONYMISED, "--only", *later],
-                               env=env, capture_output=True, text=True, timeout=900)
+        rerun = subprocess.run(
+            [sys.executable, "-m", "helpers", "run", "--period", PSEUDONYMISED, "--only", *later],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     finally:
         params.write_text(settings)
         clean.write_bytes(original)
@@ -233,7 +274,11 @@ def test_rerun_of_the_later_stages_gives_byte_identical_products(built) -> None:
     rewritten = sorted(p.name[:2] for p in products.glob("0[3-9]_*") if p.stat().st_mtime >= started)
     assert sorted(set(rewritten)) == later, "every later stage re-ran and rewrote its products"
 
-    after = {**digests(products, "*.parquet"), **digests(products, "*.json"), **digests(pages, "exports/*.csv")}
+    after = {
+        **digests(products, "*.parquet"),
+        **digests(products, "*.json"),
+        **digests(pages, "exports/*.csv"),
+    }
     assert sorted(after) == sorted(before)
     differing = [name for name in before if after[name] != before[name]]
     assert differing == [], f"not byte-identical on rerun: {differing}"
@@ -251,5 +296,7 @@ def test_the_scan_sees_inside_compressed_files(tmp_path: Path) -> None:
     frame.to_parquet(tmp_path / "a.parquet", compression="snappy")
     frame.to_excel(tmp_path / "b.xlsx", index=False)
     (tmp_path / "c.csv.gz").write_bytes(gzip.compress(frame.to_csv().encode()))
-    assert value.encode() not in (tmp_path / "b.xlsx").read_bytes()  # compressed: a plain byte search misses it
+    assert (
+        value.encode() not in (tmp_path / "b.xlsx").read_bytes()
+    )  # compressed: a plain byte search misses it
     assert sorted(Path(p).name for p in scan([tmp_path], [value])) == ["a.parquet", "b.xlsx", "c.csv.gz"]

@@ -38,7 +38,9 @@ def test_products_are_published_with_exact_accounting(built: Path) -> None:
     kept = pd.read_parquet(products / "02_transactions.parquet")
     rejected = pd.read_parquet(products / "02_rejected.parquet")
     assert len(kept) + len(rejected) == len(oracle)
-    assert sorted(kept["source_row"].tolist() + rejected["source_row"].tolist()) == list(range(1, len(oracle) + 1))
+    assert sorted(kept["source_row"].tolist() + rejected["source_row"].tolist()) == list(
+        range(1, len(oracle) + 1)
+    )
     assert kept["amount"].sum() == pytest.approx(oracle["dollars"].sum())
     assert kept["customer_id"].nunique() == oracle.loc[oracle["dollars"] != 0, "customer_id"].nunique()
     assert not list((built / "data" / "processed").glob(".staging/*")), "staging folders must be cleaned up"
@@ -64,8 +66,11 @@ def test_report_pages_hide_code_and_embed_images(built: Path) -> None:
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built: Path) -> None:
@@ -75,15 +80,26 @@ def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built:
     original = period_file.read_text()
     period_file.write_text(original + "sources:\n  transactions:\n    path: data/raw/missing.txt\n")
     try:
-        done = subprocess.run([sys.executable, "-m", "helpers", "run", "--period", "1998-06"], capture_output=True,
-                              text=True, env={**os.environ, "CA_PROJECT_ROOT": str(built)}, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-m", "helpers", "run", "--period", "1998-06"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "CA_PROJECT_ROOT": str(built)},
+            timeout=600,
+        )
     finally:
         period_file.write_text(original)
     assert done.returncode == 1
     failed = built / "reports" / ".failed" / "1998-06" / "notebooks" / "01_ingest.ipynb"
-    assert ("01_ingest.ipynb failed in cell 6 (con = engine.connect(params.engine)): IngestError: data/raw/missing.txt: file not found; put the file "
-            "there or fix 'sources.transactions.path' in params.") in done.stdout
-    assert f"The executed notebook is saved at {failed}; the published report of 1998-06 is unchanged." in done.stdout
+    assert (
+        "01_ingest.ipynb failed in cell 6 (con = engine.connect(params.engine)): IngestError: "
+        "data/raw/missing.txt: file not found; put the file "
+        "there or fix 'sources.transactions.path' in params."
+    ) in done.stdout
+    assert (
+        f"The executed notebook is saved at {failed}; the published report of 1998-06 is unchanged."
+        in done.stdout
+    )
     assert failed.is_file()
     assert "Traceback" not in done.stderr
     assert (digest(report), digest(products)) == before
@@ -92,9 +108,14 @@ def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built:
 def test_a_relative_project_root_reaches_the_kernels(tiny_project: Path) -> None:
     """CA_PROJECT_ROOT given relative to where the command runs: the kernels, which run in the
     notebooks' folder, still find the project (they used to look for params under notebooks/)."""
-    done = subprocess.run([sys.executable, "-m", "helpers", "run", "--period", "1998-06", "--only", "01"],
-                          capture_output=True, text=True, cwd=tiny_project.parent,
-                          env={**os.environ, "CA_PROJECT_ROOT": tiny_project.name}, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers", "run", "--period", "1998-06", "--only", "01"],
+        capture_output=True,
+        text=True,
+        cwd=tiny_project.parent,
+        env={**os.environ, "CA_PROJECT_ROOT": tiny_project.name},
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "01_ingest" in done.stdout and "FAILED" not in done.stdout
 
@@ -102,13 +123,30 @@ def test_a_relative_project_root_reaches_the_kernels(tiny_project: Path) -> None
 def test_each_stage_waits_for_the_stages_it_reads() -> None:
     from helpers.runner import stage_inputs
 
-    notebooks = [Path(f"{name}.ipynb") for name in
-                 ["01_ingest", "02_cleaning", "03_rfm", "04_clustering", "05_scoring", "06_clv", "07_report", "08_extra"]]
+    notebooks = [
+        Path(f"{name}.ipynb")
+        for name in [
+            "01_ingest",
+            "02_cleaning",
+            "03_rfm",
+            "04_clustering",
+            "05_scoring",
+            "06_clv",
+            "07_report",
+            "08_extra",
+        ]
+    ]
     assert stage_inputs(notebooks[1], notebooks) == {"01_ingest"}
     assert stage_inputs(notebooks[4], notebooks) == {"01_ingest", "03_rfm", "04_clustering"}
-    assert stage_inputs(notebooks[5], notebooks) == {"02_cleaning"}  # 06 reads only 02: free to run next to 03-05
-    assert stage_inputs(notebooks[6], notebooks) == {p.stem for p in notebooks[:6]}  # the report reads everything
-    assert stage_inputs(notebooks[7], notebooks) == {p.stem for p in notebooks[:7]}  # an unknown stage: all before
+    assert stage_inputs(notebooks[5], notebooks) == {
+        "02_cleaning"
+    }  # 06 reads only 02: free to run next to 03-05
+    assert stage_inputs(notebooks[6], notebooks) == {
+        p.stem for p in notebooks[:6]
+    }  # the report reads everything
+    assert stage_inputs(notebooks[7], notebooks) == {
+        p.stem for p in notebooks[:7]
+    }  # an unknown stage: all before
     subset = [notebooks[4], notebooks[5]]  # a re-run of 05 and 06 only: the other products are already there
     assert stage_inputs(notebooks[4], subset) == set() and stage_inputs(notebooks[5], subset) == set()
 
@@ -134,15 +172,33 @@ def test_second_kernel_only_for_small_periods_with_shared_kernels(tmp_path: Path
 
 def test_clv_ran_next_to_rfm_clustering_and_scoring_and_the_report_after_all(built: Path) -> None:
     def span(stage: str) -> tuple[str, str]:
-        meta = json.loads((built / "reports" / "1998-06" / "notebooks" / f"{stage}.ipynb").read_text())["metadata"]
+        meta = json.loads((built / "reports" / "1998-06" / "notebooks" / f"{stage}.ipynb").read_text())[
+            "metadata"
+        ]
         return meta["papermill"]["start_time"], meta["papermill"]["end_time"]
 
-    times = {stage: span(stage) for stage in
-             ["01_ingest", "02_cleaning", "03_rfm", "04_clustering", "05_scoring", "06_clv", "07_report"]}
+    times = {
+        stage: span(stage)
+        for stage in [
+            "01_ingest",
+            "02_cleaning",
+            "03_rfm",
+            "04_clustering",
+            "05_scoring",
+            "06_clv",
+            "07_report",
+        ]
+    }
     assert times["06_clv"][0] >= times["02_cleaning"][1]  # it starts once its input exists
-    assert times["06_clv"][0] < times["05_scoring"][1] and times["03_rfm"][0] < times["06_clv"][1]  # overlapping 03-05
-    for first, second in [("01_ingest", "02_cleaning"), ("02_cleaning", "03_rfm"), ("03_rfm", "04_clustering"),
-                          ("04_clustering", "05_scoring")]:
+    assert (
+        times["06_clv"][0] < times["05_scoring"][1] and times["03_rfm"][0] < times["06_clv"][1]
+    )  # overlapping 03-05
+    for first, second in [
+        ("01_ingest", "02_cleaning"),
+        ("02_cleaning", "03_rfm"),
+        ("03_rfm", "04_clustering"),
+        ("04_clustering", "05_scoring"),
+    ]:
         assert times[second][0] >= times[first][1]
     assert times["07_report"][0] >= max(times["05_scoring"][1], times["06_clv"][1])
 
@@ -158,8 +214,10 @@ def test_a_failure_in_the_second_kernel_stops_the_run_before_the_report(tiny_pro
     nbformat.write(nb, clv_notebook)
     result = runner.run_period("1998-06", root=tiny_project, log=lambda _: None)
     assert not result.ok
-    assert result.message.startswith("06_clv.ipynb failed in cell 5 (raise RuntimeError(\"planted in 06\")): "
-                                     "RuntimeError: planted in 06 The executed notebook is saved at ")
+    assert result.message.startswith(
+        '06_clv.ipynb failed in cell 5 (raise RuntimeError("planted in 06")): '
+        "RuntimeError: planted in 06 The executed notebook is saved at "
+    )
     finished = {s.notebook for s in result.stages}
     assert {"01_ingest", "02_cleaning"} <= finished and "06_clv" not in finished
     assert "07_report" not in finished  # nothing starts after a failure; the report needs 06
@@ -174,8 +232,10 @@ def test_running_out_of_duckdb_memory_names_the_params_key_to_raise(tiny_project
     period_file.write_text(period_file.read_text() + 'engine:\n  memory_limit: "1MB"\n')
     result = runner.run_period("1998-06", root=tiny_project, only=["01"], log=lambda _: None)
     assert not result.ok and result.message.count(MEMORY_LIMIT_HINT) == 1
-    assert result.message.startswith("01_ingest.ipynb failed in cell 6 (con = engine.connect(params.engine)): IngestError: "
-                                     "data/raw/cdnow_transactions.txt: cannot be read (Out of Memory Error")
+    assert result.message.startswith(
+        "01_ingest.ipynb failed in cell 6 (con = engine.connect(params.engine)): IngestError: "
+        "data/raw/cdnow_transactions.txt: cannot be read (Out of Memory Error"
+    )
     assert "delimiter" not in result.message  # not blamed on the file's format
 
 
@@ -187,9 +247,13 @@ def test_duckdb_out_of_memory_in_a_later_stage_gets_the_same_advice(tiny_project
 
     rfm_notebook = tiny_project / "notebooks" / "03_rfm.ipynb"
     nb = nbformat.read(rfm_notebook, as_version=4)
-    nb.cells.insert(3, nbformat.v4.new_code_cell(  # a query far bigger than a 1 MB limit
-        'engine.connect(params.engine.model_copy(update={"memory_limit": "1MB"})).raw_sql(\n'
-        '    "SELECT sum(i) FROM (SELECT i FROM range(3000000) t(i) ORDER BY random())").fetchall()'))
+    nb.cells.insert(
+        3,
+        nbformat.v4.new_code_cell(  # a query far bigger than a 1 MB limit
+            'engine.connect(params.engine.model_copy(update={"memory_limit": "1MB"})).raw_sql(\n'
+            '    "SELECT sum(i) FROM (SELECT i FROM range(3000000) t(i) ORDER BY random())").fetchall()'
+        ),
+    )
     nbformat.write(nb, rfm_notebook)
     result = runner.run_period("1998-06", root=tiny_project, only=["01", "02", "03"], log=lambda _: None)
     assert not result.ok and result.message.startswith("03_rfm.ipynb failed in cell 5 (engine.connect(")
@@ -197,7 +261,9 @@ def test_duckdb_out_of_memory_in_a_later_stage_gets_the_same_advice(tiny_project
     assert result.message.count(MEMORY_LIMIT_HINT) == 1 and "SET memory_limit" not in result.message
 
 
-def test_notebooks_on_a_shared_kernel_reuse_one_connected_client_and_keep_their_own_outputs(tmp_path: Path) -> None:
+def test_notebooks_on_a_shared_kernel_reuse_one_connected_client_and_keep_their_own_outputs(
+    tmp_path: Path,
+) -> None:
     """papermill gets the same client for every notebook of a kernel (a new one waits 0.2 s for stray
     output each time); each executed notebook holds its own outputs only, a failure included."""
     import nbformat
@@ -205,10 +271,13 @@ def test_notebooks_on_a_shared_kernel_reuse_one_connected_client_and_keep_their_
     from helpers import runner
 
     def notebook(name: str, *sources: str) -> Path:
-        nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                               "language": "python"}})
-        nb.cells = [nbformat.v4.new_code_cell('label = "?"', metadata={"tags": ["parameters"]}),
-                    *(nbformat.v4.new_code_cell(source) for source in sources)]
+        nb = nbformat.v4.new_notebook(
+            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+        )
+        nb.cells = [
+            nbformat.v4.new_code_cell('label = "?"', metadata={"tags": ["parameters"]}),
+            *(nbformat.v4.new_code_cell(source) for source in sources),
+        ]
         path = tmp_path / f"{name}.ipynb"
         nbformat.write(nb, path)
         return path
@@ -224,12 +293,22 @@ def test_notebooks_on_a_shared_kernel_reuse_one_connected_client_and_keep_their_
             try:
                 runner._execute(path, executed, {"label": label}, "python3", 60, kernel)
             except runner.NotebookFailed as exc:
-                assert "failing.ipynb failed in cell 4 (1 / 0): ZeroDivisionError" in str(exc)  # after the injected parameters
+                assert "failing.ipynb failed in cell 4 (1 / 0): ZeroDivisionError" in str(
+                    exc
+                )  # after the injected parameters
             cells = nbformat.read(executed, as_version=4).cells
-            outputs[f"{path.stem}-{label}"] = ["".join(o.get("text", "")) or o.get("ename", "")
-                                               for cell in cells if cell.cell_type == "code" for o in cell.outputs]
+            outputs[f"{path.stem}-{label}"] = [
+                "".join(o.get("text", "")) or o.get("ename", "")
+                for cell in cells
+                if cell.cell_type == "code"
+                for o in cell.outputs
+            ]
         assert kernel.manager.client() is kernel.manager.client()
     finally:
         kernel.close()
-    assert outputs == {"first-a": ["first a\n", "to stderr\n"], "second-b": ["second b\n"],
-                       "failing-c": ["before\n", "ZeroDivisionError"], "second-d": ["second d\n"]}
+    assert outputs == {
+        "first-a": ["first a\n", "to stderr\n"],
+        "second-b": ["second b\n"],
+        "failing-c": ["before\n", "ZeroDivisionError"],
+        "second-d": ["second d\n"],
+    }

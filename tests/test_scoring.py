@@ -35,10 +35,13 @@ def test_most_customers_with_one_order_share_one_frequency_rank() -> None:
     assert ranks.iloc[6:].tolist() == [pytest.approx(6 / 7), 1.0]
 
 
-@pytest.mark.parametrize(("weights", "message"), [
-    ({"recency_days": 0.5, "frequency_orders": 0.4}, "weights must sum to 1, they sum to 0.9"),
-    ({"recency_days": 1.2, "frequency_orders": -0.2}, "weights must not be negative"),
-])
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ({"recency_days": 0.5, "frequency_orders": 0.4}, "weights must sum to 1, they sum to 0.9"),
+        ({"recency_days": 1.2, "frequency_orders": -0.2}, "weights must not be negative"),
+    ],
+)
 def test_weights_are_validated(weights: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         ScoringConfig(weights=weights, lower_is_better=["recency_days"])
@@ -48,7 +51,9 @@ def test_tiers_and_lifecycle_tables_are_validated() -> None:
     with pytest.raises(ValidationError, match="strictly decreasing minimum scores, the last at 0"):
         ScoringConfig(tiers={"A": 50, "B": 75, "C": 0})
     with pytest.raises(ValidationError, match='the last lifecycle stage must have the condition "otherwise"'):
-        ScoringConfig(lifecycle={"new": "first_order_in_period", "old": "recency_days > 10"}, at_risk_stages=[])
+        ScoringConfig(
+            lifecycle={"new": "first_order_in_period", "old": "recency_days > 10"}, at_risk_stages=[]
+        )
     with pytest.raises(ValidationError, match="lower_is_better names \\['recency'\\], which have no weight"):
         ScoringConfig(lower_is_better=["recency"])
 
@@ -57,32 +62,51 @@ def test_weighted_score_and_tier_boundaries() -> None:
     ranks = pd.DataFrame({"x": [1.0, 0.5, 0.75, 0.0], "y": [1.0, 1.0, 0.0, 0.25]})
     score = scoring.weighted_score(ranks, {"x": 0.6, "y": 0.4})
     assert score.tolist() == pytest.approx([100.0, 70.0, 45.0, 10.0])
-    tiers = scoring.assign_tier(pd.Series([100.0, 75.0, 74.99, 50.0, 25.0, 24.99, 0.0]),
-                                {"A": 75, "B": 50, "C": 25, "D": 0})
+    tiers = scoring.assign_tier(
+        pd.Series([100.0, 75.0, 74.99, 50.0, 25.0, 24.99, 0.0]), {"A": 75, "B": 50, "C": 25, "D": 0}
+    )
     assert tiers.tolist() == ["A", "A", "B", "B", "C", "D", "D"]
 
 
 def test_top_drivers_are_the_largest_contributions() -> None:
-    ranks = pd.DataFrame({"recency_days": [1.0, 0.0], "frequency_orders": [0.5, 1.0], "monetary_total": [0.9, 1.0]})
+    ranks = pd.DataFrame(
+        {"recency_days": [1.0, 0.0], "frequency_orders": [0.5, 1.0], "monetary_total": [0.9, 1.0]}
+    )
     weights = {"recency_days": 0.2, "frequency_orders": 0.3, "monetary_total": 0.5}
     drivers = scoring.top_drivers(ranks, weights)
     # customer 0 points: 20, 15, 45 -> monetary, recency; customer 1: 0, 30, 50 -> monetary, frequency
-    assert drivers.values.tolist() == [["monetary_total", "recency_days"], ["monetary_total", "frequency_orders"]]
+    assert drivers.values.tolist() == [
+        ["monetary_total", "recency_days"],
+        ["monetary_total", "frequency_orders"],
+    ]
 
 
 def customers() -> pd.DataFrame:
     """Six customers as of 1998-06-30 with hand-picked histories."""
-    return pd.DataFrame({
-        "customer_id": ["new", "active", "risk", "slow", "lost", "single"],
-        "first_order_ts": pd.to_datetime(["1998-06-10", "1997-01-01", "1997-01-01", "1997-01-01", "1997-01-01", "1997-12-01"]),
-        "last_order_ts": pd.to_datetime(["1998-06-10", "1998-06-01", "1997-12-12", "1997-11-01", "1997-02-01", "1997-12-01"]),
-        "frequency_orders": [1, 11, 5, 2, 2, 1],
-        "recency_days": [20, 29, 200, 241, 514, 211],
-        "monetary_total": [50.0, 500.0, 300.0, 80.0, 30.0, 20.0],
-        "avg_order_value": [50.0, 500 / 11, 60.0, 40.0, 15.0, 20.0],
-        "tenure_days": [20, 545, 545, 545, 545, 211],
-        "segment": ["New Customers", "Champions", "Can't Lose Them", "Hibernating", "Lost", "About To Sleep"],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["new", "active", "risk", "slow", "lost", "single"],
+            "first_order_ts": pd.to_datetime(
+                ["1998-06-10", "1997-01-01", "1997-01-01", "1997-01-01", "1997-01-01", "1997-12-01"]
+            ),
+            "last_order_ts": pd.to_datetime(
+                ["1998-06-10", "1998-06-01", "1997-12-12", "1997-11-01", "1997-02-01", "1997-12-01"]
+            ),
+            "frequency_orders": [1, 11, 5, 2, 2, 1],
+            "recency_days": [20, 29, 200, 241, 514, 211],
+            "monetary_total": [50.0, 500.0, 300.0, 80.0, 30.0, 20.0],
+            "avg_order_value": [50.0, 500 / 11, 60.0, 40.0, 15.0, 20.0],
+            "tenure_days": [20, 545, 545, 545, 545, 211],
+            "segment": [
+                "New Customers",
+                "Champions",
+                "Can't Lose Them",
+                "Hibernating",
+                "Lost",
+                "About To Sleep",
+            ],
+        }
+    )
 
 
 def test_typical_gap_is_own_mean_gap_or_the_population_median() -> None:
@@ -103,9 +127,15 @@ def test_each_lifecycle_rule() -> None:
 
 
 def test_min_gap_stops_frequent_buyers_from_flipping_to_at_risk() -> None:
-    frame = pd.DataFrame({"customer_id": ["a"], "first_order_ts": pd.to_datetime(["1998-06-01"]),
-                          "last_order_ts": pd.to_datetime(["1998-06-03"]), "frequency_orders": [3],
-                          "recency_days": [10]})
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a"],
+            "first_order_ts": pd.to_datetime(["1998-06-01"]),
+            "last_order_ts": pd.to_datetime(["1998-06-03"]),
+            "frequency_orders": [3],
+            "recency_days": [10],
+        }
+    )
     enriched = scoring.lifecycle_inputs(frame, dt.date(1998, 7, 1), min_gap_days=7)
     assert enriched["typical_gap_days"].tolist() == [7.0]  # own gap is 1 day
     assert scoring.lifecycle_stage(enriched, ScoringConfig().lifecycle).tolist() == ["active"]

@@ -31,20 +31,30 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     return path, params
 
 
-@pytest.mark.parametrize(("fmt", "pattern"), [
-    ("%Y%m%d", "yyyyMMdd"), ("%m/%d/%Y %H:%M", "M/d/yyyy H:mm"), ("%Y-%m-%dT%H:%M:%S", "yyyy-M-d'T'H:mm:ss"),
-    ("%d.%m.%y", "d.M.yy"), ("%Y-%m-%d %H:%M:%S.%f", "yyyy-M-d H:mm:ss.SSSSSS"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "pattern"),
+    [
+        ("%Y%m%d", "yyyyMMdd"),
+        ("%m/%d/%Y %H:%M", "M/d/yyyy H:mm"),
+        ("%Y-%m-%dT%H:%M:%S", "yyyy-M-d'T'H:mm:ss"),
+        ("%d.%m.%y", "d.M.yy"),
+        ("%Y-%m-%d %H:%M:%S.%f", "yyyy-M-d H:mm:ss.SSSSSS"),
+    ],
+)
 def test_strftime_formats_become_spark_patterns(fmt: str, pattern: str) -> None:
     assert engine.java_pattern(fmt) == pattern
 
 
 def clean_on(con, path: Path, params) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    kept, rejected, quality = cleaning.clean_transactions(con, con.read_parquet(str(path)), params.sources.transactions,
-                                                          params.cleaning, params.as_of_exclusive)
+    kept, rejected, quality = cleaning.clean_transactions(
+        con, con.read_parquet(str(path)), params.sources.transactions, params.cleaning, params.as_of_exclusive
+    )
     order = ["source_row"]
-    return (kept.to_pandas().sort_values(order).reset_index(drop=True),
-            rejected.to_pandas().sort_values(order).reset_index(drop=True), quality)
+    return (
+        kept.to_pandas().sort_values(order).reset_index(drop=True),
+        rejected.to_pandas().sort_values(order).reset_index(drop=True),
+        quality,
+    )
 
 
 def test_cleaning_is_identical_on_spark_and_duckdb(spark, ingested) -> None:
@@ -53,10 +63,19 @@ def test_cleaning_is_identical_on_spark_and_duckdb(spark, ingested) -> None:
     kept_spark, rejected_spark, quality_spark = clean_on(spark, path, params)
     pd.testing.assert_frame_equal(kept_duck, kept_spark, check_dtype=False)
     pd.testing.assert_frame_equal(rejected_duck, rejected_spark, check_dtype=False)
-    for key in ("rows_in", "rows_kept", "rows_rejected", "rejected_by_reason", "customers_kept", "extreme_amount_flagged",
-                "revenue_kept"):  # money is added exactly (engine.exact_sum): the same bits on both engines
+    for key in (
+        "rows_in",
+        "rows_kept",
+        "rows_rejected",
+        "rejected_by_reason",
+        "customers_kept",
+        "extreme_amount_flagged",
+        "revenue_kept",
+    ):  # money is added exactly (engine.exact_sum): the same bits on both engines
         assert quality_duck[key] == quality_spark[key], key
-    assert quality_spark["extreme_amount_threshold"] == pytest.approx(quality_duck["extreme_amount_threshold"])
+    assert quality_spark["extreme_amount_threshold"] == pytest.approx(
+        quality_duck["extreme_amount_threshold"]
+    )
 
 
 def test_mixed_date_formats_parse_the_same_on_spark(spark) -> None:
@@ -67,7 +86,13 @@ def test_mixed_date_formats_parse_the_same_on_spark(spark) -> None:
     formats = ["%m/%d/%Y %H:%M", "%m/%d/%y %H:%M", *cleaning.ISO_FORMATS]
     expr = table.select(ts=engine.try_parse_timestamp(table.t, formats, "spark"))
     parsed = spark.execute(expr)["ts"].tolist()
-    duck = engine.connect().execute(table.select(ts=engine.try_parse_timestamp(table.t, formats)))["ts"].tolist()
-    expected = [pd.Timestamp("2010-12-06 10:08"), pd.Timestamp("2011-02-20 11:39"), pd.Timestamp("2010-12-05 09:00")]
+    duck = (
+        engine.connect().execute(table.select(ts=engine.try_parse_timestamp(table.t, formats)))["ts"].tolist()
+    )
+    expected = [
+        pd.Timestamp("2010-12-06 10:08"),
+        pd.Timestamp("2011-02-20 11:39"),
+        pd.Timestamp("2010-12-05 09:00"),
+    ]
     assert parsed[:3] == expected == duck[:3]
     assert pd.isna(parsed[3]) and pd.isna(parsed[4]) and pd.isna(duck[3])

@@ -34,17 +34,23 @@ def edge_rows() -> pd.DataFrame:
     ts = pd.Timestamp
     rows = [
         # one order in three rows, and a second order the same day: 2 orders, 1 purchase day
-        ("E001", "EA1", ts("2023-03-06 10:00"), 10.0), ("E001", "EA1", ts("2023-03-06 10:00"), 5.5),
-        ("E001", "EA1", ts("2023-03-06 10:00"), 1.25), ("E001", "EA2", ts("2023-03-06 18:30"), 7.0),
+        ("E001", "EA1", ts("2023-03-06 10:00"), 10.0),
+        ("E001", "EA1", ts("2023-03-06 10:00"), 5.5),
+        ("E001", "EA1", ts("2023-03-06 10:00"), 1.25),
+        ("E001", "EA2", ts("2023-03-06 18:30"), 7.0),
         ("E001", "EA3", ts("2023-12-31 23:59:59"), 20.0),  # last second of the as-of day: counted
         ("E001", "EA4", ts("2024-01-01 00:00:00"), 99.0),  # first second after it: ignored
         # nothing but returns: no order, first/last order from the returns, no purchase period
-        ("E002", "RB1", ts("2023-05-02 09:00"), -12.0), ("E002", "RB2", ts("2023-12-15 09:00"), -3.0),
+        ("E002", "RB1", ts("2023-05-02 09:00"), -12.0),
+        ("E002", "RB2", ts("2023-12-15 09:00"), -3.0),
         # a day whose return outweighs the purchase (still a purchase day, negative value)
-        ("E003", "EC1", ts("2022-06-01 12:00"), 40.0), ("E003", "EC2", ts("2023-07-04 08:00"), 15.0),
-        ("E003", "RC1", ts("2023-07-04 17:00"), -30.0), ("E003", "RC2", ts("2023-12-20 17:00"), -40.0),
+        ("E003", "EC1", ts("2022-06-01 12:00"), 40.0),
+        ("E003", "EC2", ts("2023-07-04 08:00"), 15.0),
+        ("E003", "RC1", ts("2023-07-04 17:00"), -30.0),
+        ("E003", "RC2", ts("2023-12-20 17:00"), -40.0),
         # a day with only a return between two purchases: not a purchase period
-        ("E004", "ED1", ts("2023-01-01 23:59:59"), 8.0), ("E004", "RD1", ts("2023-02-01 10:00"), -8.0),
+        ("E004", "ED1", ts("2023-01-01 23:59:59"), 8.0),
+        ("E004", "RD1", ts("2023-02-01 10:00"), -8.0),
         ("E004", "ED2", ts("2023-01-02 00:00:00"), 9.0),  # Sunday 23:59:59 then Monday 00:00: two weeks
         ("E004", "ED3", ts("2023-12-04 00:00:00"), 11.0),  # in the period
         # only after the as-of date: not a customer yet
@@ -61,8 +67,14 @@ def edge_rows() -> pd.DataFrame:
 def clean_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clean-transactions file: 1,500 synthetic customers with 5% returns plus the edge customers,
     written by DuckDB through the pipeline's own writer (as 02_cleaning does)."""
-    log, _ = synth.generate(1500, seed=7, start=dt.date(2021, 1, 1), end=dt.date(2024, 1, 31), returns_share=0.05,
-                            population=synth.POPULATIONS["busy"])
+    log, _ = synth.generate(
+        1500,
+        seed=7,
+        start=dt.date(2021, 1, 1),
+        end=dt.date(2024, 1, 31),
+        returns_share=0.05,
+        population=synth.POPULATIONS["busy"],
+    )
     frame = pd.concat([log, edge_rows()], ignore_index=True)
     frame["is_return"] = frame["amount"] < 0
     frame["order_ts"] = frame["order_ts"].astype("datetime64[us]")
@@ -86,20 +98,30 @@ def frame_of(table, key: list[str]) -> pd.DataFrame:
 
 def both(spark, path: Path, build, key: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     duck = engine.connect()
-    return frame_of(build(duck.read_parquet(str(path))), key), frame_of(build(spark.read_parquet(str(path))), key)
+    return frame_of(build(duck.read_parquet(str(path))), key), frame_of(
+        build(spark.read_parquet(str(path))), key
+    )
 
 
 def test_customer_metrics_are_identical_on_spark_and_duckdb(spark, clean_file: Path) -> None:
-    duck, on_spark = both(spark, clean_file, lambda t: rfm.customer_metrics(t, PERIOD_START, AS_OF), ["customer_id"])
+    duck, on_spark = both(
+        spark, clean_file, lambda t: rfm.customer_metrics(t, PERIOD_START, AS_OF), ["customer_id"]
+    )
     assert list(on_spark.columns) == list(duck.columns)
     pd.testing.assert_frame_equal(duck, on_spark, check_dtype=False, check_exact=True)
     edges = duck.set_index("customer_id")
     assert "E005" not in edges.index and len(duck) == 1500 + 5  # E001-E004 and 00042
-    assert edges.loc["E001", ["frequency_orders", "monetary_total", "recency_days", "period_orders"]].tolist() == [3, 43.75, 0, 1]
+    assert edges.loc[
+        "E001", ["frequency_orders", "monetary_total", "recency_days", "period_orders"]
+    ].tolist() == [3, 43.75, 0, 1]
     assert edges.loc["E002", "frequency_orders"] == 0 and pd.isna(edges.loc["E002", "avg_order_value"])
     assert edges.loc["E002", "recency_days"] == 16 and edges.loc["E002", "period_revenue"] == -3.0
-    counted = both(spark, clean_file, lambda t: rfm.customer_metrics(t, PERIOD_START, AS_OF, one_row_per_order=True),
-                   ["customer_id"])  # orders counted as rows (the file has multi-row orders: the counts differ)
+    counted = both(
+        spark,
+        clean_file,
+        lambda t: rfm.customer_metrics(t, PERIOD_START, AS_OF, one_row_per_order=True),
+        ["customer_id"],
+    )  # orders counted as rows (the file has multi-row orders: the counts differ)
     pd.testing.assert_frame_equal(*counted, check_dtype=False, check_exact=True)
     assert edges.loc["00042", ["period_orders", "period_revenue"]].tolist() == [0, 0.0]
 
@@ -112,24 +134,41 @@ def test_clv_model_inputs_are_identical_on_spark_and_duckdb(spark, clean_file: P
     edges = duck.set_index("customer_id")
     assert "E002" not in edges.index  # no purchase at all: not in the model
     if unit == "days":
-        assert edges.loc["E001", ["repeat_periods", "recency_periods", "age_periods"]].tolist() == [1, 300.0, 300.0]
+        assert edges.loc["E001", ["repeat_periods", "recency_periods", "age_periods"]].tolist() == [
+            1,
+            300.0,
+            300.0,
+        ]
         assert edges.loc["E003", "repeat_mean_value"] == pytest.approx(-15.0)
         assert edges.loc["E004", ["repeat_periods", "recency_periods"]].tolist() == [2, 337.0]
     else:
-        assert edges.loc["E004", ["repeat_periods", "recency_periods"]].tolist() == [2, 49.0]  # weeks of 2022-12-26 .. 2023-12-04
+        assert edges.loc["E004", ["repeat_periods", "recency_periods"]].tolist() == [
+            2,
+            49.0,
+        ]  # weeks of 2022-12-26 .. 2023-12-04
 
 
 def test_calibration_and_holdout_are_identical_on_spark_and_duckdb(spark, clean_file: Path) -> None:
-    duck, on_spark = both(spark, clean_file,
-                          lambda t: clv.calibration_and_holdout(t, CALIBRATION_END, AS_OF, "weeks"), ["customer_id"])
+    duck, on_spark = both(
+        spark,
+        clean_file,
+        lambda t: clv.calibration_and_holdout(t, CALIBRATION_END, AS_OF, "weeks"),
+        ["customer_id"],
+    )
     pd.testing.assert_frame_equal(duck, on_spark, check_dtype=False, check_exact=True)
     assert duck["holdout_periods"].sum() > 0
 
 
-@pytest.mark.parametrize(("fmt", "marks"), [
-    ("%Y-%m-%d %H:%M:%S.%f", ["-", ":", "."]), ("%Y%m%d", []), ("%d/%m/%Y %I%p", ["/"]),
-    ("%Y-%m-%dT%H:%M", ["-", ":"]), ("%d.%m.%y 100%%", [".", "%"]),
-])
+@pytest.mark.parametrize(
+    ("fmt", "marks"),
+    [
+        ("%Y-%m-%d %H:%M:%S.%f", ["-", ":", "."]),
+        ("%Y%m%d", []),
+        ("%d/%m/%Y %I%p", ["/"]),
+        ("%Y-%m-%dT%H:%M", ["-", ":"]),
+        ("%d.%m.%y 100%%", [".", "%"]),
+    ],
+)
 def test_a_format_is_tried_only_on_text_with_its_punctuation(fmt: str, marks: list[str]) -> None:
     assert engine.format_punctuation(fmt) == marks
 

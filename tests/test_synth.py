@@ -34,8 +34,11 @@ def test_bgnbd_parameters_are_recovered() -> None:
     day = (log["order_ts"] - pd.Timestamp(START)).dt.total_seconds() / 86_400
     per_customer = day.groupby(log["customer_id"]).agg(["min", "max", "count"])
     days = (END - START).days + 1
-    fitted = BetaGeoFitter().fit(per_customer["count"] - 1, per_customer["max"] - per_customer["min"],
-                                 days - per_customer["min"]).params_
+    fitted = (
+        BetaGeoFitter()
+        .fit(per_customer["count"] - 1, per_customer["max"] - per_customer["min"], days - per_customer["min"])
+        .params_
+    )
     truth = synth.Population()
     assert fitted["r"] == pytest.approx(truth.r, rel=0.08)
     assert fitted["alpha"] == pytest.approx(truth.alpha, rel=0.12)
@@ -55,15 +58,37 @@ def test_details_returns_and_identifiers() -> None:
     returns = log[log["amount"] < 0]
     assert len(returns) > 0 and returns["order_id"].str.startswith("R").all()
     assert set(log["channel"]) <= set(synth.CHANNELS) and log["quantity"].between(1, 4).all()
-    assert list(customers.columns) == ["customer_id", "name", "email", "phone", "address", "country", "signup_channel"]
+    assert list(customers.columns) == [
+        "customer_id",
+        "name",
+        "email",
+        "phone",
+        "address",
+        "country",
+        "signup_channel",
+    ]
     assert customers["email"].str.endswith("@example.com").all() and len(customers) == 500
 
 
 def test_cli_writes_parquet_and_csv(tmp_path: Path) -> None:
     for suffix in (".parquet", ".csv"):
         out = tmp_path / f"orders{suffix}"
-        done = subprocess.run([sys.executable, "-m", "helpers", "synth", "--customers", "300", "--seed", "9",
-                               "--out", str(out)], capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "helpers",
+                "synth",
+                "--customers",
+                "300",
+                "--seed",
+                "9",
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stderr
         written = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
         expected, _ = synth.generate(300, seed=9)
@@ -76,13 +101,22 @@ def test_generating_to_a_file_in_blocks_keeps_ids_unique_and_small_sizes_unchang
     synth.write(whole, tmp_path / "whole.parquet")
     assert rows == len(whole)  # one block: the same file as generate + write
     assert pd.read_parquet(tmp_path / "one.parquet").equals(pd.read_parquet(tmp_path / "whole.parquet"))
-    rows, people = synth.generate_to_file(tmp_path / "blocks.parquet", 250, 7, START, END, 0.1, True, chunk_customers=100)
-    blocks = [synth.generate(n, seed=7 + i, start=START, end=END, returns_share=0.1, with_details=True)[0]
-              for i, n in enumerate([100, 100, 50])]
+    rows, people = synth.generate_to_file(
+        tmp_path / "blocks.parquet", 250, 7, START, END, 0.1, True, chunk_customers=100
+    )
+    blocks = [
+        synth.generate(n, seed=7 + i, start=START, end=END, returns_share=0.1, with_details=True)[0]
+        for i, n in enumerate([100, 100, 50])
+    ]
     written = pd.read_parquet(tmp_path / "blocks.parquet")
     assert rows == len(written) == sum(map(len, blocks))
     assert written["amount"].tolist() == pd.concat(blocks)["amount"].tolist()  # block i drawn with seed 7 + i
     assert people["customer_id"].tolist() == [f"C{i:08d}" for i in range(1, 251)]
-    assert set(written["customer_id"]) <= set(people["customer_id"]) and written["customer_id"].iloc[-1] > "C00000200"
+    assert (
+        set(written["customer_id"]) <= set(people["customer_id"])
+        and written["customer_id"].iloc[-1] > "C00000200"
+    )
     sales = written[written["order_id"].str.startswith("O")]
-    assert written["order_id"].is_unique and sales["order_id"].is_monotonic_increasing  # numbered on across blocks
+    assert (
+        written["order_id"].is_unique and sales["order_id"].is_monotonic_increasing
+    )  # numbered on across blocks

@@ -10,14 +10,22 @@ import datetime as dt
 import functools
 import operator
 
-import pandas as pd
-
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from helpers.config import CleaningConfig, TransactionSource
-from helpers.engine import (MONEY_LIMIT, backend_name, exact_sum, materialise, plausible_timestamp, strip_blanks,
-                            try_parse_number, try_parse_timestamp, with_timestamp_cast)
+from helpers.engine import (
+    MONEY_LIMIT,
+    backend_name,
+    exact_sum,
+    materialise,
+    plausible_timestamp,
+    strip_blanks,
+    try_parse_number,
+    try_parse_timestamp,
+    with_timestamp_cast,
+)
 from helpers.ingest import CANONICAL_TEXT_COLUMNS, PROVENANCE_COLUMNS
 
 # Code -> plain-language description, in the order the rules are applied.
@@ -44,8 +52,9 @@ def normalise_customer_id(raw: ir.StringValue) -> ir.StringValue:
     trimmed = strip_blanks(raw)
     # Cheap tests first (the engine skips the rest for rows that fail them): a regex only on text with
     # a dot, the token comparison only on short text (an IN list runs as a join: 15% slower on 10M rows).
-    unfloated = ibis.ifelse(trimmed.contains(".") & trimmed.re_search(r"^\d+\.0+$"), trimmed.re_replace(r"\.0+$", ""),
-                            trimmed)
+    unfloated = ibis.ifelse(
+        trimmed.contains(".") & trimmed.re_search(r"^\d+\.0+$"), trimmed.re_replace(r"\.0+$", ""), trimmed
+    )
     lowered = trimmed.lower()
     is_token = functools.reduce(operator.or_, [lowered == token for token in MISSING_ID_TOKENS])
     missing = (trimmed.length() <= max(map(len, MISSING_ID_TOKENS))) & is_token
@@ -73,8 +82,11 @@ def parse_columns(mapped: ir.Table, source: TransactionSource, backend: str = "d
         order_ts = try_parse_timestamp(t._ts_text, formats, backend, cast)
 
     def number(column: ir.Value) -> ir.FloatingValue:
-        return (try_parse_number(column, source.decimal_separator) if column.type().is_string()
-                else column.cast("float64"))
+        return (
+            try_parse_number(column, source.decimal_separator)
+            if column.type().is_string()
+            else column.cast("float64")
+        )
 
     typed = {
         "customer_id": normalise_customer_id(t.customer_id),
@@ -91,8 +103,13 @@ def parse_columns(mapped: ir.Table, source: TransactionSource, backend: str = "d
     return t.select(**typed, **text, **{c: t[c] for c in PROVENANCE_COLUMNS})
 
 
-def classify_rows(parsed: ir.Table, cleaning: CleaningConfig, as_of_exclusive: dt.datetime,
-                  repeats: ir.Table | None, extreme_threshold: float | None = None) -> ir.Table:
+def classify_rows(
+    parsed: ir.Table,
+    cleaning: CleaningConfig,
+    as_of_exclusive: dt.datetime,
+    repeats: ir.Table | None,
+    extreme_threshold: float | None = None,
+) -> ir.Table:
     """Add ``reject_reason`` (null when kept), ``is_return`` and ``is_extreme_amount``; ``repeats``
     holds the ``source_row`` of each exact repeat (:func:`repeated_source_rows`; None: there is none).
 
@@ -100,16 +117,23 @@ def classify_rows(parsed: ir.Table, cleaning: CleaningConfig, as_of_exclusive: d
     stay and reduce the customer's value, with ``returns: quarantine`` they are rejected.
     """
     t = parsed
-    is_cancellation = (t.order_id.startswith(cleaning.cancellation_prefix).fill_null(False)
-                       if cleaning.cancellation_prefix else ibis.literal(False))
+    is_cancellation = (
+        t.order_id.startswith(cleaning.cancellation_prefix).fill_null(False)
+        if cleaning.cancellation_prefix
+        else ibis.literal(False)
+    )
     amount = ibis.ifelse(is_cancellation, -t.amount.abs(), t.amount)
     t = t.mutate(amount=amount, is_return=(is_cancellation | (amount < 0)).fill_null(False))
-    t = t.mutate(_repeat=t.source_row.isin(repeats.source_row) if repeats is not None else ibis.literal(False))
+    t = t.mutate(
+        _repeat=t.source_row.isin(repeats.source_row) if repeats is not None else ibis.literal(False)
+    )
     rules: list[tuple[ir.BooleanValue, str]] = [
         (t.customer_id.isnull(), "missing_customer_id"),
         (t.order_ts.isnull(), "unparseable_timestamp"),
-        (t.amount.isnull() | t.amount.isnan() | t.amount.isinf() | (t.amount.abs() >= MONEY_LIMIT),
-         "invalid_amount"),
+        (
+            t.amount.isnull() | t.amount.isnan() | t.amount.isinf() | (t.amount.abs() >= MONEY_LIMIT),
+            "invalid_amount",
+        ),
     ]
     if cleaning.zero_amount == "reject":
         rules.append((t.amount == 0, "zero_amount"))
@@ -139,7 +163,8 @@ def repeated_source_rows(con: ibis.BaseBackend, mapped: ir.Table, key: list[str]
     ``key`` values, computed now and kept: None when no row repeats. Rows are first grouped by a hash
     of the key, and only rows whose hash occurs more than once are compared exactly (a hash collision
     costs an exact comparison, never a wrong answer). On 10M rows without repeats this is one grouping
-    of hashes, 2.5 s; as part of the classifying query it had cost 5 s (the rows were read and hashed twice)."""
+    of hashes, 2.5 s; as part of the classifying query it had cost 5 s (the rows were read and hashed
+    twice)."""
     hashed = mapped.mutate(_key_hash=ibis.struct({k: mapped[k] for k in key}).hash())
     shared = hashed.group_by("_key_hash").agg(_copies=hashed.count())
     shared = materialise(con, "cleaning_shared_hashes", shared.filter(shared._copies > 1).select("_key_hash"))
@@ -147,19 +172,25 @@ def repeated_source_rows(con: ibis.BaseBackend, mapped: ir.Table, key: list[str]
         return None
     candidates = hashed.semi_join(shared, "_key_hash")
     # ibis.row_number() counts from 0: the first copy of a row is 0, later copies are repeats.
-    candidates = candidates.mutate(_copy=ibis.row_number().over(group_by=[candidates[k] for k in key],
-                                                                order_by=candidates.source_row))
+    candidates = candidates.mutate(
+        _copy=ibis.row_number().over(group_by=[candidates[k] for k in key], order_by=candidates.source_row)
+    )
     return materialise(con, "cleaning_repeats", candidates.filter(candidates._copy > 0).select("source_row"))
 
 
-def apply_extreme_rule(classified: ir.Table, cleaning: CleaningConfig, extreme_threshold: float | None) -> ir.Table:
+def apply_extreme_rule(
+    classified: ir.Table, cleaning: CleaningConfig, extreme_threshold: float | None
+) -> ir.Table:
     """Add ``is_extreme_amount`` and, with ``extreme_amount_action: reject``, reject extreme rows that
     no other rule rejected (it is the last rule, so the first matching reason is unchanged)."""
     t = classified
-    extreme = ((t.amount.abs() > extreme_threshold) if extreme_threshold is not None
-               else ibis.literal(False)).fill_null(False)
+    extreme = (
+        (t.amount.abs() > extreme_threshold) if extreme_threshold is not None else ibis.literal(False)
+    ).fill_null(False)
     if cleaning.extreme_amount_action == "reject":
-        t = t.mutate(reject_reason=ibis.ifelse(t.reject_reason.isnull() & extreme, "extreme_amount", t.reject_reason))
+        t = t.mutate(
+            reject_reason=ibis.ifelse(t.reject_reason.isnull() & extreme, "extreme_amount", t.reject_reason)
+        )
     return t.mutate(is_extreme_amount=extreme)
 
 
@@ -171,37 +202,53 @@ def extreme_amount_threshold(classified: ir.Table, cleaning: CleaningConfig) -> 
     return None if value is None or value != value else float(value)
 
 
-def clean_transactions(con: ibis.BaseBackend, mapped: ir.Table, source: TransactionSource,
-                       cleaning: CleaningConfig, as_of_exclusive: dt.datetime) -> tuple[ir.Table, ir.Table, dict]:
+def clean_transactions(
+    con: ibis.BaseBackend,
+    mapped: ir.Table,
+    source: TransactionSource,
+    cleaning: CleaningConfig,
+    as_of_exclusive: dt.datetime,
+) -> tuple[ir.Table, ir.Table, dict]:
     """Split the ingested rows into the clean table and the rejected table; return both and the
     data-quality facts (rows in, kept, rejected by reason, flags)."""
     if cleaning.currency is not None and "currency" not in mapped.columns:
-        raise ValueError("cleaning.currency is set but sources.transactions.columns.currency is not mapped; "
-                         "map the currency column or set cleaning.currency to null.")
-    repeats = (repeated_source_rows(con, mapped, duplicate_key(mapped, source.columns.order_id is not None))
-               if cleaning.duplicates == "reject" else None)
+        raise ValueError(
+            "cleaning.currency is set but sources.transactions.columns.currency is not mapped; "
+            "map the currency column or set cleaning.currency to null."
+        )
+    repeats = (
+        repeated_source_rows(con, mapped, duplicate_key(mapped, source.columns.order_id is not None))
+        if cleaning.duplicates == "reject"
+        else None
+    )
     parsed = parse_columns(mapped, source, backend_name(con))
     # Parsed and classified once (the costly part: every timestamp and amount parsed), materialised;
     # the threshold, the kept and rejected tables and the counts all read it.
-    classified = classify_rows(parsed, cleaning.model_copy(update={"extreme_amount_action": "flag"}),
-                               as_of_exclusive, repeats)
+    classified = classify_rows(
+        parsed, cleaning.model_copy(update={"extreme_amount_action": "flag"}), as_of_exclusive, repeats
+    )
     one_file = single_source_file(mapped)
-    provisional = materialise(con, "cleaning_provisional",
-                              narrow_for_storage(classified, one_file, cleaning.extreme_amount_action == "reject"),
-                              on_disk=True)
+    provisional = materialise(
+        con,
+        "cleaning_provisional",
+        narrow_for_storage(classified, one_file, cleaning.extreme_amount_action == "reject"),
+        on_disk=True,
+    )
     if one_file is not None:
         provisional = provisional.mutate(source_file=ibis.literal(one_file, type="string"))
     threshold = extreme_amount_threshold(provisional, cleaning)
     classified = apply_extreme_rule(provisional.drop("is_extreme_amount"), cleaning, threshold)
 
     typed = ["customer_id", "order_id", "order_ts", "amount"] + [
-        c for c in ["quantity", *OPTIONAL_TEXT_COLUMNS] if c in classified.columns]
-    kept = (classified.filter(classified.reject_reason.isnull())
-            .select(*typed, "is_return", "is_extreme_amount", *PROVENANCE_COLUMNS))
+        c for c in ["quantity", *OPTIONAL_TEXT_COLUMNS] if c in classified.columns
+    ]
+    kept = classified.filter(classified.reject_reason.isnull()).select(
+        *typed, "is_return", "is_extreme_amount", *PROVENANCE_COLUMNS
+    )
     text_columns = [c for c in classified.columns if c.endswith("_text")]
-    rejected = (classified.filter(classified.reject_reason.notnull())
-                .select(*PROVENANCE_COLUMNS, "reject_reason",
-                        **{c.removesuffix("_text"): classified[c] for c in text_columns}))
+    rejected = classified.filter(classified.reject_reason.notnull()).select(
+        *PROVENANCE_COLUMNS, "reject_reason", **{c.removesuffix("_text"): classified[c] for c in text_columns}
+    )
     # Both come out in source_row order without a sort when the ingested rows were stored in that
     # order and no join (repeats) came between: DuckDB keeps the order of a single table through
     # SELECT, WHERE and COPY (documented). 10M kept rows written: 5.4 s -> 3.3 s.
@@ -248,11 +295,15 @@ def narrow_for_storage(classified: ir.Table, one_file: str | None, all_text: boo
     if all_text:
         t = t.mutate(**{c: as_text(c) for c in texts})
     else:
-        t = t.mutate(**{c: ibis.ifelse(t.reject_reason.notnull(), as_text(c), ibis.null("string")) for c in texts})
+        t = t.mutate(
+            **{c: ibis.ifelse(t.reject_reason.notnull(), as_text(c), ibis.null("string")) for c in texts}
+        )
     return t.drop("source_file") if one_file is not None else t
 
 
-def quality_facts(classified: ir.Table, threshold: float | None, cleaning: CleaningConfig, backend: str) -> dict:
+def quality_facts(
+    classified: ir.Table, threshold: float | None, cleaning: CleaningConfig, backend: str
+) -> dict:
     """Counts that must add up: rows in = kept + rejected, with rejected split by every reason code."""
     counts = classified.group_by("reject_reason").agg(rows=classified.count()).execute()
     by_reason = {code: 0 for code in REJECT_REASONS}
@@ -263,12 +314,24 @@ def quality_facts(classified: ir.Table, threshold: float | None, cleaning: Clean
         else:
             by_reason[str(reason)] = int(rows)
     kept = classified.filter(classified.reject_reason.isnull())
-    orders = kept.count() if kept_rows and increasing_as_stored(kept, "order_id", backend) else kept.order_id.nunique()
-    summary = kept.agg(
-        customers=kept.customer_id.nunique(), orders=orders,
-        revenue=exact_sum(kept.amount), returns=kept.is_return.sum(), extreme=kept.is_extreme_amount.sum(),
-        first_order=kept.order_ts.min(), last_order=kept.order_ts.max(),
-    ).execute().iloc[0]
+    orders = (
+        kept.count()
+        if kept_rows and increasing_as_stored(kept, "order_id", backend)
+        else kept.order_id.nunique()
+    )
+    summary = (
+        kept.agg(
+            customers=kept.customer_id.nunique(),
+            orders=orders,
+            revenue=exact_sum(kept.amount),
+            returns=kept.is_return.sum(),
+            extreme=kept.is_extreme_amount.sum(),
+            first_order=kept.order_ts.min(),
+            last_order=kept.order_ts.max(),
+        )
+        .execute()
+        .iloc[0]
+    )
     rows_in = int(counts["rows"].sum())
     rows_rejected = sum(by_reason.values())
     return {
@@ -286,7 +349,9 @@ def quality_facts(classified: ir.Table, threshold: float | None, cleaning: Clean
         "revenue_kept": float(summary["revenue"]) if pd.notna(summary["revenue"]) else 0.0,  # no kept rows: 0
         "returns_kept": int(summary["returns"] or 0),
         "extreme_amount_threshold": threshold,
-        "extreme_amount_flagged": int(summary["extreme"] or 0) if cleaning.extreme_amount_action == "flag" else 0,
+        "extreme_amount_flagged": int(summary["extreme"] or 0)
+        if cleaning.extreme_amount_action == "flag"
+        else 0,
         "first_order_ts": summary["first_order"],
         "last_order_ts": summary["last_order"],
     }
@@ -294,11 +359,21 @@ def quality_facts(classified: ir.Table, threshold: float | None, cleaning: Clean
 
 def quality_table(quality: dict) -> list[dict]:
     """Rows for the data-quality table: kept, then each rejection reason, then the total."""
-    rows = [{"outcome": "kept", "description": "clean rows used by every later stage",
-             "rows": quality["rows_kept"]}]
+    rows = [
+        {
+            "outcome": "kept",
+            "description": "clean rows used by every later stage",
+            "rows": quality["rows_kept"],
+        }
+    ]
     for code in REJECT_REASONS:  # rule order (the JSON product stores its keys sorted)
-        rows.append({"outcome": code, "description": REJECT_REASONS[code],
-                     "rows": quality["rejected_by_reason"].get(code, 0)})
+        rows.append(
+            {
+                "outcome": code,
+                "description": REJECT_REASONS[code],
+                "rows": quality["rejected_by_reason"].get(code, 0),
+            }
+        )
     rows.append({"outcome": "total", "description": "rows in the source", "rows": quality["rows_in"]})
     for row in rows:
         row["share_%"] = round(100.0 * row["rows"] / quality["rows_in"], 2) if quality["rows_in"] else 0.0
@@ -326,7 +401,11 @@ def require_orders(quality: dict, period: str, as_of: dt.date) -> None:
     if quality["rows_kept"] == 0:
         later = quality["rejected_by_reason"].get("after_as_of", 0)
         if later == quality["rows_in"]:
-            raise NoOrdersError(f"period {period}: no order is left to analyse because all {later:,} rows are dated "
-                                f"after {as_of}; check period_end in the period's params file and the source.")
-        raise NoOrdersError(f"period {period}: no order is left to analyse because all {quality['rows_in']:,} rows "
-                            "were rejected; the data-quality table above counts them by reason.")
+            raise NoOrdersError(
+                f"period {period}: no order is left to analyse because all {later:,} rows are dated "
+                f"after {as_of}; check period_end in the period's params file and the source."
+            )
+        raise NoOrdersError(
+            f"period {period}: no order is left to analyse because all {quality['rows_in']:,} rows "
+            "were rejected; the data-quality table above counts them by reason."
+        )

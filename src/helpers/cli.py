@@ -42,8 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="build one period's report (the default period unless given)")
     run.add_argument("--period", help="YYYY-MM; default: default_period in params/defaults.yaml")
     run.add_argument("--all", action="store_true", help="build every period that has a params file")
-    run.add_argument("--only", nargs="+",
-                     help="re-run only these notebooks (numbers or names) on top of the last published build")
+    run.add_argument(
+        "--only",
+        nargs="+",
+        help="re-run only these notebooks (numbers or names) on top of the last published build",
+    )
     new = sub.add_parser("new-period", help="write params/<period>.yaml for a calendar month")
     new.add_argument("period")
     new.add_argument("--overwrite", action="store_true")
@@ -55,11 +58,18 @@ def main(argv: list[str] | None = None) -> int:
     syn.add_argument("--seed", type=int, default=42)
     syn.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2022, 1, 1))
     syn.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2023, 12, 31))
-    syn.add_argument("--population", choices=["cdnow", "busy"], default="cdnow",
-                     help="cdnow: ~2.6 orders per customer in two years; busy: ~10 in three years")
+    syn.add_argument(
+        "--population",
+        choices=["cdnow", "busy"],
+        default="cdnow",
+        help="cdnow: ~2.6 orders per customer in two years; busy: ~10 in three years",
+    )
     syn.add_argument("--returns", type=float, default=0.0, help="share of orders returned later (0-1)")
-    syn.add_argument("--details", action="store_true",
-                     help="add products, channels, regions and customer attributes (with identifiers)")
+    syn.add_argument(
+        "--details",
+        action="store_true",
+        help="add products, channels, regions and customer attributes (with identifiers)",
+    )
     syn.add_argument("--out", type=Path, required=True, help="orders file: .parquet or .csv")
     syn.add_argument("--customers-out", type=Path, help="customer attributes file (with --details)")
     args = parser.parse_args(argv)
@@ -79,8 +89,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "synth":
             from helpers import synth
 
-            orders, attributes = synth.generate_to_file(args.out, args.customers, args.seed, args.start, args.end,
-                                                        args.returns, args.details, synth.POPULATIONS[args.population])
+            orders, attributes = synth.generate_to_file(
+                args.out,
+                args.customers,
+                args.seed,
+                args.start,
+                args.end,
+                args.returns,
+                args.details,
+                synth.POPULATIONS[args.population],
+            )
             print(f"{args.out}: {orders:,} orders of {args.customers:,} customers")
             if args.customers_out:
                 print(f"{synth.write(attributes, args.customers_out)}: {len(attributes):,} customers")

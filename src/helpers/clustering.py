@@ -76,8 +76,9 @@ class ClusterModel:
 # ----------------------------------------------------------------------------------- features
 
 
-def customer_table(con: ibis.BaseBackend, rfm_path: Path, customers_path: Path | None,
-                   features: list[str]) -> ir.Table:
+def customer_table(
+    con: ibis.BaseBackend, rfm_path: Path, customers_path: Path | None, features: list[str]
+) -> ir.Table:
     """``customer_id``, the profile metrics, the segment and every feature column, one row per customer
     sorted by id (an engine table); attribute features are joined from ``01_customers.parquet``. A
     feature found nowhere is an error naming it and the columns that exist."""
@@ -92,8 +93,10 @@ def customer_table(con: ibis.BaseBackend, rfm_path: Path, customers_path: Path |
             table = rfm.left_join(extra, "customer_id")
         missing = [f for f in missing if f not in joined]
     if missing:
-        raise KeyError(f"clustering.features names {missing}, which are neither columns of {Path(rfm_path).name} "
-                       f"nor customer attributes; use some of {sorted(rfm.columns)}.")
+        raise KeyError(
+            f"clustering.features names {missing}, which are neither columns of {Path(rfm_path).name} "
+            f"nor customer attributes; use some of {sorted(rfm.columns)}."
+        )
     wanted = list(dict.fromkeys(["customer_id", *PROFILE_METRICS, "segment", *features]))
     return table.select(*[c for c in wanted if c in table.columns]).order_by("customer_id")
 
@@ -171,14 +174,22 @@ def sample_positions(n_rows: int, size: int, seed: int) -> np.ndarray:
 def feature_table(features: list[Feature]) -> pd.DataFrame:
     """The model inputs in words: source column, transformation, and the mean and standard deviation
     used to scale them (for the page)."""
-    return pd.DataFrame({
-        "feature": [f.name for f in features],
-        "source column": [f.column for f in features],
-        "transformation": [f"1 if {f.column} is {f.equals}, else 0" if f.equals is not None
-                           else "sign(x)·ln(1 + |x|)" if f.log else "none" for f in features],
-        "mean": [f.center for f in features],
-        "standard deviation": [f.scale for f in features],
-    })
+    return pd.DataFrame(
+        {
+            "feature": [f.name for f in features],
+            "source column": [f.column for f in features],
+            "transformation": [
+                f"1 if {f.column} is {f.equals}, else 0"
+                if f.equals is not None
+                else "sign(x)·ln(1 + |x|)"
+                if f.log
+                else "none"
+                for f in features
+            ],
+            "mean": [f.center for f in features],
+            "standard deviation": [f.scale for f in features],
+        }
+    )
 
 
 def fitting_rows(scaled: pd.DataFrame, config: ClusteringConfig, seed: int) -> pd.DataFrame:
@@ -199,7 +210,9 @@ FINAL_STARTS = 10  # k-means starts of the model that is kept
 SEARCH_STARTS = 3  # starts per k while comparing k: the inertia of 3 k-means++ starts is within 0.1% of 10
 
 
-def make_kmeans(k: int, seed: int, rows: int, minibatch_above: int, starts: int = FINAL_STARTS) -> KMeans | MiniBatchKMeans:
+def make_kmeans(
+    k: int, seed: int, rows: int, minibatch_above: int, starts: int = FINAL_STARTS
+) -> KMeans | MiniBatchKMeans:
     """KMeans with ``starts`` starts, or MiniBatchKMeans with as many above ``minibatch_above`` fitted
     rows (its default single start fits about 40% worse)."""
     if rows > minibatch_above:
@@ -207,8 +220,9 @@ def make_kmeans(k: int, seed: int, rows: int, minibatch_above: int, starts: int 
     return KMeans(n_clusters=k, n_init=starts, random_state=seed)
 
 
-def evaluate_k(scaled_fit: pd.DataFrame, ks: list[int], seed: int, silhouette_sample: int,
-               minibatch_above: int) -> pd.DataFrame:
+def evaluate_k(
+    scaled_fit: pd.DataFrame, ks: list[int], seed: int, silhouette_sample: int, minibatch_above: int
+) -> pd.DataFrame:
     """Inertia (within-cluster sum of squares, on the fitted rows) and silhouette (on one fixed-seed
     sample of at most ``silhouette_sample`` rows, the same for every k) for each k. Each k gets
     ``SEARCH_STARTS`` starts (a third of the cost; the chosen k is then fitted with ``FINAL_STARTS``)."""
@@ -267,33 +281,46 @@ def choose_k(k_table: pd.DataFrame, config: ClusteringConfig, profiles: int) -> 
         return 0, "There are no customers up to the end of this period, so there is nothing to cluster."
     if config.k is not None:
         if config.k > profiles:
-            return profiles, (f"k = {config.k} is set in params (clustering.k), but the customers have only {profiles} "
-                              f"distinct profile(s), so k is capped at {profiles}.")
+            return profiles, (
+                f"k = {config.k} is set in params (clustering.k), but the customers have only {profiles} "
+                f"distinct profile(s), so k is capped at {profiles}."
+            )
         return config.k, f"k = {config.k} is set in params (clustering.k), so no search was made."
     valid = k_table.dropna(subset=["silhouette"])
     if valid.empty:
         k = min(profiles, config.k_min)
-        return k, (f"The customers have only {profiles} distinct profile(s), too few to compare k values "
-                   f"between {config.k_min} and {config.k_max}, so k = {k}.")
+        return k, (
+            f"The customers have only {profiles} distinct profile(s), too few to compare k values "
+            f"between {config.k_min} and {config.k_max}, so k = {k}."
+        )
     best = valid.sort_values(["silhouette", "k"], ascending=[False, True], kind="mergesort").iloc[0]
     k = int(best["k"])
     tried = f"{int(valid['k'].min())} to {int(valid['k'].max())}"
-    sentence = (f"k = {k} has the highest silhouette ({best['silhouette']:.2f}) of the k from {tried}: its customers "
-                "sit closest to their own cluster compared with the next one.")
+    sentence = (
+        f"k = {k} has the highest silhouette ({best['silhouette']:.2f}) of the k from {tried}: its customers "
+        "sit closest to their own cluster compared with the next one."
+    )
     if int(valid["k"].max()) < config.k_max:
-        sentence += f" k above {int(valid['k'].max())} was not tried: only {profiles} distinct customer profiles."
+        sentence += (
+            f" k above {int(valid['k'].max())} was not tried: only {profiles} distinct customer profiles."
+        )
     elbow = elbow_k(k_table)
     if elbow is not None:
-        sentence += (" The inertia curve also bends most there." if elbow == k else
-                     f" The inertia curve bends most at k = {elbow}, a "
-                     f"{'simpler' if elbow < k else 'finer'} alternative if fewer or more groups suit the use better.")
+        sentence += (
+            " The inertia curve also bends most there."
+            if elbow == k
+            else f" The inertia curve bends most at k = {elbow}, a "
+            f"{'simpler' if elbow < k else 'finer'} alternative if fewer or more groups suit the use better."
+        )
     return k, sentence
 
 
 # -------------------------------------------------------------------------------------- fitting
 
 
-def fit_centroids(scaled_fit: pd.DataFrame, k: int, seed: int, minibatch_above: int) -> tuple[np.ndarray, str]:
+def fit_centroids(
+    scaled_fit: pd.DataFrame, k: int, seed: int, minibatch_above: int
+) -> tuple[np.ndarray, str]:
     """Cluster centres (scaled units, in the fitting algorithm's own order) and the algorithm's name."""
     matrix = scaled_fit.to_numpy()
     model = make_kmeans(k, seed, len(matrix), minibatch_above)
@@ -311,7 +338,9 @@ def nearest_centroid(scaled: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     return distances.argmin(axis=1)
 
 
-def nearest_centroid_expression(table: ir.Table, features: list[Feature], centroids: np.ndarray) -> ir.IntegerValue:
+def nearest_centroid_expression(
+    table: ir.Table, features: list[Feature], centroids: np.ndarray
+) -> ir.IntegerValue:
     """The same assignment as an engine expression: scaled inputs, squared distance to each centre,
     the position of the smallest (ties: the lower position)."""
     if len(centroids) <= 1:
@@ -319,15 +348,19 @@ def nearest_centroid_expression(table: ir.Table, features: list[Feature], centro
     inputs = scaled_expressions(table, features)
     distances = [sum((value - float(c)) ** 2 for value, c in zip(inputs, centre)) for centre in centroids]
     smallest = ibis.least(*distances)
-    return ibis.cases(*[(distance == smallest, i) for i, distance in enumerate(distances)], else_=0).cast("int64")
+    return ibis.cases(*[(distance == smallest, i) for i, distance in enumerate(distances)], else_=0).cast(
+        "int64"
+    )
 
 
 def order_centroids(centroids: np.ndarray, scaled_fit: pd.DataFrame, order_values: pd.Series) -> np.ndarray:
     """The centres renumbered by the mean of ``order_values`` (monetary_total) of their members, lowest
     first; ties by the centre coordinates, so the numbering never depends on the fitting order."""
     labels = nearest_centroid(scaled_fit.to_numpy(), centroids)
-    means = [float(order_values.to_numpy()[labels == i].mean()) if (labels == i).any() else -math.inf
-             for i in range(len(centroids))]
+    means = [
+        float(order_values.to_numpy()[labels == i].mean()) if (labels == i).any() else -math.inf
+        for i in range(len(centroids))
+    ]
     order = sorted(range(len(centroids)), key=lambda i: (means[i], tuple(centroids[i])))
     return centroids[order]
 
@@ -352,14 +385,22 @@ def cluster_names(centroids: np.ndarray, features: list[Feature]) -> list[str]:
     return [f"{name} ({i})" if names.count(name) > 1 else name for i, name in enumerate(names)]
 
 
-def fit_model(scaled: pd.DataFrame, order_values: pd.Series, features: list[Feature], k: int, seed: int,
-              config: ClusteringConfig) -> ClusterModel:
+def fit_model(
+    scaled: pd.DataFrame,
+    order_values: pd.Series,
+    features: list[Feature],
+    k: int,
+    seed: int,
+    config: ClusteringConfig,
+) -> ClusterModel:
     """Fit k-means on the fixed-seed fitting sample (every customer up to ``fit_sample_above``), number
     the centres by mean spend and name them. k 0 or 1 gives a single group without fitting."""
     positions = sample_positions(len(scaled), config.fit_sample_above, seed)
     if k <= 1 or len(scaled) == 0:
         centre = np.zeros((1 if len(scaled) else 0, len(features)))
-        return ClusterModel(features, centre, [ALL_CUSTOMERS] * len(centre), "none (one group)", len(positions))
+        return ClusterModel(
+            features, centre, [ALL_CUSTOMERS] * len(centre), "none (one group)", len(positions)
+        )
     fit_rows = scaled.iloc[positions]
     centroids, algorithm = fit_centroids(fit_rows, k, seed, config.minibatch_above)
     ordered = order_centroids(centroids, fit_rows, order_values.iloc[positions])
@@ -372,18 +413,28 @@ def model_sentence(model: ClusterModel, customers: int) -> str:
         return "No clusters: there are no customers."
     if model.k == 1:
         return f"All {customers:,} customers form a single group; no model was fitted."
-    fitted = ("all of them" if model.fitted_rows == customers else
-              f"a fixed-seed sample of {model.fitted_rows:,} of them, every customer then going to the nearest centre")
-    return (f"{model.algorithm} with k = {model.k} ({FINAL_STARTS} starts) was fitted on {customers:,} customers, {fitted}. "
-            "Clusters are numbered by mean spend, 0 = lowest.")
+    fitted = (
+        "all of them"
+        if model.fitted_rows == customers
+        else f"a fixed-seed sample of {model.fitted_rows:,} of them, every customer then going to the "
+        "nearest centre"
+    )
+    return (
+        f"{model.algorithm} with k = {model.k} ({FINAL_STARTS} starts) was fitted on {customers:,} "
+        f"customers, {fitted}. "
+        "Clusters are numbered by mean spend, 0 = lowest."
+    )
 
 
 def assign_clusters(table: ir.Table, model: ClusterModel) -> ir.Table:
     """Every customer of ``table`` with ``cluster`` (int) and ``cluster_name``, by nearest centre, as an
     engine expression sorted by customer id."""
     cluster = nearest_centroid_expression(table, model.features, model.centroids)
-    name = (ibis.cases(*[(cluster == i, n) for i, n in enumerate(model.names)], else_=ibis.null("string"))
-            if model.k else ibis.null("string"))
+    name = (
+        ibis.cases(*[(cluster == i, n) for i, n in enumerate(model.names)], else_=ibis.null("string"))
+        if model.k
+        else ibis.null("string")
+    )
     return table.select("customer_id", cluster=cluster, cluster_name=name).order_by("customer_id")
 
 
@@ -394,15 +445,20 @@ def cluster_profiles(clusters: pd.DataFrame, customers: pd.DataFrame, model: Clu
     """One row per cluster: size and share, share of revenue, mean recency/frequency/monetary, and the
     centre in scaled units (``centre: <feature>``)."""
     joined = clusters.merge(customers[["customer_id", *PROFILE_METRICS]], on="customer_id", how="left")
-    grouped = joined.groupby("cluster").agg(customers=("customer_id", "size"), revenue=("monetary_total", "sum"),
-                                            mean_recency_days=("recency_days", "mean"),
-                                            mean_frequency_orders=("frequency_orders", "mean"),
-                                            mean_monetary_total=("monetary_total", "mean"))
+    grouped = joined.groupby("cluster").agg(
+        customers=("customer_id", "size"),
+        revenue=("monetary_total", "sum"),
+        mean_recency_days=("recency_days", "mean"),
+        mean_frequency_orders=("frequency_orders", "mean"),
+        mean_monetary_total=("monetary_total", "mean"),
+    )
     table = pd.DataFrame({"cluster": range(model.k), "cluster_name": model.names}).join(grouped, on="cluster")
     table["customers"] = table["customers"].fillna(0).astype("int64")
     table["revenue"] = table["revenue"].fillna(0.0)
     total_customers, total_revenue = table["customers"].sum(), table["revenue"].sum()
-    table.insert(3, "share_of_customers_%", 100.0 * table["customers"] / total_customers if total_customers else 0.0)
+    table.insert(
+        3, "share_of_customers_%", 100.0 * table["customers"] / total_customers if total_customers else 0.0
+    )
     table.insert(5, "share_of_revenue_%", 100.0 * table["revenue"] / total_revenue if total_revenue else 0.0)
     for i, feature in enumerate(model.features):
         table[f"centre: {feature.name}"] = model.centroids[:, i] if model.k else []
@@ -410,9 +466,14 @@ def cluster_profiles(clusters: pd.DataFrame, customers: pd.DataFrame, model: Clu
 
 
 PAGE_COLUMNS = {  # cluster profile column -> heading on the page
-    "cluster": "cluster", "cluster_name": "name", "customers": "customers",
-    "share_of_customers_%": "% of customers", "revenue": "revenue", "share_of_revenue_%": "% of revenue",
-    "mean_recency_days": "avg days since last order", "mean_frequency_orders": "avg orders",
+    "cluster": "cluster",
+    "cluster_name": "name",
+    "customers": "customers",
+    "share_of_customers_%": "% of customers",
+    "revenue": "revenue",
+    "share_of_revenue_%": "% of revenue",
+    "mean_recency_days": "avg days since last order",
+    "mean_frequency_orders": "avg orders",
     "mean_monetary_total": "avg spend",
 }
 
@@ -450,14 +511,23 @@ def stability_sentence(runs: pd.DataFrame) -> str:
     if runs.empty:
         return "With fewer than two clusters there is nothing to compare between runs."
     low, high = runs["adjusted_rand_index"].min(), runs["adjusted_rand_index"].max()
-    verdict = ("the grouping does not depend on the random start" if low >= 0.9 else
-               "the grouping is fairly stable" if low >= 0.7 else
-               "the grouping changes noticeably with the random start; read the clusters as tendencies")
-    return (f"Refitting with {len(runs)} other seeds gives an adjusted Rand index of {low:.3f} to {high:.3f} against "
-            f"this grouping (1 = identical, 0 = no better than chance): {verdict}.")
+    verdict = (
+        "the grouping does not depend on the random start"
+        if low >= 0.9
+        else "the grouping is fairly stable"
+        if low >= 0.7
+        else "the grouping changes noticeably with the random start; read the clusters as tendencies"
+    )
+    return (
+        f"Refitting with {len(runs)} other seeds gives an adjusted Rand index of {low:.3f} to {high:.3f} "
+        f"against "
+        f"this grouping (1 = identical, 0 = no better than chance): {verdict}."
+    )
 
 
-def projection_2d(scaled: pd.DataFrame, clusters: pd.Series, size: int, seed: int) -> tuple[pd.DataFrame, list[float]]:
+def projection_2d(
+    scaled: pd.DataFrame, clusters: pd.Series, size: int, seed: int
+) -> tuple[pd.DataFrame, list[float]]:
     """The first two principal components of a fixed-seed sample of customers, with their cluster
     name, and the share of variance each component explains."""
     positions = sample_positions(len(scaled), size, seed)
@@ -470,16 +540,24 @@ def projection_2d(scaled: pd.DataFrame, clusters: pd.Series, size: int, seed: in
     explained = [float(v) for v in pca.explained_variance_ratio_]
     if components == 1:
         points, explained = np.column_stack([points[:, 0], np.zeros(len(points))]), explained + [0.0]
-    return pd.DataFrame({"pc1": points[:, 0], "pc2": points[:, 1],
-                         "cluster_name": clusters.iloc[positions].to_numpy()}), explained
+    return pd.DataFrame(
+        {"pc1": points[:, 0], "pc2": points[:, 1], "cluster_name": clusters.iloc[positions].to_numpy()}
+    ), explained
 
 
-def segment_crosstab(clusters: pd.DataFrame, customers: pd.DataFrame, segment_order: list[str],
-                     names: list[str]) -> pd.DataFrame:
+def segment_crosstab(
+    clusters: pd.DataFrame, customers: pd.DataFrame, segment_order: list[str], names: list[str]
+) -> pd.DataFrame:
     """Customers by cluster (rows, in cluster order) and RFM segment (columns, in rule order)."""
     joined = clusters.merge(customers[["customer_id", "segment"]], on="customer_id", how="left")
     table = pd.crosstab(joined["cluster_name"], joined["segment"])
-    table = table.reindex(index=[n for n in names if n in table.index],
-                          columns=[s for s in segment_order if s in table.columns]).fillna(0).astype("int64")
+    table = (
+        table.reindex(
+            index=[n for n in names if n in table.index],
+            columns=[s for s in segment_order if s in table.columns],
+        )
+        .fillna(0)
+        .astype("int64")
+    )
     table.index.name, table.columns.name = "cluster", "RFM segment"
     return table

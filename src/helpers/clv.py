@@ -40,11 +40,24 @@ with warnings.catch_warnings():
 UNIT_DAYS = {"days": 1, "weeks": 7}
 DAYS_PER_MONTH = 365.25 / 12
 HISTORY_COLUMNS = ["repeat_periods", "recency_periods", "age_periods"]
-MODEL_LABELS = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "mbgnbd": "MBG/NBD", "gamma_gamma": "Gamma-Gamma"}
-FITTERS = {"bgnbd": BetaGeoFitter, "pareto_nbd": ParetoNBDFitter, "mbgnbd": ModifiedBetaGeoFitter,
-           "gamma_gamma": GammaGammaFitter}
-PARAM_NAMES = {"bgnbd": ["r", "alpha", "a", "b"], "pareto_nbd": ["r", "alpha", "s", "beta"],
-               "mbgnbd": ["r", "alpha", "a", "b"], "gamma_gamma": ["p", "q", "v"]}
+MODEL_LABELS = {
+    "bgnbd": "BG/NBD",
+    "pareto_nbd": "Pareto/NBD",
+    "mbgnbd": "MBG/NBD",
+    "gamma_gamma": "Gamma-Gamma",
+}
+FITTERS = {
+    "bgnbd": BetaGeoFitter,
+    "pareto_nbd": ParetoNBDFitter,
+    "mbgnbd": ModifiedBetaGeoFitter,
+    "gamma_gamma": GammaGammaFitter,
+}
+PARAM_NAMES = {
+    "bgnbd": ["r", "alpha", "a", "b"],
+    "pareto_nbd": ["r", "alpha", "s", "beta"],
+    "mbgnbd": ["r", "alpha", "a", "b"],
+    "gamma_gamma": ["p", "q", "v"],
+}
 # Parameters measured in time units (rescaled by lifetimes so that the oldest customer's age is 1).
 TIME_PARAMS = {"bgnbd": ["alpha"], "pareto_nbd": ["alpha", "beta"], "mbgnbd": ["alpha"], "gamma_gamma": []}
 PARETO_TOL = 1e-7  # Nelder-Mead tolerance; lifetimes' default (1e-4) stops up to 1e-4 away from the optimum
@@ -57,10 +70,26 @@ FIT_SAMPLE_SEED = 42
 # period, 23,502 customers in 2,964 histories: 2.1 s -> 1.5 s, the same maximum to 1e-10).
 PARETO_SCOUT_CUSTOMERS = 5_000
 MAX_GRADIENT = 1e-4  # largest |d mean log-likelihood / d log parameter| accepted as an optimum
-PAGE_COLUMNS = ["customer_id", "repeat_periods", "recency_periods", "age_periods", "repeat_mean_value", "p_alive",
-                "expected_purchases", "expected_avg_order_value", "clv", "expected_days_to_next_purchase"]
-SCORE_COLUMNS = ["p_alive", "churn_risk", "expected_purchases", "expected_avg_order_value", "clv",
-                 "expected_days_to_next_purchase"]
+PAGE_COLUMNS = [
+    "customer_id",
+    "repeat_periods",
+    "recency_periods",
+    "age_periods",
+    "repeat_mean_value",
+    "p_alive",
+    "expected_purchases",
+    "expected_avg_order_value",
+    "clv",
+    "expected_days_to_next_purchase",
+]
+SCORE_COLUMNS = [
+    "p_alive",
+    "churn_risk",
+    "expected_purchases",
+    "expected_avg_order_value",
+    "clv",
+    "expected_days_to_next_purchase",
+]
 
 
 # ------------------------------------------------------------------------- engine: model inputs
@@ -72,8 +101,14 @@ def period_start(day: dt.date, time_unit: str) -> dt.date:
     return day - dt.timedelta(days=day.weekday()) if time_unit == "weeks" else day
 
 
-def _period_values(transactions: ir.Table, as_of: dt.date, time_unit: str, customer_col: str = "customer_id",
-                   ts_col: str = "order_ts", amount_col: str = "amount") -> ir.Table:
+def _period_values(
+    transactions: ir.Table,
+    as_of: dt.date,
+    time_unit: str,
+    customer_col: str = "customer_id",
+    ts_col: str = "order_ts",
+    amount_col: str = "amount",
+) -> ir.Table:
     """One row per customer and purchase period up to the end of ``as_of``: ``period`` (its first
     day) and ``value`` (net amount of every order in it, returns included, added exactly). A period
     holding only returns is not a purchase and is left out."""
@@ -81,7 +116,8 @@ def _period_values(transactions: ir.Table, as_of: dt.date, time_unit: str, custo
     t = transactions.filter(transactions[ts_col] < end)
     grain = "W" if time_unit == "weeks" else "D"
     per = t.group_by(customer_id=t[customer_col].cast("string"), period=t[ts_col].truncate(grain).date()).agg(
-        value=exact_sum(t[amount_col]), purchases=(t[amount_col] > 0).sum())
+        value=exact_sum(t[amount_col]), purchases=(t[amount_col] > 0).sum()
+    )
     return per.filter(per.purchases > 0).drop("purchases")
 
 
@@ -103,30 +139,48 @@ class PurchasePeriods:
         if day == self.as_of:
             return self.table
         if day > self.as_of or (time_unit == "weeks" and day.weekday() != 6):
-            raise ValueError(f"purchase periods up to {self.as_of} cannot give the periods up to {day}: "
-                             "it must be earlier and end a period (a Sunday in weeks).")
+            raise ValueError(
+                f"purchase periods up to {self.as_of} cannot give the periods up to {day}: "
+                "it must be earlier and end a period (a Sunday in weeks)."
+            )
         return self.table.filter(self.table.period <= ibis.literal(period_start(day, time_unit)))
 
 
-def purchase_periods(con: ibis.BaseBackend, transactions: ir.Table, as_of: dt.date, time_unit: str) -> PurchasePeriods:
+def purchase_periods(
+    con: ibis.BaseBackend, transactions: ir.Table, as_of: dt.date, time_unit: str
+) -> PurchasePeriods:
     """The purchase periods of the clean transactions up to ``as_of``, materialised once (on disk: it
     can be nearly as long as the transactions) for :func:`model_inputs`, :func:`calibration_and_holdout`
     and :func:`cohorts_and_repeat_purchases`, which otherwise each group every order again."""
     from helpers.engine import materialise
 
-    table = materialise(con, "clv_purchase_periods", _period_values(transactions, as_of, time_unit), on_disk=True)
+    table = materialise(
+        con, "clv_purchase_periods", _period_values(transactions, as_of, time_unit), on_disk=True
+    )
     return PurchasePeriods(table, as_of, time_unit)
 
 
-def _periods(source: ir.Table | PurchasePeriods, as_of: dt.date, time_unit: str, customer_col: str = "customer_id",
-             ts_col: str = "order_ts", amount_col: str = "amount") -> ir.Table:
+def _periods(
+    source: ir.Table | PurchasePeriods,
+    as_of: dt.date,
+    time_unit: str,
+    customer_col: str = "customer_id",
+    ts_col: str = "order_ts",
+    amount_col: str = "amount",
+) -> ir.Table:
     if isinstance(source, PurchasePeriods):
         return source.up_to(as_of, time_unit)
     return _period_values(source, as_of, time_unit, customer_col, ts_col, amount_col)
 
 
-def model_inputs(transactions: ir.Table | PurchasePeriods, as_of: dt.date, time_unit: str, customer_col: str = "customer_id",
-                 ts_col: str = "order_ts", amount_col: str = "amount") -> ir.Table:
+def model_inputs(
+    transactions: ir.Table | PurchasePeriods,
+    as_of: dt.date,
+    time_unit: str,
+    customer_col: str = "customer_id",
+    ts_col: str = "order_ts",
+    amount_col: str = "amount",
+) -> ir.Table:
     """Per customer, lifetimes' model inputs at ``as_of`` in ``time_unit`` (equal to
     ``summary_data_from_transaction_data(freq='D' or 'W', monetary_value_col=...)``), sorted by id:
     ``repeat_periods``, ``recency_periods``, ``age_periods``, ``repeat_mean_value`` and
@@ -134,21 +188,30 @@ def model_inputs(transactions: ir.Table | PurchasePeriods, as_of: dt.date, time_
     their :func:`purchase_periods`."""
     p = _periods(transactions, as_of, time_unit, customer_col, ts_col, amount_col)
     per_customer = p.group_by("customer_id").agg(**_history_aggregates(p))
-    return per_customer.select("customer_id", "first_purchase_period",
-                               **_inputs_from(per_customer, "", as_of, time_unit)).order_by("customer_id")
+    return per_customer.select(
+        "customer_id", "first_purchase_period", **_inputs_from(per_customer, "", as_of, time_unit)
+    ).order_by("customer_id")
 
 
 INPUT_COLUMNS = ["repeat_periods", "recency_periods", "age_periods", "repeat_mean_value"]
 
 
-def _history_aggregates(p: ir.Table, up_to: ir.BooleanValue | None = None, prefix: str = "") -> dict[str, ir.Value]:
+def _history_aggregates(
+    p: ir.Table, up_to: ir.BooleanValue | None = None, prefix: str = ""
+) -> dict[str, ir.Value]:
     """Per-customer aggregates of purchase periods the model inputs are made of (``up_to``: only the
     periods where it holds, names with ``prefix``); without a prefix also the first period and its
     value. The repeat value is all value but the first period's (no window to find the first
     period: half the time of the query on 10M orders)."""
-    firsts = {} if prefix else {"first_purchase_period": p.period.min(), "first_value": p.value.argmin(p.period)}
-    return {**firsts, f"{prefix}last_period": p.period.max(where=up_to), f"{prefix}periods": p.count(where=up_to),
-            f"{prefix}total_value": exact_sum(p.value, where=up_to)}
+    firsts = (
+        {} if prefix else {"first_purchase_period": p.period.min(), "first_value": p.value.argmin(p.period)}
+    )
+    return {
+        **firsts,
+        f"{prefix}last_period": p.period.max(where=up_to),
+        f"{prefix}periods": p.count(where=up_to),
+        f"{prefix}total_value": exact_sum(p.value, where=up_to),
+    }
 
 
 def _inputs_from(c: ir.Table, prefix: str, as_of: dt.date, time_unit: str) -> dict[str, ir.Value]:
@@ -159,13 +222,18 @@ def _inputs_from(c: ir.Table, prefix: str, as_of: dt.date, time_unit: str) -> di
     as_of_period = ibis.literal(period_start(as_of, time_unit))
     return {
         "repeat_periods": repeats,
-        "recency_periods": c[f"{prefix}last_period"].delta(c.first_purchase_period, unit="day").cast("float64") / days,
+        "recency_periods": c[f"{prefix}last_period"]
+        .delta(c.first_purchase_period, unit="day")
+        .cast("float64")
+        / days,
         "age_periods": as_of_period.delta(c.first_purchase_period, unit="day").cast("float64") / days,
         "repeat_mean_value": ibis.ifelse(repeats > 0, repeat_value / repeats.cast("float64"), 0.0),
     }
 
 
-def inputs_and_calibration(periods: PurchasePeriods, calibration_end_day: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+def inputs_and_calibration(
+    periods: PurchasePeriods, calibration_end_day: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`model_inputs` at the periods' as-of date and :func:`calibration_and_holdout` at
     ``calibration_end_day``, the same frames, from one grouping of the purchase periods instead of
     two (10M orders: 4.9 s -> 3.4 s)."""
@@ -174,15 +242,30 @@ def inputs_and_calibration(periods: PurchasePeriods, calibration_end_day: dt.dat
     p = periods.table
     cut = ibis.literal(period_start(calibration_end_day, unit))
     in_calibration = p.period <= cut
-    c = p.group_by("customer_id").agg(**_history_aggregates(p), **_history_aggregates(p, in_calibration, "cal_"))
+    c = p.group_by("customer_id").agg(
+        **_history_aggregates(p), **_history_aggregates(p, in_calibration, "cal_")
+    )
     calibration_inputs = _inputs_from(c, "cal_", calibration_end_day, unit)
-    both = c.select("customer_id", "first_purchase_period", **_inputs_from(c, "", periods.as_of, unit),
-                    **{f"cal_{name}": value for name, value in calibration_inputs.items()},
-                    holdout_periods=c.periods - c.cal_periods).order_by("customer_id").to_pandas()
+    both = (
+        c.select(
+            "customer_id",
+            "first_purchase_period",
+            **_inputs_from(c, "", periods.as_of, unit),
+            **{f"cal_{name}": value for name, value in calibration_inputs.items()},
+            holdout_periods=c.periods - c.cal_periods,
+        )
+        .order_by("customer_id")
+        .to_pandas()
+    )
     inputs = both[["customer_id", "first_purchase_period", *INPUT_COLUMNS]]
     bought = both[both["first_purchase_period"] <= pd.Timestamp(period_start(calibration_end_day, unit))]
-    calibration = (bought[["customer_id", "first_purchase_period", *(f"cal_{n}" for n in INPUT_COLUMNS), "holdout_periods"]]
-                   .rename(columns=lambda name: name.removeprefix("cal_")).reset_index(drop=True))
+    calibration = (
+        bought[
+            ["customer_id", "first_purchase_period", *(f"cal_{n}" for n in INPUT_COLUMNS), "holdout_periods"]
+        ]
+        .rename(columns=lambda name: name.removeprefix("cal_"))
+        .reset_index(drop=True)
+    )
     return inputs, calibration
 
 
@@ -201,9 +284,15 @@ def holdout_length(calibration_end_day: dt.date, as_of: dt.date, time_unit: str)
     return delta.days / UNIT_DAYS[time_unit]
 
 
-def calibration_and_holdout(transactions: ir.Table | PurchasePeriods, calibration_end_day: dt.date, as_of: dt.date,
-                            time_unit: str, customer_col: str = "customer_id", ts_col: str = "order_ts",
-                            amount_col: str = "amount") -> ir.Table:
+def calibration_and_holdout(
+    transactions: ir.Table | PurchasePeriods,
+    calibration_end_day: dt.date,
+    as_of: dt.date,
+    time_unit: str,
+    customer_col: str = "customer_id",
+    ts_col: str = "order_ts",
+    amount_col: str = "amount",
+) -> ir.Table:
     """Model inputs at the calibration end for the customers who had bought by then, plus
     ``holdout_periods``: their purchase periods after it up to ``as_of`` (lifetimes'
     ``calibration_and_holdout_data`` frequency_holdout), sorted by id."""
@@ -212,12 +301,14 @@ def calibration_and_holdout(transactions: ir.Table | PurchasePeriods, calibratio
     later = later.filter(later.period > ibis.literal(period_start(calibration_end_day, time_unit)))
     counts = later.group_by(holdout_id="customer_id").agg(holdout_periods=later.count())
     joined = calibration.left_join(counts, calibration.customer_id == counts.holdout_id)
-    return (joined.select(*calibration.columns, holdout_periods=joined.holdout_periods.fill_null(0))
-            .order_by("customer_id"))
+    return joined.select(*calibration.columns, holdout_periods=joined.holdout_periods.fill_null(0)).order_by(
+        "customer_id"
+    )
 
 
-def cohorts_and_repeat_purchases(transactions: ir.Table | PurchasePeriods, calibration_end_day: dt.date, as_of: dt.date,
-                                 time_unit: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def cohorts_and_repeat_purchases(
+    transactions: ir.Table | PurchasePeriods, calibration_end_day: dt.date, as_of: dt.date, time_unit: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """For the customers who had bought by the calibration end: their number per first-purchase
     period (cohorts), and their repeat purchase periods counted per period up to ``as_of``.
     One query: each customer's first period by a grouping (no window over every purchase period),
@@ -226,21 +317,32 @@ def cohorts_and_repeat_purchases(transactions: ir.Table | PurchasePeriods, calib
     firsts = p.group_by("customer_id").agg(first_period=p.period.min())
     firsts = firsts.filter(firsts.first_period <= ibis.literal(period_start(calibration_end_day, time_unit)))
     joined = p.join(firsts, "customer_id")
-    per_period = (joined.group_by("period")
-                  .agg(customers=(joined.period == joined.first_period).sum(),
-                       repeat_purchases=(joined.period > joined.first_period).sum())
-                  .order_by("period").execute())
-    cohorts = (per_period[per_period["customers"] > 0].rename(columns={"period": "first_period"})
-               [["first_period", "customers"]].reset_index(drop=True))
-    repeats = per_period[per_period["repeat_purchases"] > 0][["period", "repeat_purchases"]].reset_index(drop=True)
+    per_period = (
+        joined.group_by("period")
+        .agg(
+            customers=(joined.period == joined.first_period).sum(),
+            repeat_purchases=(joined.period > joined.first_period).sum(),
+        )
+        .order_by("period")
+        .execute()
+    )
+    cohorts = (
+        per_period[per_period["customers"] > 0]
+        .rename(columns={"period": "first_period"})[["first_period", "customers"]]
+        .reset_index(drop=True)
+    )
+    repeats = per_period[per_period["repeat_purchases"] > 0][["period", "repeat_purchases"]].reset_index(
+        drop=True
+    )
     return cohorts, repeats
 
 
 # ---------------------------------------------------------------------------- checks on inputs
 
 
-def fitting_sample(inputs: pd.DataFrame, size: int | None = FIT_SAMPLE_ABOVE,
-                   seed: int = FIT_SAMPLE_SEED) -> pd.DataFrame:
+def fitting_sample(
+    inputs: pd.DataFrame, size: int | None = FIT_SAMPLE_ABOVE, seed: int = FIT_SAMPLE_SEED
+) -> pd.DataFrame:
     """The customers a model is fitted on: all of them up to ``size``, else a fixed-seed sample of
     ``size`` (rows in their original order; ``attrs["sampled_from"]`` records how many there were).
     ``size`` None: always all."""
@@ -252,14 +354,18 @@ def fitting_sample(inputs: pd.DataFrame, size: int | None = FIT_SAMPLE_ABOVE,
     return sample
 
 
-def compress_histories(inputs: pd.DataFrame, sample_above: int | None = FIT_SAMPLE_ABOVE,
-                       seed: int = FIT_SAMPLE_SEED) -> pd.DataFrame:
+def compress_histories(
+    inputs: pd.DataFrame, sample_above: int | None = FIT_SAMPLE_ABOVE, seed: int = FIT_SAMPLE_SEED
+) -> pd.DataFrame:
     """Unique (repeat_periods, recency_periods, age_periods) rows with ``customers`` sharing each:
     the purchase models' likelihood is the same with these counts as weights, on far fewer rows.
     Above ``sample_above`` customers, the histories of a fixed-seed sample of that many."""
     sample = fitting_sample(inputs, sample_above, seed)
-    compressed = (sample.groupby(HISTORY_COLUMNS, as_index=False, sort=True).size()
-                  .rename(columns={"size": "customers"}))
+    compressed = (
+        sample.groupby(HISTORY_COLUMNS, as_index=False, sort=True)
+        .size()
+        .rename(columns={"size": "customers"})
+    )
     if "sampled_from" in sample.attrs:
         compressed.attrs["sampled_from"] = sample.attrs["sampled_from"]
     return compressed
@@ -271,10 +377,17 @@ def repeat_buyer_status(inputs: pd.DataFrame, min_repeat_buyers: int) -> dict[st
     customers = len(inputs)
     repeat = int((inputs["repeat_periods"] > 0).sum())
     enough = repeat >= min_repeat_buyers
-    message = (f"{repeat:,} of {customers:,} customers made a repeat purchase "
-               f"({'enough' if enough else 'too few'}: the models need at least {min_repeat_buyers:,}).")
-    return {"enough": enough, "customers": customers, "repeat_buyers": repeat,
-            "min_repeat_buyers": min_repeat_buyers, "message": message}
+    message = (
+        f"{repeat:,} of {customers:,} customers made a repeat purchase "
+        f"({'enough' if enough else 'too few'}: the models need at least {min_repeat_buyers:,})."
+    )
+    return {
+        "enough": enough,
+        "customers": customers,
+        "repeat_buyers": repeat,
+        "min_repeat_buyers": min_repeat_buyers,
+        "message": message,
+    }
 
 
 def input_overview(inputs: pd.DataFrame, time_unit: str) -> pd.DataFrame:
@@ -284,23 +397,32 @@ def input_overview(inputs: pd.DataFrame, time_unit: str) -> pd.DataFrame:
     unit = time_unit
     facts = [
         ("customers", f"{len(inputs):,}"),
-        ("customers with a repeat purchase", f"{len(repeaters):,} ({100 * len(repeaters) / max(1, len(inputs)):.1f}%)"),
+        (
+            "customers with a repeat purchase",
+            f"{len(repeaters):,} ({100 * len(repeaters) / max(1, len(inputs)):.1f}%)",
+        ),
         ("distinct histories the models are fitted on", f"{len(compress_histories(inputs)):,}"),
         (f"median age (first purchase to the as-of date), {unit}", f"{inputs['age_periods'].median():,.1f}"),
-        (f"repeat buyers: median number of repeat purchase {unit}",
-         f"{repeaters['repeat_periods'].median():,.0f}" if len(repeaters) else "–"),
-        (f"repeat buyers: median value of their repeat purchase {unit}",
-         f"{repeaters['repeat_mean_value'].median():,.2f}" if len(repeaters) else "–"),
+        (
+            f"repeat buyers: median number of repeat purchase {unit}",
+            f"{repeaters['repeat_periods'].median():,.0f}" if len(repeaters) else "–",
+        ),
+        (
+            f"repeat buyers: median value of their repeat purchase {unit}",
+            f"{repeaters['repeat_mean_value'].median():,.2f}" if len(repeaters) else "–",
+        ),
     ]
     return pd.DataFrame(facts, columns=["fact", "value"])
 
 
-def spend_sample(inputs: pd.DataFrame, sample_above: int | None = FIT_SAMPLE_ABOVE,
-                 seed: int = FIT_SAMPLE_SEED) -> pd.DataFrame:
+def spend_sample(
+    inputs: pd.DataFrame, sample_above: int | None = FIT_SAMPLE_ABOVE, seed: int = FIT_SAMPLE_SEED
+) -> pd.DataFrame:
     """The customers Gamma-Gamma can learn from: a repeat purchase and a positive mean repeat value
     (above ``sample_above`` of them, a fixed-seed sample of that many)."""
-    return fitting_sample(inputs[(inputs["repeat_periods"] > 0) & (inputs["repeat_mean_value"] > 0)],
-                          sample_above, seed)
+    return fitting_sample(
+        inputs[(inputs["repeat_periods"] > 0) & (inputs["repeat_mean_value"] > 0)], sample_above, seed
+    )
 
 
 def frequency_monetary_correlation(inputs: pd.DataFrame) -> dict[str, Any]:
@@ -317,12 +439,20 @@ def spend_check_message(correlation: dict[str, Any], limit: float) -> str:
     """One sentence on Gamma-Gamma's independence assumption: fine, a warning, or not checkable."""
     value = correlation["correlation"]
     if value is None:
-        return (f"Only {correlation['customers']:,} customers have repeat purchases with a positive value: "
-                "the check is not possible.")
-    verdict = ("close enough to zero for the Gamma-Gamma spend model" if abs(value) <= limit else
-               f"WARNING: above {limit:g}, so spend depends on frequency and the value estimates are less reliable")
-    return (f"Correlation between repeat purchases and their mean value over {correlation['customers']:,} "
-            f"repeat buyers: {value:.3f}, {verdict}.")
+        return (
+            f"Only {correlation['customers']:,} customers have repeat purchases with a positive value: "
+            "the check is not possible."
+        )
+    verdict = (
+        "close enough to zero for the Gamma-Gamma spend model"
+        if abs(value) <= limit
+        else f"WARNING: above {limit:g}, so spend depends on frequency and the value estimates are less "
+        "reliable"
+    )
+    return (
+        f"Correlation between repeat purchases and their mean value over {correlation['customers']:,} "
+        f"repeat buyers: {value:.3f}, {verdict}."
+    )
 
 
 # ----------------------------------------------------------------------------------- fitting
@@ -386,11 +516,15 @@ def _pareto_log_a0(params: np.ndarray, histories: PurchaseHistories) -> np.ndarr
         low, high = beta, alpha
         b_recency = b_age = s + 1
     a_recency, a_age = r + s + pairs["recency_frequency"], r + s + pairs["age_frequency"]
-    p_1 = hyp2f1(a_recency, b_recency, a_recency + 1.0, (high - low) / (high + pairs["recency"]))[pairs["recency_back"]]
+    p_1 = hyp2f1(a_recency, b_recency, a_recency + 1.0, (high - low) / (high + pairs["recency"]))[
+        pairs["recency_back"]
+    ]
     p_2 = hyp2f1(a_age, b_age, a_age + 1.0, (high - low) / (high + pairs["age"]))[pairs["age_back"]]
     rsf = r + s + frequency
     q_1, q_2 = high + recency, high + age
-    return _log_difference(np.log(p_1) + rsf * np.log(q_2), np.log(p_2) + rsf * np.log(q_1)) - rsf * np.log(q_1 * q_2)
+    return _log_difference(np.log(p_1) + rsf * np.log(q_2), np.log(p_2) + rsf * np.log(q_1)) - rsf * np.log(
+        q_1 * q_2
+    )
 
 
 def _log_difference(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -403,7 +537,9 @@ def _log_difference(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return np.where(second == -np.inf, first, np.where(first >= second, difference, np.nan))
 
 
-def pareto_nbd_negative_log_likelihood(params: np.ndarray, histories: PurchaseHistories, penalizer_coef: float) -> float:
+def pareto_nbd_negative_log_likelihood(
+    params: np.ndarray, histories: PurchaseHistories, penalizer_coef: float
+) -> float:
     """lifetimes' ``ParetoNBDFitter._negative_log_likelihood`` (eq. 18), equal to the last bit, about
     3x faster: the optimiser evaluates it some 150 times per fit."""
     if np.any(np.asarray(params) <= 0.0):
@@ -411,9 +547,16 @@ def pareto_nbd_negative_log_likelihood(params: np.ndarray, histories: PurchaseHi
     r, alpha, s, beta = params
     frequency, _, age, weights = histories
     pairs = histories.distinct_pairs
-    a_1 = gammaln(r + pairs["frequency"])[pairs["frequency_back"]] - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
-    a_2 = np.logaddexp(-(r + frequency) * np.log(alpha + age) - s * np.log(beta + age),
-                       np.log(s) + _pareto_log_a0(params, histories) - np.log(r + s + frequency))
+    a_1 = (
+        gammaln(r + pairs["frequency"])[pairs["frequency_back"]]
+        - gammaln(r)
+        + r * np.log(alpha)
+        + s * np.log(beta)
+    )
+    a_2 = np.logaddexp(
+        -(r + frequency) * np.log(alpha + age) - s * np.log(beta + age),
+        np.log(s) + _pareto_log_a0(params, histories) - np.log(r + s + frequency),
+    )
     return -(weights * (a_1 + a_2)).sum() / weights.mean() + penalizer_coef * sum(np.asarray(params) ** 2)
 
 
@@ -421,13 +564,24 @@ def _data_arrays(model: str, data: pd.DataFrame) -> tuple[np.ndarray, ...]:
     """The arrays a lifetimes likelihood takes, from our columns (weights last)."""
     weights = data["customers"].to_numpy(dtype=float) if "customers" in data else np.ones(len(data))
     if model == "gamma_gamma":
-        return (data["repeat_periods"].to_numpy(dtype=float), data["repeat_mean_value"].to_numpy(dtype=float),
-                weights)
-    return PurchaseHistories((data["repeat_periods"].to_numpy(dtype=int), data["recency_periods"].to_numpy(dtype=float),
-                              data["age_periods"].to_numpy(dtype=float), weights))
+        return (
+            data["repeat_periods"].to_numpy(dtype=float),
+            data["repeat_mean_value"].to_numpy(dtype=float),
+            weights,
+        )
+    return PurchaseHistories(
+        (
+            data["repeat_periods"].to_numpy(dtype=int),
+            data["recency_periods"].to_numpy(dtype=float),
+            data["age_periods"].to_numpy(dtype=float),
+            weights,
+        )
+    )
 
 
-def _mean_objective(model: str, log_params: np.ndarray, arrays: tuple[np.ndarray, ...], penalizer: float) -> float:
+def _mean_objective(
+    model: str, log_params: np.ndarray, arrays: tuple[np.ndarray, ...], penalizer: float
+) -> float:
     """lifetimes' objective per customer: minus the mean log-likelihood plus penalizer x sum(params^2).
     (Pareto/NBD's own objective divides by the mean weight instead of the sum; undone here.)"""
     weights = arrays[-1]
@@ -441,9 +595,12 @@ def log_likelihood(model: str, params: dict[str, float], data: pd.DataFrame) -> 
     """Total log-likelihood of fitted parameters on the data, in its own time unit, no penalty.
     Purchase models are evaluated in lifetimes' rescaled time (oldest age 1), where Pareto/NBD's
     hyp2f1 stays finite for a customer who bought in nearly every period (in weeks it overflowed for
-    137 purchases in 156 weeks), then moved back: rescaling time by c divides a customer's likelihood by c^x."""
+    137 purchases in 156 weeks), then moved back: rescaling time by c divides a customer's likelihood by
+    c^x."""
     arrays, scale = _scaled(model, data)
-    log_params = np.log([params[name] * (scale if name in TIME_PARAMS[model] else 1.0) for name in PARAM_NAMES[model]])
+    log_params = np.log(
+        [params[name] * (scale if name in TIME_PARAMS[model] else 1.0) for name in PARAM_NAMES[model]]
+    )
     total = -_mean_objective(model, log_params, arrays, 0.0) * float(arrays[-1].sum())
     if model != "gamma_gamma":
         total += float((arrays[3] * arrays[0]).sum()) * np.log(scale)
@@ -470,14 +627,19 @@ def _derivatives(func, x: np.ndarray, step: float = 1e-4) -> tuple[np.ndarray, n
         grad[i] = (fp - fm) / (2 * step)
         hess[i, i] = (fp - 2 * f0 + fm) / step**2
         for j in range(i):
-            value = (func(x + unit[i] + unit[j]) - func(x + unit[i] - unit[j])
-                     - func(x - unit[i] + unit[j]) + func(x - unit[i] - unit[j])) / (4 * step**2)
+            value = (
+                func(x + unit[i] + unit[j])
+                - func(x + unit[i] - unit[j])
+                - func(x - unit[i] + unit[j])
+                + func(x - unit[i] - unit[j])
+            ) / (4 * step**2)
             hess[i, j] = hess[j, i] = value
     return grad, hess
 
 
-def check_optimum(model: str, params: dict[str, float], data: pd.DataFrame,
-                  penalizer: float) -> tuple[str | None, dict[str, float] | None]:
+def check_optimum(
+    model: str, params: dict[str, float], data: pd.DataFrame, penalizer: float
+) -> tuple[str | None, dict[str, float] | None]:
     """Verify that ``params`` is a maximum of the objective lifetimes optimised (finite, flat
     gradient, curvature in every direction) and return (problem or None, standard errors).
     Standard errors come from the curvature in log-parameters (delta method), as lifetimes computes them."""
@@ -511,26 +673,32 @@ def _starting_points(model: str, starts: int, seed: int) -> list[np.ndarray | No
     return [np.ones(4)] + [np.exp(rng.normal(0.0, 1.0, 4)) for _ in range(starts - 1)]
 
 
-def _pareto_by_gradient(arrays_scaled: tuple[np.ndarray, ...], scale: float, start: np.ndarray,
-                        penalizer: float, rows: int) -> Any | None:
+def _pareto_by_gradient(
+    arrays_scaled: tuple[np.ndarray, ...], scale: float, start: np.ndarray, penalizer: float, rows: int
+) -> Any | None:
     """Pareto/NBD fitted by BFGS on the log-parameters of the objective lifetimes minimises (its
     Nelder-Mead needs 5-8 times more likelihood evaluations, each two hyp2f1 calls per row); the
     estimates go into a lifetimes fitter for its prediction formulas. None when BFGS does not report
     a finite optimum: the caller then runs lifetimes' own fit from the same start."""
-    result = minimize(lambda log_params: _mean_objective("pareto_nbd", log_params, arrays_scaled, penalizer),
-                      np.log(start), method="BFGS")
+    result = minimize(
+        lambda log_params: _mean_objective("pareto_nbd", log_params, arrays_scaled, penalizer),
+        np.log(start),
+        method="BFGS",
+    )
     if not result.success or not np.isfinite(result.fun) or not np.all(np.isfinite(result.x)):
         return None
     fitter = ParetoNBDFitter(penalizer_coef=penalizer * rows)
     fitter._scale = scale
-    fitter.params_ = pd.Series(np.exp(result.x) / np.array([1.0, scale, 1.0, scale]),
-                               index=PARAM_NAMES["pareto_nbd"])
+    fitter.params_ = pd.Series(
+        np.exp(result.x) / np.array([1.0, scale, 1.0, scale]), index=PARAM_NAMES["pareto_nbd"]
+    )
     fitter.predict = fitter.conditional_expected_number_of_purchases_up_to_time
     return fitter
 
 
-def _scout_pareto_start(data: pd.DataFrame, starts: list[np.ndarray], scale: float, penalizer: float,
-                        seed: int) -> list[np.ndarray]:
+def _scout_pareto_start(
+    data: pd.DataFrame, starts: list[np.ndarray], scale: float, penalizer: float, seed: int
+) -> list[np.ndarray]:
     """Multi-start made cheap on many histories: BFGS from every start on a fixed-seed sample of about
     ``PARETO_SCOUT_CUSTOMERS`` customers (in the full data's time scale), and the best optimum as the
     single start for the fit on all histories. The starts unchanged when the data is small or no
@@ -541,8 +709,9 @@ def _scout_pareto_start(data: pd.DataFrame, starts: list[np.ndarray], scale: flo
         return starts
     weights = np.random.default_rng(seed).binomial(arrays[3].astype(np.int64), PARETO_SCOUT_CUSTOMERS / total)
     kept = weights > 0
-    scout = PurchaseHistories((arrays[0][kept], arrays[1][kept] * scale, arrays[2][kept] * scale,
-                               weights[kept].astype(float)))
+    scout = PurchaseHistories(
+        (arrays[0][kept], arrays[1][kept] * scale, arrays[2][kept] * scale, weights[kept].astype(float))
+    )
     best, best_value = None, np.inf
     for start in starts:
         fitter = _pareto_by_gradient(scout, 1.0, start, penalizer, int(kept.sum()))
@@ -554,8 +723,9 @@ def _scout_pareto_start(data: pd.DataFrame, starts: list[np.ndarray], scale: flo
     return starts if best is None else [best]
 
 
-def _fit_once(model: str, data: pd.DataFrame, penalizer: float, seed: int,
-              starts: int) -> tuple[Any | None, str | None]:
+def _fit_once(
+    model: str, data: pd.DataFrame, penalizer: float, seed: int, starts: int
+) -> tuple[Any | None, str | None]:
     """Fit lifetimes' model from each starting point; keep the best log-likelihood. Returns the
     fitter, or None and what went wrong."""
     cls = FITTERS[model]
@@ -576,16 +746,20 @@ def _fit_once(model: str, data: pd.DataFrame, penalizer: float, seed: int,
                 if model == "gamma_gamma":
                     fitter.fit(arrays[0], arrays[1], weights=arrays[2])
                 elif model == "pareto_nbd":
-                    fitter = (_pareto_by_gradient(arrays_scaled, scale, start, penalizer, len(data))
-                              or fitter.fit(*arrays[:3], weights=arrays[3], initial_params=start, tol=PARETO_TOL,
-                                            maxiter=4000))
+                    fitter = _pareto_by_gradient(
+                        arrays_scaled, scale, start, penalizer, len(data)
+                    ) or fitter.fit(
+                        *arrays[:3], weights=arrays[3], initial_params=start, tol=PARETO_TOL, maxiter=4000
+                    )
                 else:
                     fitter.fit(*arrays[:3], weights=arrays[3])
         except (ConvergenceError, ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
             problems.append(f"{type(exc).__name__}: {str(exc).strip() or 'no detail'}")
             continue
         params = dict(fitter.params_.astype(float))
-        log_scaled = np.log([params[n] * (scale if n in TIME_PARAMS[model] else 1.0) for n in PARAM_NAMES[model]])
+        log_scaled = np.log(
+            [params[n] * (scale if n in TIME_PARAMS[model] else 1.0) for n in PARAM_NAMES[model]]
+        )
         value = _mean_objective(model, log_scaled, arrays_scaled, penalizer)
         if np.isfinite(value) and value < best_objective:
             best, best_objective = fitter, value
@@ -594,16 +768,20 @@ def _fit_once(model: str, data: pd.DataFrame, penalizer: float, seed: int,
     return best, None
 
 
-def fit_model(data: pd.DataFrame, model: str, seed: int = 42, starts: int = 1,
-              penalizer_retry: float = 0.001) -> ModelFit:
+def fit_model(
+    data: pd.DataFrame, model: str, seed: int = 42, starts: int = 1, penalizer_retry: float = 0.001
+) -> ModelFit:
     """Fit one model (``bgnbd``, ``pareto_nbd``, ``mbgnbd`` on compressed histories with a
     ``customers`` weight column; ``gamma_gamma`` on the spend sample). A fit that fails or is not a
     verified maximum is retried once with ``penalizer_retry``; if that fails too the result says so
     (``converged`` False, no parameters) instead of raising."""
     customers = int(data["customers"].sum()) if "customers" in data else len(data)
     notes = []
-    sampled = (f"fitted on a fixed-seed sample of {customers:,} of {data.attrs['sampled_from']:,} customers"
-               if "sampled_from" in data.attrs else "")
+    sampled = (
+        f"fitted on a fixed-seed sample of {customers:,} of {data.attrs['sampled_from']:,} customers"
+        if "sampled_from" in data.attrs
+        else ""
+    )
     for penalizer in (0.0, penalizer_retry):
         fitter, problem = _fit_once(model, data, penalizer, seed, starts)
         errors = None
@@ -613,17 +791,30 @@ def fit_model(data: pd.DataFrame, model: str, seed: int = 42, starts: int = 1,
         if problem is None:
             if penalizer:
                 notes.append(f"refitted with penalizer {penalizer:g}")
-            return ModelFit(model, params, errors, log_likelihood(model, params, data), True, penalizer,
-                            customers, len(data), "; ".join(notes + ([sampled] if sampled else [])), fitter)
+            return ModelFit(
+                model,
+                params,
+                errors,
+                log_likelihood(model, params, data),
+                True,
+                penalizer,
+                customers,
+                len(data),
+                "; ".join(notes + ([sampled] if sampled else [])),
+                fitter,
+            )
         notes.append(f"{'penalised fit' if penalizer else 'fit'} did not converge ({problem})")
     return ModelFit(model, None, None, None, False, penalizer_retry, customers, len(data), "; ".join(notes))
 
 
-def fit_purchase_models(histories: pd.DataFrame, models: list[str], seed: int, pareto_starts: int,
-                        penalizer_retry: float) -> dict[str, ModelFit]:
+def fit_purchase_models(
+    histories: pd.DataFrame, models: list[str], seed: int, pareto_starts: int, penalizer_retry: float
+) -> dict[str, ModelFit]:
     """Every listed purchase model fitted on the same compressed histories."""
-    return {m: fit_model(histories, m, seed, pareto_starts if m == "pareto_nbd" else 1, penalizer_retry)
-            for m in models}
+    return {
+        m: fit_model(histories, m, seed, pareto_starts if m == "pareto_nbd" else 1, penalizer_retry)
+        for m in models
+    }
 
 
 def is_usable(fit: ModelFit | None) -> bool:
@@ -635,9 +826,14 @@ def fit_table(fits: dict[str, ModelFit]) -> pd.DataFrame:
     """Parameters with standard errors, log-likelihood and fit notes, one row per model (for the page)."""
     rows = []
     for fit in fits.values():
-        row = {"model": MODEL_LABELS[fit.model], "log_likelihood": fit.log_likelihood,
-               "converged": fit.converged, "penalizer": fit.penalizer if fit.converged else None,
-               "customers": fit.customers, "rows_fitted": fit.rows}
+        row = {
+            "model": MODEL_LABELS[fit.model],
+            "log_likelihood": fit.log_likelihood,
+            "converged": fit.converged,
+            "penalizer": fit.penalizer if fit.converged else None,
+            "customers": fit.customers,
+            "rows_fitted": fit.rows,
+        }
         for name in PARAM_NAMES[fit.model]:
             if fit.params:
                 row[name] = f"{fit.params[name]:.4g} ± {fit.standard_errors[name]:.2g}"
@@ -654,7 +850,11 @@ def expected_purchases(fit: ModelFit, t: float, frequency: Any, recency: Any, ag
     """Expected purchase periods in the next ``t`` time units given each customer's history."""
     with np.errstate(all="ignore"):
         values = fit.fitter.conditional_expected_number_of_purchases_up_to_time(
-            t, np.asarray(frequency, dtype=float), np.asarray(recency, dtype=float), np.asarray(age, dtype=float))
+            t,
+            np.asarray(frequency, dtype=float),
+            np.asarray(recency, dtype=float),
+            np.asarray(age, dtype=float),
+        )
     return np.asarray(values, dtype=float)
 
 
@@ -662,13 +862,16 @@ def probability_alive(fit: ModelFit, frequency: Any, recency: Any, age: Any) -> 
     """Probability that each customer is still active (has not silently left) at the as-of date."""
     with np.errstate(all="ignore"):
         values = fit.fitter.conditional_probability_alive(
-            np.asarray(frequency, dtype=float), np.asarray(recency, dtype=float), np.asarray(age, dtype=float))
+            np.asarray(frequency, dtype=float), np.asarray(recency, dtype=float), np.asarray(age, dtype=float)
+        )
     return np.clip(np.asarray(values, dtype=float), 0.0, 1.0)
 
 
 def expected_purchases_new_customer(fit: ModelFit, t: Any) -> np.ndarray:
     """Expected repeat purchase periods within ``t`` time units of a new customer's first purchase."""
-    return np.asarray(fit.fitter.expected_number_of_purchases_up_to_time(np.asarray(t, dtype=float)), dtype=float)
+    return np.asarray(
+        fit.fitter.expected_number_of_purchases_up_to_time(np.asarray(t, dtype=float)), dtype=float
+    )
 
 
 def probability_no_repeat_purchase(fit: ModelFit, t: float) -> float:
@@ -691,20 +894,34 @@ def expected_average_value(spend_fit: ModelFit, frequency: Any, mean_value: Any)
     return (1 - weight) * (v * p / (q - 1)) + weight * np.where(usable, m, 0.0)
 
 
-def discounted_clv(fit: ModelFit, frequency: Any, recency: Any, age: Any, average_value: Any,
-                   horizon_months: int, monthly_discount_rate: float, units_per_month: float) -> np.ndarray:
+def discounted_clv(
+    fit: ModelFit,
+    frequency: Any,
+    recency: Any,
+    age: Any,
+    average_value: Any,
+    horizon_months: int,
+    monthly_discount_rate: float,
+    units_per_month: float,
+) -> np.ndarray:
     """Sum over the next months of expected purchases in the month x expected value, each month m
     divided by (1 + rate)^m (the discounting lifetimes' customer_lifetime_value applies)."""
     total = np.zeros(len(np.atleast_1d(frequency)))
     previous = np.zeros_like(total)
     for month in range(1, horizon_months + 1):
         cumulative = expected_purchases(fit, month * units_per_month, frequency, recency, age)
-        total += np.asarray(average_value, dtype=float) * (cumulative - previous) / (1 + monthly_discount_rate) ** month
+        total += (
+            np.asarray(average_value, dtype=float)
+            * (cumulative - previous)
+            / (1 + monthly_discount_rate) ** month
+        )
         previous = cumulative
     return total
 
 
-def expected_days_to_next_purchase(fit: ModelFit, frequency: Any, age: Any, p_alive: Any, time_unit: str) -> np.ndarray:
+def expected_days_to_next_purchase(
+    fit: ModelFit, frequency: Any, age: Any, p_alive: Any, time_unit: str
+) -> np.ndarray:
     """Expected gap in days before the next purchase at the rate the model expects today:
     1 / (P(alive) x E[purchase rate | history, alive]), where the rate of an active customer has
     the Gamma posterior of all three models, mean (r + x) / (alpha + T). Long when P(alive) is low;
@@ -724,8 +941,14 @@ def _distinct_histories(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return frame[HISTORY_COLUMNS].drop_duplicates(), codes
 
 
-def score_customers(inputs: pd.DataFrame, purchase_fit: ModelFit | None, spend_fit: ModelFit | None,
-                    horizon_months: int, monthly_discount_rate: float, time_unit: str) -> pd.DataFrame:
+def score_customers(
+    inputs: pd.DataFrame,
+    purchase_fit: ModelFit | None,
+    spend_fit: ModelFit | None,
+    horizon_months: int,
+    monthly_discount_rate: float,
+    time_unit: str,
+) -> pd.DataFrame:
     """Per customer (sorted by id): the model inputs, P(alive), churn risk, expected purchases and
     average order value over the horizon, discounted CLV and expected days to the next purchase.
     Without a usable fit the model columns are null (written as such, never guessed)."""
@@ -740,16 +963,28 @@ def score_customers(inputs: pd.DataFrame, purchase_fit: ModelFit | None, spend_f
     p_alive = probability_alive(purchase_fit, x, tx, age)
     out["p_alive"] = p_alive[codes]
     out["churn_risk"] = 1.0 - out["p_alive"]
-    out["expected_purchases"] = expected_purchases(purchase_fit, horizon_months * units_per_month, x, tx, age)[codes]
-    out["expected_days_to_next_purchase"] = expected_days_to_next_purchase(purchase_fit, x, age, p_alive,
-                                                                           time_unit)[codes]
+    out["expected_purchases"] = expected_purchases(
+        purchase_fit, horizon_months * units_per_month, x, tx, age
+    )[codes]
+    out["expected_days_to_next_purchase"] = expected_days_to_next_purchase(
+        purchase_fit, x, age, p_alive, time_unit
+    )[codes]
     if spend_fit is not None and spend_fit.converged:
-        out["expected_avg_order_value"] = expected_average_value(spend_fit, out["repeat_periods"],
-                                                                 out["repeat_mean_value"])
+        out["expected_avg_order_value"] = expected_average_value(
+            spend_fit, out["repeat_periods"], out["repeat_mean_value"]
+        )
         # CLV is linear in the value of a purchase: the discounted purchases of each distinct history
         # (discounted_clv at a value of 1) times the customer's own expected value.
-        discounted_purchases = discounted_clv(purchase_fit, x, tx, age, np.ones(len(histories)), horizon_months,
-                                              monthly_discount_rate, units_per_month)
+        discounted_purchases = discounted_clv(
+            purchase_fit,
+            x,
+            tx,
+            age,
+            np.ones(len(histories)),
+            horizon_months,
+            monthly_discount_rate,
+            units_per_month,
+        )
         out["clv"] = out["expected_avg_order_value"].to_numpy() * discounted_purchases[codes]
     return out
 
@@ -763,8 +998,13 @@ def holdout_predictions(calibration: pd.DataFrame, fits: dict[str, ModelFit], le
     histories, codes = _distinct_histories(calibration)
     for name, fit in fits.items():
         if fit.converged:
-            out[name] = expected_purchases(fit, length, histories["repeat_periods"], histories["recency_periods"],
-                                           histories["age_periods"])[codes]
+            out[name] = expected_purchases(
+                fit,
+                length,
+                histories["repeat_periods"],
+                histories["recency_periods"],
+                histories["age_periods"],
+            )[codes]
     return out
 
 
@@ -774,19 +1014,39 @@ def holdout_errors(predictions: pd.DataFrame, fits: dict[str, ModelFit]) -> pd.D
     actual = predictions["holdout_periods"].astype(float)
     rows = []
     for name, fit in fits.items():
-        row = {"model": name, "label": MODEL_LABELS[name], "log_likelihood": fit.log_likelihood,
-               "converged": fit.converged, "penalizer": fit.penalizer if fit.converged else None,
-               "actual_total": float(actual.sum()), "expected_total": None, "total_error": None,
-               "mae": None, "rmse": None}
+        row = {
+            "model": name,
+            "label": MODEL_LABELS[name],
+            "log_likelihood": fit.log_likelihood,
+            "converged": fit.converged,
+            "penalizer": fit.penalizer if fit.converged else None,
+            "actual_total": float(actual.sum()),
+            "expected_total": None,
+            "total_error": None,
+            "mae": None,
+            "rmse": None,
+        }
         if fit.converged:
             expected = predictions[name]
-            row.update(expected_total=float(expected.sum()),
-                       total_error=abs(float(expected.sum()) / float(actual.sum()) - 1) if actual.sum() else None,
-                       mae=float((expected - actual).abs().mean()),
-                       rmse=float(np.sqrt(((expected - actual) ** 2).mean())))
+            row.update(
+                expected_total=float(expected.sum()),
+                total_error=abs(float(expected.sum()) / float(actual.sum()) - 1) if actual.sum() else None,
+                mae=float((expected - actual).abs().mean()),
+                rmse=float(np.sqrt(((expected - actual) ** 2).mean())),
+            )
         rows.append(row)
-    columns = ["model", "label", "log_likelihood", "converged", "penalizer", "actual_total", "expected_total",
-               "total_error", "mae", "rmse"]
+    columns = [
+        "model",
+        "label",
+        "log_likelihood",
+        "converged",
+        "penalizer",
+        "actual_total",
+        "expected_total",
+        "total_error",
+        "mae",
+        "rmse",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -807,18 +1067,24 @@ def holdout_by_frequency(predictions: pd.DataFrame, models: list[str], top: int 
     order = [str(i) for i in range(top)] + [f"{top}+"]
     present = [m for m in models if m in frame]
     table = frame.groupby("calibration_repeats").agg(
-        customers=("customer_id", "size"), actual=("holdout_periods", "mean"), **{m: (m, "mean") for m in present})
+        customers=("customer_id", "size"),
+        actual=("holdout_periods", "mean"),
+        **{m: (m, "mean") for m in present},
+    )
     table = table.reindex([o for o in order if o in table.index])
     return table.rename(columns={m: f"expected {MODEL_LABELS[m]}" for m in present}).reset_index()
 
 
-def cumulative_tracking(cohorts: pd.DataFrame, repeats: pd.DataFrame, fits: dict[str, ModelFit],
-                        as_of: dt.date, time_unit: str) -> pd.DataFrame:
+def cumulative_tracking(
+    cohorts: pd.DataFrame, repeats: pd.DataFrame, fits: dict[str, ModelFit], as_of: dt.date, time_unit: str
+) -> pd.DataFrame:
     """Cumulative repeat purchase periods of the calibration customers per period: actual, and
     expected by each model (sum over first-purchase cohorts of size x E[X(time since their first)])."""
     days = UNIT_DAYS[time_unit]
     start = min(cohorts["first_period"])
-    points = pd.date_range(pd.Timestamp(start), pd.Timestamp(period_start(as_of, time_unit)), freq="7D")  # weekly
+    points = pd.date_range(
+        pd.Timestamp(start), pd.Timestamp(period_start(as_of, time_unit)), freq="7D"
+    )  # weekly
     counts = repeats.set_index(pd.to_datetime(repeats["period"]))["repeat_purchases"]
     actual = [int(counts[counts.index <= p].sum()) for p in points]
     out = pd.DataFrame({"period": points.date, "actual": actual})
@@ -831,7 +1097,9 @@ def cumulative_tracking(cohorts: pd.DataFrame, repeats: pd.DataFrame, fits: dict
         for p in points:
             elapsed = (p.to_datetime64() - born) / np.timedelta64(1, "D") / days
             alive = elapsed > 0
-            expected.append(float((sizes[alive] * expected_purchases_new_customer(fit, elapsed[alive])).sum()))
+            expected.append(
+                float((sizes[alive] * expected_purchases_new_customer(fit, elapsed[alive])).sum())
+            )
         out[MODEL_LABELS[name]] = expected
     return out
 
@@ -839,8 +1107,9 @@ def cumulative_tracking(cohorts: pd.DataFrame, repeats: pd.DataFrame, fits: dict
 # ------------------------------------------------------------------------------ page tables
 
 
-def alive_and_purchases_matrices(fit: ModelFit, max_repeats: int, age: float, horizon: float,
-                                 rows: int = 40) -> tuple[pd.DataFrame, pd.DataFrame]:
+def alive_and_purchases_matrices(
+    fit: ModelFit, max_repeats: int, age: float, horizon: float, rows: int = 40
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """P(alive) and expected purchases over ``horizon`` for a customer of the given age, by repeat
     purchases (columns 0..max_repeats) and whole-unit recency (rows, at most ``rows`` of them, most
     recent first). Impossible cells (a
@@ -849,13 +1118,25 @@ def alive_and_purchases_matrices(fit: ModelFit, max_repeats: int, age: float, ho
     recency = np.arange(0, int(age) + 1, step)[::-1]
     x_grid, r_grid = np.meshgrid(np.arange(max_repeats + 1, dtype=float), recency)
     possible = (x_grid == 0) == (r_grid == 0)
-    alive = np.where(possible, probability_alive(fit, x_grid.ravel(), r_grid.ravel(),
-                                                 np.full(x_grid.size, age)).reshape(x_grid.shape), np.nan)
-    purchases = np.where(possible, expected_purchases(fit, horizon, x_grid.ravel(), r_grid.ravel(),
-                                                      np.full(x_grid.size, age)).reshape(x_grid.shape), np.nan)
+    alive = np.where(
+        possible,
+        probability_alive(fit, x_grid.ravel(), r_grid.ravel(), np.full(x_grid.size, age)).reshape(
+            x_grid.shape
+        ),
+        np.nan,
+    )
+    purchases = np.where(
+        possible,
+        expected_purchases(fit, horizon, x_grid.ravel(), r_grid.ravel(), np.full(x_grid.size, age)).reshape(
+            x_grid.shape
+        ),
+        np.nan,
+    )
     index = pd.Index(recency.astype(int), name="recency_periods")
     columns = pd.Index(range(max_repeats + 1), name="repeat_periods")
-    return pd.DataFrame(alive, index=index, columns=columns), pd.DataFrame(purchases, index=index, columns=columns)
+    return pd.DataFrame(alive, index=index, columns=columns), pd.DataFrame(
+        purchases, index=index, columns=columns
+    )
 
 
 def matrix_extent(inputs: pd.DataFrame, max_repeats: int = 30) -> tuple[int, float]:
@@ -875,8 +1156,10 @@ def clv_overview(scores: pd.DataFrame) -> pd.DataFrame:
         ("customers valued", f"{len(values):,}"),
         ("total CLV over the horizon", f"{values.sum():,.0f}"),
         ("mean / median CLV per customer", f"{values.mean():,.2f} / {values.median():,.2f}"),
-        ("share of CLV held by the top 10% of customers",
-         f"{100 * top / values.sum():.1f}%" if values.sum() else "–"),
+        (
+            "share of CLV held by the top 10% of customers",
+            f"{100 * top / values.sum():.1f}%" if values.sum() else "–",
+        ),
         ("expected purchases over the horizon", f"{scores['expected_purchases'].sum():,.0f}"),
         ("expected active customers (sum of P(alive))", f"{scores['p_alive'].sum():,.0f}"),
     ]
@@ -888,7 +1171,9 @@ def top_customers(scores: pd.DataFrame, n: int) -> pd.DataFrame:
     return largest_first(scores, "clv", n)
 
 
-def high_value_at_risk(scores: pd.DataFrame, value_quantile: float, churn_risk: float, n: int) -> pd.DataFrame:
+def high_value_at_risk(
+    scores: pd.DataFrame, value_quantile: float, churn_risk: float, n: int
+) -> pd.DataFrame:
     """Customers whose CLV is at or above the ``value_quantile`` of all customers and whose churn risk
     is at or above ``churn_risk``, highest CLV first: valuable customers who may be slipping away."""
     threshold = scores["clv"].quantile(value_quantile)
@@ -900,15 +1185,33 @@ def fit_summary(fit: ModelFit | None) -> dict[str, Any] | None:
     """A fit as plain data for 06_model.json."""
     if fit is None:
         return None
-    return {"model": fit.model, "label": MODEL_LABELS[fit.model], "converged": fit.converged,
-            "params": fit.params, "standard_errors": fit.standard_errors, "log_likelihood": fit.log_likelihood,
-            "penalizer": fit.penalizer, "customers": fit.customers, "rows_fitted": fit.rows, "note": fit.note}
+    return {
+        "model": fit.model,
+        "label": MODEL_LABELS[fit.model],
+        "converged": fit.converged,
+        "params": fit.params,
+        "standard_errors": fit.standard_errors,
+        "log_likelihood": fit.log_likelihood,
+        "penalizer": fit.penalizer,
+        "customers": fit.customers,
+        "rows_fitted": fit.rows,
+        "note": fit.note,
+    }
 
 
-def model_report(status: dict[str, Any], calibration_status: dict[str, Any] | None, calibration_end_day: dt.date,
-                 holdout_units: float, calibration_fits: dict[str, ModelFit], errors: pd.DataFrame | None,
-                 chosen: str, purchase_fit: ModelFit | None, spend_fit: ModelFit | None,
-                 correlation: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+def model_report(
+    status: dict[str, Any],
+    calibration_status: dict[str, Any] | None,
+    calibration_end_day: dt.date,
+    holdout_units: float,
+    calibration_fits: dict[str, ModelFit],
+    errors: pd.DataFrame | None,
+    chosen: str,
+    purchase_fit: ModelFit | None,
+    spend_fit: ModelFit | None,
+    correlation: dict[str, Any],
+    settings: dict[str, Any],
+) -> dict[str, Any]:
     """Everything 06_model.json records: a status (ok, too_few_repeat_buyers, fit_failed), the model
     comparison on the holdout, the chosen model refitted on all history and the spend model."""
     if not status["enough"]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import calendar
 import copy
-import os
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -118,7 +118,9 @@ class EngineConfig(StrictModel):
     # memory (resolved by load_params): 1GB kept 10M orders at a 2.1 GB peak (80% of RAM: 5.9 GB)
     # without being slower, and 100M orders need about 8GB (at 1GB the cleaning stage ran out).
     memory_limit: str | None = "auto"
-    temp_directory: str | None = None  # null: <system temp>/customer-analytics-duckdb/<pid>; relative: to the project root
+    temp_directory: str | None = (
+        None  # null: <system temp>/customer-analytics-duckdb/<pid>; relative: to the project root
+    )
 
 
 AUTO = "auto"
@@ -151,8 +153,10 @@ def auto_memory_limit(source: FileOptions | None, root: Path | None = None) -> s
 
 # DuckDB's words when a query needs more memory than engine.memory_limit, and what to do about it.
 OUT_OF_MEMORY = "Out of Memory Error"
-MEMORY_LIMIT_HINT = ("DuckDB needed more memory than engine.memory_limit allows; raise it in the params file "
-                     "(e.g. memory_limit: 8GB, or null for 80% of RAM)")
+MEMORY_LIMIT_HINT = (
+    "DuckDB needed more memory than engine.memory_limit allows; raise it in the params file "
+    "(e.g. memory_limit: 8GB, or null for 80% of RAM)"
+)
 
 
 class PrivacyConfig(StrictModel):
@@ -187,24 +191,35 @@ class ScoringConfig(StrictModel):
     """Weighted 0-100 score from percentile-ranked indicators, tiers, lifecycle stages, churn warning."""
 
     # Indicator (a column of 03_rfm or a numeric customer attribute) -> weight; weights sum to 1.
-    weights: dict[str, float] = Field(default_factory=lambda: {
-        "recency_days": 0.30, "frequency_orders": 0.25, "monetary_total": 0.25,
-        "avg_order_value": 0.10, "tenure_days": 0.10})
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "recency_days": 0.30,
+            "frequency_orders": 0.25,
+            "monetary_total": 0.25,
+            "avg_order_value": 0.10,
+            "tenure_days": 0.10,
+        }
+    )
     lower_is_better: list[str] = Field(default_factory=lambda: ["recency_days"])
     # Tier name -> lowest score that reaches it, best tier first; the last tier must start at 0.
     tiers: dict[str, float] = Field(default_factory=lambda: {"A": 75.0, "B": 50.0, "C": 25.0, "D": 0.0})
     # Lifecycle stage -> a condition on the customer table (pandas syntax), first match wins; the
     # last stage's condition must be "otherwise".
-    lifecycle: dict[str, str] = Field(default_factory=lambda: {
-        "new": "first_order_in_period",
-        "active": "recency_days <= 1.5 * typical_gap_days",
-        "at risk": "recency_days <= 3 * typical_gap_days",
-        "lapsed": "recency_days <= 365",
-        "lost": "otherwise"})
+    lifecycle: dict[str, str] = Field(
+        default_factory=lambda: {
+            "new": "first_order_in_period",
+            "active": "recency_days <= 1.5 * typical_gap_days",
+            "at risk": "recency_days <= 3 * typical_gap_days",
+            "lapsed": "recency_days <= 365",
+            "lost": "otherwise",
+        }
+    )
     min_gap_days: float = Field(default=7.0, gt=0)  # typical gaps shorter than this count as this long
     at_risk_stages: list[str] = Field(default_factory=lambda: ["at risk", "lapsed"])
     valuable_tiers: list[str] = Field(default_factory=lambda: ["A", "B"])
-    valuable_segments: list[str] = Field(default_factory=lambda: ["Champions", "Loyal Customers", "Can't Lose Them"])
+    valuable_segments: list[str] = Field(
+        default_factory=lambda: ["Champions", "Loyal Customers", "Can't Lose Them"]
+    )
     top_n: int = Field(default=25, ge=1)  # rows shown on the page; the products hold every customer
 
     @model_validator(mode="after")
@@ -219,7 +234,9 @@ class ScoringConfig(StrictModel):
             raise ValueError(f"lower_is_better names {sorted(unknown)}, which have no weight")
         cuts = list(self.tiers.values())
         if not cuts or cuts != sorted(cuts, reverse=True) or len(set(cuts)) != len(cuts) or cuts[-1] != 0:
-            raise ValueError("tiers must be listed best first with strictly decreasing minimum scores, the last at 0")
+            raise ValueError(
+                "tiers must be listed best first with strictly decreasing minimum scores, the last at 0"
+            )
         stages = list(self.lifecycle.items())
         if not stages or stages[-1][1].strip() != "otherwise":
             raise ValueError('the last lifecycle stage must have the condition "otherwise"')
@@ -237,14 +254,17 @@ class ClvConfig(StrictModel):
     time_unit: Literal["days", "weeks"] = "weeks"  # model time: calendar days, or calendar weeks (Mon-Sun)
     holdout_days: int = Field(default=182, ge=7)  # the last days of history held out to choose the model
     models: list[Literal["bgnbd", "pareto_nbd", "mbgnbd"]] = Field(
-        default_factory=lambda: ["bgnbd", "pareto_nbd", "mbgnbd"])
+        default_factory=lambda: ["bgnbd", "pareto_nbd", "mbgnbd"]
+    )
     selection_metric: Literal["mae", "rmse", "total_error"] = "mae"  # holdout error that picks the model
     horizon_months: int = Field(default=12, ge=1, le=120)
     monthly_discount_rate: float = Field(default=0.01, ge=0.0, lt=1.0)
     min_repeat_buyers: int = Field(default=50, ge=5)  # fewer customers with a repeat purchase: no fit
     penalizer_retry: float = Field(default=0.001, gt=0.0)  # L2 penalty of the retry when a fit fails
     pareto_starts: int = Field(default=4, ge=1)  # seeded starting points; the best log-likelihood wins
-    fit_sample_above: int = Field(default=200_000, ge=1_000)  # more customers: fit on a seeded sample this size
+    fit_sample_above: int = Field(
+        default=200_000, ge=1_000
+    )  # more customers: fit on a seeded sample this size
     max_frequency_monetary_correlation: float = Field(default=0.3, gt=0.0, le=1.0)  # above: warning
     high_churn_risk: float = Field(default=0.5, gt=0.0, lt=1.0)  # churn risk at or above it is high
     high_value_quantile: float = Field(default=0.8, gt=0.0, lt=1.0)  # CLV at or above it is high value
@@ -281,8 +301,11 @@ class SegmentRule(StrictModel):
 
     def matches(self, r_score: int, f_score: int, m_score: int) -> bool:
         """Whether the rule's three ranges all contain the given scores."""
-        return (self.r_score[0] <= r_score <= self.r_score[1] and self.f_score[0] <= f_score <= self.f_score[1]
-                and self.m_score[0] <= m_score <= self.m_score[1])
+        return (
+            self.r_score[0] <= r_score <= self.r_score[1]
+            and self.f_score[0] <= f_score <= self.f_score[1]
+            and self.m_score[0] <= m_score <= self.m_score[1]
+        )
 
 
 RFM_CODES = [f"{r}{f}{m}" for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)]
@@ -290,47 +313,107 @@ RFM_METRICS = ("recency_days", "frequency_orders", "monetary_total")  # what R, 
 
 # The 11-segment scheme as a priority table (first matching rule wins; the last is a catch-all).
 DEFAULT_SEGMENTS: list[dict[str, Any]] = [
-    {"name": "Champions", "r_score": (4, 5), "f_score": (4, 5), "m_score": (4, 5),
-     "meaning": "Bought recently, buy often and spend the most.",
-     "action": "Reward them, give them early access to new products and ask for reviews and referrals."},
-    {"name": "Loyal Customers", "r_score": (3, 5), "f_score": (3, 5), "m_score": (3, 5),
-     "meaning": "Buy regularly, spend well and have bought not long ago.",
-     "action": "Offer a loyalty programme or membership and suggest higher-value products."},
-    {"name": "Potential Loyalist", "r_score": (4, 5), "f_score": (2, 5), "m_score": (1, 5),
-     "meaning": "Recent customers who have bought more than once but do not yet spend much.",
-     "action": "Recommend related products and offer membership to turn the habit into loyalty."},
-    {"name": "New Customers", "r_score": (4, 5), "f_score": (1, 1), "m_score": (1, 5),
-     "meaning": "Bought recently, and only once so far.",
-     "action": "Welcome them, help them get started and make a second purchase easy."},
-    {"name": "Promising", "r_score": (3, 3), "f_score": (1, 1), "m_score": (1, 5),
-     "meaning": "Bought once, fairly recently.",
-     "action": "Send a small, time-limited incentive to bring them back for a second purchase."},
-    {"name": "Need Attention", "r_score": (3, 3), "f_score": (2, 5), "m_score": (1, 5),
-     "meaning": "Bought more than once but modestly, and not very recently.",
-     "action": "Reach out with personalised offers based on what they bought before, before they drift away."},
-    {"name": "Can't Lose Them", "r_score": (1, 2), "f_score": (4, 5), "m_score": (4, 5),
-     "meaning": ("Were among the best customers, buying often and spending the most, but have not bought "
-                 "for a long time."),
-     "action": "Win them back personally: ask what went wrong and make a strong, tailored offer."},
-    {"name": "At Risk", "r_score": (1, 2), "f_score": (2, 5), "m_score": (2, 5),
-     "meaning": "Bought several times and spent well, but long ago.",
-     "action": "Send personalised reactivation messages and offers before they are lost."},
-    {"name": "About To Sleep", "r_score": (2, 2), "f_score": (1, 5), "m_score": (1, 5),
-     "meaning": "Bought rarely or little, and their last purchase is getting old.",
-     "action": "Remind them with popular products and a modest discount to renew their interest."},
-    {"name": "Hibernating", "r_score": (1, 1), "f_score": (1, 5), "m_score": (2, 5),
-     "meaning": "Bought once, long ago, for a moderate or high amount.",
-     "action": "Include them in low-cost campaigns with relevant offers; do not spend much on them."},
-    {"name": "Lost", "r_score": (1, 5), "f_score": (1, 5), "m_score": (1, 5),
-     "meaning": "Bought long ago and spent the least.",
-     "action": "Leave them out of paid campaigns; one low-cost win-back message at most."},
+    {
+        "name": "Champions",
+        "r_score": (4, 5),
+        "f_score": (4, 5),
+        "m_score": (4, 5),
+        "meaning": "Bought recently, buy often and spend the most.",
+        "action": "Reward them, give them early access to new products and ask for reviews and referrals.",
+    },
+    {
+        "name": "Loyal Customers",
+        "r_score": (3, 5),
+        "f_score": (3, 5),
+        "m_score": (3, 5),
+        "meaning": "Buy regularly, spend well and have bought not long ago.",
+        "action": "Offer a loyalty programme or membership and suggest higher-value products.",
+    },
+    {
+        "name": "Potential Loyalist",
+        "r_score": (4, 5),
+        "f_score": (2, 5),
+        "m_score": (1, 5),
+        "meaning": "Recent customers who have bought more than once but do not yet spend much.",
+        "action": "Recommend related products and offer membership to turn the habit into loyalty.",
+    },
+    {
+        "name": "New Customers",
+        "r_score": (4, 5),
+        "f_score": (1, 1),
+        "m_score": (1, 5),
+        "meaning": "Bought recently, and only once so far.",
+        "action": "Welcome them, help them get started and make a second purchase easy.",
+    },
+    {
+        "name": "Promising",
+        "r_score": (3, 3),
+        "f_score": (1, 1),
+        "m_score": (1, 5),
+        "meaning": "Bought once, fairly recently.",
+        "action": "Send a small, time-limited incentive to bring them back for a second purchase.",
+    },
+    {
+        "name": "Need Attention",
+        "r_score": (3, 3),
+        "f_score": (2, 5),
+        "m_score": (1, 5),
+        "meaning": "Bought more than once but modestly, and not very recently.",
+        "action": "Reach out with personalised offers based on what they bought before, before they drift "
+        "away.",
+    },
+    {
+        "name": "Can't Lose Them",
+        "r_score": (1, 2),
+        "f_score": (4, 5),
+        "m_score": (4, 5),
+        "meaning": (
+            "Were among the best customers, buying often and spending the most, but have not bought "
+            "for a long time."
+        ),
+        "action": "Win them back personally: ask what went wrong and make a strong, tailored offer.",
+    },
+    {
+        "name": "At Risk",
+        "r_score": (1, 2),
+        "f_score": (2, 5),
+        "m_score": (2, 5),
+        "meaning": "Bought several times and spent well, but long ago.",
+        "action": "Send personalised reactivation messages and offers before they are lost.",
+    },
+    {
+        "name": "About To Sleep",
+        "r_score": (2, 2),
+        "f_score": (1, 5),
+        "m_score": (1, 5),
+        "meaning": "Bought rarely or little, and their last purchase is getting old.",
+        "action": "Remind them with popular products and a modest discount to renew their interest.",
+    },
+    {
+        "name": "Hibernating",
+        "r_score": (1, 1),
+        "f_score": (1, 5),
+        "m_score": (2, 5),
+        "meaning": "Bought once, long ago, for a moderate or high amount.",
+        "action": "Include them in low-cost campaigns with relevant offers; do not spend much on them.",
+    },
+    {
+        "name": "Lost",
+        "r_score": (1, 5),
+        "f_score": (1, 5),
+        "m_score": (1, 5),
+        "meaning": "Bought long ago and spent the least.",
+        "action": "Leave them out of paid campaigns; one low-cost win-back message at most.",
+    },
 ]
 
 
 def segment_of_each_code(rules: list[SegmentRule]) -> dict[str, str | None]:
     """Every R-F-M code ("111" ... "555") -> the name of the first rule that matches it (None: no rule)."""
-    return {code: next((rule.name for rule in rules if rule.matches(*(int(c) for c in code))), None)
-            for code in RFM_CODES}
+    return {
+        code: next((rule.name for rule in rules if rule.matches(*(int(c) for c in code))), None)
+        for code in RFM_CODES
+    }
 
 
 class RfmConfig(StrictModel):
@@ -341,7 +424,9 @@ class RfmConfig(StrictModel):
     cut_points: Literal["quantiles", "fixed"] = "quantiles"
     fixed_cut_points: dict[str, list[float]] | None = None  # metric -> 4 ascending cut points
     cut_points_period: str | None = None  # e.g. "1998-03": reuse its 03_rfm_cutpoints.json
-    segments: list[SegmentRule] = Field(default_factory=lambda: [SegmentRule(**row) for row in DEFAULT_SEGMENTS])
+    segments: list[SegmentRule] = Field(
+        default_factory=lambda: [SegmentRule(**row) for row in DEFAULT_SEGMENTS]
+    )
 
     @field_validator("segments")
     @classmethod
@@ -353,13 +438,19 @@ class RfmConfig(StrictModel):
         owner = segment_of_each_code(rules)
         unassigned = [code for code, name in owner.items() if name is None]
         if unassigned:
-            shown = ", ".join(unassigned[:5]) + (f" and {len(unassigned) - 5} more" if len(unassigned) > 5 else "")
-            raise ValueError(f"no rule matches the R-F-M codes {shown}; end the table with a catch-all rule "
-                             "(r_score, f_score and m_score all [1, 5])")
+            shown = ", ".join(unassigned[:5]) + (
+                f" and {len(unassigned) - 5} more" if len(unassigned) > 5 else ""
+            )
+            raise ValueError(
+                f"no rule matches the R-F-M codes {shown}; end the table with a catch-all rule "
+                "(r_score, f_score and m_score all [1, 5])"
+            )
         unreachable = [name for name in names if name not in owner.values()]
         if unreachable:
-            raise ValueError(f"segment {unreachable} can never be reached because earlier rules take all of its "
-                             "codes; move it up or widen its ranges")
+            raise ValueError(
+                f"segment {unreachable} can never be reached because earlier rules take all of its "
+                "codes; move it up or widen its ranges"
+            )
         return rules
 
     @model_validator(mode="after")
@@ -367,7 +458,9 @@ class RfmConfig(StrictModel):
         if self.cut_points == "fixed" and (self.fixed_cut_points is None) == (self.cut_points_period is None):
             raise ValueError("cut_points: fixed needs exactly one of fixed_cut_points or cut_points_period")
         if self.cut_points_period is not None and not PERIOD_LABEL.match(self.cut_points_period):
-            raise ValueError(f"cut_points_period '{self.cut_points_period}' is not a period label of the form YYYY-MM")
+            raise ValueError(
+                f"cut_points_period '{self.cut_points_period}' is not a period label of the form YYYY-MM"
+            )
         if self.fixed_cut_points is not None:
             if set(self.fixed_cut_points) != set(RFM_METRICS):
                 raise ValueError(f"fixed_cut_points must give exactly {list(RFM_METRICS)}")
@@ -434,9 +527,7 @@ class Params(StrictModel):
     @model_validator(mode="after")
     def _window_is_possible(self) -> Params:
         if self.period_end < self.period_start:
-            raise ValueError(
-                f"period_end {self.period_end} is before period_start {self.period_start}"
-            )
+            raise ValueError(f"period_end {self.period_end} is before period_start {self.period_start}")
         return self
 
     @property
@@ -552,7 +643,9 @@ def load_params(period: str | None = None, root: Path | None = None) -> Params:
     files = [(defaults_path, defaults), (path, override)]
     params = validate(_merge(defaults, override), files)
     if params.engine.memory_limit == AUTO:
-        engine = params.engine.model_copy(update={"memory_limit": auto_memory_limit(params.sources.transactions, root)})
+        engine = params.engine.model_copy(
+            update={"memory_limit": auto_memory_limit(params.sources.transactions, root)}
+        )
         params = params.model_copy(update={"engine": engine})
     return params
 
@@ -577,7 +670,7 @@ def new_period_file(period: str, root: Path | None = None, overwrite: bool = Fal
         raise ParamsError(f"{path}: already exists; edit it, or pass --overwrite to replace it.")
     start, end = month_window(period)
     path.write_text(
-        f'# Settings for the {period} report; anything here overrides params/defaults.yaml.\n'
+        f"# Settings for the {period} report; anything here overrides params/defaults.yaml.\n"
         f'period: "{period}"\nperiod_start: {start.isoformat()}\nperiod_end: {end.isoformat()}\n',
         encoding="utf-8",
     )

@@ -76,11 +76,15 @@ def connect_spark(engine: EngineConfig) -> ibis.BaseBackend:
     Timestamps are read and written in UTC, like DuckDB's, so both engines give the same values."""
     from pyspark.sql import SparkSession
 
-    builder = (SparkSession.builder.master(engine.spark_master).appName("customer-analytics")
-               .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.shuffle.partitions", "8")
-               # Nothing is saved as a Spark table; keep its default warehouse folder out of the project.
-               .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "spark-warehouse")))
+    builder = (
+        SparkSession.builder.master(engine.spark_master)
+        .appName("customer-analytics")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "8")
+        # Nothing is saved as a Spark table; keep its default warehouse folder out of the project.
+        .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "spark-warehouse"))
+    )
     for key, value in engine.spark_config.items():
         builder = builder.config(key, value)
     return ibis.pyspark.connect(builder.getOrCreate())
@@ -155,8 +159,21 @@ def _spark_try_to_timestamp(value: str, pattern: str) -> dt.datetime:  # type: i
     """Spark's try_to_timestamp: NULL when the text does not match the Java-style pattern."""
 
 
-STRFTIME_TO_JAVA = {"%Y": "yyyy", "%y": "yy", "%m": "M", "%d": "d", "%H": "H", "%M": "mm", "%S": "ss",
-                    "%f": "SSSSSS", "%b": "MMM", "%B": "MMMM", "%p": "a", "%I": "h", "%%": "%"}
+STRFTIME_TO_JAVA = {
+    "%Y": "yyyy",
+    "%y": "yy",
+    "%m": "M",
+    "%d": "d",
+    "%H": "H",
+    "%M": "mm",
+    "%S": "ss",
+    "%f": "SSSSSS",
+    "%b": "MMM",
+    "%B": "MMMM",
+    "%p": "a",
+    "%I": "h",
+    "%%": "%",
+}
 
 
 def java_pattern(fmt: str) -> str:
@@ -166,7 +183,7 @@ def java_pattern(fmt: str) -> str:
     out, literal, i = [], "", 0
     compact = re.search(r"%[A-Za-z]%", fmt) is not None
     while i < len(fmt):
-        code = fmt[i:i + 2]
+        code = fmt[i : i + 2]
         if code in STRFTIME_TO_JAVA:
             if literal:
                 out.append(literal if literal.strip("-/:. ,") == "" else f"'{literal}'")
@@ -191,7 +208,7 @@ def format_punctuation(fmt: str) -> list[str]:
     found, i = [], 0
     while i < len(fmt):
         if fmt[i] == "%":
-            if fmt[i + 1:i + 2] == "%":
+            if fmt[i + 1 : i + 2] == "%":
                 found.append("%")
             i += 2
             continue
@@ -222,8 +239,9 @@ def _earliest_plausible() -> ir.TimestampScalar:
     return ibis.literal(dt.datetime(EARLIEST_PLAUSIBLE_YEAR, 1, 1), type="timestamp")
 
 
-def try_parse_timestamp(text: ir.StringValue, formats: list[str], backend: str = "duckdb",
-                        cast: ir.TimestampValue | None = None) -> ir.TimestampValue:
+def try_parse_timestamp(
+    text: ir.StringValue, formats: list[str], backend: str = "duckdb", cast: ir.TimestampValue | None = None
+) -> ir.TimestampValue:
     """Parse text with the first strftime format that matches and gives a plausible year; NULL where
     none does (never raises). The year check matters: ``%Y`` reads "2/20/11" as the year 11 AD.
 
@@ -267,8 +285,9 @@ def try_parse_number(text: ir.StringValue, decimal_separator: str = ".") -> ir.F
     if decimal_separator == ",":
         cleaned = cleaned.replace(",", ".")
     # A thousands separator must sit between digit groups of three: "1,234" yes, "1,2" no.
-    grouped_ok = text.re_search(r"^[^0-9]*-?\d{1,3}(" + "\\" + thousands + r"\d{3})*([" + "\\"
-                                + decimal_separator + r"]\d*)?[^0-9]*$")
+    grouped_ok = text.re_search(
+        r"^[^0-9]*-?\d{1,3}(" + "\\" + thousands + r"\d{3})*([" + "\\" + decimal_separator + r"]\d*)?[^0-9]*$"
+    )
     has_thousands = text.contains(thousands)
     full = ibis.ifelse(has_thousands & ~grouped_ok, ibis.null("float64"), cleaned.try_cast("float64"))
     # Fast path with the same result: text the engine reads as a number as it stands, without a

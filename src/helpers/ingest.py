@@ -4,7 +4,8 @@ Values stay as text here, exactly as received (parsing is cleaning's job, so tha
 not parse can be quarantined with its original text). The exception is a typed source (Parquet) whose
 order timestamps or amounts already have a type cleaning can take as it is (:func:`keeps_native_type`):
 those stay typed, and cleaning writes them as text only for a rejected row. Rendering them as text here
-and parsing them back cost 10M orders 4 s in 01 and 3 s in 02, for the same values. Every row gets its provenance
+and parsing them back cost 10M orders 4 s in 01 and 3 s in 02, for the same values. Every row gets its
+provenance
 (``source_file``, ``source_row``); direct identifiers are never copied; customer ids can be
 replaced by a keyed hash.
 """
@@ -24,10 +25,27 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from helpers import paths
-from helpers.config import MEMORY_LIMIT_HINT, OUT_OF_MEMORY, CustomerSource, FileOptions, PrivacyConfig, TransactionSource
+from helpers.config import (
+    MEMORY_LIMIT_HINT,
+    OUT_OF_MEMORY,
+    CustomerSource,
+    FileOptions,
+    PrivacyConfig,
+    TransactionSource,
+)
 
-CANONICAL_TEXT_COLUMNS = ["customer_id", "order_id", "order_ts", "amount", "quantity", "product_id",
-                          "category", "channel", "region", "currency"]
+CANONICAL_TEXT_COLUMNS = [
+    "customer_id",
+    "order_id",
+    "order_ts",
+    "amount",
+    "quantity",
+    "product_id",
+    "category",
+    "channel",
+    "region",
+    "currency",
+]
 PROVENANCE_COLUMNS = ["source_file", "source_row"]
 # Canonical columns a typed source may deliver typed, and the kind of value each must be.
 NATIVE_TYPE_ROLES = {"order_ts": "timestamp", "amount": "number", "quantity": "number"}
@@ -41,7 +59,8 @@ class IngestError(ValueError):
 
 @dataclass
 class SourceTable:
-    """A source read into the engine: its columns as text (or typed, see ``read_source``) plus a 1-based ``source_row``."""
+    """A source read into the engine: its columns as text (or typed, see ``read_source``) plus a 1-based
+    ``source_row``."""
 
     table: ir.Table
     label: str  # how the source is named in messages and in ``source_file``
@@ -66,8 +85,12 @@ def _check_file(path: Path, label: str, setting: str) -> None:
 
 
 def _csv_options(opts: FileOptions) -> str:
-    parts = ["all_varchar = true", f"header = {str(opts.header).lower()}",
-             f"encoding = '{opts.encoding}'", "null_padding = true"]
+    parts = [
+        "all_varchar = true",
+        f"header = {str(opts.header).lower()}",
+        f"encoding = '{opts.encoding}'",
+        "null_padding = true",
+    ]
     if opts.delimiter != "auto":
         delim = opts.delimiter.replace("'", "''")
         parts.append(f"delim = E'{delim}'" if delim == "\t" else f"delim = '{delim}'")
@@ -86,20 +109,30 @@ def _materialise(con: ibis.BaseBackend, name: str, select_sql: str, label: str, 
                 "(utf-8, latin-1 or utf-16) to the file's encoding."
             ) from None
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-        first = (" ".join(lines[:2]) if lines[0].startswith("CSV Error on Line") else lines[0]) if lines else type(exc).__name__
-        hint = (MEMORY_LIMIT_HINT if OUT_OF_MEMORY in text else
-                "export it again as a complete Parquet file or fix the source's 'format'" if encoding == "parquet"
-                else "check its format and delimiter settings")
+        first = (
+            (" ".join(lines[:2]) if lines[0].startswith("CSV Error on Line") else lines[0])
+            if lines
+            else type(exc).__name__
+        )
+        hint = (
+            MEMORY_LIMIT_HINT
+            if OUT_OF_MEMORY in text
+            else "export it again as a complete Parquet file or fix the source's 'format'"
+            if encoding == "parquet"
+            else "check its format and delimiter settings"
+        )
         raise IngestError(f"{label}: cannot be read ({first}); {hint}.") from None
 
 
 def _read_whitespace(con: ibis.BaseBackend, path: Path, name: str, opts: FileOptions, label: str) -> ir.Table:
     """Columns separated by runs of blanks (fixed-width exports such as the CDNOW log)."""
     _materialise(
-        con, f"{name}_lines",
+        con,
+        f"{name}_lines",
         f"SELECT * FROM read_csv('{path}', columns = {{'line': 'VARCHAR'}}, header = false, "
         f"delim = '\\x1f', quote = '', escape = '', encoding = '{opts.encoding}')",
-        label, opts.encoding,
+        label,
+        opts.encoding,
     )
     lines = con.sql(f"SELECT rowid AS __rowid, line FROM {name}_lines WHERE trim(line) <> ''")
     first = lines.order_by("__rowid").limit(1).execute()
@@ -125,12 +158,19 @@ def keeps_native_type(role: str, dtype) -> bool:
     amount; exactly the values that parsing its text would give. Anything else (a zone, nanoseconds,
     float32, whose text is rounded) becomes text as before."""
     if role == "timestamp":
-        return dtype.is_date() or (dtype.is_timestamp() and dtype.timezone is None and (dtype.scale or 6) <= 6)
+        return dtype.is_date() or (
+            dtype.is_timestamp() and dtype.timezone is None and (dtype.scale or 6) <= 6
+        )
     return dtype.is_integer() or dtype.is_decimal() or (dtype.is_floating() and dtype.nbytes == 8)
 
 
-def read_source(con: ibis.BaseBackend, opts: FileOptions, name: str, root: Path | None = None,
-                native: dict[str, str] | None = None) -> SourceTable:
+def read_source(
+    con: ibis.BaseBackend,
+    opts: FileOptions,
+    name: str,
+    root: Path | None = None,
+    native: dict[str, str] | None = None,
+) -> SourceTable:
     """Read a configured source into the engine with every column as text and a ``source_row``;
     in a Parquet source, the columns in ``native`` (source column -> role) keep their own type
     where :func:`keeps_native_type` allows."""
@@ -144,26 +184,44 @@ def read_source(con: ibis.BaseBackend, opts: FileOptions, name: str, root: Path 
         table = _read_whitespace(con, path, name, opts, label)
     elif opts.format == "csv":
         try:
-            _materialise(con, name, f"SELECT * FROM read_csv('{path}', {_csv_options(opts)})", label, opts.encoding)
+            _materialise(
+                con, name, f"SELECT * FROM read_csv('{path}', {_csv_options(opts)})", label, opts.encoding
+            )
         except IngestError:
             # DuckDB's parallel reader cannot pad short rows (null_padding) in a file whose quoted fields
             # hold line breaks; the serial reader can. A file that is really unreadable fails again here.
-            _materialise(con, name, f"SELECT * FROM read_csv('{path}', {_csv_options(opts)}, parallel = false)",
-                         label, opts.encoding)
+            _materialise(
+                con,
+                name,
+                f"SELECT * FROM read_csv('{path}', {_csv_options(opts)}, parallel = false)",
+                label,
+                opts.encoding,
+            )
         table = con.sql(f"SELECT rowid + 1 AS source_row, * FROM {name}")
     elif opts.format == "parquet":
-        _materialise(con, name, f"SELECT * FROM read_parquet('{path}', file_row_number = true)", label, "parquet")
+        _materialise(
+            con, name, f"SELECT * FROM read_parquet('{path}', file_row_number = true)", label, "parquet"
+        )
         raw = con.table(name)
-        table = raw.select(source_row=raw.file_row_number + 1,
-                           **{c: raw[c] if c in native and keeps_native_type(native[c], raw[c].type())
-                              else raw[c].cast("string") for c in raw.columns if c != "file_row_number"})
+        table = raw.select(
+            source_row=raw.file_row_number + 1,
+            **{
+                c: raw[c]
+                if c in native and keeps_native_type(native[c], raw[c].type())
+                else raw[c].cast("string")
+                for c in raw.columns
+                if c != "file_row_number"
+            },
+        )
     elif opts.format == "excel":
         table = _read_excel(path, opts, label)
     elif opts.format == "duckdb":
         try:
             con.raw_sql(f"ATTACH '{path}' AS {name}_db (READ_ONLY)")
         except Exception:
-            raise IngestError(f"{label}: is not a DuckDB database file; check sources.{name}.format.") from None
+            raise IngestError(
+                f"{label}: is not a DuckDB database file; check sources.{name}.format."
+            ) from None
         query = opts.query or f"SELECT * FROM {name}_db.{opts.table}"
         table = _numbered(con, name, query, label)
     else:  # sql
@@ -171,7 +229,9 @@ def read_source(con: ibis.BaseBackend, opts: FileOptions, name: str, root: Path 
     columns = [c for c in table.columns if c != "source_row"]
     if table.count().execute() == 0:
         if opts.format in ("sql", "duckdb"):
-            raise IngestError(f"{label}: the table or query returned no rows; check sources.{name}.table or query.")
+            raise IngestError(
+                f"{label}: the table or query returned no rows; check sources.{name}.table or query."
+            )
         raise IngestError(f"{label}: the source has a header but no data rows; export the data again.")
     return SourceTable(table=table, label=label, columns=columns)
 
@@ -195,7 +255,9 @@ def _read_excel(path: Path, opts: FileOptions, label: str) -> ir.Table:
             raise IngestError(f"{label}: has no sheet {sheet!r}; set 'sheet' to one of {sheets}.") from None
         raise IngestError(f"{label}: cannot be read as Excel ({exc}); check 'format'.") from None
     except Exception as exc:
-        raise IngestError(f"{label}: cannot be read as Excel ({type(exc).__name__}); check 'format'.") from None
+        raise IngestError(
+            f"{label}: cannot be read as Excel ({type(exc).__name__}); check 'format'."
+        ) from None
     frame.columns = [str(c) for c in frame.columns]
     frame = frame.dropna(how="all")
     frame.insert(0, "source_row", range(1, len(frame) + 1))
@@ -222,8 +284,10 @@ def _read_sql(con: ibis.BaseBackend, opts: FileOptions, name: str, label: str) -
     try:
         remote = ibis.connect(url)
     except Exception as exc:
-        raise IngestError(f"{label}: cannot connect to the database in {opts.url_env} ({_db_reason(exc, secret)}); "
-                          "check the host, port, user and password in it and that the server is running.") from None
+        raise IngestError(
+            f"{label}: cannot connect to the database in {opts.url_env} ({_db_reason(exc, secret)}); "
+            "check the host, port, user and password in it and that the server is running."
+        ) from None
     setting = f"sources.{name}.{'query' if opts.query else 'table'}"
     what = "the query" if opts.query else f"table '{opts.table}'"
     try:
@@ -231,7 +295,9 @@ def _read_sql(con: ibis.BaseBackend, opts: FileOptions, name: str, label: str) -
         frame = expr.to_pyarrow()
     except Exception as exc:
         reason = "it does not exist" if type(exc).__name__ == "TableNotFound" else _db_reason(exc, secret)
-        raise IngestError(f"{label}: cannot read {what} from the database ({reason}); fix '{setting}' in params.") from None
+        raise IngestError(
+            f"{label}: cannot read {what} from the database ({reason}); fix '{setting}' in params."
+        ) from None
     finally:
         remote.disconnect()
     con.create_table(f"{name}_remote", frame, temp=True, overwrite=True)
@@ -242,12 +308,15 @@ def _missing_columns(source: SourceTable, wanted: dict[str, str], section: str) 
     for canonical, column in wanted.items():
         if column not in source.columns:
             only = source.columns[0] if len(source.columns) == 1 else ""
-            separator = next((c for c in (";", ",", "\t", "|") if c in only and column in only.split(c)), None)
+            separator = next(
+                (c for c in (";", ",", "\t", "|") if c in only and column in only.split(c)), None
+            )
             if separator is not None:  # the whole header landed in one column: the delimiter is wrong
                 setting = ".".join(section.split(".")[:2]) + ".delimiter"
                 shown = "\\t" if separator == "\t" else separator
                 raise IngestError(
-                    f"{source.label}: column '{column}' (mapped to {canonical}) is not in the source, whose only "
+                    f"{source.label}: column '{column}' (mapped to {canonical}) is not in the source, whose "
+                    f"only "
                     f"column is '{only}'; the file seems to be separated by '{shown}', so set '{setting}' to "
                     f"'{shown}' or 'auto' in params."
                 )
@@ -284,11 +353,17 @@ def _pseudonymise(con: ibis.BaseBackend, table: ir.Table, key: bytes, name: str)
 
     table = table.mutate(customer_id=normalise_customer_id(table.customer_id.cast("string")))
     distinct = table.select("customer_id").distinct().filter(table.customer_id.notnull()).to_pandas()
-    mapping = pd.DataFrame({"customer_id": distinct["customer_id"].astype(str),
-                            "customer_key": hmac_ids(distinct["customer_id"].astype(str), key)})
+    mapping = pd.DataFrame(
+        {
+            "customer_id": distinct["customer_id"].astype(str),
+            "customer_key": hmac_ids(distinct["customer_id"].astype(str), key),
+        }
+    )
     lookup = con.create_table(f"{name}_pseudonyms", mapping, temp=True, overwrite=True)
     joined = table.left_join(lookup, "customer_id")
-    return joined.mutate(customer_id=joined.customer_key).drop("customer_key", *[c for c in joined.columns if c.endswith("_right")])
+    return joined.mutate(customer_id=joined.customer_key).drop(
+        "customer_key", *[c for c in joined.columns if c.endswith("_right")]
+    )
 
 
 def map_transactions(source: SourceTable, columns: dict[str, str]) -> ir.Table:
@@ -296,16 +371,21 @@ def map_transactions(source: SourceTable, columns: dict[str, str]) -> ir.Table:
     for :data:`NATIVE_TYPE_ROLES`), add provenance, drop everything else."""
     _missing_columns(source, columns, "sources.transactions.columns")
     t = source.table
-    selected = {canonical: t[column] if canonical in NATIVE_TYPE_ROLES and not t[column].type().is_string()
-                else t[column].cast("string") for canonical, column in columns.items()}
+    selected = {
+        canonical: t[column]
+        if canonical in NATIVE_TYPE_ROLES and not t[column].type().is_string()
+        else t[column].cast("string")
+        for canonical, column in columns.items()
+    }
     if "order_id" not in selected:
         selected["order_id"] = t.source_row.cast("string")
     ordered = {c: selected[c] for c in CANONICAL_TEXT_COLUMNS if c in selected}
     return t.select(**ordered, source_file=ibis.literal(source.label), source_row=t.source_row.cast("int64"))
 
 
-def ingest_transactions(con: ibis.BaseBackend, source_cfg: TransactionSource, privacy: PrivacyConfig,
-                        root: Path | None = None) -> tuple[ir.Table, dict]:
+def ingest_transactions(
+    con: ibis.BaseBackend, source_cfg: TransactionSource, privacy: PrivacyConfig, root: Path | None = None
+) -> tuple[ir.Table, dict]:
     """Read and map the transaction source; return the canonical table and facts for the page."""
     key = pseudonymisation_key(privacy)
     mapping = source_cfg.columns.mapped()
@@ -331,8 +411,9 @@ def ingest_transactions(con: ibis.BaseBackend, source_cfg: TransactionSource, pr
     return mapped, facts
 
 
-def ingest_customers(con: ibis.BaseBackend, source_cfg: CustomerSource, privacy: PrivacyConfig,
-                     root: Path | None = None) -> tuple[ir.Table, dict]:
+def ingest_customers(
+    con: ibis.BaseBackend, source_cfg: CustomerSource, privacy: PrivacyConfig, root: Path | None = None
+) -> tuple[ir.Table, dict]:
     """Read customer attributes: the id and the mapped attribute columns, never an identifier."""
     for attribute, column in source_cfg.attributes.items():
         if IDENTIFIER_NAME.search(attribute) or column in source_cfg.identifier_columns:
@@ -345,9 +426,12 @@ def ingest_customers(con: ibis.BaseBackend, source_cfg: CustomerSource, privacy:
     wanted = {"customer_id": source_cfg.customer_id, **source_cfg.attributes}
     _missing_columns(source, wanted, "sources.customers")
     t = source.table
-    table = t.select(customer_id=t[source_cfg.customer_id].cast("string").strip(),
-                     **{a: t[c] for a, c in source_cfg.attributes.items()},
-                     source_file=ibis.literal(source.label), source_row=t.source_row.cast("int64"))
+    table = t.select(
+        customer_id=t[source_cfg.customer_id].cast("string").strip(),
+        **{a: t[c] for a, c in source_cfg.attributes.items()},
+        source_file=ibis.literal(source.label),
+        source_row=t.source_row.cast("int64"),
+    )
     if key is not None:
         table = _pseudonymise(con, table, key, "customers")
     table = table.order_by("source_row")

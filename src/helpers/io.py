@@ -80,18 +80,27 @@ def ids_increasing(ids: pd.Series) -> bool:
     return len(array) < 2 or (array.null_count == 0 and bool(pc.all(pc.less(array[:-1], array[1:])).as_py()))
 
 
-def join_by_id(left: pd.DataFrame, right: pd.DataFrame, columns: list[str], id_column: str = "customer_id") -> pd.DataFrame:
+def join_by_id(
+    left: pd.DataFrame, right: pd.DataFrame, columns: list[str], id_column: str = "customer_id"
+) -> pd.DataFrame:
     """``right``'s ``columns`` attached to ``left`` by id (a left join, left's rows and order). When both
     list the same increasing ids (products are written in id order) the columns are attached by
     position: 1M customers in 0.02 s instead of 0.4 s for the merge."""
     left_ids, right_ids = _arrow(left[id_column]), _arrow(right[id_column])
-    if (left_ids is not None and right_ids is not None and not set(columns) & set(left.columns)
-            and left_ids.equals(right_ids) and ids_increasing(left[id_column])):
+    if (
+        left_ids is not None
+        and right_ids is not None
+        and not set(columns) & set(left.columns)
+        and left_ids.equals(right_ids)
+        and ids_increasing(left[id_column])
+    ):
         return left.reset_index(drop=True).assign(**{c: right[c].array for c in columns})
     return left.merge(right[[id_column, *columns]], on=id_column, how="left")
 
 
-def largest_first(frame: pd.DataFrame, column: str, n: int | None = None, id_column: str = "customer_id") -> pd.DataFrame:
+def largest_first(
+    frame: pd.DataFrame, column: str, n: int | None = None, id_column: str = "customer_id"
+) -> pd.DataFrame:
     """The rows from the largest ``column`` to the smallest, ties by ``id_column`` ascending, missing
     values last (``sort_values([column, id_column], ascending=[False, True])``); the first ``n`` only
     when given. A frame already in id order (products are written so) needs only a stable sort of
@@ -99,7 +108,9 @@ def largest_first(frame: pd.DataFrame, column: str, n: int | None = None, id_col
     if not ids_increasing(frame[id_column]):
         ordered = frame.sort_values([column, id_column], ascending=[False, True], kind="mergesort")
         return ordered if n is None else ordered.head(n)
-    order = np.argsort(-frame[column].to_numpy(dtype="float64", na_value=np.nan), kind="stable")  # NaN sorts last
+    order = np.argsort(
+        -frame[column].to_numpy(dtype="float64", na_value=np.nan), kind="stable"
+    )  # NaN sorts last
     return frame.iloc[order if n is None else order[:n]]
 
 
@@ -153,4 +164,6 @@ def read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError:
-        raise ProductError(f"{path}: product is not valid JSON; re-run notebook {_stage_for(Path(path))}.") from None
+        raise ProductError(
+            f"{path}: product is not valid JSON; re-run notebook {_stage_for(Path(path))}."
+        ) from None

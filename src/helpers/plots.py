@@ -14,8 +14,15 @@ PALETTE = sns.color_palette("tab20", 20)
 def use_theme() -> None:
     """Apply the project's chart style (call once per notebook)."""
     sns.set_theme(style="whitegrid", context="notebook", font_scale=1.05)
-    plt.rcParams.update({"figure.figsize": (9, 4.5), "figure.dpi": 96, "savefig.bbox": "tight",
-                         "axes.titleweight": "bold", "axes.titlesize": 13})
+    plt.rcParams.update(
+        {
+            "figure.figsize": (9, 4.5),
+            "figure.dpi": 96,
+            "savefig.bbox": "tight",
+            "axes.titleweight": "bold",
+            "axes.titlesize": 13,
+        }
+    )
     backend = plt.get_backend()
     if "inline" in backend:
         # The inline backend renders each figure to PNG at the end of its cell. pyplot's own
@@ -61,33 +68,53 @@ def table(frame: pd.DataFrame, decimals: int = 2):
     """A frame as a readable page table: no index column, full text, thousands separators."""
     numeric = frame.select_dtypes("number").columns
     formats = {c: (f"{{:,.{decimals}f}}" if frame[c].dtype.kind == "f" else "{:,}") for c in numeric}
-    return frame.style.hide(axis="index").format(formats, na_rep="–").set_table_styles(
-        [{"selector": "td, th", "props": "text-align: left; white-space: normal; max-width: 38em;"}])
+    return (
+        frame.style.hide(axis="index")
+        .format(formats, na_rep="–")
+        .set_table_styles(
+            [{"selector": "td, th", "props": "text-align: left; white-space: normal; max-width: 38em;"}]
+        )
+    )
 
 
 import numpy as np  # noqa: E402  (used by the charts below)
 
 
-def heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, colour_label: str,
-            cmap: str = "viridis") -> plt.Figure:
+def heatmap(
+    matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, colour_label: str, cmap: str = "viridis"
+) -> plt.Figure:
     """A matrix as a colour grid, row labels top to bottom as given; empty (NaN) cells stay blank."""
     fig, ax = plt.subplots(figsize=(9, 6))
     if matrix.empty or matrix.isna().all().all():
         _no_data(ax, title)
         return fig
-    _colour_grid(ax, matrix, cmap, colour_label, label_every=(max(1, matrix.shape[1] // 15), max(1, matrix.shape[0] // 15)))
+    _colour_grid(
+        ax,
+        matrix,
+        cmap,
+        colour_label,
+        label_every=(max(1, matrix.shape[1] // 15), max(1, matrix.shape[0] // 15)),
+    )
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return fig
 
 
-def _colour_grid(ax, matrix: pd.DataFrame, cmap: str, colour_label: str, cell_text: pd.DataFrame | None = None,
-                 label_every: tuple[int, int] = (1, 1)) -> None:
+def _colour_grid(
+    ax,
+    matrix: pd.DataFrame,
+    cmap: str,
+    colour_label: str,
+    cell_text: pd.DataFrame | None = None,
+    label_every: tuple[int, int] = (1, 1),
+) -> None:
     """The grid of a heatmap as seaborn draws it (cells as a mesh, first row on top, a colour bar without
     frame, no spines, labels at the cell centres, dark text on light cells and white on dark ones),
     without its trial drawing of the whole figure to see whether column labels overlap (0.1 s a
     chart): they are turned upright when their estimated width exceeds their column's."""
     values = np.ma.masked_invalid(matrix.to_numpy(dtype=float))
-    grid = ax.pcolormesh(values, cmap=cmap, **({"edgecolors": "white", "linewidth": 0.5} if cell_text is not None else {}))
+    grid = ax.pcolormesh(
+        values, cmap=cmap, **({"edgecolors": "white", "linewidth": 0.5} if cell_text is not None else {})
+    )
     ax.set(xlim=(0, matrix.shape[1]), ylim=(matrix.shape[0], 0))
     ax.grid(False)
     for spine in ax.spines.values():
@@ -97,8 +124,12 @@ def _colour_grid(ax, matrix: pd.DataFrame, cmap: str, colour_label: str, cell_te
     step_x, step_y = label_every
     columns = [str(c) for c in matrix.columns[::step_x]]
     ax.set_xticks(np.arange(0, matrix.shape[1], step_x) + 0.5, columns)
-    ax.set_yticks(np.arange(0, matrix.shape[0], step_y) + 0.5, [str(i) for i in matrix.index[::step_y]], rotation=0,
-                  va="center")
+    ax.set_yticks(
+        np.arange(0, matrix.shape[0], step_y) + 0.5,
+        [str(i) for i in matrix.index[::step_y]],
+        rotation=0,
+        va="center",
+    )
     font_points = FontProperties(size=plt.rcParams["xtick.labelsize"]).get_size_in_points()
     axes_points = ax.get_position().width * ax.figure.get_figwidth() * 72
     if columns and max(map(len, columns)) * 0.6 * font_points > axes_points * step_x / matrix.shape[1]:
@@ -110,8 +141,15 @@ def _colour_grid(ax, matrix: pd.DataFrame, cmap: str, colour_label: str, cell_te
         for (row, column), value in np.ndenumerate(values.filled(np.nan)):
             if not np.isnan(value):
                 red, green, blue, _ = grid.cmap(grid.norm(value))
-                ax.text(column + 0.5, row + 0.5, cell_text.iat[row, column], ha="center", va="center", fontsize=size,
-                        color="white" if _luminance(red, green, blue) < 0.408 else "0.15")
+                ax.text(
+                    column + 0.5,
+                    row + 0.5,
+                    cell_text.iat[row, column],
+                    ha="center",
+                    va="center",
+                    fontsize=size,
+                    color="white" if _luminance(red, green, blue) < 0.408 else "0.15",
+                )
 
 
 def _luminance(red: float, green: float, blue: float) -> float:
@@ -120,18 +158,40 @@ def _luminance(red: float, green: float, blue: float) -> float:
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
-def lines(frame: pd.DataFrame, x: str, columns: list[str], title: str, xlabel: str, ylabel: str,
-          marker_at=None, marker_label: str = "") -> plt.Figure:
+def lines(
+    frame: pd.DataFrame,
+    x: str,
+    columns: list[str],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    marker_at=None,
+    marker_label: str = "",
+) -> plt.Figure:
     """One line per column against ``x`` (the first column solid, the others dashed), with an optional
     vertical marker such as the end of a calibration period."""
     fig, ax = plt.subplots()
     for i, column in enumerate(columns):
-        ax.plot(frame[x], frame[column], label=column, color=PALETTE[(2 * i) % len(PALETTE)],
-                linestyle="-" if i == 0 else "--", linewidth=2 if i == 0 else 1.5)
+        ax.plot(
+            frame[x],
+            frame[column],
+            label=column,
+            color=PALETTE[(2 * i) % len(PALETTE)],
+            linestyle="-" if i == 0 else "--",
+            linewidth=2 if i == 0 else 1.5,
+        )
     if marker_at is not None:
         ax.axvline(marker_at, color="grey", linestyle=":", linewidth=1.5)
-        ax.annotate(marker_label, (marker_at, 0.97), xycoords=("data", "axes fraction"), ha="right", va="top",
-                    fontsize=9, color="grey", rotation=90)
+        ax.annotate(
+            marker_label,
+            (marker_at, 0.97),
+            xycoords=("data", "axes fraction"),
+            ha="right",
+            va="top",
+            fontsize=9,
+            color="grey",
+            rotation=90,
+        )
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend()
     if not pd.api.types.is_numeric_dtype(frame[x]):
@@ -139,8 +199,9 @@ def lines(frame: pd.DataFrame, x: str, columns: list[str], title: str, xlabel: s
     return fig
 
 
-def histogram(values: pd.Series, title: str, xlabel: str, ylabel: str = "customers", bins: int = 50,
-              log_x: bool = False) -> plt.Figure:
+def histogram(
+    values: pd.Series, title: str, xlabel: str, ylabel: str = "customers", bins: int = 50, log_x: bool = False
+) -> plt.Figure:
     """Distribution of one non-negative quantity; ``log_x`` spreads out a long right tail."""
     fig, ax = plt.subplots()
     data = values.dropna()
@@ -155,15 +216,21 @@ def histogram(values: pd.Series, title: str, xlabel: str, ylabel: str = "custome
     return fig
 
 
-def grouped_bars(frame: pd.DataFrame, category: str, columns: list[str], title: str, xlabel: str,
-                 ylabel: str) -> plt.Figure:
+def grouped_bars(
+    frame: pd.DataFrame, category: str, columns: list[str], title: str, xlabel: str, ylabel: str
+) -> plt.Figure:
     """Side-by-side bars of several columns per category, in the frame's row order."""
     fig, ax = plt.subplots()
     width = 0.8 / max(1, len(columns))
     positions = np.arange(len(frame))
     for i, column in enumerate(columns):
-        ax.bar(positions + (i - (len(columns) - 1) / 2) * width, frame[column], width,
-               label=column, color=PALETTE[(2 * i) % len(PALETTE)])
+        ax.bar(
+            positions + (i - (len(columns) - 1) / 2) * width,
+            frame[column],
+            width,
+            label=column,
+            color=PALETTE[(2 * i) % len(PALETTE)],
+        )
     ax.set_xticks(positions, frame[category].astype(str))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend()
@@ -177,7 +244,13 @@ def score_distribution(scores: pd.Series, tiers: dict[str, float], title: str) -
     for name, minimum in tiers.items():
         if minimum > 0:
             ax.axvline(minimum, color="grey", linestyle="--", linewidth=1)
-        ax.annotate(f"tier {name}", (minimum + 1, 0.95), xycoords=("data", "axes fraction"), fontsize=10, color="dimgrey")
+        ax.annotate(
+            f"tier {name}",
+            (minimum + 1, 0.95),
+            xycoords=("data", "axes fraction"),
+            fontsize=10,
+            color="dimgrey",
+        )
     ax.set(title=title, xlabel="score (0 = worst on every indicator, 100 = best)", ylabel="customers")
     return fig
 
@@ -206,8 +279,15 @@ def _no_data(ax, title: str, message: str = "no customers to show") -> None:
     ax.set(title=title, xticks=[], yticks=[])
 
 
-def annotated_heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str, colour_label: str,
-                      value_format: str = "{:,.0f}", cmap: str = "Blues") -> plt.Figure:
+def annotated_heatmap(
+    matrix: pd.DataFrame,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    colour_label: str,
+    value_format: str = "{:,.0f}",
+    cmap: str = "Blues",
+) -> plt.Figure:
     """A small matrix as a colour grid with each cell's value written in it (empty cells blank)."""
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
     if matrix.empty or matrix.isna().all().all():
@@ -219,7 +299,9 @@ def annotated_heatmap(matrix: pd.DataFrame, title: str, xlabel: str, ylabel: str
     return fig
 
 
-def share_bars(frame: pd.DataFrame, category: str, columns: dict[str, str], title: str, xlabel: str) -> plt.Figure:
+def share_bars(
+    frame: pd.DataFrame, category: str, columns: dict[str, str], title: str, xlabel: str
+) -> plt.Figure:
     """Horizontal side-by-side bars (column -> legend label) per category, first row on top, each bar
     labelled with its value; for comparing shares such as customers vs revenue."""
     fig, ax = plt.subplots(figsize=(9, max(2.5, 0.55 * len(frame) + 1.2)))
@@ -240,8 +322,18 @@ def share_bars(frame: pd.DataFrame, category: str, columns: dict[str, str], titl
     return fig
 
 
-def lines_side_by_side(frame: pd.DataFrame, x: str, left: str, right: str, title: str, xlabel: str,
-                       left_label: str, right_label: str, marker_at=None, marker_label: str = "") -> plt.Figure:
+def lines_side_by_side(
+    frame: pd.DataFrame,
+    x: str,
+    left: str,
+    right: str,
+    title: str,
+    xlabel: str,
+    left_label: str,
+    right_label: str,
+    marker_at=None,
+    marker_label: str = "",
+) -> plt.Figure:
     """Two line charts sharing the x axis side by side (e.g. silhouette and inertia against k), with an
     optional vertical marker on both (e.g. the chosen k)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -253,12 +345,21 @@ def lines_side_by_side(frame: pd.DataFrame, x: str, left: str, right: str, title
         ax.plot(frame[x], frame[column], marker="o", color=colour)
         if marker_at is not None:
             ax.axvline(marker_at, color="grey", linestyle=":", linewidth=1.5)
-            ax.annotate(marker_label, (marker_at, 0.03), xycoords=("data", "axes fraction"), ha="left", va="bottom",
-                        fontsize=9, color="grey")
+            ax.annotate(
+                marker_label,
+                (marker_at, 0.03),
+                xycoords=("data", "axes fraction"),
+                ha="left",
+                va="bottom",
+                fontsize=9,
+                color="grey",
+            )
         ax.set(title=label, xlabel=xlabel, ylabel=label)
         ax.set_xticks(frame[x])
     fig.suptitle(title, fontweight="bold")
-    fig.subplots_adjust(top=0.84, wspace=0.36)  # room for the title and between the panels (tight_layout: +0.27 s)
+    fig.subplots_adjust(
+        top=0.84, wspace=0.36
+    )  # room for the title and between the panels (tight_layout: +0.27 s)
     return fig
 
 
@@ -284,7 +385,9 @@ def radar(values: pd.DataFrame, title: str, value_label: str, zero_label: str | 
         ax.plot(ring, np.zeros_like(ring), color="black", linestyle="--", linewidth=1, label=zero_label)
     for i, (name, row) in enumerate(values.iterrows()):
         points = row.to_list() + [row.iloc[0]]
-        ax.plot(angles + angles[:1], points, color=PALETTE[(2 * i) % len(PALETTE)], linewidth=2, label=str(name))
+        ax.plot(
+            angles + angles[:1], points, color=PALETTE[(2 * i) % len(PALETTE)], linewidth=2, label=str(name)
+        )
         ax.fill(angles + angles[:1], points, color=PALETTE[(2 * i) % len(PALETTE)], alpha=0.1)
     ax.set_xticks(angles, [str(c) for c in values.columns])
     ax.set_rlabel_position(90 + 180 / values.shape[1])
@@ -294,8 +397,16 @@ def radar(values: pd.DataFrame, title: str, value_label: str, zero_label: str | 
     return fig
 
 
-def scatter_by_group(frame: pd.DataFrame, x: str, y: str, group: str, title: str, xlabel: str, ylabel: str,
-                     order: list[str] | None = None) -> plt.Figure:
+def scatter_by_group(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    group: str,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    order: list[str] | None = None,
+) -> plt.Figure:
     """Points coloured by group (in ``order``, which fixes the colours), for a 2-D projection."""
     fig, ax = plt.subplots(figsize=(9, 6))
     if frame.empty:
@@ -309,7 +420,9 @@ def scatter_by_group(frame: pd.DataFrame, x: str, y: str, group: str, title: str
     return fig
 
 
-def segment_bars(frame: pd.DataFrame, value: str, colours: dict[str, tuple], title: str, xlabel: str) -> plt.Figure:
+def segment_bars(
+    frame: pd.DataFrame, value: str, colours: dict[str, tuple], title: str, xlabel: str
+) -> plt.Figure:
     """Horizontal bars per segment in the given order, each in the segment's own colour (the same
     colour in every chart and period), labelled with its value."""
     fig, ax = plt.subplots(figsize=(9, max(2.0, 0.45 * len(frame) + 1)))

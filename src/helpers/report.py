@@ -8,7 +8,6 @@ import datetime as dt
 import math
 from pathlib import Path
 
-import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -33,28 +32,44 @@ def period_kpis(transactions: ir.Table, period_start: dt.date, period_end: dt.da
 def periods_kpis(transactions: ir.Table, windows: list[tuple[dt.date, dt.date]]) -> list[dict[str, float]]:
     """:func:`period_kpis` of several periods (start, end) in one pass over the history per customer
     and one over the windows (10M orders, this period and the previous one: 4.6 s -> 3.9 s). A customer
-    has two or more orders when their smallest and largest order ids differ: no distinct count per customer."""
-    bounds = [(dt.datetime.combine(start, dt.time()), dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
-              for start, end in windows]
+    has two or more orders when their smallest and largest order ids differ: no distinct count per
+    customer."""
+    bounds = [
+        (dt.datetime.combine(start, dt.time()), dt.datetime.combine(end + dt.timedelta(days=1), dt.time()))
+        for start, end in windows
+    ]
     t = transactions.filter(transactions.order_ts < max(end for _, end in bounds))
     purchase = ~t.is_return
     per_customer, people, sales = {}, {}, {}
     for i, (start, end) in enumerate(bounds):
         seen = purchase & (t.order_ts < end)  # the history as it stood at this period's end
-        per_customer.update({f"first_{i}": t.order_ts.min(where=seen), f"low_{i}": t.order_id.min(where=seen),
-                             f"high_{i}": t.order_id.max(where=seen),
-                             f"now_{i}": (seen & (t.order_ts >= start)).any()})
+        per_customer.update(
+            {
+                f"first_{i}": t.order_ts.min(where=seen),
+                f"low_{i}": t.order_id.min(where=seen),
+                f"high_{i}": t.order_id.max(where=seen),
+                f"now_{i}": (seen & (t.order_ts >= start)).any(),
+            }
+        )
         in_window = (t.order_ts >= start) & (t.order_ts < end)
-        sales.update({f"revenue_{i}": exact_sum(t.amount, where=in_window),
-                      f"orders_{i}": t.order_id.nunique(where=in_window & purchase),
-                      f"gross_{i}": exact_sum(t.amount, where=in_window & purchase)})
+        sales.update(
+            {
+                f"revenue_{i}": exact_sum(t.amount, where=in_window),
+                f"orders_{i}": t.order_id.nunique(where=in_window & purchase),
+                f"gross_{i}": exact_sum(t.amount, where=in_window & purchase),
+            }
+        )
     customers = t.group_by("customer_id").agg(**per_customer)
     for i, (start, _) in enumerate(bounds):
         bought_now = customers[f"now_{i}"].fill_null(False)
-        people.update({f"customers_{i}": customers[f"first_{i}"].count(),
-                       f"repeaters_{i}": (customers[f"low_{i}"] < customers[f"high_{i}"]).sum(),
-                       f"active_{i}": bought_now.sum(),
-                       f"new_{i}": (bought_now & (customers[f"first_{i}"] >= start)).sum()})
+        people.update(
+            {
+                f"customers_{i}": customers[f"first_{i}"].count(),
+                f"repeaters_{i}": (customers[f"low_{i}"] < customers[f"high_{i}"]).sum(),
+                f"active_{i}": bought_now.sum(),
+                f"new_{i}": (bought_now & (customers[f"first_{i}"] >= start)).sum(),
+            }
+        )
     people = customers.agg(**people).execute().iloc[0]
     window = t.filter(t.order_ts >= min(start for start, _ in bounds))
     sales = window.agg(**sales).execute().iloc[0]
@@ -62,16 +77,20 @@ def periods_kpis(transactions: ir.Table, windows: list[tuple[dt.date, dt.date]])
     for i in range(len(bounds)):
         orders, to_date = int(sales[f"orders_{i}"] or 0), int(people[f"customers_{i}"] or 0)
         active_n, new_n = int(people[f"active_{i}"] or 0), int(people[f"new_{i}"] or 0)
-        results.append({
-            "active_customers": active_n,
-            "new_customers": new_n,
-            "returning_customers": active_n - new_n,
-            "revenue": float(sales[f"revenue_{i}"] or 0.0),
-            "orders": orders,
-            "avg_order_value": float(sales[f"gross_{i}"]) / orders if orders else float("nan"),
-            "repeat_purchase_rate": float(people[f"repeaters_{i}"] or 0) / to_date if to_date else float("nan"),
-            "customers_to_date": to_date,
-        })
+        results.append(
+            {
+                "active_customers": active_n,
+                "new_customers": new_n,
+                "returning_customers": active_n - new_n,
+                "revenue": float(sales[f"revenue_{i}"] or 0.0),
+                "orders": orders,
+                "avg_order_value": float(sales[f"gross_{i}"]) / orders if orders else float("nan"),
+                "repeat_purchase_rate": float(people[f"repeaters_{i}"] or 0) / to_date
+                if to_date
+                else float("nan"),
+                "customers_to_date": to_date,
+            }
+        )
     return results
 
 
@@ -99,8 +118,14 @@ def format_value(value: float | None, kind: str, currency: str = "$") -> str:
     return f"{value:,.0f}"
 
 
-def describe_change(label: str, current: float | None, previous: float | None, kind: str,
-                    previous_label: str | None, currency: str = "$") -> str:
+def describe_change(
+    label: str,
+    current: float | None,
+    previous: float | None,
+    kind: str,
+    previous_label: str | None,
+    currency: str = "$",
+) -> str:
     """One sentence from the numbers, e.g. "Revenue rose 12.0% to $1,234 (from $1,102 in 1998-05)."."""
     now = format_value(current, kind, currency)
     if previous_label is None:
@@ -120,8 +145,12 @@ def describe_change(label: str, current: float | None, previous: float | None, k
     return f"{label} {direction} {abs(change):.1f}% to {now} (from {before} in {previous_label})."
 
 
-def kpi_table(current: dict[str, float], previous: dict[str, float] | None, previous_label: str | None,
-              currency: str = "$") -> pd.DataFrame:
+def kpi_table(
+    current: dict[str, float],
+    previous: dict[str, float] | None,
+    previous_label: str | None,
+    currency: str = "$",
+) -> pd.DataFrame:
     """Every headline KPI with its value, the previous period's, the change and the sentence."""
     rows = []
     for key, (label, kind) in KPI_LABELS.items():
@@ -129,29 +158,44 @@ def kpi_table(current: dict[str, float], previous: dict[str, float] | None, prev
             continue
         now = current[key]
         before = previous.get(key) if previous else None
-        change = (now - before) / abs(before) if before not in (None, 0) and now is not None \
-            and not (isinstance(before, float) and math.isnan(before)) else None
-        rows.append({"kpi": label, "value": format_value(now, kind, currency),
-                     "previous": format_value(before, kind, currency) if previous else "n/a",
-                     "change_%": None if change is None or kind == "share" else round(100 * change, 1),
-                     "sentence": describe_change(label, now, before, kind, previous_label, currency)})
+        change = (
+            (now - before) / abs(before)
+            if before not in (None, 0)
+            and now is not None
+            and not (isinstance(before, float) and math.isnan(before))
+            else None
+        )
+        rows.append(
+            {
+                "kpi": label,
+                "value": format_value(now, kind, currency),
+                "previous": format_value(before, kind, currency) if previous else "n/a",
+                "change_%": None if change is None or kind == "share" else round(100 * change, 1),
+                "sentence": describe_change(label, now, before, kind, previous_label, currency),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def segment_migration(previous: pd.DataFrame | None, current: pd.DataFrame, segment_order: list[str]) -> pd.DataFrame:
+def segment_migration(
+    previous: pd.DataFrame | None, current: pd.DataFrame, segment_order: list[str]
+) -> pd.DataFrame:
     """Customers by previous segment (rows) and current segment (columns). Customers new this period
     form the row "(new customer)"; customers of the previous period missing now (their orders were
     removed from the data) form the column "(not in this period)"."""
     current = current[["customer_id", "segment"]]
     if previous is None:
         previous = pd.DataFrame({"customer_id": pd.Series(dtype=object), "segment": pd.Series(dtype=object)})
-    merged = previous[["customer_id", "segment"]].merge(current, on="customer_id", how="outer",
-                                                          suffixes=("_before", "_now"))
+    merged = previous[["customer_id", "segment"]].merge(
+        current, on="customer_id", how="outer", suffixes=("_before", "_now")
+    )
     merged["segment_before"] = merged["segment_before"].fillna(NEW_ROW)
     merged["segment_now"] = merged["segment_now"].fillna(GONE_COLUMN)
     table = pd.crosstab(merged["segment_before"], merged["segment_now"])
     rows = [s for s in segment_order if s in table.index] + ([NEW_ROW] if NEW_ROW in table.index else [])
-    columns = [s for s in segment_order if s in table.columns] + ([GONE_COLUMN] if GONE_COLUMN in table.columns else [])
+    columns = [s for s in segment_order if s in table.columns] + (
+        [GONE_COLUMN] if GONE_COLUMN in table.columns else []
+    )
     return table.reindex(index=rows, columns=columns, fill_value=0)
 
 
@@ -164,12 +208,15 @@ def biggest_moves(migration: pd.DataFrame, how_many: int = 3) -> list[str]:
             if count and before != now and before != NEW_ROW and now != GONE_COLUMN:
                 flows.append((count, before, now))
     flows.sort(key=lambda f: (-f[0], f[1], f[2]))
-    return [f"{count:,} {'customer' if count == 1 else 'customers'} moved from {before} to {now}."
-            for count, before, now in flows[:how_many]]
+    return [
+        f"{count:,} {'customer' if count == 1 else 'customers'} moved from {before} to {now}."
+        for count, before, now in flows[:how_many]
+    ]
 
 
-def write_exports(tables: dict[str, pd.DataFrame], folder: Path, xlsx: tuple[str, ...] = (),
-                  xlsx_max_rows: int = 10_000) -> list[Path]:
+def write_exports(
+    tables: dict[str, pd.DataFrame], folder: Path, xlsx: tuple[str, ...] = (), xlsx_max_rows: int = 10_000
+) -> list[Path]:
     """Each table as CSV (UTF-8, no index, quotes only where needed) for a CRM or an e-mail tool, and
     the tables named in ``xlsx`` also as Excel for people, holding their first ``xlsx_max_rows`` rows
     (the lists are ranked; the CSV holds every row). DuckDB writes the CSV from an Arrow copy of the
@@ -187,10 +234,15 @@ def write_exports(tables: dict[str, pd.DataFrame], folder: Path, xlsx: tuple[str
     # without Python's lock), all started first: 1M customers 5.1-5.9 s -> 3.7 s.
     books = {name: folder / f"{name}.xlsx" for name in tables if name in xlsx}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="xlsx") as pool:
-        pending = [pool.submit(write_xlsx, tables[name].head(xlsx_max_rows), book, name[:31]) for name, book in books.items()]
+        pending = [
+            pool.submit(write_xlsx, tables[name].head(xlsx_max_rows), book, name[:31])
+            for name, book in books.items()
+        ]
         for name, table in tables.items():
             path = folder / f"{name}.csv"
-            con.from_arrow(pa.Table.from_pandas(table, preserve_index=False)).write_csv(str(path), header=True)
+            con.from_arrow(pa.Table.from_pandas(table, preserve_index=False)).write_csv(
+                str(path), header=True
+            )
             written += [path, books[name]] if name in books else [path]
         for future in pending:
             future.result()
@@ -222,9 +274,16 @@ def write_xlsx(table: pd.DataFrame, path: Path, sheet: str) -> None:
         columns.append((kind, cells))
     with xlsxwriter.Workbook(str(path), {"constant_memory": True}) as book:
         worksheet = book.add_worksheet(sheet)
-        bold, date_format = book.add_format({"bold": True}), book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        bold, date_format = (
+            book.add_format({"bold": True}),
+            book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+        )
         worksheet.write_row(0, 0, [str(c) for c in table.columns], bold)
-        write = {"boolean": worksheet.write_boolean, "number": worksheet.write_number, "string": worksheet.write_string}
+        write = {
+            "boolean": worksheet.write_boolean,
+            "number": worksheet.write_number,
+            "string": worksheet.write_string,
+        }
         for row in range(len(table)):
             for column, (kind, cells) in enumerate(columns):
                 value = cells[row]
@@ -245,20 +304,33 @@ def data_dictionary(tables: dict[str, pd.DataFrame], descriptions: dict[str, str
     for name, table in tables.items():
         for column in table.columns:
             if column not in descriptions:
-                raise KeyError(f"export '{name}' has column '{column}' without a description; add it to "
-                               "COLUMN_DESCRIPTIONS in helpers/report.py.")
-            rows.append({"file": f"{name}.csv", "column": column, "type": str(table[column].dtype),
-                         "description": descriptions[column]})
+                raise KeyError(
+                    f"export '{name}' has column '{column}' without a description; add it to "
+                    "COLUMN_DESCRIPTIONS in helpers/report.py."
+                )
+            rows.append(
+                {
+                    "file": f"{name}.csv",
+                    "column": column,
+                    "type": str(table[column].dtype),
+                    "description": descriptions[column],
+                }
+            )
     return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------------------- the period page
 
 PRODUCTS = {
-    "quality": "02_quality.json", "rfm": "03_rfm.parquet", "segments": "03_segments.parquet",
-    "clusters": "04_clusters.parquet", "profiles": "04_cluster_profiles.parquet",
-    "scores": "05_scores.parquet", "churn": "05_churn_warning.parquet",
-    "clv": "06_clv.parquet", "model": "06_model.json",
+    "quality": "02_quality.json",
+    "rfm": "03_rfm.parquet",
+    "segments": "03_segments.parquet",
+    "clusters": "04_clusters.parquet",
+    "profiles": "04_cluster_profiles.parquet",
+    "scores": "05_scores.parquet",
+    "churn": "05_churn_warning.parquet",
+    "clv": "06_clv.parquet",
+    "model": "06_model.json",
 }
 
 
@@ -290,7 +362,9 @@ def stage_kpis(products: dict[str, object], at_risk_stages: list[str]) -> dict[s
     return kpis
 
 
-def headline_facts(kpis: dict[str, float], previous: dict[str, float] | None, currency: str = "$") -> dict[str, str]:
+def headline_facts(
+    kpis: dict[str, float], previous: dict[str, float] | None, currency: str = "$"
+) -> dict[str, str]:
     """The few numbers shown per period in reports/index.html, formatted."""
     change = ""
     if previous and previous.get("revenue"):
@@ -304,15 +378,21 @@ def headline_facts(kpis: dict[str, float], previous: dict[str, float] | None, cu
     }
 
 
-def segment_table(rfm: pd.DataFrame, previous_rfm: pd.DataFrame | None, segment_order: list[str]) -> pd.DataFrame:
+def segment_table(
+    rfm: pd.DataFrame, previous_rfm: pd.DataFrame | None, segment_order: list[str]
+) -> pd.DataFrame:
     """Customers and total spend per segment, with the change in customers since the previous period."""
     now = rfm.groupby("segment").agg(customers=("customer_id", "size"), revenue=("monetary_total", "sum"))
     table = now.reindex(segment_order).fillna(0).astype({"customers": int})
-    table["share_of_customers_%"] = (100 * table["customers"] / max(int(table["customers"].sum()), 1)).round(1)
+    table["share_of_customers_%"] = (100 * table["customers"] / max(int(table["customers"].sum()), 1)).round(
+        1
+    )
     total = table["revenue"].sum()
     table["share_of_revenue_%"] = (100 * table["revenue"] / total).round(1) if total else 0.0
     if previous_rfm is not None:
-        before = previous_rfm.groupby("segment")["customer_id"].size().reindex(segment_order).fillna(0).astype(int)
+        before = (
+            previous_rfm.groupby("segment")["customer_id"].size().reindex(segment_order).fillna(0).astype(int)
+        )
         table["previous_customers"] = before.astype(int)
         table["change"] = (table["customers"] - before).astype(int)
     return table.reset_index().rename(columns={"index": "segment"})
@@ -324,33 +404,57 @@ def segment_sentences(table: pd.DataFrame, previous_label: str | None) -> list[s
         if previous_label:
             return [f"{previous_label} has not been built, so segment changes cannot be shown; run it first."]
         return ["This is the first period: segment changes appear from the next period on."]
-    moved = table[table["change"] != 0].reindex(table["change"].abs().sort_values(ascending=False).index).head(2)
+    moved = (
+        table[table["change"] != 0].reindex(table["change"].abs().sort_values(ascending=False).index).head(2)
+    )
     if moved.empty:
         return [f"Every segment has as many customers as in {previous_label}."]
-    return [f"{row.segment} {'grew' if row.change > 0 else 'shrank'} by {abs(int(row.change)):,} customers to "
-            f"{int(row.customers):,} (from {int(row.previous_customers):,} in {previous_label})." for row in moved.itertuples()]
+    return [
+        f"{row.segment} {'grew' if row.change > 0 else 'shrank'} by {abs(int(row.change)):,} customers to "
+        f"{int(row.customers):,} (from {int(row.previous_customers):,} in {previous_label})."
+        for row in moved.itertuples()
+    ]
 
 
-def clv_by_group(clv: pd.DataFrame, groups: pd.DataFrame, column: str, order: list[str] | None = None) -> pd.DataFrame:
+def clv_by_group(
+    clv: pd.DataFrame, groups: pd.DataFrame, column: str, order: list[str] | None = None
+) -> pd.DataFrame:
     """Customers, total and mean CLV, share of all CLV and mean P(alive) per group (``column`` of
     ``groups``: the RFM segment, the cluster name). Groups in ``order`` when given (e.g. the segment
     rule order; empty groups left out), else largest total first; customers without a group are
     counted as "(none)", last."""
     joined = join_by_id(clv[["customer_id", "clv", "p_alive"]], groups, [column])
     joined[column] = joined[column].astype(object).where(joined[column].notna(), "(none)")
-    table = joined.groupby(column).agg(customers=("customer_id", "size"), total_clv=("clv", "sum"),
-                                       mean_clv=("clv", "mean"), mean_p_alive=("p_alive", "mean"))
+    table = joined.groupby(column).agg(
+        customers=("customer_id", "size"),
+        total_clv=("clv", "sum"),
+        mean_clv=("clv", "mean"),
+        mean_p_alive=("p_alive", "mean"),
+    )
     total = table["total_clv"].sum()
     table["share_of_clv_%"] = 100.0 * table["total_clv"] / total if total else float("nan")
-    named = [g for g in order if g in table.index] if order is not None else \
-        table.drop(index="(none)", errors="ignore").sort_values("total_clv", ascending=False, kind="mergesort").index.tolist()
+    named = (
+        [g for g in order if g in table.index]
+        if order is not None
+        else table.drop(index="(none)", errors="ignore")
+        .sort_values("total_clv", ascending=False, kind="mergesort")
+        .index.tolist()
+    )
     return table.reindex(named + (["(none)"] if "(none)" in table.index else [])).reset_index()
 
 
 def customer_list(rfm: pd.DataFrame, scores: pd.DataFrame | None, clv: pd.DataFrame | None) -> pd.DataFrame:
     """One row per customer with every figure an export or a list needs (ids and metrics only)."""
-    columns = ["customer_id", "segment", "recency_days", "frequency_orders", "monetary_total", "avg_order_value",
-               "first_order_ts", "last_order_ts"]
+    columns = [
+        "customer_id",
+        "segment",
+        "recency_days",
+        "frequency_orders",
+        "monetary_total",
+        "avg_order_value",
+        "first_order_ts",
+        "last_order_ts",
+    ]
     table = rfm[columns]
     if scores is not None:
         table = join_by_id(table, scores, ["score", "tier", "driver_1", "driver_2", "lifecycle_stage"])
@@ -365,8 +469,21 @@ def customer_list(rfm: pd.DataFrame, scores: pd.DataFrame | None, clv: pd.DataFr
 
 def top_clv_list(customers: pd.DataFrame, n: int) -> pd.DataFrame:
     """The customers with the highest expected CLV, with the few columns that explain it."""
-    columns = [c for c in ["customer_id", "segment", "tier", "lifecycle_stage", "frequency_orders", "monetary_total",
-                           "p_alive", "expected_purchases", "clv"] if c in customers.columns]
+    columns = [
+        c
+        for c in [
+            "customer_id",
+            "segment",
+            "tier",
+            "lifecycle_stage",
+            "frequency_orders",
+            "monetary_total",
+            "p_alive",
+            "expected_purchases",
+            "clv",
+        ]
+        if c in customers.columns
+    ]
     return top_by(customers.dropna(subset=["clv"]), "clv", n)[columns].reset_index(drop=True)
 
 
@@ -382,21 +499,43 @@ def slug(name: str) -> str:
 
 def churn_list(churn: pd.DataFrame) -> pd.DataFrame:
     """The churn-warning columns a reader or a CRM needs, most value at stake first."""
-    keep = [c for c in ["customer_id", "segment", "tier", "score", "lifecycle_stage", "recency_days",
-                        "frequency_orders", "monetary_total", "typical_gap_days", "value_at_stake"] if c in churn.columns]
+    keep = [
+        c
+        for c in [
+            "customer_id",
+            "segment",
+            "tier",
+            "score",
+            "lifecycle_stage",
+            "recency_days",
+            "frequency_orders",
+            "monetary_total",
+            "typical_gap_days",
+            "value_at_stake",
+        ]
+        if c in churn.columns
+    ]
     return churn[keep].round(2).reset_index(drop=True)
 
 
-def export_tables(customers: pd.DataFrame, churn: pd.DataFrame | None, segment_order: list[str],
-                  top_n: int) -> dict[str, pd.DataFrame]:
+def export_tables(
+    customers: pd.DataFrame, churn: pd.DataFrame | None, segment_order: list[str], top_n: int
+) -> dict[str, pd.DataFrame]:
     """The CSV/XLSX lists for marketing: one per segment, the churn warning, the priority list."""
-    by_segment = dict(list(customers.groupby("segment", sort=False)))  # one pass (1M customers: 0.8 s -> 0.6 s)
-    tables = {f"segment_{slug(name)}": by_segment[name].reset_index(drop=True)
-              for name in segment_order if name in by_segment}
+    by_segment = dict(
+        list(customers.groupby("segment", sort=False))
+    )  # one pass (1M customers: 0.8 s -> 0.6 s)
+    tables = {
+        f"segment_{slug(name)}": by_segment[name].reset_index(drop=True)
+        for name in segment_order
+        if name in by_segment
+    }
     if churn is not None:
         tables["churn_warning"] = churn_list(churn)
     if "score" in customers.columns:
-        tables["priority_list"] = top_by(customers.dropna(subset=["score"]), "score", max(top_n, 500)).reset_index(drop=True)
+        tables["priority_list"] = top_by(
+            customers.dropna(subset=["score"]), "score", max(top_n, 500)
+        ).reset_index(drop=True)
     return tables
 
 
@@ -417,42 +556,59 @@ COLUMN_DESCRIPTIONS = {
     "p_alive": "probability that the customer is still buying (purchase model)",
     "expected_purchases": "expected number of purchases over the CLV horizon",
     "clv": "expected value of the customer's purchases over the horizon, discounted",
-    "typical_gap_days": "the customer's usual days between orders (population median for one-order customers)",
+    "typical_gap_days": "the customer's usual days between orders (population median for one-order "
+    "customers)",
     "value_at_stake": "what the customer spends in a typical year at their usual pace",
 }
 
 
-def method_notes(model: dict | None, scoring_weights: dict[str, float], horizon_months: int,
-                 monthly_discount_rate: float) -> str:
+def method_notes(
+    model: dict | None, scoring_weights: dict[str, float], horizon_months: int, monthly_discount_rate: float
+) -> str:
     """Plain-language notes on how the numbers were made, with the model's validation error."""
     weights = ", ".join(f"{name.replace('_', ' ')} {100 * w:.0f}%" for name, w in scoring_weights.items())
     lines = [
-        "- **RFM segments.** Every customer gets three scores from 1 to 5: how recently they bought (R), how often "
-        "(F) and how much they spent (M), each by fifths of all customers. A rule table turns the three scores into "
+        "- **RFM segments.** Every customer gets three scores from 1 to 5: how recently they bought (R), "
+        "how often "
+        "(F) and how much they spent (M), each by fifths of all customers. A rule table turns the three "
+        "scores into "
         "a named segment such as *Champions* or *At Risk*.",
-        f"- **Customer score.** A number from 0 to 100 that weighs the customer's rank on several indicators ({weights}).",
+        f"- **Customer score.** A number from 0 to 100 that weighs the customer's rank on several "
+        f"indicators ({weights}).",
     ]
     if model and model.get("chosen_model"):
         chosen = model["chosen_model"]
         errors = {e["model"]: e for e in model.get("holdout", {}).get("errors", [])}
         error = errors.get(chosen)
-        validation = (f" Checked on the last months of history it had not seen, it predicted "
-                      f"{error['expected_total']:,.0f} purchases against {error['actual_total']:,.0f} actual "
-                      f"({100 * error['total_error']:.1f}% off in total, {error['mae']:.2f} purchases per customer on average)."
-                      if error else "")
+        validation = (
+            f" Checked on the last months of history it had not seen, it predicted "
+            f"{error['expected_total']:,.0f} purchases against {error['actual_total']:,.0f} actual "
+            f"({100 * error['total_error']:.1f}% off in total, {error['mae']:.2f} purchases per customer on "
+            f"average)."
+            if error
+            else ""
+        )
         label = error["label"] if error else chosen
         lines.append(
-            f"- **Lifetime value.** A purchase model ({label}, chosen among several by how well it predicted held-out "
-            f"months) estimates for each customer the chance they are still active and how often they will buy; a "
-            f"spend model (Gamma-Gamma) estimates how much per order. CLV is the expected spend over the next "
-            f"{horizon_months} months, discounted by {100 * monthly_discount_rate:.1f}% a month.{validation}")
+            f"- **Lifetime value.** A purchase model ({label}, chosen among several by how well it "
+            f"predicted held-out "
+            f"months) estimates for each customer the chance they are still active and how often they will "
+            f"buy; a "
+            f"spend model (Gamma-Gamma) estimates how much per order. CLV is the expected spend over the "
+            f"next "
+            f"{horizon_months} months, discounted by {100 * monthly_discount_rate:.1f}% a month.{validation}"
+        )
     elif model:
-        lines.append(f"- **Lifetime value.** Not estimated this period: {model.get('message', 'the model could not be fitted')}.")
+        lines.append(
+            f"- **Lifetime value.** Not estimated this period: "
+            f"{model.get('message', 'the model could not be fitted')}."
+        )
     return "\n".join(lines)
 
 
-def kpis_with_previous(transactions: ir.Table, params, previous_params, products: dict, previous_products: dict
-                       ) -> tuple[dict[str, float], dict[str, float] | None]:
+def kpis_with_previous(
+    transactions: ir.Table, params, previous_params, products: dict, previous_products: dict
+) -> tuple[dict[str, float], dict[str, float] | None]:
     """This period's KPIs and the previous period's (None in the first period), from the same
     transactions so that both are computed the same way."""
     stages = params.scoring.at_risk_stages
@@ -478,7 +634,11 @@ def link_list(items: list[tuple[str, str]]) -> str:
     """An HTML list of relative links (label, href), for the page."""
     from html import escape
 
-    return "<ul>" + "".join(f"<li><a href='{escape(href)}'>{escape(label)}</a></li>" for label, href in items) + "</ul>"
+    return (
+        "<ul>"
+        + "".join(f"<li><a href='{escape(href)}'>{escape(label)}</a></li>" for label, href in items)
+        + "</ul>"
+    )
 
 
 def export_links(written: list[Path], pages: Path) -> str:
@@ -487,10 +647,22 @@ def export_links(written: list[Path], pages: Path) -> str:
 
 def stage_links(pages: Path) -> str:
     """Links to every stage's own page (for analysts), as far as they exist when the report is built."""
-    names = {"01": "Ingest", "02": "Cleaning (data quality)", "03": "RFM segments", "04": "Clusters",
-             "05": "Scores and lifecycle", "06": "Lifetime value"}
-    return link_list([(f"{number} · {label}", f"{number}_{stem}.html") for number, label in names.items()
-                      for stem in [_stage_stem(pages, number)] if stem])
+    names = {
+        "01": "Ingest",
+        "02": "Cleaning (data quality)",
+        "03": "RFM segments",
+        "04": "Clusters",
+        "05": "Scores and lifecycle",
+        "06": "Lifetime value",
+    }
+    return link_list(
+        [
+            (f"{number} · {label}", f"{number}_{stem}.html")
+            for number, label in names.items()
+            for stem in [_stage_stem(pages, number)]
+            if stem
+        ]
+    )
 
 
 def _stage_stem(pages: Path, number: str) -> str | None:

@@ -39,17 +39,27 @@ METRIC_MEANINGS = {
     "period_revenue": "net spend within the period",
 }
 PAGE_COLUMNS = {  # segment summary column -> heading on the page
-    "segment": "segment", "r_range": "R", "f_range": "F", "m_range": "M", "customers": "customers",
-    "share_of_customers_%": "% of customers", "revenue": "revenue", "share_of_revenue_%": "% of revenue",
-    "mean_recency_days": "avg days since last order", "mean_frequency_orders": "avg orders",
+    "segment": "segment",
+    "r_range": "R",
+    "f_range": "F",
+    "m_range": "M",
+    "customers": "customers",
+    "share_of_customers_%": "% of customers",
+    "revenue": "revenue",
+    "share_of_revenue_%": "% of revenue",
+    "mean_recency_days": "avg days since last order",
+    "mean_frequency_orders": "avg orders",
     "mean_monetary_total": "avg spend",
 }
-SCORE_RULE = ("score = 1 + the number of cut points strictly below the value (recency: 5 - that number); "
-              "cut point k is the smallest value that at least k/5 of the customers do not exceed")
+SCORE_RULE = (
+    "score = 1 + the number of cut points strictly below the value (recency: 5 - that number); "
+    "cut point k is the smallest value that at least k/5 of the customers do not exceed"
+)
 
 
-def customer_metrics(transactions: ir.Table, period_start: dt.date, as_of: dt.date,
-                     one_row_per_order: bool = False) -> ir.Table:
+def customer_metrics(
+    transactions: ir.Table, period_start: dt.date, as_of: dt.date, one_row_per_order: bool = False
+) -> ir.Table:
     """One row per customer: first and last purchase, recency and tenure in whole days up to
     ``as_of``, purchase orders, net spend and the period's orders and revenue.
 
@@ -65,6 +75,7 @@ def customer_metrics(transactions: ir.Table, period_start: dt.date, as_of: dt.da
     t = transactions.filter(transactions.order_ts < as_of_exclusive)
     purchase = ~t.is_return
     in_period = t.order_ts >= start
+
     def orders(where: ir.BooleanValue) -> ir.IntegerValue:
         return where.sum() if one_row_per_order else t.order_id.nunique(where=where)
 
@@ -79,15 +90,20 @@ def customer_metrics(transactions: ir.Table, period_start: dt.date, as_of: dt.da
         period_revenue=exact_sum(t.amount, where=in_period),
     )
     as_of_date = ibis.literal(as_of, type="date")
-    c = per_customer.mutate(first_order_ts=ibis.coalesce(per_customer.first_purchase_ts, per_customer.first_row_ts),
-                            last_order_ts=ibis.coalesce(per_customer.last_purchase_ts, per_customer.last_row_ts))
+    c = per_customer.mutate(
+        first_order_ts=ibis.coalesce(per_customer.first_purchase_ts, per_customer.first_row_ts),
+        last_order_ts=ibis.coalesce(per_customer.last_purchase_ts, per_customer.last_row_ts),
+    )
     return c.select(
-        "customer_id", "first_order_ts", "last_order_ts",
+        "customer_id",
+        "first_order_ts",
+        "last_order_ts",
         recency_days=as_of_date.delta(c.last_order_ts.date(), unit="day"),
         frequency_orders=c.frequency_orders,
         monetary_total=c.monetary_total,
-        avg_order_value=ibis.ifelse(c.frequency_orders > 0, c.monetary_total / c.frequency_orders,
-                                    ibis.null("float64")),
+        avg_order_value=ibis.ifelse(
+            c.frequency_orders > 0, c.monetary_total / c.frequency_orders, ibis.null("float64")
+        ),
         tenure_days=as_of_date.delta(c.first_order_ts.date(), unit="day"),
         period_orders=c.period_orders,
         period_revenue=c.period_revenue.fill_null(0.0),
@@ -102,13 +118,21 @@ def metrics_overview(customers: ir.Table) -> pd.DataFrame:
     for metric in metrics:
         column = customers[metric]
         mean = exact_mean(column) if column.type().is_floating() else column.mean()
-        aggregates.update({f"{metric}__mean": mean, f"{metric}__p25": column.quantile(0.25),
-                           f"{metric}__median": column.quantile(0.5), f"{metric}__p75": column.quantile(0.75),
-                           f"{metric}__max": column.max()})
+        aggregates.update(
+            {
+                f"{metric}__mean": mean,
+                f"{metric}__p25": column.quantile(0.25),
+                f"{metric}__median": column.quantile(0.5),
+                f"{metric}__p75": column.quantile(0.75),
+                f"{metric}__max": column.max(),
+            }
+        )
     values = customers.agg(**aggregates).to_pandas().iloc[0]
     stats = ("mean", "p25", "median", "p75", "max")
-    rows = [{"metric": metric, "meaning": METRIC_MEANINGS[metric], **{s: values[f"{metric}__{s}"] for s in stats}}
-            for metric in metrics]
+    rows = [
+        {"metric": metric, "meaning": METRIC_MEANINGS[metric], **{s: values[f"{metric}__{s}"] for s in stats}}
+        for metric in metrics
+    ]
     return pd.DataFrame(rows).astype({s: float for s in stats})
 
 
@@ -152,10 +176,15 @@ def resolve_cut_points(rfm: RfmConfig, customers: ir.Table, period: str, root: P
     else:
         earlier = paths.processed_dir(rfm.cut_points_period, root) / CUTPOINTS_FILE
         if not earlier.is_file():
-            raise FileNotFoundError(f"rfm.cut_points_period is {rfm.cut_points_period} but {earlier} does not exist; "
-                                    f"run the {rfm.cut_points_period} report first or set rfm.cut_points: quantiles.")
+            raise FileNotFoundError(
+                f"rfm.cut_points_period is {rfm.cut_points_period} but {earlier} does not exist; "
+                f"run the {rfm.cut_points_period} report first or set rfm.cut_points: quantiles."
+            )
         stored = io.read_json(earlier)
-        cuts, source = {m: stored[m] for m in RFM_METRICS}, f"the {rfm.cut_points_period} cut points ({earlier.name})"
+        cuts, source = (
+            {m: stored[m] for m in RFM_METRICS},
+            f"the {rfm.cut_points_period} cut points ({earlier.name})",
+        )
     return {**cuts, "method": rfm.cut_points, "source": source, "period": period, "rule": SCORE_RULE}
 
 
@@ -171,16 +200,23 @@ def cut_points_table(cut_points: dict) -> pd.DataFrame:
         if not cuts:
             rows.append({"metric": metric, **{f"score {s}": "–" for s in range(1, 6)}})
             continue
-        ranges = [f"up to {_number(cuts[0])}"] + [
-            (f"above {_number(low)} up to {_number(high)}" if high > low else "none (tied values)")
-            for low, high in zip(cuts[:-1], cuts[1:])] + [f"above {_number(cuts[-1])}"]
+        ranges = (
+            [f"up to {_number(cuts[0])}"]
+            + [
+                (f"above {_number(low)} up to {_number(high)}" if high > low else "none (tied values)")
+                for low, high in zip(cuts[:-1], cuts[1:])
+            ]
+            + [f"above {_number(cuts[-1])}"]
+        )
         if metric in LOWER_IS_BETTER:
             ranges = ranges[::-1]  # score 1 = the longest recency
         rows.append({"metric": metric, **{f"score {s}": text for s, text in zip(range(1, 6), ranges)}})
     return pd.DataFrame(rows)
 
 
-def score_expression(value: ir.NumericValue, cut_points: list[float], lower_is_better: bool) -> ir.IntegerValue:
+def score_expression(
+    value: ir.NumericValue, cut_points: list[float], lower_is_better: bool
+) -> ir.IntegerValue:
     """Score 1-5 as an engine expression: 1 + the number of cut points strictly below the value
     (reversed when lower is better). Identical values always get identical scores."""
     if not cut_points:
@@ -189,23 +225,38 @@ def score_expression(value: ir.NumericValue, cut_points: list[float], lower_is_b
     return (5 - above) if lower_is_better else (1 + above)
 
 
-def segment_expression(r_score: ir.IntegerValue, f_score: ir.IntegerValue, m_score: ir.IntegerValue,
-                       rules: list[SegmentRule]) -> ir.StringValue:
+def segment_expression(
+    r_score: ir.IntegerValue, f_score: ir.IntegerValue, m_score: ir.IntegerValue, rules: list[SegmentRule]
+) -> ir.StringValue:
     """The name of the first rule whose R, F and M ranges contain the scores (an engine expression)."""
-    branches = [((r_score.between(*rule.r_score) & f_score.between(*rule.f_score)
-                  & m_score.between(*rule.m_score)), rule.name) for rule in rules]
+    branches = [
+        (
+            (
+                r_score.between(*rule.r_score)
+                & f_score.between(*rule.f_score)
+                & m_score.between(*rule.m_score)
+            ),
+            rule.name,
+        )
+        for rule in rules
+    ]
     return ibis.cases(*branches, else_=ibis.null("string"))
 
 
 def score_customers(customers: ir.Table, cut_points: dict, rules: list[SegmentRule]) -> ir.Table:
     """The customer table with ``r_score``, ``f_score``, ``m_score``, ``rfm_code`` ("545") and
     ``segment``, sorted by customer id."""
-    scores = {SCORE_OF_METRIC[m]: score_expression(customers[m], cut_points[m], m in LOWER_IS_BETTER)
-              for m in RFM_METRICS}
+    scores = {
+        SCORE_OF_METRIC[m]: score_expression(customers[m], cut_points[m], m in LOWER_IS_BETTER)
+        for m in RFM_METRICS
+    }
     scored = customers.mutate(**scores)
-    scored = scored.mutate(rfm_code=scored.r_score.cast("string") + scored.f_score.cast("string")
-                           + scored.m_score.cast("string"),
-                           segment=segment_expression(scored.r_score, scored.f_score, scored.m_score, rules))
+    scored = scored.mutate(
+        rfm_code=scored.r_score.cast("string")
+        + scored.f_score.cast("string")
+        + scored.m_score.cast("string"),
+        segment=segment_expression(scored.r_score, scored.f_score, scored.m_score, rules),
+    )
     return scored.order_by("customer_id")
 
 
@@ -222,30 +273,48 @@ def _range_text(bounds: tuple[int, int]) -> str:
 def segment_summary(scored: ir.Table, rules: list[SegmentRule]) -> pd.DataFrame:
     """One row per segment in rule order (empty segments included): the rule's score ranges ("4-5"),
     customers, revenue and their shares, mean recency/frequency/monetary, and its meaning and action."""
-    grouped = scored.group_by("segment").agg(
-        customers=scored.count(), revenue=exact_sum(scored.monetary_total),
-        period_revenue=exact_sum(scored.period_revenue), mean_recency_days=scored.recency_days.mean(),
-        mean_frequency_orders=scored.frequency_orders.mean(), mean_monetary_total=exact_mean(scored.monetary_total),
-    ).to_pandas().set_index("segment")
-    table = pd.DataFrame({
-        "priority": range(1, len(rules) + 1),
-        "segment": [rule.name for rule in rules],
-        "r_range": [_range_text(rule.r_score) for rule in rules],
-        "f_range": [_range_text(rule.f_score) for rule in rules],
-        "m_range": [_range_text(rule.m_score) for rule in rules],
-    })
+    grouped = (
+        scored.group_by("segment")
+        .agg(
+            customers=scored.count(),
+            revenue=exact_sum(scored.monetary_total),
+            period_revenue=exact_sum(scored.period_revenue),
+            mean_recency_days=scored.recency_days.mean(),
+            mean_frequency_orders=scored.frequency_orders.mean(),
+            mean_monetary_total=exact_mean(scored.monetary_total),
+        )
+        .to_pandas()
+        .set_index("segment")
+    )
+    table = pd.DataFrame(
+        {
+            "priority": range(1, len(rules) + 1),
+            "segment": [rule.name for rule in rules],
+            "r_range": [_range_text(rule.r_score) for rule in rules],
+            "f_range": [_range_text(rule.f_score) for rule in rules],
+            "m_range": [_range_text(rule.m_score) for rule in rules],
+        }
+    )
     table = table.join(grouped, on="segment")
     table["customers"] = table["customers"].fillna(0).astype("int64")
     for column in ("revenue", "period_revenue"):
         table[column] = table[column].fillna(0.0).astype(float)
     total_customers, total_revenue = table["customers"].sum(), table["revenue"].sum()
-    table.insert(table.columns.get_loc("customers") + 1, "share_of_customers_%",
-                 100.0 * table["customers"] / total_customers if total_customers else 0.0)
-    table.insert(table.columns.get_loc("revenue") + 1, "share_of_revenue_%",
-                 100.0 * table["revenue"] / total_revenue if total_revenue else 0.0)
+    table.insert(
+        table.columns.get_loc("customers") + 1,
+        "share_of_customers_%",
+        100.0 * table["customers"] / total_customers if total_customers else 0.0,
+    )
+    table.insert(
+        table.columns.get_loc("revenue") + 1,
+        "share_of_revenue_%",
+        100.0 * table["revenue"] / total_revenue if total_revenue else 0.0,
+    )
     table["meaning"] = [rule.meaning for rule in rules]
     table["action"] = [rule.action for rule in rules]
-    return table.astype({c: float for c in ("mean_recency_days", "mean_frequency_orders", "mean_monetary_total")})
+    return table.astype(
+        {c: float for c in ("mean_recency_days", "mean_frequency_orders", "mean_monetary_total")}
+    )
 
 
 def rf_grid(scored: ir.Table, statistic: str) -> pd.DataFrame:
@@ -253,8 +322,11 @@ def rf_grid(scored: ir.Table, statistic: str) -> pd.DataFrame:
     or ``mean_monetary_total``; empty cells are 0 customers and NaN means."""
     if statistic not in ("customers", "mean_monetary_total"):
         raise ValueError(f"statistic must be 'customers' or 'mean_monetary_total', not {statistic!r}")
-    cells = scored.group_by("r_score", "f_score").agg(
-        customers=scored.count(), mean_monetary_total=exact_mean(scored.monetary_total)).to_pandas()
+    cells = (
+        scored.group_by("r_score", "f_score")
+        .agg(customers=scored.count(), mean_monetary_total=exact_mean(scored.monetary_total))
+        .to_pandas()
+    )
     grid = cells.pivot(index="r_score", columns="f_score", values=statistic) if len(cells) else pd.DataFrame()
     grid = grid.reindex(index=[5, 4, 3, 2, 1], columns=[1, 2, 3, 4, 5]).astype(float)
     if statistic == "customers":
@@ -268,8 +340,12 @@ def segment_guide(summary: pd.DataFrame) -> str:
     lines = []
     for row in summary.to_dict("records"):
         people = "customer" if row["customers"] == 1 else "customers"
-        size = (f"{row['customers']:,} {people}, {row['share_of_customers_%']:.1f}% of customers and "
-                f"{row['share_of_revenue_%']:.1f}% of revenue" if row["customers"] else "no customers this period")
+        size = (
+            f"{row['customers']:,} {people}, {row['share_of_customers_%']:.1f}% of customers and "
+            f"{row['share_of_revenue_%']:.1f}% of revenue"
+            if row["customers"]
+            else "no customers this period"
+        )
         lines.append(f"- **{row['segment']}** ({size}). {row['meaning']} *What to do:* {row['action']}")
     return "\n".join(lines)
 

@@ -71,7 +71,9 @@ def period_lock(period: str, root: Path | None = None) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError(f"period {period} is already being built by another run; wait for it to finish.") from None
+            raise RuntimeError(
+                f"period {period} is already being built by another run; wait for it to finish."
+            ) from None
         yield
 
 
@@ -91,8 +93,13 @@ def _html_exporter():
     use (a stage page: 0.3 s with a fresh exporter, 0.15 s with a used one)."""
     from nbconvert import HTMLExporter
 
-    return HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)],
-                        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    return HTMLExporter(
+        template_name="offline",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
 
 
 # The kernel only talks to this process on loopback; its TCP-encryption notice is noise here.
@@ -110,7 +117,8 @@ def release_free_memory() -> None:
         pass
 
 
-WARM_UP = "import helpers.engine, helpers.plots"  # what every notebook imports first (ibis, DuckDB, pandas, matplotlib)
+# What every notebook imports first (ibis, DuckDB, pandas, matplotlib).
+WARM_UP = "import helpers.engine, helpers.plots"
 
 
 def _lane_kernel_manager(kernel_name: str):
@@ -171,8 +179,11 @@ class SharedKernel:
         except RuntimeError:
             alive = run_sync(self.manager.is_alive)()
             self.close()
-            raise RuntimeError(f"the {kernel_name} kernel {'did not answer within 120 s' if alive else 'died while starting'}; "
-                               f"check that `python -m ipykernel` runs in this environment.") from None
+            raise RuntimeError(
+                f"the {kernel_name} kernel "
+                f"{'did not answer within 120 s' if alive else 'died while starting'}; "
+                f"check that `python -m ipykernel` runs in this environment."
+            ) from None
         # Start the notebooks' common imports now, while this process loads papermill and reads the first
         # notebook; the first notebook's requests queue behind it.
         self.client.execute(WARM_UP, silent=True, store_history=False)
@@ -182,9 +193,12 @@ class SharedKernel:
         # the collector's view (gc.freeze): every later full collection, the next reset's included,
         # then walks only the objects created since (0.15 s each instead of 0.3 s on CDNOW). The heap
         # the last notebook freed goes back to the system, so the next one starts from what is in use.
-        self.client.execute_interactive("get_ipython().run_line_magic('reset', '-f'); import gc; gc.freeze(); del gc; "
-                                        "from helpers.runner import release_free_memory as _release; _release(); "
-                                        "del _release", timeout=120)
+        self.client.execute_interactive(
+            "get_ipython().run_line_magic('reset', '-f'); import gc; gc.freeze(); del gc; "
+            "from helpers.runner import release_free_memory as _release; _release(); "
+            "del _release",
+            timeout=120,
+        )
 
     def close(self) -> None:
         self.client.stop_channels()
@@ -202,13 +216,24 @@ def declared_parameters(notebook: Path) -> set[str]:
     for cell in nbformat.read(notebook, as_version=4).cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             tree = ast.parse(cell.source)
-            return {target.id for node in tree.body if isinstance(node, ast.Assign)
-                    for target in node.targets if isinstance(target, ast.Name)}
+            return {
+                target.id
+                for node in tree.body
+                if isinstance(node, ast.Assign)
+                for target in node.targets
+                if isinstance(target, ast.Name)
+            }
     return set()
 
 
-def _execute(notebook: Path, output: Path, parameters: dict[str, str], kernel: str, timeout: int,
-             shared: SharedKernel | None = None) -> None:
+def _execute(
+    notebook: Path,
+    output: Path,
+    parameters: dict[str, str],
+    kernel: str,
+    timeout: int,
+    shared: SharedKernel | None = None,
+) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -217,13 +242,17 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, str], kernel: s
     declared = declared_parameters(notebook)
     try:
         papermill.execute_notebook(
-            str(notebook), str(output),
+            str(notebook),
+            str(output),
             parameters={name: value for name, value in parameters.items() if name in declared},
-            kernel_name=kernel, progress_bar=False,
+            kernel_name=kernel,
+            progress_bar=False,
             # A shared kernel already runs in the notebooks' folder; papermill's cwd would chdir this
             # whole process, which two lanes must not do at once. A fresh kernel is started there.
             cwd=None if shared is not None else str(notebook.parent),
-            execution_timeout=timeout, report_mode=False, extra_arguments=KERNEL_ARGUMENTS,
+            execution_timeout=timeout,
+            report_mode=False,
+            extra_arguments=KERNEL_ARGUMENTS,
             # Write the executed notebook once, at the end (or at a failing cell), not after every cell:
             # papermill's per-cell save re-serialises and re-validates the whole notebook, images
             # included, twice a cell (about 3 s of a 28 s CDNOW run).
@@ -231,15 +260,21 @@ def _execute(notebook: Path, output: Path, parameters: dict[str, str], kernel: s
             **({"km": shared.manager} if shared is not None else {}),
         )
     except PapermillExecutionError as exc:
-        first_line = next((ln.strip() for ln in exc.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
+        first_line = next(
+            (ln.strip() for ln in exc.source.splitlines() if ln.strip() and not ln.startswith("#")), ""
+        )
         detail = str(exc.evalue).strip()
-        if OUT_OF_MEMORY in detail and MEMORY_LIMIT_HINT not in detail:  # DuckDB's own advice names SET statements
+        if (
+            OUT_OF_MEMORY in detail and MEMORY_LIMIT_HINT not in detail
+        ):  # DuckDB's own advice names SET statements
             detail = f"{detail.splitlines()[0]} {MEMORY_LIMIT_HINT}."
         raise NotebookFailed(
             f"{notebook.name} failed in cell {exc.cell_index + 1} ({first_line[:60]}): {exc.ename}: {detail}"
         ) from None
     except Exception as exc:  # the kernel died (out of memory, killed) or timed out
-        raise NotebookFailed(f"{notebook.name} stopped: {type(exc).__name__}: {str(exc).strip()[:300]}") from None
+        raise NotebookFailed(
+            f"{notebook.name} stopped: {type(exc).__name__}: {str(exc).strip()[:300]}"
+        ) from None
 
 
 def remove_stale_staging(period: str, root: Path) -> list[Path]:
@@ -293,8 +328,16 @@ class Lane:
 
     def run(self, notebook: Path, executed: Path, parameters: dict[str, str], kernel_name: str, timeout: int):
         """Start executing ``notebook`` on this lane; returns its future."""
-        return self.pool.submit(lambda: _execute(notebook, executed, parameters, kernel_name, timeout,
-                                                 self.kernel.result() if self.kernel else None))
+        return self.pool.submit(
+            lambda: _execute(
+                notebook,
+                executed,
+                parameters,
+                kernel_name,
+                timeout,
+                self.kernel.result() if self.kernel else None,
+            )
+        )
 
     def close(self) -> None:
         if self.kernel is not None:
@@ -315,8 +358,14 @@ def parallel_allowed(params, products_stage: Path) -> bool:
     return int(json.loads(facts.read_text()).get("rows_read", 0)) <= params.runner.parallel_max_rows
 
 
-def _run_notebooks(notebooks: list[Path], report_stage: Path, products_stage: Path, params,
-                   result: RunResult, log: Callable[[str], None]) -> tuple[Path, str] | None:
+def _run_notebooks(
+    notebooks: list[Path],
+    report_stage: Path,
+    products_stage: Path,
+    params,
+    result: RunResult,
+    log: Callable[[str], None],
+) -> tuple[Path, str] | None:
     """Execute the notebooks, each once the stages it reads have finished, and export each to HTML;
     returns the first failure as (notebook, message), after the notebooks still running have ended.
 
@@ -330,7 +379,11 @@ def _run_notebooks(notebooks: list[Path], report_stage: Path, products_stage: Pa
     runner = params.runner
     cwd = notebooks[0].parent
     lanes = [Lane("lane-1", runner.kernel_name, cwd, runner.shared_kernel)]
-    parameters = {"period": params.period, "products_dir": str(products_stage), "report_dir": str(report_stage)}
+    parameters = {
+        "period": params.period,
+        "products_dir": str(products_stage),
+        "report_dir": str(report_stage),
+    }
     pending, running = list(notebooks), {}  # running: future -> (notebook, lane, start time)
     failure, second_lane = None, False
     try:
@@ -338,7 +391,9 @@ def _run_notebooks(notebooks: list[Path], report_stage: Path, products_stage: Pa
             exports = []
             while pending or running:
                 busy = {lane for _, lane, _ in running.values()}
-                idle = [lane for lane in lanes if lane not in busy] if failure is None else []  # no new starts after a failure
+                idle = (
+                    [lane for lane in lanes if lane not in busy] if failure is None else []
+                )  # no new starts after a failure
                 for lane in idle:
                     blocked = {p.stem for p in pending} | {nb.stem for nb, _, _ in running.values()}
                     ready = next((nb for nb in pending if not stage_inputs(nb, notebooks) & blocked), None)
@@ -351,8 +406,13 @@ def _run_notebooks(notebooks: list[Path], report_stage: Path, products_stage: Pa
                             lane.close()
                         break
                     pending.remove(ready)
-                    future = lane.run(ready, report_stage / "notebooks" / ready.name, parameters, runner.kernel_name,
-                                      runner.cell_timeout_seconds)
+                    future = lane.run(
+                        ready,
+                        report_stage / "notebooks" / ready.name,
+                        parameters,
+                        runner.kernel_name,
+                        runner.cell_timeout_seconds,
+                    )
                     running[future] = (ready, lane, time.perf_counter())
                 if not running:
                     break
@@ -366,7 +426,9 @@ def _run_notebooks(notebooks: list[Path], report_stage: Path, products_stage: Pa
                         continue
                     executed = report_stage / "notebooks" / notebook.name
                     page = report_stage / f"{notebook.stem}.html"
-                    exports.append(exporter.submit(_export_page, executed, page, notebook.stem == REPORT_NOTEBOOK))
+                    exports.append(
+                        exporter.submit(_export_page, executed, page, notebook.stem == REPORT_NOTEBOOK)
+                    )
                     seconds = time.perf_counter() - t0
                     result.stages.append(StageResult(notebook.stem, round(seconds, 2), page.name))
                     log(f"[{params.period}] {notebook.stem:<16} {seconds:6.1f} s")
@@ -389,8 +451,12 @@ def _export_page(executed: Path, page: Path, landing: bool) -> None:
         shutil.copyfile(page, page.with_name("index.html"))
 
 
-def run_period(period: str | None = None, root: Path | None = None, only: list[str] | None = None,
-               log: Callable[[str], None] = print) -> RunResult:
+def run_period(
+    period: str | None = None,
+    root: Path | None = None,
+    only: list[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> RunResult:
     """Build one period's products and report; returns what happened (never raises for a notebook
     failure: the result says which notebook and cell failed and where the executed copy is)."""
     root = Path(root).resolve() if root else paths.project_root()
@@ -427,8 +493,11 @@ def run_period(period: str | None = None, root: Path | None = None, only: list[s
             report_stage.rename(failed)
             shutil.rmtree(products_stage, ignore_errors=True)
             result.failed_notebook = failed / "notebooks" / failure[0].name
-            saved = (f"The executed notebook is saved at {result.failed_notebook}" if result.failed_notebook.is_file()
-                     else "Its kernel stopped before the notebook could be saved")
+            saved = (
+                f"The executed notebook is saved at {result.failed_notebook}"
+                if result.failed_notebook.is_file()
+                else "Its kernel stopped before the notebook could be saved"
+            )
             result.message = f"{failure[1]} {saved}; the published report of {period} is unchanged."
 
             log(f"[{period}] FAILED {result.message}")
@@ -439,7 +508,9 @@ def run_period(period: str | None = None, root: Path | None = None, only: list[s
             result.stages = [StageResult(**s) for s in earlier if s["notebook"] not in rerun] + result.stages
             result.stages.sort(key=lambda s: s.notebook)
         run_facts = {
-            "period": period, "period_start": params.period_start, "period_end": params.period_end,
+            "period": period,
+            "period_start": params.period_start,
+            "period_end": params.period_end,
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - started, 2),
             "stages": [s.__dict__ for s in result.stages],
@@ -462,7 +533,8 @@ def run_period(period: str | None = None, root: Path | None = None, only: list[s
 # ------------------------------------------------------------------------------------ index pages
 
 PAGE_STYLE = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#1f2933}
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:960px;margin:2rem auto;padding:0
+1rem;color:#1f2933}
 h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0}
 td,th{border-bottom:1px solid #d9e2ec;padding:.35rem .8rem;text-align:left}th{background:#f0f4f8}
 td.num{text-align:right;font-variant-numeric:tabular-nums}a{color:#0b69a3}.muted{color:#627d98}
@@ -470,8 +542,10 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}a{color:#0b69a3}.muted
 
 
 def _page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{PAGE_STYLE}</style></head><body>{body}</body></html>\n")
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{PAGE_STYLE}</style></head><body>{body}</body></html>\n"
+    )
 
 
 def write_period_index(report: Path, products: Path, run_facts: dict) -> Path:
@@ -480,29 +554,42 @@ def write_period_index(report: Path, products: Path, run_facts: dict) -> Path:
     period = run_facts["period"]
     rows = "".join(
         f"<tr><td><a href='{html.escape(s['html'])}'>{html.escape(s['notebook'])}</a></td>"
-        f"<td class='num'>{s['seconds']:.1f} s</td></tr>" for s in run_facts["stages"])
-    body = [f"<h1>Customer analytics: {html.escape(period)}</h1>",
-            f"<p class='muted'>Period {run_facts['period_start']} to {run_facts['period_end']}; "
-            f"built {html.escape(run_facts['finished'])}. <a href='../index.html'>All periods</a></p>",
-            "<h2>Stages</h2><table><tr><th>page</th><th>time</th></tr>" + rows + "</table>"]
+        f"<td class='num'>{s['seconds']:.1f} s</td></tr>"
+        for s in run_facts["stages"]
+    )
+    body = [
+        f"<h1>Customer analytics: {html.escape(period)}</h1>",
+        f"<p class='muted'>Period {run_facts['period_start']} to {run_facts['period_end']}; "
+        f"built {html.escape(run_facts['finished'])}. <a href='../index.html'>All periods</a></p>",
+        "<h2>Stages</h2><table><tr><th>page</th><th>time</th></tr>" + rows + "</table>",
+    ]
     quality_path = products / "02_quality.json"
     if quality_path.is_file():
         quality = json.loads(quality_path.read_text())
         lines = [("rows in the source", quality["rows_in"]), ("kept", quality["rows_kept"])]
-        lines += [(f"rejected: {quality['reason_descriptions'][code]}", n)
-                  for code, n in quality["rejected_by_reason"].items() if n]
+        lines += [
+            (f"rejected: {quality['reason_descriptions'][code]}", n)
+            for code, n in quality["rejected_by_reason"].items()
+            if n
+        ]
         table = "".join(f"<tr><td>{html.escape(k)}</td><td class='num'>{v:,}</td></tr>" for k, v in lines)
-        body.append("<h2>Data quality</h2><table>" + table + "</table>"
-                    f"<p>{quality['rows_in']:,} rows in = {quality['rows_kept']:,} kept + "
-                    f"{quality['rows_rejected']:,} rejected.</p>")
+        body.append(
+            "<h2>Data quality</h2><table>" + table + "</table>"
+            f"<p>{quality['rows_in']:,} rows in = {quality['rows_kept']:,} kept + "
+            f"{quality['rows_rejected']:,} rejected.</p>"
+        )
     target = report / "index.html"
     target.write_text(_page(f"Customer analytics {period}", "\n".join(body)), encoding="utf-8")
     return target
 
 
-HEADLINE_COLUMNS = [("active_customers", "active customers"), ("revenue", "revenue"),
-                    ("revenue_change", "vs previous"), ("customers_at_risk", "at risk"),
-                    ("expected_clv", "expected CLV")]
+HEADLINE_COLUMNS = [
+    ("active_customers", "active customers"),
+    ("revenue", "revenue"),
+    ("revenue_change", "vs previous"),
+    ("customers_at_risk", "at risk"),
+    ("expected_clv", "expected CLV"),
+]
 
 
 def write_reports_index(root: Path | None = None) -> Path:
@@ -513,14 +600,23 @@ def write_reports_index(root: Path | None = None) -> Path:
         facts = json.loads(run_file.read_text())
         period = run_file.parent.name
         headline = facts.get("headline", {})
-        cells = "".join(f"<td class='num'>{html.escape(str(headline.get(key, '')))}</td>" for key, _ in HEADLINE_COLUMNS)
-        rows.append(f"<tr><td><a href='{html.escape(period)}/index.html'>{html.escape(period)}</a></td>"
-                    f"<td>{facts['period_start']} to {facts['period_end']}</td>{cells}"
-                    f"<td class='muted'>{html.escape(facts['finished'])}</td></tr>")
-    body = ("<h1>Customer analytics reports</h1>"
-            + ("<table><tr><th>period</th><th>window</th>"
-               + "".join(f"<th>{html.escape(label)}</th>" for _, label in HEADLINE_COLUMNS) + "<th>built</th></tr>"
-               + "".join(rows) + "</table>" if rows else "<p>No period has been built yet: run <code>make report</code>.</p>"))
+        cells = "".join(
+            f"<td class='num'>{html.escape(str(headline.get(key, '')))}</td>" for key, _ in HEADLINE_COLUMNS
+        )
+        rows.append(
+            f"<tr><td><a href='{html.escape(period)}/index.html'>{html.escape(period)}</a></td>"
+            f"<td>{facts['period_start']} to {facts['period_end']}</td>{cells}"
+            f"<td class='muted'>{html.escape(facts['finished'])}</td></tr>"
+        )
+    body = "<h1>Customer analytics reports</h1>" + (
+        "<table><tr><th>period</th><th>window</th>"
+        + "".join(f"<th>{html.escape(label)}</th>" for _, label in HEADLINE_COLUMNS)
+        + "<th>built</th></tr>"
+        + "".join(rows)
+        + "</table>"
+        if rows
+        else "<p>No period has been built yet: run <code>make report</code>.</p>"
+    )
     target = reports / "index.html"
     reports.mkdir(parents=True, exist_ok=True)
     tmp = reports / f".index.html.{os.getpid()}"

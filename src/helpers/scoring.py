@@ -32,10 +32,17 @@ def indicator_ranks(customers: pd.DataFrame, scoring: ScoringConfig) -> pd.DataF
     """One percentile-rank column per weighted indicator (missing values rank as the worst, 0)."""
     missing = [name for name in scoring.weights if name not in customers.columns]
     if missing:
-        raise KeyError(f"scoring.weights names {missing}, which are not columns of the customer table; "
-                       f"use some of {sorted(c for c in customers.columns if customers[c].dtype.kind in 'if')}.")
-    return pd.DataFrame({name: percentile_rank(customers[name].astype(float), name in scoring.lower_is_better)
-                         .fillna(0.0) for name in scoring.weights}, index=customers.index)
+        raise KeyError(
+            f"scoring.weights names {missing}, which are not columns of the customer table; "
+            f"use some of {sorted(c for c in customers.columns if customers[c].dtype.kind in 'if')}."
+        )
+    return pd.DataFrame(
+        {
+            name: percentile_rank(customers[name].astype(float), name in scoring.lower_is_better).fillna(0.0)
+            for name in scoring.weights
+        },
+        index=customers.index,
+    )
 
 
 def weighted_score(ranks: pd.DataFrame, weights: dict[str, float]) -> pd.Series:
@@ -62,8 +69,13 @@ def top_drivers(ranks: pd.DataFrame, weights: dict[str, float], how_many: int = 
     return pd.DataFrame({f"driver_{i + 1}": names[:, i] for i in range(how_many)}, index=ranks.index)
 
 
-def lifecycle_inputs(customers: pd.DataFrame, period_start: dt.date, min_gap_days: float,
-                     first_order_column: str = "first_order_ts", last_order_column: str = "last_order_ts") -> pd.DataFrame:
+def lifecycle_inputs(
+    customers: pd.DataFrame,
+    period_start: dt.date,
+    min_gap_days: float,
+    first_order_column: str = "first_order_ts",
+    last_order_column: str = "last_order_ts",
+) -> pd.DataFrame:
     """Columns the lifecycle rules may use: ``first_order_in_period`` and ``typical_gap_days`` (the
     customer's mean gap between orders; for one-order customers the median over repeat customers)."""
     first = pd.to_datetime(customers[first_order_column])
@@ -73,7 +85,9 @@ def lifecycle_inputs(customers: pd.DataFrame, period_start: dt.date, min_gap_day
     own_gap = own_gap.where(orders > 1)
     population_gap = own_gap.median() if own_gap.notna().any() else 365.0
     typical = own_gap.fillna(population_gap).clip(lower=min_gap_days)
-    return customers.assign(first_order_in_period=first >= pd.Timestamp(period_start), typical_gap_days=typical)
+    return customers.assign(
+        first_order_in_period=first >= pd.Timestamp(period_start), typical_gap_days=typical
+    )
 
 
 def lifecycle_stage(customers: pd.DataFrame, rules: dict[str, str]) -> pd.Series:
@@ -86,8 +100,10 @@ def lifecycle_stage(customers: pd.DataFrame, rules: dict[str, str]) -> pd.Series
             try:
                 matched = customers.eval(condition)
             except Exception as exc:  # pandas raises UndefinedVariableError, SyntaxError, ...
-                raise ValueError(f"scoring.lifecycle.{name}: cannot evaluate '{condition}' ({exc}); use columns "
-                                 f"such as {', '.join(sorted(c for c in customers.columns if c != 'customer_id'))}.") from None
+                raise ValueError(
+                    f"scoring.lifecycle.{name}: cannot evaluate '{condition}' ({exc}); use columns "
+                    f"such as {', '.join(sorted(c for c in customers.columns if c != 'customer_id'))}."
+                ) from None
             matched = pd.Series(matched, index=customers.index).fillna(False).astype(bool)
         stage = stage.mask(stage.isna() & matched, name)
     return stage
@@ -136,8 +152,9 @@ def tier_summary(scored: pd.DataFrame, tiers: dict[str, float]) -> pd.DataFrame:
     """Customers and revenue share per tier, best tier first."""
     rated = scored[scored["tier"].notna()]
     total_revenue = rated["monetary_total"].sum()
-    summary = rated.groupby("tier").agg(customers=("customer_id", "size"), revenue=("monetary_total", "sum"),
-                                        mean_score=("score", "mean"))
+    summary = rated.groupby("tier").agg(
+        customers=("customer_id", "size"), revenue=("monetary_total", "sum"), mean_score=("score", "mean")
+    )
     summary = summary.reindex(list(tiers)).fillna(0)
     summary["customers"] = summary["customers"].astype(int)
     summary["customer_share_%"] = (100 * summary["customers"] / max(len(rated), 1)).round(1)
@@ -150,21 +167,33 @@ def stage_counts(scored: pd.DataFrame, rules: dict[str, str]) -> pd.DataFrame:
     order = list(rules) + ([PROSPECT] if (scored["lifecycle_stage"] == PROSPECT).any() else [])
     counts = scored["lifecycle_stage"].value_counts().reindex(order, fill_value=0)
     described = {**rules, PROSPECT: "listed in the customer attributes, no order yet"}
-    return pd.DataFrame({"stage": order, "customers": counts.to_numpy(), "rule": [described[s] for s in order]})
+    return pd.DataFrame(
+        {"stage": order, "customers": counts.to_numpy(), "rule": [described[s] for s in order]}
+    )
 
 
 def rules_in_words(scoring: ScoringConfig) -> list[str]:
     """One readable line per lifecycle rule and per tier, for the page."""
-    lines = [f"{stage}: {'everyone else' if cond.strip() == OTHERWISE else cond}" for stage, cond in scoring.lifecycle.items()]
+    lines = [
+        f"{stage}: {'everyone else' if cond.strip() == OTHERWISE else cond}"
+        for stage, cond in scoring.lifecycle.items()
+    ]
     lines += [f"tier {name}: score of at least {minimum:g}" for name, minimum in scoring.tiers.items()]
     return lines
 
 
 def weights_table(scoring: ScoringConfig) -> pd.DataFrame:
     """The indicators, their weights and which direction counts as better, for the page."""
-    return pd.DataFrame([{"indicator": name, "weight": weight,
-                          "better when": "lower" if name in scoring.lower_is_better else "higher"}
-                         for name, weight in scoring.weights.items()])
+    return pd.DataFrame(
+        [
+            {
+                "indicator": name,
+                "weight": weight,
+                "better when": "lower" if name in scoring.lower_is_better else "higher",
+            }
+            for name, weight in scoring.weights.items()
+        ]
+    )
 
 
 def with_clusters(scored: pd.DataFrame, clusters: pd.DataFrame | None) -> pd.DataFrame:
@@ -184,16 +213,39 @@ def priority_list(scored: pd.DataFrame, top_n: int | None = None, by: str | None
     """The scored customers with the facts a salesperson needs (ids and metrics only), the largest
     ``by`` first (ties by id) or, without ``by``, in the frame's own order (the churn warning's);
     the first ``top_n`` only when given."""
-    columns = [c for c in ["customer_id", "score", "tier", "driver_1", "driver_2", "segment", "lifecycle_stage",
-                           "frequency_orders", "monetary_total", "recency_days", "value_at_stake"] if c in scored.columns]
+    columns = [
+        c
+        for c in [
+            "customer_id",
+            "score",
+            "tier",
+            "driver_1",
+            "driver_2",
+            "segment",
+            "lifecycle_stage",
+            "frequency_orders",
+            "monetary_total",
+            "recency_days",
+            "value_at_stake",
+        ]
+        if c in scored.columns
+    ]
     if by is not None:
         scored = largest_first(scored, by, top_n)  # unscored customers (no tier) sort last, then drop out
     rated = scored[scored["tier"].notna()][columns]
     return rated.head(top_n) if top_n else rated
 
 
-SCORE_PRODUCT_COLUMNS = ["customer_id", "score", "tier", "driver_1", "driver_2", "lifecycle_stage",
-                         "typical_gap_days", "first_order_in_period"]
+SCORE_PRODUCT_COLUMNS = [
+    "customer_id",
+    "score",
+    "tier",
+    "driver_1",
+    "driver_2",
+    "lifecycle_stage",
+    "typical_gap_days",
+    "first_order_in_period",
+]
 
 
 def scores_product(scored: pd.DataFrame) -> pd.DataFrame:

@@ -24,7 +24,9 @@ CHANNEL_WEIGHTS = np.array([0.55, 0.25, 0.15, 0.05])
 REGIONS = np.array(["north", "south", "east", "west", "central"])
 CATEGORIES = np.array(["music", "books", "video", "games", "electronics", "home", "toys", "garden"])
 FIRST_NAMES = np.array(["Ann", "Bob", "Chloé", "Dmitri", "Eve", "Farid", "Greta", "Hiro", "Ines", "José"])
-LAST_NAMES = np.array(["Smith", "Jones", "Müller", "Rossi", "Dubois", "Tanaka", "Nowak", "Silva", "Kim", "Okafor"])
+LAST_NAMES = np.array(
+    ["Smith", "Jones", "Müller", "Rossi", "Dubois", "Tanaka", "Nowak", "Silva", "Kim", "Okafor"]
+)
 
 
 @dataclass(frozen=True)
@@ -46,22 +48,31 @@ POPULATIONS = {
 }
 
 
-def draw_customers(n: int, start: dt.date, end: dt.date, rng: np.random.Generator,
-                   population: Population = Population(), acquisition_share: float = 0.5) -> pd.DataFrame:
+def draw_customers(
+    n: int,
+    start: dt.date,
+    end: dt.date,
+    rng: np.random.Generator,
+    population: Population = Population(),
+    acquisition_share: float = 0.5,
+) -> pd.DataFrame:
     """Per customer: first-purchase day (uniform over the first ``acquisition_share`` of the window),
     purchase rate per day, dropout probability and mean spend."""
     days = (end - start).days + 1
     acquisition_days = max(1, int(days * acquisition_share))
-    return pd.DataFrame({
-        "first_day": rng.integers(0, acquisition_days, n),
-        "rate_per_day": rng.gamma(population.r, 1.0 / population.alpha, n),
-        "dropout": rng.beta(population.a, population.b, n),
-        "spend_scale": rng.gamma(population.q_spend, 1.0 / population.gamma_spend, n),
-    })
+    return pd.DataFrame(
+        {
+            "first_day": rng.integers(0, acquisition_days, n),
+            "rate_per_day": rng.gamma(population.r, 1.0 / population.alpha, n),
+            "dropout": rng.beta(population.a, population.b, n),
+            "spend_scale": rng.gamma(population.q_spend, 1.0 / population.gamma_spend, n),
+        }
+    )
 
 
-def draw_orders(customers: pd.DataFrame, days: int, rng: np.random.Generator,
-                population: Population = Population()) -> pd.DataFrame:
+def draw_orders(
+    customers: pd.DataFrame, days: int, rng: np.random.Generator, population: Population = Population()
+) -> pd.DataFrame:
     """Orders of every customer: the first, then repeat purchases of a Poisson process that stops at
     the first purchase after which the customer drops out (BG/NBD), cut at the end of the window."""
     n = len(customers)
@@ -88,9 +99,15 @@ def draw_orders(customers: pd.DataFrame, days: int, rng: np.random.Generator,
     return pd.DataFrame({"customer": owner, "day": day_float, "amount": np.maximum(amount, 0.01)})
 
 
-def generate(customers: int, seed: int, start: dt.date = dt.date(2022, 1, 1), end: dt.date = dt.date(2023, 12, 31),
-             returns_share: float = 0.0, with_details: bool = False, population: Population = Population()
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def generate(
+    customers: int,
+    seed: int,
+    start: dt.date = dt.date(2022, 1, 1),
+    end: dt.date = dt.date(2023, 12, 31),
+    returns_share: float = 0.0,
+    with_details: bool = False,
+    population: Population = Population(),
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """An order log and a customer table. ``with_details`` adds products, categories, channels,
     regions and customer attributes including name, e-mail, phone and address (for privacy tests)."""
     rng = np.random.default_rng(seed)
@@ -99,19 +116,25 @@ def generate(customers: int, seed: int, start: dt.date = dt.date(2022, 1, 1), en
     orders = draw_orders(people, days, rng, population)
     seconds = np.floor(orders["day"].to_numpy() * 86_400).astype("int64")
     base = np.datetime64(start.isoformat(), "s")
-    orders = orders.assign(ts=base + seconds.astype("timedelta64[s]")).sort_values(["ts", "customer"], kind="mergesort")
+    orders = orders.assign(ts=base + seconds.astype("timedelta64[s]")).sort_values(
+        ["ts", "customer"], kind="mergesort"
+    )
     ids = np.char.add("C", np.char.zfill(np.arange(1, customers + 1).astype(str), 8))
-    log = pd.DataFrame({
-        "customer_id": ids[orders["customer"].to_numpy()],
-        "order_id": np.char.add("O", np.char.zfill(np.arange(1, len(orders) + 1).astype(str), 10)),
-        "order_ts": orders["ts"].to_numpy(),
-        "amount": orders["amount"].to_numpy(),
-    })
+    log = pd.DataFrame(
+        {
+            "customer_id": ids[orders["customer"].to_numpy()],
+            "order_id": np.char.add("O", np.char.zfill(np.arange(1, len(orders) + 1).astype(str), 10)),
+            "order_ts": orders["ts"].to_numpy(),
+            "amount": orders["amount"].to_numpy(),
+        }
+    )
     if returns_share > 0:
         returned = log.sample(frac=returns_share, random_state=seed)
-        returns = returned.assign(order_id="R" + returned["order_id"].str[1:],
-                                  order_ts=returned["order_ts"] + pd.to_timedelta(rng.integers(1, 30, len(returned)), "D"),
-                                  amount=-returned["amount"])
+        returns = returned.assign(
+            order_id="R" + returned["order_id"].str[1:],
+            order_ts=returned["order_ts"] + pd.to_timedelta(rng.integers(1, 30, len(returned)), "D"),
+            amount=-returned["amount"],
+        )
         returns = returns[returns["order_ts"] < pd.Timestamp(end + dt.timedelta(days=1))]
         log = pd.concat([log, returns]).sort_values(["order_ts", "order_id"], kind="mergesort")
     attributes = pd.DataFrame({"customer_id": ids})
@@ -135,13 +158,22 @@ def generate(customers: int, seed: int, start: dt.date = dt.date(2022, 1, 1), en
     return log.reset_index(drop=True), attributes
 
 
-CHUNK_CUSTOMERS = 1_000_000  # customers generated at a time by generate_to_file (about 10M busy orders, 1.5 GB)
+CHUNK_CUSTOMERS = (
+    1_000_000  # customers generated at a time by generate_to_file (about 10M busy orders, 1.5 GB)
+)
 
 
-def generate_to_file(path: Path, customers: int, seed: int, start: dt.date = dt.date(2022, 1, 1),
-                     end: dt.date = dt.date(2023, 12, 31), returns_share: float = 0.0, with_details: bool = False,
-                     population: Population = Population(), chunk_customers: int = CHUNK_CUSTOMERS
-                     ) -> tuple[int, pd.DataFrame]:
+def generate_to_file(
+    path: Path,
+    customers: int,
+    seed: int,
+    start: dt.date = dt.date(2022, 1, 1),
+    end: dt.date = dt.date(2023, 12, 31),
+    returns_share: float = 0.0,
+    with_details: bool = False,
+    population: Population = Population(),
+    chunk_customers: int = CHUNK_CUSTOMERS,
+) -> tuple[int, pd.DataFrame]:
     """``generate`` written straight to ``path`` (Parquet or CSV) in blocks of ``chunk_customers``, so
     that any size fits in memory (100M orders in one piece needed more than 12 GB). Block i is drawn
     with seed ``seed + i`` and its ids shifted past the previous blocks; each block is in time order.
@@ -151,8 +183,15 @@ def generate_to_file(path: Path, customers: int, seed: int, start: dt.date = dt.
     writer, rows, attributes = None, 0, []
     try:
         for block, first in enumerate(range(0, customers, chunk_customers)):
-            log, people = generate(min(chunk_customers, customers - first), seed + block, start, end, returns_share,
-                                   with_details, population)
+            log, people = generate(
+                min(chunk_customers, customers - first),
+                seed + block,
+                start,
+                end,
+                returns_share,
+                with_details,
+                population,
+            )
             if block:
                 log["customer_id"] = _shifted_ids(log["customer_id"], first, "C", 8)
                 log["order_id"] = log["order_id"].str[0] + _shifted_ids(log["order_id"], rows, "", 10)
@@ -160,7 +199,9 @@ def generate_to_file(path: Path, customers: int, seed: int, start: dt.date = dt.
             table = pa.Table.from_pandas(log, preserve_index=False)
             if writer is None:
                 schema = table.schema
-                writer = pacsv.CSVWriter(path, schema) if path.suffix == ".csv" else pq.ParquetWriter(path, schema)
+                writer = (
+                    pacsv.CSVWriter(path, schema) if path.suffix == ".csv" else pq.ParquetWriter(path, schema)
+                )
             writer.write_table(table.cast(schema))
             rows += len(log)
             attributes.append(people)
