@@ -4,7 +4,10 @@ failed fits are retried or reported, and the page tables are right on hand-built
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import importlib
+import pkgutil
 import re
 import warnings
 from pathlib import Path
@@ -755,7 +758,7 @@ def test_a_fit_on_a_sample_recovers_the_population_that_generated_the_data(con) 
 
 
 def test_pareto_nbd_scouting_its_start_on_a_sample_still_reproduces_fader_hardie(cohort, monkeypatch) -> None:
-    monkeypatch.setattr(clv, "PARETO_SCOUT_CUSTOMERS", 500)  # 2,357 customers: the scout runs
+    monkeypatch.setattr(clv.pareto_fit, "PARETO_SCOUT_CUSTOMERS", 500)  # 2,357 customers: the scout runs
     fit = clv.fit_model(clv.compress_histories(cohort), "pareto_nbd", seed=42, starts=4)
     assert {k: sig3(v) for k, v in fit.params.items()} == {
         "r": "0.553",
@@ -763,3 +766,19 @@ def test_pareto_nbd_scouting_its_start_on_a_sample_still_reproduces_fader_hardie
         "s": "0.606",
         "beta": "11.7",
     }
+
+
+def test_the_package_exports_every_public_name_its_modules_define() -> None:
+    """``clv.<name>`` is the interface: every public name a module of helpers.clv defines is listed in
+    ``clv.__all__`` and is that very object there, and nothing else is listed."""
+    defined = {}
+    for info in pkgutil.iter_modules(clv.__path__):
+        module = importlib.import_module(f"helpers.clv.{info.name}")
+        for node in ast.parse(Path(module.__file__).read_text()).body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                names = [node.name]
+            else:
+                names = [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
+            defined.update({name: getattr(module, name) for name in names if not name.startswith("_")})
+    assert sorted(clv.__all__) == sorted(defined)
+    assert all(getattr(clv, name) is value for name, value in defined.items())

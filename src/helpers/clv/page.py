@@ -1,0 +1,227 @@
+"""What notebook 06 shows and 06_model.json records: facts, messages, heatmap matrices, the fit and
+customer tables, and the model report, made from the inputs, fits and scores of the other modules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from helpers.clv.likelihood import PARAM_NAMES
+from helpers.clv.models import MODEL_LABELS, ModelFit, is_usable
+from helpers.clv.predict import expected_purchases, probability_alive
+from helpers.clv.samples import compress_histories
+from helpers.io import largest_first
+
+PAGE_COLUMNS = [
+    "customer_id",
+    "repeat_periods",
+    "recency_periods",
+    "age_periods",
+    "repeat_mean_value",
+    "p_alive",
+    "expected_purchases",
+    "expected_avg_order_value",
+    "clv",
+    "expected_days_to_next_purchase",
+]
+
+
+def input_overview(inputs: pd.DataFrame, time_unit: str) -> pd.DataFrame:
+    """A few plain facts about the model inputs for the page: customers, repeat buyers, distinct
+    histories, typical age and the spread of repeat purchases."""
+    repeaters = inputs[inputs["repeat_periods"] > 0]
+    unit = time_unit
+    facts = [
+        ("customers", f"{len(inputs):,}"),
+        (
+            "customers with a repeat purchase",
+            f"{len(repeaters):,} ({100 * len(repeaters) / max(1, len(inputs)):.1f}%)",
+        ),
+        ("distinct histories the models are fitted on", f"{len(compress_histories(inputs)):,}"),
+        (f"median age (first purchase to the as-of date), {unit}", f"{inputs['age_periods'].median():,.1f}"),
+        (
+            f"repeat buyers: median number of repeat purchase {unit}",
+            f"{repeaters['repeat_periods'].median():,.0f}" if len(repeaters) else "–",
+        ),
+        (
+            f"repeat buyers: median value of their repeat purchase {unit}",
+            f"{repeaters['repeat_mean_value'].median():,.2f}" if len(repeaters) else "–",
+        ),
+    ]
+    return pd.DataFrame(facts, columns=["fact", "value"])
+
+
+def spend_check_message(correlation: dict[str, Any], limit: float) -> str:
+    """One sentence on Gamma-Gamma's independence assumption: fine, a warning, or not checkable."""
+    value = correlation["correlation"]
+    if value is None:
+        return (
+            f"Only {correlation['customers']:,} customers have repeat purchases with a positive value: "
+            "the check is not possible."
+        )
+    verdict = (
+        "close enough to zero for the Gamma-Gamma spend model"
+        if abs(value) <= limit
+        else f"WARNING: above {limit:g}, so spend depends on frequency and the value estimates are less "
+        "reliable"
+    )
+    return (
+        f"Correlation between repeat purchases and their mean value over {correlation['customers']:,} "
+        f"repeat buyers: {value:.3f}, {verdict}."
+    )
+
+
+def fit_table(fits: dict[str, ModelFit]) -> pd.DataFrame:
+    """Parameters with standard errors, log-likelihood and fit notes, one row per model (for the page)."""
+    rows = []
+    for fit in fits.values():
+        row = {
+            "model": MODEL_LABELS[fit.model],
+            "log_likelihood": fit.log_likelihood,
+            "converged": fit.converged,
+            "penalizer": fit.penalizer if fit.converged else None,
+            "customers": fit.customers,
+            "rows_fitted": fit.rows,
+        }
+        for name in PARAM_NAMES[fit.model]:
+            if fit.params:
+                row[name] = f"{fit.params[name]:.4g} ± {fit.standard_errors[name]:.2g}"
+        row["note"] = fit.note
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return table[[c for c in table.columns if c != "note"] + ["note"]] if rows else table
+
+
+def alive_and_purchases_matrices(
+    fit: ModelFit, max_repeats: int, age: float, horizon: float, rows: int = 40
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """P(alive) and expected purchases over ``horizon`` for a customer of the given age, by repeat
+    purchases (columns 0..max_repeats) and whole-unit recency (rows, at most ``rows`` of them, most
+    recent first). Impossible cells (a
+    repeat buyer with recency 0, a one-time buyer with recency > 0) are empty."""
+    step = max(1, int(np.ceil((int(age) + 1) / rows)))
+    recency = np.arange(0, int(age) + 1, step)[::-1]
+    x_grid, r_grid = np.meshgrid(np.arange(max_repeats + 1, dtype=float), recency)
+    possible = (x_grid == 0) == (r_grid == 0)
+    alive = np.where(
+        possible,
+        probability_alive(fit, x_grid.ravel(), r_grid.ravel(), np.full(x_grid.size, age)).reshape(
+            x_grid.shape
+        ),
+        np.nan,
+    )
+    purchases = np.where(
+        possible,
+        expected_purchases(fit, horizon, x_grid.ravel(), r_grid.ravel(), np.full(x_grid.size, age)).reshape(
+            x_grid.shape
+        ),
+        np.nan,
+    )
+    index = pd.Index(recency.astype(int), name="recency_periods")
+    columns = pd.Index(range(max_repeats + 1), name="repeat_periods")
+    return pd.DataFrame(alive, index=index, columns=columns), pd.DataFrame(
+        purchases, index=index, columns=columns
+    )
+
+
+def matrix_extent(inputs: pd.DataFrame, max_repeats: int = 30) -> tuple[int, float]:
+    """How far the heatmaps reach: repeat purchases up to the 99th percentile of repeat buyers (at
+    least 3, at most ``max_repeats``) and the age of the oldest customer."""
+    repeaters = inputs.loc[inputs["repeat_periods"] > 0, "repeat_periods"]
+    top = int(np.ceil(repeaters.quantile(0.99))) if len(repeaters) else 3
+    return int(np.clip(top, 3, max_repeats)), float(inputs["age_periods"].max())
+
+
+def clv_overview(scores: pd.DataFrame) -> pd.DataFrame:
+    """Total, mean and median CLV, the share held by the top 10% of customers, and the expected
+    purchases and active customers, for the page."""
+    values = scores["clv"].dropna().sort_values(ascending=False)
+    top = values.head(max(1, int(np.ceil(0.1 * len(values))))).sum()
+    facts = [
+        ("customers valued", f"{len(values):,}"),
+        ("total CLV over the horizon", f"{values.sum():,.0f}"),
+        ("mean / median CLV per customer", f"{values.mean():,.2f} / {values.median():,.2f}"),
+        (
+            "share of CLV held by the top 10% of customers",
+            f"{100 * top / values.sum():.1f}%" if values.sum() else "–",
+        ),
+        ("expected purchases over the horizon", f"{scores['expected_purchases'].sum():,.0f}"),
+        ("expected active customers (sum of P(alive))", f"{scores['p_alive'].sum():,.0f}"),
+    ]
+    return pd.DataFrame(facts, columns=["fact", "value"])
+
+
+def top_customers(scores: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` customers with the highest CLV (ties by id)."""
+    return largest_first(scores, "clv", n)
+
+
+def high_value_at_risk(
+    scores: pd.DataFrame, value_quantile: float, churn_risk: float, n: int
+) -> pd.DataFrame:
+    """Customers whose CLV is at or above the ``value_quantile`` of all customers and whose churn risk
+    is at or above ``churn_risk``, highest CLV first: valuable customers who may be slipping away."""
+    threshold = scores["clv"].quantile(value_quantile)
+    chosen = scores[(scores["clv"] >= threshold) & (scores["churn_risk"] >= churn_risk)]
+    return top_customers(chosen, n)
+
+
+def fit_summary(fit: ModelFit | None) -> dict[str, Any] | None:
+    """A fit as plain data for 06_model.json."""
+    if fit is None:
+        return None
+    return {
+        "model": fit.model,
+        "label": MODEL_LABELS[fit.model],
+        "converged": fit.converged,
+        "params": fit.params,
+        "standard_errors": fit.standard_errors,
+        "log_likelihood": fit.log_likelihood,
+        "penalizer": fit.penalizer,
+        "customers": fit.customers,
+        "rows_fitted": fit.rows,
+        "note": fit.note,
+    }
+
+
+def model_report(
+    status: dict[str, Any],
+    calibration_status: dict[str, Any] | None,
+    calibration_end_day: dt.date,
+    holdout_units: float,
+    calibration_fits: dict[str, ModelFit],
+    errors: pd.DataFrame | None,
+    chosen: str,
+    purchase_fit: ModelFit | None,
+    spend_fit: ModelFit | None,
+    correlation: dict[str, Any],
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    """Everything 06_model.json records: a status (ok, too_few_repeat_buyers, fit_failed), the model
+    comparison on the holdout, the chosen model refitted on all history and the spend model."""
+    if not status["enough"]:
+        overall = "too_few_repeat_buyers"
+    elif not is_usable(purchase_fit) or not is_usable(spend_fit):
+        overall = "fit_failed"
+    else:
+        overall = "ok"
+    return {
+        "status": overall,
+        "message": status["message"],
+        "settings": settings,
+        "repeat_buyers": status,
+        "holdout": {
+            "calibration_end": calibration_end_day,
+            "length_periods": holdout_units,
+            "repeat_buyers": calibration_status,
+            "fits": {name: fit_summary(fit) for name, fit in calibration_fits.items()},
+            "errors": errors.to_dict(orient="records") if errors is not None else [],
+        },
+        "chosen_model": chosen,
+        "purchase_model": fit_summary(purchase_fit),
+        "spend_model": fit_summary(spend_fit),
+        "frequency_monetary_correlation": correlation,
+    }
