@@ -3,15 +3,18 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
+DATASET ?=
 PERIOD ?=
 RUN := $(PY) -m helpers
 
-.PHONY: help venv dev data report reports new-period test bench bench-large lab lock clean
+.PHONY: help venv dev data report reports new-period stages test bench bench-large lab lock clean
 
 help:
-	@echo "make report [PERIOD=YYYY-MM]   set up (first time) and build one period's report"
-	@echo "make reports                   build every period in params/"
-	@echo "make new-period PERIOD=YYYY-MM write params/<period>.yaml"
+	@echo "make report                    set up (first time) and build the default period of every dataset"
+	@echo "make report DATASET=d [PERIOD=p] build one period of one dataset (default: its default period)"
+	@echo "make reports                   build every period of every dataset"
+	@echo "make new-period [DATASET=d] PERIOD=YYYY-MM   write params/<dataset>/<period>.yaml"
+	@echo "make stages                    print the stage catalog"
 	@echo "make test                      the whole test suite"
 	@echo "make bench                     benchmarks -> benchmarks/results.{json,md}, results_clv.json"
 
@@ -31,23 +34,29 @@ venv: $(VENV)/.runtime
 dev: $(VENV)/.dev
 
 # The bundled data: CDNOW's transaction log ships inside the lifetimes package.
-data/raw/cdnow_transactions.txt: | $(VENV)/.runtime
+data/raw/cdnow/cdnow_transactions.txt: | $(VENV)/.runtime
 	$(RUN) bundled-data
 
-data: data/raw/cdnow_transactions.txt
+data: data/raw/cdnow/cdnow_transactions.txt
 
+# No DATASET and no PERIOD: the default period of every dataset.
 report: venv data
-	$(RUN) run $(if $(PERIOD),--period $(PERIOD))
+	$(RUN) run $(if $(DATASET)$(PERIOD),$(if $(DATASET),--dataset $(DATASET)) $(if $(PERIOD),--period $(PERIOD)),--default-periods)
 
 reports: venv data
-	$(RUN) run --all
+	$(RUN) run --all-datasets
 
 new-period: venv
-	@test -n "$(PERIOD)" || { echo "usage: make new-period PERIOD=YYYY-MM"; exit 2; }
-	$(RUN) new-period $(PERIOD)
+	@test -n "$(PERIOD)" || { echo "usage: make new-period [DATASET=name] PERIOD=YYYY-MM"; exit 2; }
+	$(RUN) new-period $(PERIOD) $(if $(DATASET),--dataset $(DATASET))
+
+stages: venv
+	$(RUN) stages
 
 test: dev data
 	bash tests/system_deps.sh
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
 bench: dev data
@@ -62,4 +71,4 @@ lab: venv
 	$(VENV)/bin/jupyter lab notebooks/
 
 clean:
-	rm -rf data/processed/*/ reports/*/ reports/index.html
+	rm -rf data/processed/*/ data/processed/.staging data/interim reports/*/ reports/.[a-z]* reports/index.html

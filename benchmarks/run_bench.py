@@ -6,7 +6,7 @@ Measured per size: data generation, every stage's wall time, the peak memory of 
   (a) a bare DuckDB SQL query computing the per-customer summary from the same Parquet file,
   (b) the naive route: lifetimes' summary_data_from_transaction_data on a pandas frame,
   (c) on the bundled CDNOW data: our runner vs a chain of `papermill` + `jupyter nbconvert` CLI calls,
-and, outside the chain, the CLV model fitting as notebook 06 does it ("fit small, score big": a
+and, outside the chain, the CLV model fitting as notebook 07 does it ("fit small, score big": a
 fixed-seed sample above clv.FIT_SAMPLE_ABOVE customers, unique histories with weights).
 Usage: python benchmarks/run_bench.py [--sizes 1000000 10000000] [--skip-naive-cli] [--skip-cdnow]
 [--memory-limit 4GB] [--reuse-data]
@@ -33,6 +33,7 @@ from helpers.config import EngineConfig, load_params
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "work"
+DATASET = "synthetic"  # the generated order log's dataset in each benchmark project
 PERIOD = "2023-12"
 START, END = dt.date(2021, 1, 1), dt.date(2023, 12, 31)
 
@@ -97,7 +98,7 @@ def synthetic_project(
 
     customers = max(1000, transactions // 10)
     root = WORK / f"n{transactions}"
-    path = root / "data" / "raw" / "orders.parquet"
+    path = root / "data" / "raw" / DATASET / "orders.parquet"
     stamp = path.with_name("orders.seed")  # the seed the kept file was generated with
     reused = reuse_data and path.is_file() and stamp.is_file() and stamp.read_text() == str(seed)
     for child in root.iterdir() if root.is_dir() else []:
@@ -105,8 +106,8 @@ def synthetic_project(
             shutil.rmtree(child) if child.is_dir() else child.unlink()
     if reused:
         shutil.rmtree(root / "data" / "processed", ignore_errors=True)
-    (root / "params").mkdir(parents=True)
-    (root / "data" / "raw").mkdir(parents=True, exist_ok=True)
+    (root / "params" / DATASET).mkdir(parents=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO / "notebooks", root / "notebooks")
     seconds = None
     if not reused:
@@ -133,17 +134,20 @@ def synthetic_project(
         stamp.write_text(str(seed))
     defaults = (REPO / "params" / "defaults.yaml").read_text()
     (root / "params" / "defaults.yaml").write_text(
-        defaults.replace('default_period: "1998-06"', f'default_period: "{PERIOD}"')
+        defaults.replace("default_dataset: cdnow", f"default_dataset: {DATASET}")
     )
-    start, end = config.month_window(PERIOD)
-    (root / "params" / f"{PERIOD}.yaml").write_text(
-        f'period: "{PERIOD}"\nperiod_start: {start}\nperiod_end: {end}\n'
-        "sources:\n  transactions:\n    format: parquet\n    path: data/raw/orders.parquet\n"
-        "    columns: {customer_id: customer_id, order_id: order_id, order_ts: order_ts, amount: amount, "
-        "quantity: null}\n"
+    # Exact repeats are kept, as in every benchmark run before datasets existed (the then defaults were
+    # CDNOW's): rejecting them adds one grouping of row hashes (helpers.cleaning.repeated_source_rows).
+    (root / "params" / DATASET / "dataset.yaml").write_text(
+        f'default_period: "{PERIOD}"\n'
+        f"sources:\n  transactions:\n    format: parquet\n    path: data/raw/{DATASET}/orders.parquet\n"
+        "    columns: {customer_id: customer_id, order_id: order_id, order_ts: order_ts, amount: amount}\n"
         "    timestamp_formats: []\n"
+        "cleaning:\n  duplicates: keep\n"
         + (f'engine:\n  memory_limit: "{memory_limit}"\n' if memory_limit else "")
     )
+    start, end = config.month_window(PERIOD)
+    (root / "params" / DATASET / f"{PERIOD}.yaml").write_text(config.period_text(PERIOD, start, end))
     import pyarrow.parquet as pq
 
     return root, {
@@ -187,7 +191,7 @@ def pipeline_summary(parquet: Path, as_of: dt.date, engine_config: EngineConfig)
 
 
 def clv_fitting(parquet: Path, as_of: dt.date, engine_config: EngineConfig) -> dict:
-    """Notebook 06's fitting steps timed one by one from the chain's clean transactions (default
+    """Notebook 07's fitting steps timed one by one from the chain's clean transactions (default
     settings): the model comparison on the calibration period (BG/NBD, Pareto/NBD with its seeded
     starts, MBG/NBD and the holdout predictions for every calibration customer), the BG/NBD +
     Gamma-Gamma fit on all history, and scoring every customer."""
@@ -199,7 +203,7 @@ def clv_fitting(parquet: Path, as_of: dt.date, engine_config: EngineConfig) -> d
     con = engine.connect(engine_config)
     transactions = con.read_parquet(str(parquet))
     t0 = time.perf_counter()
-    periods = clv.purchase_periods(con, transactions, as_of, unit)  # as notebook 06: computed once
+    periods = clv.purchase_periods(con, transactions, as_of, unit)  # as notebook 07: computed once
     end = clv.calibration_end(as_of, settings.holdout_days, unit)
     inputs, calibration = clv.inputs_and_calibration(periods, end)
     t1 = time.perf_counter()
@@ -259,18 +263,18 @@ def naive_lifetimes_summary(parquet: Path, as_of: dt.date) -> tuple[float, float
     return seconds, peak
 
 
-def run_chain(root: Path, period: str) -> dict:
+def run_chain(root: Path, dataset: str, period: str) -> dict:
     """Our runner in this process (as `make report` runs it), with per-stage times and peak memory."""
     from helpers import runner
 
     os.environ["CA_PROJECT_ROOT"] = str(root)
     memory, stage_peaks = PeakMemory(), {}
 
-    def log(message: str) -> None:  # the runner logs each notebook as it finishes: "[period] 03_rfm  4.2 s"
+    def log(message: str) -> None:  # each notebook as it finishes: "[dataset period] 03_rfm  4.2 s"
         print(f"  {message}", flush=True)  # progress of long runs
         words = message.split()
-        if len(words) == 4 and words[-1] == "s" and words[1][:2].isdigit():
-            stage_peaks[words[1]] = memory.mark()
+        if len(words) == 5 and words[-1] == "s" and words[2][:2].isdigit():
+            stage_peaks[words[2]] = memory.mark()
 
     # What this process freed in earlier steps (the lifetimes reference on 1M orders, the 1M chain) is
     # handed back first: the peak is the chain's, plus this process as it really is now.
@@ -278,7 +282,7 @@ def run_chain(root: Path, period: str) -> dict:
     runner.release_free_memory()
     start_gb = round(psutil.Process().memory_info().rss / 1e9, 2)
     try:
-        result, seconds, peak = timed(runner.run_period, period, root, None, log, memory=memory)
+        result, seconds, peak = timed(runner.run_period, dataset, period, root, None, log, memory=memory)
     finally:
         del os.environ["CA_PROJECT_ROOT"]
     if not result.ok:
@@ -292,7 +296,7 @@ def run_chain(root: Path, period: str) -> dict:
     }
 
 
-def naive_cli_chain(root: Path, period: str) -> float:
+def naive_cli_chain(root: Path, dataset: str, period: str) -> float:
     """Reference (c): one `papermill` and one `jupyter nbconvert --no-input` CLI call per notebook."""
     bin_dir = Path(sys.executable).parent
     products = root / "naive_products"
@@ -310,11 +314,17 @@ def naive_cli_chain(root: Path, period: str) -> float:
                 str(notebook),
                 str(executed),
                 "-p",
+                "dataset",
+                dataset,
+                "-p",
                 "period",
                 period,
                 "-p",
                 "products_dir",
                 str(products),
+                "-p",
+                "report_dir",
+                str(out),
                 "--cwd",
                 str(notebook.parent),
                 "--no-progress-bar",
@@ -339,9 +349,7 @@ def cdnow_project() -> Path:
     (root / "data" / "raw").mkdir(parents=True)
     shutil.copytree(REPO / "params", root / "params")
     shutil.copytree(REPO / "notebooks", root / "notebooks")
-    shutil.copyfile(
-        REPO / "data" / "raw" / "cdnow_transactions.txt", root / "data" / "raw" / "cdnow_transactions.txt"
-    )
+    shutil.copytree(REPO / "data" / "raw" / "cdnow", root / "data" / "raw" / "cdnow")
     return root
 
 
@@ -461,18 +469,20 @@ def main() -> int:
     }
     if not args.skip_cdnow:
         root = cdnow_project()
-        results["cdnow"] = {"runner": run_chain(root, "1998-06")}
+        results["cdnow"] = {"runner": run_chain(root, "cdnow", "1998-06")}
         print(f"cdnow runner: {results['cdnow']['runner']['seconds']} s", flush=True)
     if not args.skip_cdnow and not args.skip_naive_cli:
-        results["cdnow"]["naive_cli_seconds"] = naive_cli_chain(root, "1998-06")
+        results["cdnow"]["naive_cli_seconds"] = naive_cli_chain(root, "cdnow", "1998-06")
         print(f"cdnow naive CLI chain: {results['cdnow']['naive_cli_seconds']} s", flush=True)
     if not args.skip_cdnow:
         save(results, args.out)
     for transactions in args.sizes:
         root, facts = synthetic_project(transactions, args.seed, args.memory_limit, args.reuse_data)
         results["sizes"].append(facts)
-        facts["chain"] = run_chain(root, PERIOD)
-        engine_config = load_params(PERIOD, root).engine  # the chain's own, for the reference routes too
+        facts["chain"] = run_chain(root, DATASET, PERIOD)
+        engine_config = load_params(
+            DATASET, PERIOD, root
+        ).engine  # the chain's own, for the reference routes too
         facts["memory_limit"] = engine_config.memory_limit
         print(
             f"{transactions:,} transactions: chain {facts['chain']['seconds']} s, peak "
@@ -483,7 +493,7 @@ def main() -> int:
         save(results, args.out)  # what is measured so far survives a failure in the reference routes
         # The per-customer summary routes, all from the chain's own clean transactions file, with the
         # chain's own memory limit.
-        clean = root / "data" / "processed" / PERIOD / "02_transactions.parquet"
+        clean = root / "data" / "processed" / DATASET / PERIOD / "02_transactions.parquet"
         facts["bare_duckdb_seconds"] = bare_duckdb_summary(clean, END, engine_config)
         facts["pipeline_summary_seconds"] = pipeline_summary(clean, END, engine_config)
         facts["clv_fitting"] = clv_fitting(clean, END, engine_config)

@@ -11,7 +11,8 @@ import pytest
 from helpers import config, engine
 
 REPO = Path(__file__).resolve().parents[1]
-CDNOW = REPO / "data" / "raw" / "cdnow_transactions.txt"
+DATASET = "cdnow"
+CDNOW = REPO / "data" / "raw" / DATASET / "cdnow_transactions.txt"
 TINY_CUSTOMERS = 400  # CDNOW customers 00001..00400: about 1,200 rows, ~110 repeat buyers
 
 
@@ -25,18 +26,53 @@ def cdnow_head(max_customer: int = TINY_CUSTOMERS) -> str:
 
 
 def make_project(folder: Path, periods: tuple[str, ...] = ("1998-05", "1998-06")) -> Path:
-    """A copy of the project (params, notebooks) with the tiny CDNOW extract as its data."""
-    (folder / "params").mkdir(parents=True)
+    """A copy of the project (params, notebooks) whose dataset cdnow has the tiny CDNOW extract as its
+    data and ``periods`` as its periods."""
+    (folder / "params" / DATASET).mkdir(parents=True)
     shutil.copyfile(REPO / "params" / "defaults.yaml", folder / "params" / "defaults.yaml")
+    shutil.copyfile(REPO / "params" / DATASET / "dataset.yaml", folder / "params" / DATASET / "dataset.yaml")
     for period in periods:
-        config.new_period_file(period, root=folder)
+        config.new_period_file(period, DATASET, root=folder)
     shutil.copytree(
         REPO / "notebooks", folder / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
     )
-    raw = folder / "data" / "raw"
+    raw = folder / "data" / "raw" / DATASET
     raw.mkdir(parents=True)
     (raw / "cdnow_transactions.txt").write_text(cdnow_head())
     return folder
+
+
+JUNE = 'period: "1998-06"\nperiod_start: 1998-06-01\nperiod_end: 1998-06-30\n'
+
+
+def params_project(
+    root: Path, period_extra: str = "", dataset_extra: str = "", defaults_extra: str = ""
+) -> Path:
+    """A project holding only params: the committed defaults and cdnow's dataset.yaml (each with
+    ``*_extra`` appended) and the period 1998-06 with ``period_extra``."""
+    (root / "params" / DATASET).mkdir(parents=True)
+    (root / "params" / "defaults.yaml").write_text(
+        (REPO / "params" / "defaults.yaml").read_text() + defaults_extra
+    )
+    dataset = (REPO / "params" / DATASET / "dataset.yaml").read_text() + dataset_extra
+    (root / "params" / DATASET / "dataset.yaml").write_text(dataset)
+    (root / "params" / DATASET / "1998-06.yaml").write_text(JUNE + period_extra)
+    return root
+
+
+def period_file(root: Path, period: str, dataset: str = DATASET) -> Path:
+    """A period's params file in a test project."""
+    return root / "params" / dataset / f"{period}.yaml"
+
+
+def products(root: Path, period: str, dataset: str = DATASET) -> Path:
+    """A period's published products folder in a test project."""
+    return root / "data" / "processed" / dataset / period
+
+
+def report_folder(root: Path, period: str, dataset: str = DATASET) -> Path:
+    """A period's published report folder in a test project."""
+    return root / "reports" / dataset / period
 
 
 @pytest.fixture
@@ -46,21 +82,51 @@ def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+MIRROR = "mirror"  # a second dataset: CDNOW's tiny extract with the same ids and labels, amounts x 3
+MIRROR_FACTOR = 3
+CATALOG_LOG = "catalog_access.jsonl"  # what every notebook of the built project asked the catalog for
+
+
+def add_mirror_dataset(root: Path, periods: tuple[str, ...] = ("1998-05", "1998-06")) -> None:
+    """A second dataset beside cdnow whose customer ids and period labels are the same but whose every
+    amount is three times cdnow's: anything that mixed the two would show in its numbers."""
+    folder = root / "params" / MIRROR
+    folder.mkdir(parents=True)
+    text = (root / "params" / DATASET / "dataset.yaml").read_text()
+    text = text.replace('title: "CDNOW"', 'title: "Mirror shop"').replace(
+        f"data/raw/{DATASET}/", f"data/raw/{MIRROR}/"
+    )
+    (folder / "dataset.yaml").write_text(text)
+    for period in periods:
+        config.new_period_file(period, MIRROR, root=root)
+    lines = (root / "data" / "raw" / DATASET / "cdnow_transactions.txt").read_text().splitlines()
+    rows = [line.split() for line in lines[1:]]
+    scaled = [lines[0]] + [" ".join([*r[:3], f"{float(r[3]) * MIRROR_FACTOR:.2f}"]) for r in rows]
+    (root / "data" / "raw" / MIRROR).mkdir(parents=True)
+    (root / "data" / "raw" / MIRROR / "cdnow_transactions.txt").write_text("\n".join(scaled) + "\n")
+
+
 @pytest.fixture(scope="session")
 def built_tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny project with period 1998-06 built once by the runner (shared by the runner and
-    browser tests; tests that change it must restore it)."""
+    """The tiny project, built once by the runner and shared by the runner, catalog and browser tests
+    (tests that change it must work on a copy): cdnow 1998-05, then the mirror dataset's 1998-06
+    (whose only earlier period is not built), then cdnow 1998-06 (compared with cdnow 1998-05). Every
+    product a notebook asked the catalog for is logged in ``CATALOG_LOG``."""
     import os
 
-    from helpers import runner
+    from helpers import catalog, runner
 
     root = make_project(tmp_path_factory.mktemp("built") / "project")
+    add_mirror_dataset(root)
     os.environ["CA_PROJECT_ROOT"] = str(root)
+    os.environ[catalog.LOG_ENV] = str(root / CATALOG_LOG)
     try:
-        result = runner.run_period("1998-06", root=root, log=lambda _: None)
+        for dataset, period in [(DATASET, "1998-05"), (MIRROR, "1998-06"), (DATASET, "1998-06")]:
+            result = runner.run_period(dataset, period, root=root, log=lambda _: None)
+            assert result.ok, result.message
     finally:
         del os.environ["CA_PROJECT_ROOT"]
-    assert result.ok, result.message
+        del os.environ[catalog.LOG_ENV]
     return root
 
 

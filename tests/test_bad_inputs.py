@@ -3,10 +3,11 @@ params loading, ingest and cleaning helpers, and gives exactly the outcome writt
 tests/data/bad/cases.yaml: either one clear sentence, or the rows kept and the rows rejected by
 reason code, with every row accounted for (rows in = kept + rejected).
 
-Each case runs in a temporary project with the project's own params/defaults.yaml: the period's
-params file holds the corpus' ``base_params`` and the case's settings, the case's file is copied to
-data/raw/ (a params case's file becomes the period's params file itself), and generated cases (an
-Excel workbook, a Parquet file cut in half) are built from a committed CSV.
+Each case runs in a temporary project with the project's own params/defaults.yaml and one dataset,
+``bad``: its dataset.yaml holds the corpus' ``base_params`` (the source), the period's params file the
+case's settings, the case's file is copied to data/raw/bad/ (a params case's file becomes the period's
+params file itself), and generated cases (an Excel workbook, a Parquet file cut in half) are built from
+a committed CSV.
 """
 
 from __future__ import annotations
@@ -70,35 +71,41 @@ def generate(kind: str, source: Path, target: Path) -> None:
         raise AssertionError(f"unknown generator {kind}")
 
 
+DATASET = "bad"
+
+
 def build_project(tmp_path: Path, case: dict[str, Any]) -> tuple[Path, str]:
-    """A temporary project holding the case: params files and the input under data/raw/."""
+    """A temporary project holding the case: params files and the input under data/raw/bad/."""
     root = tmp_path / "project"
-    (root / "params").mkdir(parents=True)
-    (root / "data" / "raw").mkdir(parents=True)
+    (root / "params" / DATASET).mkdir(parents=True)
+    raw = root / "data" / "raw" / DATASET
+    raw.mkdir(parents=True)
     shutil.copyfile(REPO / "params" / "defaults.yaml", root / "params" / "defaults.yaml")
     period_keys = {
         **SPEC["base_period"],
         **{k: v for k, v in case.get("params", {}).items() if k in ("period", "period_start", "period_end")},
     }
     period = str(period_keys["period"])
-    if case.get("kind") == "params":
-        shutil.copyfile(BAD / case["file"], root / "params" / f"{period}.yaml")
-        return root, period
-    name = Path(case["file"]).name
+    name = "orders.csv" if case.get("kind") == "params" else Path(case["file"]).name
     if "generate" in case:
-        generate(case["generate"], BAD / case["file"], root / "data" / "raw" / case["as"])
+        generate(case["generate"], BAD / case["file"], raw / case["as"])
         name = case["as"]
-    elif not case.get("absent"):
-        shutil.copyfile(BAD / case["file"], root / "data" / "raw" / name)
-    overrides = merge(SPEC["base_params"], {"sources": {"transactions": {"path": f"data/raw/{name}"}}})
-    settings = merge(merge(period_keys, overrides), case.get("params", {}))
-    (root / "params" / f"{period}.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
+    elif not case.get("absent") and case.get("kind") != "params":
+        shutil.copyfile(BAD / case["file"], raw / name)
+    source = merge(SPEC["base_params"], {"sources": {"transactions": {"path": f"data/raw/{DATASET}/{name}"}}})
+    dataset = {"default_period": period, **source}
+    (root / "params" / DATASET / "dataset.yaml").write_text(yaml.safe_dump(dataset, sort_keys=False))
+    if case.get("kind") == "params":
+        shutil.copyfile(BAD / case["file"], root / "params" / DATASET / f"{period}.yaml")
+        return root, period
+    settings = merge(period_keys, case.get("params", {}))
+    (root / "params" / DATASET / f"{period}.yaml").write_text(yaml.safe_dump(settings, sort_keys=False))
     return root, period
 
 
 def run_case(root: Path, period: str):
     """Exactly what notebooks 01 and 02 do, through the same helpers, up to the end of cleaning."""
-    params = load_params(period, root)
+    params = load_params(DATASET, period, root)
     con = engine.connect(params.engine)
     source = params.sources.transactions
     table, facts = ingest_transactions(con, source, params.privacy, root)

@@ -473,7 +473,7 @@ def test_the_first_applicable_reason_wins_and_counts_add_up() -> None:
 
 def test_cdnow_accounting_is_exact() -> None:
     """The bundled data: 69,659 rows in; 80 zero-dollar rows rejected; 23,502 customers kept."""
-    params = load_params("1998-06", REPO)
+    params = load_params("cdnow", "1998-06", REPO)
     con = connect()
     table, facts = ingest_transactions(con, params.sources.transactions, params.privacy, REPO)
     kept, rejected, quality = cleaning.clean_transactions(
@@ -486,7 +486,7 @@ def test_cdnow_accounting_is_exact() -> None:
     assert kept.count().execute() + rejected.count().execute() == 69_659
     assert quality["revenue_kept"] == pytest.approx(2_500_315.63, abs=0.01)
     # An earlier period: the rest of the log lies after its end and is accounted for, not lost.
-    early = load_params("1997-04", REPO)
+    early = load_params("cdnow", "1997-04", REPO)
     _, _, quality = cleaning.clean_transactions(
         con, table, early.sources.transactions, early.cleaning, early.as_of_exclusive
     )

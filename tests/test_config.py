@@ -13,34 +13,47 @@ import pytest
 from helpers import config
 from helpers.config import ParamsError, load_params
 
-from conftest import REPO
+from conftest import DATASET, REPO
+
+COMMITTED = [(d, p) for d in config.list_datasets(REPO) for p in config.list_periods(d, REPO)]
 
 
-@pytest.mark.parametrize("period", config.list_periods(REPO))
-def test_every_committed_period_validates(period: str) -> None:
-    params = load_params(period, REPO)
+@pytest.mark.parametrize(("dataset", "period"), COMMITTED, ids=[f"{d}-{p}" for d, p in COMMITTED])
+def test_every_committed_period_validates(dataset: str, period: str) -> None:
+    params = load_params(dataset, period, REPO)
     start, end = config.month_window(period)
-    assert (params.period, params.period_start, params.period_end) == (period, start, end)
+    assert (params.dataset, params.period, params.period_start, params.period_end) == (
+        dataset,
+        period,
+        start,
+        end,
+    )
 
 
 def test_the_cdnow_months_are_all_there() -> None:
-    assert config.list_periods(REPO) == [f"1997-{m:02d}" for m in range(4, 13)] + [
+    assert DATASET in config.list_datasets(REPO)
+    assert config.list_periods(DATASET, REPO) == [f"1997-{m:02d}" for m in range(4, 13)] + [
         f"1998-{m:02d}" for m in range(1, 7)
     ]
-    assert load_params(None, REPO).period == "1998-06"  # the default period
+    params = load_params(root=REPO)  # the default dataset and its default period
+    assert (params.dataset, params.period, params.dataset_title) == ("cdnow", "1998-06", "CDNOW")
 
 
 def test_as_of_is_the_last_day_and_the_cutoff_the_next_midnight() -> None:
-    params = load_params("1998-02", REPO)
+    params = load_params(DATASET, "1998-02", REPO)
     assert params.as_of == dt.date(1998, 2, 28)
     assert params.as_of_exclusive == dt.datetime(1998, 3, 1)
 
 
-def _project_with(tmp_path: Path, period_text: str, defaults_extra: str = "") -> Path:
-    (tmp_path / "params").mkdir()
+def _project_with(
+    tmp_path: Path, period_text: str, defaults_extra: str = "", dataset_extra: str = ""
+) -> Path:
+    (tmp_path / "params" / DATASET).mkdir(parents=True)
     defaults = (REPO / "params" / "defaults.yaml").read_text() + defaults_extra
     (tmp_path / "params" / "defaults.yaml").write_text(defaults)
-    (tmp_path / "params" / "1998-06.yaml").write_text(period_text)
+    dataset = (REPO / "params" / DATASET / "dataset.yaml").read_text() + dataset_extra
+    (tmp_path / "params" / DATASET / "dataset.yaml").write_text(dataset)
+    (tmp_path / "params" / DATASET / "1998-06.yaml").write_text(period_text)
     return tmp_path
 
 
@@ -84,7 +97,7 @@ def test_mistakes_fail_with_one_sentence_naming_file_and_key(
 ) -> None:
     root = _project_with(tmp_path, period_text)
     with pytest.raises(ParamsError) as caught:
-        load_params("1998-06", root)
+        load_params(DATASET, "1998-06", root)
     message = str(caught.value)
     assert expected in message
     assert "\n" not in message and message.count(". ") <= 1
@@ -93,33 +106,36 @@ def test_mistakes_fail_with_one_sentence_naming_file_and_key(
 def test_a_typo_in_defaults_blames_defaults(tmp_path: Path) -> None:
     root = _project_with(tmp_path, BASE, defaults_extra="engine_threads: 4\n")
     with pytest.raises(ParamsError, match=r"defaults\.yaml: unknown setting 'engine_threads'"):
-        load_params("1998-06", root)
+        load_params(DATASET, "1998-06", root)
 
 
 def test_a_missing_period_file_says_how_to_create_it(tmp_path: Path) -> None:
     root = _project_with(tmp_path, BASE)
     with pytest.raises(
-        ParamsError, match=r"1999-01\.yaml: file not found; create it with `python -m helpers new-period`"
+        ParamsError,
+        match=r"cdnow/1999-01\.yaml: file not found; create it with `python -m helpers new-period 1999-01 "
+        r"--dataset cdnow`\.",
     ):
-        load_params("1999-01", root)
+        load_params(DATASET, "1999-01", root)
 
 
 def test_new_period_writes_a_valid_calendar_month(tmp_path: Path) -> None:
     root = _project_with(tmp_path, BASE)
-    path = config.new_period_file("1998-07", root)
-    assert path.name == "1998-07.yaml"
-    params = load_params("1998-07", root)
+    path = config.new_period_file("1998-07", DATASET, root)
+    assert path == root / "params" / DATASET / "1998-07.yaml"
+    params = load_params(DATASET, "1998-07", root)
     assert (params.period_start, params.period_end) == (dt.date(1998, 7, 1), dt.date(1998, 7, 31))
     with pytest.raises(ParamsError, match="already exists"):
-        config.new_period_file("1998-07", root)
-    assert config.previous_period("1998-07", root) == "1998-06"
-    assert config.previous_period("1998-06", root) is None
+        config.new_period_file("1998-07", DATASET, root)
+    assert config.list_periods(DATASET, root) == ["1998-06", "1998-07"]
+    with pytest.raises(ParamsError, match="'1998-7' is not a calendar month of the form YYYY-MM"):
+        config.new_period_file("1998-7", DATASET, root)
 
 
 def test_cli_reports_a_params_error_with_status_2_and_no_traceback(tmp_path: Path) -> None:
     root = _project_with(tmp_path, BASE + "cleaning:\n  retruns: net\n")
     done = subprocess.run(
-        [sys.executable, "-m", "helpers", "validate", "1998-06"],
+        [sys.executable, "-m", "helpers", "validate", "--dataset", DATASET, "1998-06"],
         capture_output=True,
         text=True,
         env={"CA_PROJECT_ROOT": str(root), "PATH": "/usr/bin:/bin"},
@@ -127,7 +143,7 @@ def test_cli_reports_a_params_error_with_status_2_and_no_traceback(tmp_path: Pat
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [
-        f"error: {root}/params/1998-06.yaml: unknown setting 'cleaning.retruns'; "
+        f"error: {root}/params/cdnow/1998-06.yaml: unknown setting 'cleaning.retruns'; "
         "check its spelling against params/defaults.yaml."
     ]
 
@@ -142,7 +158,7 @@ def test_cli_new_period_and_validate(tmp_path: Path) -> None:
     checked = subprocess.run(
         [sys.executable, "-m", "helpers", "validate"], capture_output=True, text=True, env=env
     )
-    assert checked.stdout.splitlines() == ["1998-06: ok", "1998-07: ok"]
+    assert checked.stdout.splitlines() == ["cdnow 1998-06: ok", "cdnow 1998-07: ok"]
 
 
 def test_duckdb_gets_the_memory_limit_and_spills_outside_the_notebooks_folder(
@@ -158,7 +174,7 @@ def test_duckdb_gets_the_memory_limit_and_spills_outside_the_notebooks_folder(
     def setting(con, name: str) -> str:
         return con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0]
 
-    default = engine.connect(load_params("1998-06").engine)
+    default = engine.connect(load_params(DATASET, "1998-06").engine)
     assert setting(default, "memory_limit") == "953.6 MiB"  # 1GB = 10^9 bytes, DuckDB prints binary units
     spill_root = Path(tempfile.gettempdir()) / "customer-analytics-duckdb"
     assert setting(default, "temp_directory") == str(
@@ -226,7 +242,7 @@ def test_the_auto_memory_limit_grows_with_the_orders_between_1gb_and_half_the_me
         auto_memory_limit(source("missing.parquet", "parquet"), tmp_path) == "1.0GB"
     )  # ingest reports the missing file
     assert (
-        load_params("1998-06").engine.memory_limit == "1.0GB"
+        load_params(DATASET, "1998-06").engine.memory_limit == "1.0GB"
     )  # the bundled data, through the params default
     monkeypatch.setattr("helpers.config.AUTO_MIN_BYTES", 0)  # to see the rule itself on a small file
     assert auto_memory_limit(source("orders.parquet", "parquet"), tmp_path) == f"{1000 * 80 / 1e9:.1f}GB"
@@ -240,3 +256,126 @@ def test_the_auto_memory_limit_grows_with_the_orders_between_1gb_and_half_the_me
     )  # far beyond the machine: half its memory
     half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
     assert auto_memory_limit(source("orders.parquet", "parquet"), tmp_path) == f"{half / 1e9:.1f}GB"
+
+
+@pytest.mark.parametrize(
+    ("defaults_extra", "dataset_extra", "period_extra", "expected"),
+    [
+        (
+            "",
+            "",
+            "default_dataset: cdnow\n",
+            "cdnow/1998-06.yaml: setting 'default_dataset' does not belong here; it goes in "
+            "params/defaults.yaml.",
+        ),
+        (
+            "",
+            "period_end: 1998-06-30\n",
+            "",
+            "cdnow/dataset.yaml: setting 'period_end' does not belong here; it goes in the period's own "
+            "file.",
+        ),
+        (
+            "sources: {}\n",
+            "",
+            "",
+            "defaults.yaml: setting 'sources' does not belong here; it goes in the dataset's dataset.yaml.",
+        ),
+        (
+            "",
+            "",
+            "default_period: 1998-05\n",
+            "cdnow/1998-06.yaml: setting 'default_period' does not belong here; it goes in the dataset's "
+            "dataset.yaml.",
+        ),
+        (
+            "",
+            "dataset: other\n",
+            "",
+            "cdnow/dataset.yaml: setting 'dataset' does not belong here; it goes in the folder name under "
+            "params/",
+        ),
+        (
+            "",
+            "",
+            "compare_with: 1998-01\n",
+            "cdnow/1998-06.yaml: setting 'compare_with' names '1998-01', which is not a period of "
+            "dataset cdnow",
+        ),
+        (
+            "",
+            "",
+            "compare_with: 1998-06\n",
+            "setting 'compare_with' is invalid: compare_with names the period itself",
+        ),
+        ("", "", 'compare_with: "no such"\n', "setting 'compare_with' is invalid (got 'no such')"),
+    ],
+)
+def test_a_setting_in_the_wrong_file_is_an_error_naming_where_it_goes(
+    tmp_path: Path, defaults_extra: str, dataset_extra: str, period_extra: str, expected: str
+) -> None:
+    root = _project_with(tmp_path, BASE + period_extra, defaults_extra, dataset_extra)
+    with pytest.raises(ParamsError) as caught:
+        load_params(DATASET, "1998-06", root)
+    assert expected in str(caught.value)
+
+
+def test_compare_with_names_a_period_of_the_same_dataset_or_null(tmp_path: Path) -> None:
+    root = _project_with(tmp_path, BASE + "compare_with: 1998-05\n")
+    config.new_period_file("1998-05", DATASET, root)
+    assert load_params(DATASET, "1998-06", root).compare_with == "1998-05"
+    (root / "params" / DATASET / "1998-06.yaml").write_text(BASE + "compare_with: null\n")
+    assert load_params(DATASET, "1998-06", root).compare_with is None
+    (root / "params" / DATASET / "1998-06.yaml").write_text(BASE)
+    assert load_params(DATASET, "1998-06", root).compare_with == config.LATEST
+
+
+def test_an_unknown_dataset_names_the_datasets_there_are(tmp_path: Path) -> None:
+    root = _project_with(tmp_path, BASE)
+    with pytest.raises(
+        ParamsError, match=r"params/shop/dataset\.yaml: file not found; the datasets are cdnow; create"
+    ):
+        load_params("shop", "1998-06", root)
+    with pytest.raises(ParamsError, match=r"dataset 'My Shop' is not a dataset name"):
+        load_params("My Shop", "1998-06", root)
+
+
+def model_defaults(model: type) -> dict:
+    """Every setting of a params model that has a default, nested as in the YAML."""
+    from pydantic import BaseModel
+
+    found = {}
+    for name, info in model.model_fields.items():
+        if info.is_required():
+            continue
+        value = info.get_default(call_default_factory=True)
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json")
+        elif isinstance(value, list):
+            value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
+        found[name] = value
+    return found
+
+
+def as_yaml_values(value):
+    """A default as YAML reads it back: tuples as lists."""
+    if isinstance(value, dict):
+        return {k: as_yaml_values(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [as_yaml_values(v) for v in value]
+    return value
+
+
+def test_defaults_yaml_states_exactly_the_models_defaults() -> None:
+    """The params model is the only statement of defaults: params/defaults.yaml lists every setting
+    that has a default with that very value (plus default_dataset, which only the project knows), and
+    names no source."""
+    import yaml
+
+    written = yaml.safe_load((REPO / "params" / "defaults.yaml").read_text())
+    expected = as_yaml_values(model_defaults(config.Params))
+    for section in ("dataset", "title"):  # per dataset, never in defaults.yaml
+        expected.pop(section, None)
+    expected["default_dataset"] = written.get("default_dataset")
+    assert "sources" not in written
+    assert as_yaml_values(written) == expected

@@ -14,7 +14,7 @@ import pytest
 
 from helpers import cleaning, config, runner
 
-from conftest import make_project
+from conftest import DATASET, make_project, products, report_folder
 
 
 def test_require_orders_explains_an_empty_period() -> None:
@@ -30,7 +30,7 @@ def test_require_orders_explains_an_empty_period() -> None:
 
 def test_a_period_before_the_data_stops_at_cleaning_with_one_sentence(tmp_path: Path) -> None:
     root = make_project(tmp_path / "project")
-    config.new_period_file("1996-12", root)
+    config.new_period_file("1996-12", DATASET, root)
     done = subprocess.run(
         [sys.executable, "-m", "helpers", "run", "--period", "1996-12"],
         capture_output=True,
@@ -44,12 +44,12 @@ def test_a_period_before_the_data_stops_at_cleaning_with_one_sentence(tmp_path: 
         "NoOrdersError: period 1996-12: no order is left to analyse because all 1,395 rows are dated after "
         "1996-12-31; check period_end in the period's params file and the source."
     ) in done.stdout
-    assert not (root / "reports" / "1996-12").exists()
+    assert not report_folder(root, "1996-12").exists()
 
 
 def test_a_period_where_everyone_bought_once_still_gets_a_report(tmp_path: Path, monkeypatch) -> None:
     root = make_project(tmp_path / "project")
-    raw = root / "data" / "raw" / "cdnow_transactions.txt"
+    raw = root / "data" / "raw" / DATASET / "cdnow_transactions.txt"
     lines = raw.read_text().splitlines()
     first_orders, seen = [lines[0]], set()
     for line in lines[1:]:
@@ -59,13 +59,13 @@ def test_a_period_where_everyone_bought_once_still_gets_a_report(tmp_path: Path,
             first_orders.append(line)
     raw.write_text("\n".join(first_orders) + "\n")
     monkeypatch.setenv("CA_PROJECT_ROOT", str(root))
-    result = runner.run_period("1998-06", root=root, log=lambda _: None)
+    result = runner.run_period(DATASET, "1998-06", root=root, log=lambda _: None)
     assert result.ok, result.message
-    products = root / "data" / "processed" / "1998-06"
-    model = json.loads((products / "06_model.json").read_text())
+    folder = products(root, "1998-06")
+    model = json.loads((folder / "07_model.json").read_text())
     assert model["status"] != "fitted" and "repeat" in model["message"]
-    clv = pd.read_parquet(products / "06_clv.parquet")
+    clv = pd.read_parquet(folder / "07_clv.parquet")
     assert len(clv) == 400 and clv["clv"].isna().all()
-    page = (root / "reports" / "1998-06" / "index.html").read_text()
+    page = (report_folder(root, "1998-06") / "index.html").read_text()
     assert "Lifetime value could not be estimated this period" in page
     assert "Traceback" not in page

@@ -36,7 +36,7 @@ import pytest
 
 from helpers import engine, io, runner
 
-from conftest import cdnow_head, make_project
+from conftest import DATASET, cdnow_head, make_project, period_file, products, report_folder
 
 pytest.register_assert_rewrite("pg_server")
 pytest_plugins = ["pg_server"]  # the session's PostgreSQL server (fixture ``postgres``)
@@ -47,9 +47,10 @@ URL_ENV = "CA_FAULTS_PG_URL"
 TABLE = "faults_orders"
 SQL_PERIOD, CSV_PERIOD = "1998-06", "1998-05"
 PERIODS = ("1998-03", "1998-04", CSV_PERIOD, SQL_PERIOD)
-# The faults are about the runner, not the stages: builds that must finish run notebooks 01-02 (ingest,
-# cleaning), still a real multi-notebook run; tests/test_privacy.py builds every stage.
-STAGES = ("--only", "01", "02")
+# The faults are about the runner, not the stages: the project holds notebooks 01-02 only (ingest,
+# cleaning; the runner skips the stages whose notebook is absent), still a real multi-notebook run;
+# tests/test_privacy.py builds every stage.
+KEPT_NOTEBOOKS = ("01_ingest.ipynb", "02_cleaning.ipynb")
 WAIT = 300  # seconds: the most any single wait below may take on a loaded machine before failing
 
 
@@ -170,7 +171,7 @@ def digest(folder: Path) -> dict[str, str]:
 
 def published(root: Path) -> dict[str, dict[str, str]]:
     """Checksums of every published product and page, per folder."""
-    folders = [root / "data" / "processed" / p for p in PERIODS] + [root / "reports" / p for p in PERIODS]
+    folders = [products(root, p) for p in PERIODS] + [report_folder(root, p) for p in PERIODS]
     found = {str(f.relative_to(root)): digest(f) for f in folders if f.is_dir()}
     index = root / "reports" / "index.html"
     found["reports/index.html"] = {"index.html": hashlib.sha256(index.read_bytes()).hexdigest()}
@@ -180,12 +181,12 @@ def published(root: Path) -> dict[str, dict[str, str]]:
 def assert_readable(root: Path) -> None:
     """Every published product and page opens: Parquet, JSON, notebooks, HTML."""
     for period in PERIODS:
-        for path in (root / "data" / "processed" / period).glob("*"):
+        for path in products(root, period).glob("*"):
             if path.suffix == ".parquet":
                 pq.read_table(path)
             elif path.suffix == ".json":
                 json.loads(path.read_text())
-        for path in (root / "reports" / period).rglob("*"):
+        for path in report_folder(root, period).rglob("*"):
             if path.suffix == ".ipynb":
                 nbformat.read(path, as_version=4)
             elif path.suffix == ".html":
@@ -193,8 +194,9 @@ def assert_readable(root: Path) -> None:
 
 
 def staging(root: Path, period: str) -> list[Path]:
-    return sorted((root / "data" / "processed" / runner.STAGING).glob(f"{period}-*")) + sorted(
-        (root / "reports" / runner.STAGING).glob(f"{period}-*")
+    pattern = f"{period}{runner.SEPARATOR}*"
+    return sorted((root / "data" / "processed" / runner.STAGING / DATASET).glob(pattern)) + sorted(
+        (root / "reports" / runner.STAGING / DATASET).glob(pattern)
     )
 
 
@@ -226,14 +228,17 @@ def project(tmp_path_factory: pytest.TempPathFactory, postgres: PgServer) -> tup
     """Tiny project with 1998-06 built from PostgreSQL and 1998-05 from the CSV file, both published
     before the faults start."""
     root = make_project(tmp_path_factory.mktemp("faults") / "project", periods=PERIODS)
+    for notebook in (root / "notebooks").glob("*.ipynb"):
+        if notebook.name not in KEPT_NOTEBOOKS:
+            notebook.unlink()
     load_cdnow(postgres, cdnow_head(), table=TABLE)
-    with (root / "params" / f"{SQL_PERIOD}.yaml").open("a") as params:
+    with period_file(root, SQL_PERIOD).open("a") as params:
         params.write(
             f"sources:\n  transactions:\n    format: sql\n    path: null\n    url_env: {URL_ENV}\n"
             f"    table: {TABLE}\n    columns:\n      order_ts: order_date\n"
         )
     env = {**os.environ, "CA_PROJECT_ROOT": str(root), URL_ENV: postgres.url(), "PYTHONUNBUFFERED": "1"}
-    builds = [Run(env, "--period", SQL_PERIOD, *STAGES), Run(env, "--period", CSV_PERIOD, *STAGES)]
+    builds = [Run(env, "--period", SQL_PERIOD), Run(env, "--period", CSV_PERIOD)]
     for build in builds:
         code, out, err = build.finish()
         assert code == 0, out + err
@@ -247,7 +252,7 @@ def test_kill_between_notebooks_keeps_every_published_report(project, postgres: 
     root, env = project
     before = published(root)
     run = Run(env, "--period", SQL_PERIOD)  # every notebook: a plain `make report`, killed after the first
-    run.wait_for_line(f"[{SQL_PERIOD}] 01_ingest")  # 01 is built and exported, 02 is starting
+    run.wait_for_line(f"[{DATASET} {SQL_PERIOD}] 01_ingest")  # 01 is built and exported, 02 is starting
     run.kill()
     assert any((p / "01_transactions.parquet").is_file() for p in staging(root, SQL_PERIOD)), (
         "the killed run had built 01 in its staging folder"
@@ -271,7 +276,7 @@ def tiny_oracle(root: Path, period_end: str) -> dict[str, int]:
     """Rows kept and rejected for a period end, from the tiny source parsed in plain Python."""
     rows = [
         line.split()
-        for line in (root / "data" / "raw" / "cdnow_transactions.txt").read_text().splitlines()[1:]
+        for line in (root / "data" / "raw" / DATASET / "cdnow_transactions.txt").read_text().splitlines()[1:]
     ]
     end = period_end.replace("-", "")
     zero = sum(float(r[3]) == 0 for r in rows)
@@ -293,21 +298,23 @@ def test_a_busy_night_of_concurrent_runs(project, postgres: PgServer) -> None:
     (notebooks 01-02 write row-level tables; tests/test_privacy.py reruns stages 03+)."""
     root, env = project
     before = published(root)
-    planted = root / "data" / "processed" / runner.STAGING / f"{SQL_PERIOD}-1-1"
+    planted = runner.staging_folder(root / "data" / "processed", DATASET, SQL_PERIOD, "1-1")
     (planted / "half").mkdir(parents=True)
-    other = root / "reports" / runner.STAGING / f"{CSV_PERIOD}-1-1"  # another period's: maybe a live run
+    other = runner.staging_folder(
+        root / "reports", DATASET, CSV_PERIOD, "1-1"
+    )  # another period's: maybe live
     other.mkdir(parents=True)
     periods = {"1998-04": "19980430", "1998-03": "19980331"}
     missing = "1998-02"  # nothing published: re-running only 02 has no 01 product to read
-    (root / "params" / f"{missing}.yaml").write_text(
+    period_file(root, missing).write_text(
         f'period: "{missing}"\nperiod_start: 1998-02-01\nperiod_end: 1998-02-28\n'
     )
 
     with table_locked(postgres):
-        rebuild = Run(env, "--period", SQL_PERIOD, *STAGES)
+        rebuild = Run(env, "--period", SQL_PERIOD)
         wait_until(lambda: waiting_on_lock(postgres), "the 1998-06 rebuild to wait on the locked table")
         second = subprocess.run(
-            [sys.executable, "-m", "helpers", "run", "--period", SQL_PERIOD, *STAGES],
+            [sys.executable, "-m", "helpers", "run", "--period", SQL_PERIOD],
             env=env,
             capture_output=True,
             text=True,
@@ -315,9 +322,10 @@ def test_a_busy_night_of_concurrent_runs(project, postgres: PgServer) -> None:
         )
         assert second.returncode == 1
         assert second.stderr == (
-            f"error: period {SQL_PERIOD} is already being built by another run; wait for it to finish.\n"
+            f"error: period {SQL_PERIOD} of {DATASET} is already being built by another run; wait for it to "
+            "finish.\n"
         )
-        alongside = {period: Run(env, "--period", period, *STAGES) for period in periods}
+        alongside = {period: Run(env, "--period", period) for period in periods}
         alongside[missing] = Run(env, "--period", missing, "--only", "02")
         finished = {period: run.finish() for period, run in alongside.items()}
         assert rebuild.proc.poll() is None, "the other periods built while 1998-06 was being built"
@@ -328,12 +336,12 @@ def test_a_busy_night_of_concurrent_runs(project, postgres: PgServer) -> None:
     for period, end in periods.items():
         code, out, err = finished[period]
         assert code == 0, out + err
-        quality = json.loads((root / "data" / "processed" / period / "02_quality.json").read_text())
+        quality = json.loads((products(root, period) / "02_quality.json").read_text())
         expected = tiny_oracle(root, end)
         assert (quality["rows_in"], quality["rows_kept"]) == (expected["rows_in"], expected["rows_kept"])
         assert quality["rejected_by_reason"]["after_as_of"] == expected["after_as_of"]
         assert quality["rejected_by_reason"]["zero_amount"] == expected["zero_amount"]
-        assert json.loads((root / "reports" / period / "run.json").read_text())["period"] == period
+        assert json.loads((report_folder(root, period) / "run.json").read_text())["period"] == period
         assert staging(root, period) == []
 
     code, out, err = finished[missing]
@@ -343,8 +351,10 @@ def test_a_busy_night_of_concurrent_runs(project, postgres: PgServer) -> None:
         r"product not found; run notebook 01_ingest first\.",
         out,
     ), out
-    assert f"the published report of {missing} is unchanged." in out and "Traceback" not in out + err
-    assert not (root / "reports" / missing).exists() and not (root / "data" / "processed" / missing).exists()
+    assert (
+        f"the published report of {DATASET} {missing} is unchanged." in out and "Traceback" not in out + err
+    )
+    assert not report_folder(root, missing).exists() and not products(root, missing).exists()
 
     code, out, err = rebuild.finish()
     assert code == 0, out + err
@@ -352,16 +362,20 @@ def test_a_busy_night_of_concurrent_runs(project, postgres: PgServer) -> None:
     assert other.is_dir(), "another period's staging folder is not this run's to remove"
     other.rmdir()
     after = published(root)
-    key = f"data/processed/{SQL_PERIOD}"
+    key = f"data/processed/{DATASET}/{SQL_PERIOD}"
     parquet = sorted(name for name in before[key] if name.endswith(".parquet"))
-    assert parquet == ["01_transactions.parquet", "02_rejected.parquet", "02_transactions.parquet"]
+    assert parquet == [
+        "01_transactions.parquet",
+        "02_transactions.parquet",
+        "02_transactions_rejected.parquet",
+    ]
     assert sorted(after[key]) == sorted(before[key])
     assert {n: after[key][n] for n in parquet} == {n: before[key][n] for n in parquet}, (
         "a rerun with the same inputs and params must give byte-identical Parquet products"
     )
-    assert after[f"data/processed/{CSV_PERIOD}"] == before[f"data/processed/{CSV_PERIOD}"]
+    assert after[f"data/processed/{DATASET}/{CSV_PERIOD}"] == before[f"data/processed/{DATASET}/{CSV_PERIOD}"]
     index = (root / "reports" / "index.html").read_text()
-    assert all(f"{period}/index.html" in index for period in (*periods, CSV_PERIOD, SQL_PERIOD))
+    assert all(f"{DATASET}/{period}/index.html" in index for period in (*periods, CSV_PERIOD, SQL_PERIOD))
     assert_readable(root)
     # The database URL (with its password) came from the environment: nothing written anywhere holds it.
     secret = READER_PASSWORD.encode()
@@ -392,15 +406,21 @@ def test_stale_staging_is_removed_and_a_half_swapped_report_is_put_back(tmp_path
     """What a kill at the worst moment of publishing leaves (the old folder moved aside, the new one
     not yet in place) is repaired by the next run of the period before it starts."""
     root = tmp_path
-    processed, reports = root / "data" / "processed", root / "reports"
-    (processed / ".old-1998-06-7-7").mkdir(parents=True)
-    (processed / ".old-1998-06-7-7" / "01_transactions.parquet").write_text("last good")
+    processed, reports = root / "data" / "processed" / DATASET, root / "reports"
+    old = processed / f".old-1998-06{runner.SEPARATOR}7-7"
+    old.mkdir(parents=True)
+    (old / "01_transactions.parquet").write_text("last good")
     (processed / "1998-05").mkdir()
-    (processed / ".old-1998-05-8-8").mkdir()  # 1998-05 is published: its old copy is only garbage
-    (reports / runner.STAGING / "1998-06-7-7").mkdir(parents=True)
-    (reports / runner.STAGING / "1998-04-9-9").mkdir(parents=True)  # another period: left alone
-    removed = runner.remove_stale_staging("1998-06", root)
-    assert removed == [reports / runner.STAGING / "1998-06-7-7"]
+    garbage = processed / f".old-1998-05{runner.SEPARATOR}8-8"
+    garbage.mkdir()  # 1998-05 is published: its old copy is only garbage
+    stale = runner.staging_folder(reports, DATASET, "1998-06", "7-7")
+    stale.mkdir(parents=True)
+    other_period = runner.staging_folder(reports, DATASET, "1998-04", "9-9")
+    other_period.mkdir(parents=True)  # another period: left alone
+    other_dataset = runner.staging_folder(reports, "mirror", "1998-06", "7-7")
+    other_dataset.mkdir(parents=True)  # the same period label of another dataset: left alone
+    removed = runner.remove_stale_staging(DATASET, "1998-06", root)
+    assert removed == [stale]
     assert (processed / "1998-06" / "01_transactions.parquet").read_text() == "last good"
-    assert (reports / runner.STAGING / "1998-04-9-9").is_dir() and (processed / ".old-1998-05-8-8").is_dir()
-    assert runner.remove_stale_staging("1998-05", root) == [processed / ".old-1998-05-8-8"]
+    assert other_period.is_dir() and other_dataset.is_dir() and garbage.is_dir()
+    assert runner.remove_stale_staging(DATASET, "1998-05", root) == [garbage]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import REPO, make_project
+from conftest import DATASET, REPO, make_project, products
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -42,7 +43,7 @@ def test_no_definitions_and_a_literal_parameters_cell(path: Path) -> None:
     tagged = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, f"{path.name}: exactly one cell must be tagged 'parameters'"
     params = ast.parse(tagged[0].source)
-    assert {t.id for node in params.body for t in node.targets} >= {"period", "products_dir"}
+    assert {t.id for node in params.body for t in node.targets} >= {"dataset", "period", "products_dir"}
     for node in params.body:
         assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant), "literals only"
     for cell in cells:
@@ -78,4 +79,27 @@ def test_every_notebook_runs_under_nbval_on_the_tiny_period(tmp_path: Path) -> N
         timeout=900,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert (root / "data" / "processed" / "1998-06" / "02_transactions.parquet").is_file()
+    assert (products(root, "1998-06") / "02_transactions.parquet").is_file()
+    # Run by hand, the report writes its exports to data/interim/, never to the published reports/.
+    assert (root / "data" / "interim" / DATASET / "1998-06" / "exports" / "churn_warning.csv").is_file()
+    assert not (root / "reports").exists()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_notebook_is_a_stage_of_the_catalog_and_opens_its_own_products(path: Path) -> None:
+    from helpers import catalog
+
+    stage = catalog.stage(path.stem)
+    assert stage.notebook == path.stem
+    sources = "\n".join(c.source for c in code_cells(path))
+    assert f'catalog.open_stage("{stage.number}", dataset, period' in sources
+
+
+PRODUCT_FILE = re.compile(r"\b\d\d_[a-z_]+\.(?:parquet|json)\b")
+
+
+def test_no_product_file_name_is_spelled_outside_the_catalog() -> None:
+    """Product paths come from helpers.catalog only: a file name typed elsewhere would drift from it."""
+    places = [p for p in (REPO / "src" / "helpers").rglob("*.py") if p.name != "catalog.py"] + NOTEBOOKS
+    found = {str(p.relative_to(REPO)): PRODUCT_FILE.findall(p.read_text()) for p in places}
+    assert {name: names for name, names in found.items() if names} == {}

@@ -41,7 +41,7 @@ def pg_source(**options) -> TransactionSource:
 
 
 def ingest_and_clean(source: TransactionSource, as_of: dt.datetime, root: Path = REPO):
-    params = load_params("1998-06", REPO)
+    params = load_params("cdnow", "1998-06", REPO)
     con = engine.connect()
     table, facts = ingest_transactions(con, source, PrivacyConfig(), root)
     kept, rejected, quality = cleaning.clean_transactions(con, table, source, params.cleaning, as_of)
@@ -65,7 +65,7 @@ def url(cdnow_in_postgres: PgServer, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_postgres_table_gives_the_same_clean_data_as_the_csv_file(url: str) -> None:
-    params = load_params("1998-06", REPO)
+    params = load_params("cdnow", "1998-06", REPO)
     as_of = params.as_of_exclusive
     csv_facts, csv_kept, csv_rejected, csv_quality = ingest_and_clean(params.sources.transactions, as_of)
     pg_facts, pg_kept, pg_rejected, pg_quality = ingest_and_clean(pg_source(table="orders"), as_of)

@@ -1,9 +1,9 @@
 """Privacy end to end: orders and customer attributes that carry names, e-mail addresses, phone numbers
 and postal addresses go through the runner, and no such value reaches any product under
-data/processed/<period>/ or any page under reports/<period>/. With pseudonymise_customer_id on, the
-original customer ids do not appear either (nor the key); asking for it without the key is one clear
-sentence. A rerun of the stages after cleaning on the same products gives the same products (and the
-same pseudonyms).
+data/processed/<dataset>/<period>/ or any page under reports/<dataset>/<period>/. With
+pseudonymise_customer_id on, the original customer ids do not appear either (nor the key); asking for it
+without the key is one clear sentence. A rerun of the stages after cleaning on the same products gives
+the same products (and the same pseudonyms).
 
 The scan is binary-safe: every file is read as bytes and searched for each value's UTF-8 bytes; a
 Parquet file is also decoded (its strings may be compressed), a ZIP container (an .xlsx export) and a
@@ -30,9 +30,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from helpers import runner
+from helpers import catalog
 
-from conftest import make_project
+from conftest import DATASET, make_project, period_file, products, report_folder
 
 KEY_ENV, KEY = "CA_TEST_PSEUDONYM_KEY", "privacy-test-key-6c1f0e9a2b"
 CLEAR, PSEUDONYMISED, NO_KEY = "1998-05", "1998-06", "1998-04"
@@ -56,7 +56,7 @@ def customer_id(n: int) -> str:
 def write_inputs(root: Path) -> tuple[list[str], list[str]]:
     """The tiny CDNOW orders with distinctive ids and four identifier columns, and a customers file
     with the same identifiers and two harmless attributes; returns (identifier values, ids)."""
-    raw = root / "data" / "raw"
+    raw = root / "data" / "raw" / DATASET
     rows = [
         line.split() for line in (raw / "cdnow_transactions.txt").read_text().splitlines()[1:] if line.strip()
     ]
@@ -83,13 +83,13 @@ def write_inputs(root: Path) -> tuple[list[str], list[str]]:
 SOURCES = """sources:
   transactions:
     format: csv
-    path: data/raw/orders_with_identifiers.csv
+    path: data/raw/cdnow/orders_with_identifiers.csv
     delimiter: ","
     columns: {customer_id: customer, order_ts: date, amount: dollar_value, quantity: number_of_cds}
     identifier_columns: [name, email, phone, address]
   customers:
     format: csv
-    path: data/raw/customers_with_identifiers.csv
+    path: data/raw/cdnow/customers_with_identifiers.csv
     customer_id: customer_id
     attributes: {country: country, loyalty_tier: loyalty_tier}
     identifier_columns: [full_name, email, phone, street_address]
@@ -136,9 +136,9 @@ def scan(folders: list[Path], values: list[str]) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory):
-    """Three periods built at once in one tiny project: ids pseudonymised (every notebook), ids in
-    clear (notebooks 01-02: where identifiers are dropped and ids kept, the control), and
-    pseudonymisation asked for without its key (which must fail)."""
+    """Three periods built at once in one tiny project: ids pseudonymised, ids in clear (where
+    identifiers are dropped and ids kept, the control), and pseudonymisation asked for without its key
+    (which must fail)."""
     root = make_project(
         tmp_path_factory.mktemp("privacy") / "project", periods=(NO_KEY, CLEAR, PSEUDONYMISED)
     )
@@ -148,14 +148,13 @@ def built(tmp_path_factory: pytest.TempPathFactory):
         (PSEUDONYMISED, f"privacy:\n  pseudonymise_customer_id: true\n  key_env: {KEY_ENV}\n"),
         (NO_KEY, "privacy:\n  pseudonymise_customer_id: true\n  key_env: CA_TEST_UNSET_KEY\n"),
     ]:
-        with (root / "params" / f"{period}.yaml").open("a") as params:
+        with period_file(root, period).open("a") as params:
             params.write(SOURCES + privacy)
     env = {**os.environ, "CA_PROJECT_ROOT": str(root), KEY_ENV: KEY}
     env.pop("CA_TEST_UNSET_KEY", None)
-    only = {PSEUDONYMISED: [], CLEAR: ["--only", "01", "02"], NO_KEY: []}
     runs = {
         period: subprocess.Popen(
-            [sys.executable, "-m", "helpers", "run", "--period", period, *only[period]],
+            [sys.executable, "-m", "helpers", "run", "--period", period],
             env=env,
             text=True,
             stdout=subprocess.PIPE,
@@ -168,7 +167,7 @@ def built(tmp_path_factory: pytest.TempPathFactory):
 
 
 def folders(root: Path, period: str) -> list[Path]:
-    return [root / "data" / "processed" / period, root / "reports" / period]
+    return [products(root, period), report_folder(root, period)]
 
 
 def test_no_identifier_reaches_any_product_or_page(built) -> None:
@@ -176,8 +175,8 @@ def test_no_identifier_reaches_any_product_or_page(built) -> None:
     for period in (CLEAR, PSEUDONYMISED):
         code, out, err = done[period]
         assert code == 0, out + err
-        pages = list((root / "reports" / period).glob("*.html"))
-        assert len(pages) >= 3 and (root / "data" / "processed" / period / "01_customers.parquet").is_file()
+        pages = list(report_folder(root, period).glob("*.html"))
+        assert len(pages) >= 3 and (products(root, period) / "01_customers.parquet").is_file()
         assert len(identifiers) == 4 * len(ids) == 4 * 400
         assert scan(folders(root, period), identifiers) == {}
         # Positive control: the scan finds what is there, inside compressed Parquet too.
@@ -193,7 +192,7 @@ def test_pseudonymised_ids_never_appear_in_clear(built) -> None:
     root, identifiers, ids, done = built
     stages = [
         s["notebook"]
-        for s in json.loads((root / "reports" / PSEUDONYMISED / "run.json").read_text())["stages"]
+        for s in json.loads((report_folder(root, PSEUDONYMISED) / "run.json").read_text())["stages"]
     ]
     assert stages == sorted(p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb")), (
         "every stage ran"
@@ -215,7 +214,7 @@ def test_pseudonymisation_without_its_key_is_one_clear_sentence(built) -> None:
         "not set; export a secret of at least 16 characters."
     ) in out
     assert "01_ingest.ipynb failed in cell " in out and "Traceback" not in out + err
-    assert not (root / "reports" / NO_KEY).exists() and not (root / "data" / "processed" / NO_KEY).exists()
+    assert not report_folder(root, NO_KEY).exists() and not products(root, NO_KEY).exists()
 
 
 def digests(folder: Path, pattern: str) -> dict[str, str]:
@@ -227,41 +226,42 @@ def digests(folder: Path, pattern: str) -> dict[str, str]:
 
 
 def test_rerun_of_the_later_stages_gives_byte_identical_products(built) -> None:
-    """Every stage after cleaning re-run (``--only 03 04 05 06 07``, on the published build) gives
+    """Every stage after cleaning re-run (``--only 03 07``: they and every stage downstream, on the
+    published build) gives
     byte-identical products: every Parquet and JSON file of the period, and the CSV exports behind the
     report's lists (so the report's numbers are the same to the last bit).
 
     Made hard on purpose: for the rerun, 02_transactions.parquet holds the same rows cut into row groups
     of 25 (one group before: DuckDB writes 122,880 rows per group) and the engine runs 4 threads, so
     the per-customer aggregations add each customer's rows in a different, varying order. With money
-    added as float64 (before helpers.engine.exact_sum), 03_rfm, 05_churn_warning, 06_clv, 06_model.json
-    and two exports then differed in their last bits; exact sums do not depend on the order."""
+    added as float64 (before helpers.engine.exact_sum), the RFM table, the churn warning, the CLV table
+    and model and two exports then differed in their last bits; exact sums do not depend on the order."""
     root, _, _, done = built
     assert done[PSEUDONYMISED][0] == 0, done[PSEUDONYMISED][1] + done[PSEUDONYMISED][2]
-    products, pages = root / "data" / "processed" / PSEUDONYMISED, root / "reports" / PSEUDONYMISED
+    folder, pages = products(root, PSEUDONYMISED), report_folder(root, PSEUDONYMISED)
     before = {
-        **digests(products, "*.parquet"),
-        **digests(products, "*.json"),
+        **digests(folder, "*.parquet"),
+        **digests(folder, "*.json"),
         **digests(pages, "exports/*.csv"),
     }
-    assert len([n for n in before if n.endswith(".parquet")]) == 11 and len(before) >= 20
+    assert len([n for n in before if n.endswith(".parquet")]) == 12 and len(before) >= 20
     later = sorted(p.stem[:2] for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb") if p.stem[:2] >= "03")
-    assert later[-1] == runner.REPORT_NOTEBOOK[:2], "the report stage is re-run too"
+    assert later == ["03", "07", "08", "09", catalog.REPORT_STAGE], "the report stage is re-run too"
 
-    clean = products / "02_transactions.parquet"
+    clean = folder / "02_transactions.parquet"
     original = clean.read_bytes()
     table = pq.read_table(clean)
     assert pq.ParquetFile(clean).metadata.num_row_groups == 1 and table.num_rows > 1000
     pq.write_table(table, clean, row_group_size=25)
     assert pq.ParquetFile(clean).metadata.num_row_groups > 40 and pq.read_table(clean).equals(table)
-    params = root / "params" / f"{PSEUDONYMISED}.yaml"
+    params = period_file(root, PSEUDONYMISED)
     settings = params.read_text()
     params.write_text(settings + "engine:\n  threads: 4\n")
     started = time.time()
     try:
         env = {**os.environ, "CA_PROJECT_ROOT": str(root), KEY_ENV: KEY}
         rerun = subprocess.run(
-            [sys.executable, "-m", "helpers", "run", "--period", PSEUDONYMISED, "--only", *later],
+            [sys.executable, "-m", "helpers", "run", "--period", PSEUDONYMISED, "--only", "03", "07"],
             env=env,
             capture_output=True,
             text=True,
@@ -271,18 +271,20 @@ def test_rerun_of_the_later_stages_gives_byte_identical_products(built) -> None:
         params.write_text(settings)
         clean.write_bytes(original)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    rewritten = sorted(p.name[:2] for p in products.glob("0[3-9]_*") if p.stat().st_mtime >= started)
+    rewritten = sorted(
+        p.name[:2] for p in folder.glob("[0-9][0-9]_*") if p.name >= "03" and p.stat().st_mtime >= started
+    )
     assert sorted(set(rewritten)) == later, "every later stage re-ran and rewrote its products"
 
     after = {
-        **digests(products, "*.parquet"),
-        **digests(products, "*.json"),
+        **digests(folder, "*.parquet"),
+        **digests(folder, "*.json"),
         **digests(pages, "exports/*.csv"),
     }
     assert sorted(after) == sorted(before)
     differing = [name for name in before if after[name] != before[name]]
     assert differing == [], f"not byte-identical on rerun: {differing}"
-    headline = json.loads((products / "07_headline.json").read_text())
+    headline = json.loads((folder / "10_headline.json").read_text())
     assert headline["revenue"].startswith("$") and headline["expected_clv"].startswith("$")
 
 

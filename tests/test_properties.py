@@ -25,7 +25,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import cleaning, engine, io
+from helpers import cleaning, engine, io, schema
 from helpers.config import CleaningConfig, ColumnMap, EngineConfig, PrivacyConfig, TransactionSource
 from helpers.ingest import ingest_transactions
 
@@ -102,7 +102,7 @@ def mapped(data: list[tuple]) -> ibis.Table:
 
 
 def is_missing_id(value: str | None) -> bool:
-    return value is None or value.strip().lower() in cleaning.MISSING_ID_TOKENS
+    return value is None or value.strip().lower() in schema.MISSING_ID_TOKENS
 
 
 def assert_every_row_accounted(n: int, kept: pd.DataFrame, rejected: pd.DataFrame, quality: dict) -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from helpers import io, rfm
 from helpers.config import RFM_CODES, ParamsError, RfmConfig, SegmentRule, load_params
 
-from conftest import REPO
+from conftest import DATASET, REPO, params_project
 
 PERIOD_START, AS_OF = dt.date(1998, 6, 1), dt.date(1998, 6, 30)
 DEFAULT_RULES = RfmConfig().segments
@@ -169,17 +169,12 @@ def test_every_one_of_the_125_codes_has_exactly_one_segment_and_every_segment_is
 
 
 def test_defaults_yaml_carries_the_same_table_as_the_code() -> None:
-    assert load_params("1998-06", REPO).rfm == RfmConfig()
+    assert load_params("cdnow", "1998-06", REPO).rfm == RfmConfig()
     assert all(rule.meaning.endswith(".") and rule.action.endswith(".") for rule in DEFAULT_RULES)
 
 
 def _project(tmp_path: Path, extra: str) -> Path:
-    (tmp_path / "params").mkdir()
-    (tmp_path / "params" / "defaults.yaml").write_text((REPO / "params" / "defaults.yaml").read_text())
-    (tmp_path / "params" / "1998-06.yaml").write_text(
-        'period: "1998-06"\nperiod_start: 1998-06-01\nperiod_end: 1998-06-30\n' + extra
-    )
-    return tmp_path
+    return params_project(tmp_path, extra)
 
 
 def _rule(name: str, r: str, f: str = "[1, 5]", m: str = "[1, 5]") -> str:
@@ -218,7 +213,7 @@ def test_a_segment_table_with_a_gap_or_a_dead_rule_is_rejected_naming_the_key(
 ) -> None:
     root = _project(tmp_path, "rfm:\n  segments:\n" + rules)
     with pytest.raises(ParamsError) as error:
-        load_params("1998-06", root)
+        load_params(DATASET, "1998-06", root)
     assert "1998-06.yaml" in str(error.value) and message in str(error.value)
 
 
@@ -236,20 +231,20 @@ def test_a_segment_table_with_a_gap_or_a_dead_rule_is_rejected_naming_the_key(
             "fixed_cut_points.monetary_total must be 4 cut points in ascending order",
         ),
         (
-            "rfm:\n  cut_points: fixed\n  cut_points_period: March\n",
-            "cut_points_period 'March' is not a period label",
+            'rfm:\n  cut_points: fixed\n  cut_points_period: "March 1998"\n',
+            "cut_points_period 'March 1998' is not a period label",
         ),
     ],
 )
 def test_fixed_cut_point_settings_are_validated(tmp_path: Path, extra: str, message: str) -> None:
     with pytest.raises(ParamsError, match="setting 'rfm' is invalid") as error:
-        load_params("1998-06", _project(tmp_path, extra))
+        load_params(DATASET, "1998-06", _project(tmp_path, extra))
     assert message in str(error.value)
 
 
 def test_a_user_table_in_another_language_replaces_the_default_without_code(tmp_path: Path, con) -> None:
     rules = _rule("Stammkunden", "[4, 5]", "[4, 5]") + _rule("Schläfer", "[1, 2]") + _rule("Übrige", "[1, 5]")
-    params = load_params("1998-06", _project(tmp_path, "rfm:\n  segments:\n" + rules))
+    params = load_params(DATASET, "1998-06", _project(tmp_path, "rfm:\n  segments:\n" + rules))
     assert [rule.name for rule in params.rfm.segments] == ["Stammkunden", "Schläfer", "Übrige"]
     customers = rfm.customer_metrics(SMALL, PERIOD_START, AS_OF)
     scored = con.execute(
@@ -292,20 +287,19 @@ def test_fixed_cut_points_from_params_and_from_an_earlier_period(tmp_path: Path)
         RfmConfig(cut_points="fixed", fixed_cut_points=fixed), customers, "1998-06"
     )
     assert given_cuts["recency_days"] == [10.0, 20.0, 30.0, 40.0] and given_cuts["method"] == "fixed"
-    earlier = tmp_path / "data" / "processed" / "1998-03"
-    io.write_json({**given_cuts, "period": "1998-03"}, earlier / rfm.CUTPOINTS_FILE)
+    earlier = io.write_json({**given_cuts, "period": "1998-03"}, tmp_path / "03_rfm_cutpoints.json")
     reused = rfm.resolve_cut_points(
-        RfmConfig(cut_points="fixed", cut_points_period="1998-03"), customers, "1998-06", root=tmp_path
+        RfmConfig(cut_points="fixed", cut_points_period="1998-03"), customers, "1998-06", earlier
     )
     assert reused["monetary_total"] == [10.0, 20.0, 30.0, 40.0]
     assert (
         reused["source"] == "the 1998-03 cut points (03_rfm_cutpoints.json)" and reused["period"] == "1998-06"
     )
     with pytest.raises(
-        FileNotFoundError, match="run the 1997-01 report first or set rfm.cut_points: quantiles"
+        FileNotFoundError, match="build the 1997-01 report first or set rfm.cut_points: quantiles"
     ):
         rfm.resolve_cut_points(
-            RfmConfig(cut_points="fixed", cut_points_period="1997-01"), customers, "1998-06", root=tmp_path
+            RfmConfig(cut_points="fixed", cut_points_period="1997-01"), customers, "1998-06"
         )
 
 

@@ -14,10 +14,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import DATASET, period_file, products, report_folder
+
 
 def tiny_rows(root: Path) -> pd.DataFrame:
     """The tiny source parsed independently of the pipeline (plain Python), as the oracle."""
-    lines = (root / "data" / "raw" / "cdnow_transactions.txt").read_text().splitlines()[1:]
+    lines = (root / "data" / "raw" / DATASET / "cdnow_transactions.txt").read_text().splitlines()[1:]
     rows = [ln.split() for ln in lines if ln.strip()]
     return pd.DataFrame(rows, columns=["customer_id", "date", "cds", "dollars"]).astype({"dollars": float})
 
@@ -28,26 +30,26 @@ def built(built_tiny: Path) -> Path:
 
 
 def test_products_are_published_with_exact_accounting(built: Path) -> None:
-    products = built / "data" / "processed" / "1998-06"
+    folder = products(built, "1998-06")
     oracle = tiny_rows(built)
-    quality = json.loads((products / "02_quality.json").read_text())
+    quality = json.loads((folder / "02_quality.json").read_text())
     zero = int((oracle["dollars"] == 0).sum())
     assert quality["rows_in"] == len(oracle)
     assert quality["rows_rejected"] == zero == quality["rejected_by_reason"]["zero_amount"]
     assert quality["rows_kept"] == len(oracle) - zero
-    kept = pd.read_parquet(products / "02_transactions.parquet")
-    rejected = pd.read_parquet(products / "02_rejected.parquet")
+    kept = pd.read_parquet(folder / "02_transactions.parquet")
+    rejected = pd.read_parquet(folder / "02_transactions_rejected.parquet")
     assert len(kept) + len(rejected) == len(oracle)
     assert sorted(kept["source_row"].tolist() + rejected["source_row"].tolist()) == list(
         range(1, len(oracle) + 1)
     )
     assert kept["amount"].sum() == pytest.approx(oracle["dollars"].sum())
     assert kept["customer_id"].nunique() == oracle.loc[oracle["dollars"] != 0, "customer_id"].nunique()
-    assert not list((built / "data" / "processed").glob(".staging/*")), "staging folders must be cleaned up"
+    assert not list((built / "data" / "processed").glob(".staging/*/*")), "staging folders must be cleaned up"
 
 
 def test_report_pages_hide_code_and_embed_images(built: Path) -> None:
-    report = built / "reports" / "1998-06"
+    report = report_folder(built, "1998-06")
     run = json.loads((report / "run.json").read_text())
     stages = [s["notebook"] for s in run["stages"]]
     assert stages[:2] == ["01_ingest", "02_cleaning"]
@@ -58,11 +60,19 @@ def test_report_pages_hide_code_and_embed_images(built: Path) -> None:
         assert not re.search(r"<img[^>]+src=['\"](?!data:)", page), "images must be embedded"
     assert "data:image/png;base64," in (report / "02_cleaning.html").read_text()
     index = (report / "index.html").read_text()
-    assert index == (report / "07_report.html").read_text()  # the stakeholder page is the period's page
+    assert index == (report / "10_report.html").read_text()  # the stakeholder page is the period's page
     for stage in stages[:-1]:
         assert f"{stage}.html" in index  # which links every stage's own page
+    assert "<title>Customer report · CDNOW · 1998-06</title>" in index
+    assert "<title>RFM segments · CDNOW · 1998-06</title>" in (report / "03_rfm.html").read_text()
+    assert '<a href="index.html"' in (report / "03_rfm.html").read_text()  # each stage page links back
+    assert run["skipped"] == {
+        "04_behaviour": "no events or leads source",
+        "05_voice": "no interactions or feedback source",
+        "06_basket": "transactions have no product_id column",
+    }
     top = (built / "reports" / "index.html").read_text()
-    assert "1998-06/index.html" in top
+    assert "cdnow/1998-06/index.html" in top
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -74,11 +84,11 @@ def digest(folder: Path) -> dict[str, str]:
 
 
 def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built: Path) -> None:
-    report, products = built / "reports" / "1998-06", built / "data" / "processed" / "1998-06"
-    before = digest(report), digest(products)
-    period_file = built / "params" / "1998-06.yaml"
-    original = period_file.read_text()
-    period_file.write_text(original + "sources:\n  transactions:\n    path: data/raw/missing.txt\n")
+    report, folder = report_folder(built, "1998-06"), products(built, "1998-06")
+    before = digest(report), digest(folder)
+    params = period_file(built, "1998-06")
+    original = params.read_text()
+    params.write_text(original + "sources:\n  transactions:\n    path: data/raw/missing.txt\n")
     try:
         done = subprocess.run(
             [sys.executable, "-m", "helpers", "run", "--period", "1998-06"],
@@ -88,21 +98,21 @@ def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built:
             timeout=600,
         )
     finally:
-        period_file.write_text(original)
+        params.write_text(original)
     assert done.returncode == 1
-    failed = built / "reports" / ".failed" / "1998-06" / "notebooks" / "01_ingest.ipynb"
+    failed = built / "reports" / ".failed" / DATASET / "1998-06" / "notebooks" / "01_ingest.ipynb"
     assert (
         "01_ingest.ipynb failed in cell 6 (con = engine.connect(params.engine)): IngestError: "
         "data/raw/missing.txt: file not found; put the file "
         "there or fix 'sources.transactions.path' in params."
     ) in done.stdout
     assert (
-        f"The executed notebook is saved at {failed}; the published report of 1998-06 is unchanged."
+        f"The executed notebook is saved at {failed}; the published report of cdnow 1998-06 is unchanged."
         in done.stdout
     )
     assert failed.is_file()
     assert "Traceback" not in done.stderr
-    assert (digest(report), digest(products)) == before
+    assert (digest(report), digest(folder)) == before
 
 
 def test_a_relative_project_root_reaches_the_kernels(tiny_project: Path) -> None:
@@ -120,35 +130,25 @@ def test_a_relative_project_root_reaches_the_kernels(tiny_project: Path) -> None
     assert "01_ingest" in done.stdout and "FAILED" not in done.stdout
 
 
-def test_each_stage_waits_for_the_stages_it_reads() -> None:
-    from helpers.runner import stage_inputs
+def test_each_stage_waits_for_the_stages_whose_products_it_reads() -> None:
+    from helpers import catalog
+    from helpers.runner import waits_for
 
-    notebooks = [
-        Path(f"{name}.ipynb")
-        for name in [
-            "01_ingest",
-            "02_cleaning",
-            "03_rfm",
-            "04_clustering",
-            "05_scoring",
-            "06_clv",
-            "07_report",
-            "08_extra",
-        ]
-    ]
-    assert stage_inputs(notebooks[1], notebooks) == {"01_ingest"}
-    assert stage_inputs(notebooks[4], notebooks) == {"01_ingest", "03_rfm", "04_clustering"}
-    assert stage_inputs(notebooks[5], notebooks) == {
-        "02_cleaning"
-    }  # 06 reads only 02: free to run next to 03-05
-    assert stage_inputs(notebooks[6], notebooks) == {
-        p.stem for p in notebooks[:6]
-    }  # the report reads everything
-    assert stage_inputs(notebooks[7], notebooks) == {
-        p.stem for p in notebooks[:7]
-    }  # an unknown stage: all before
-    subset = [notebooks[4], notebooks[5]]  # a re-run of 05 and 06 only: the other products are already there
-    assert stage_inputs(notebooks[4], subset) == set() and stage_inputs(notebooks[5], subset) == set()
+    everything = catalog.STAGES
+    stage = {s.number: s for s in everything}
+    assert waits_for(stage["02"], everything) == {"01_ingest"}
+    assert waits_for(stage["07"], everything) == {"02_cleaning"}  # CLV reads only 02: free to run next to 03
+    assert waits_for(stage["08"], everything) == {"01_ingest", "03_rfm"}
+    assert waits_for(stage["09"], everything) == {"01_ingest", "03_rfm", "07_clv", "08_clustering"}
+    assert waits_for(stage["10"], everything) == {
+        "02_cleaning",
+        "03_rfm",
+        "07_clv",
+        "08_clustering",
+        "09_scoring",
+    }
+    subset = [stage["09"], stage["10"]]  # a re-run of 09 and 10: the other products are already there
+    assert waits_for(stage["09"], subset) == set() and waits_for(stage["10"], subset) == {"09_scoring"}
 
 
 def test_second_kernel_only_for_small_periods_with_shared_kernels(tmp_path: Path) -> None:
@@ -170,37 +170,26 @@ def test_second_kernel_only_for_small_periods_with_shared_kernels(tmp_path: Path
     assert not allowed(None)  # 01 did not run and left no facts: one stage at a time
 
 
-def test_clv_ran_next_to_rfm_clustering_and_scoring_and_the_report_after_all(built: Path) -> None:
+def test_clv_ran_next_to_rfm_and_clustering_and_scoring_and_the_report_after_it(built: Path) -> None:
     def span(stage: str) -> tuple[str, str]:
-        meta = json.loads((built / "reports" / "1998-06" / "notebooks" / f"{stage}.ipynb").read_text())[
-            "metadata"
-        ]
-        return meta["papermill"]["start_time"], meta["papermill"]["end_time"]
+        meta = json.loads((report_folder(built, "1998-06") / "notebooks" / f"{stage}.ipynb").read_text())
+        return meta["metadata"]["papermill"]["start_time"], meta["metadata"]["papermill"]["end_time"]
 
-    times = {
-        stage: span(stage)
-        for stage in [
-            "01_ingest",
-            "02_cleaning",
-            "03_rfm",
-            "04_clustering",
-            "05_scoring",
-            "06_clv",
-            "07_report",
-        ]
-    }
-    assert times["06_clv"][0] >= times["02_cleaning"][1]  # it starts once its input exists
+    names = ["01_ingest", "02_cleaning", "03_rfm", "07_clv", "08_clustering", "09_scoring", "10_report"]
+    times = {stage: span(stage) for stage in names}
+    assert times["07_clv"][0] >= times["02_cleaning"][1]  # it starts once its input exists
     assert (
-        times["06_clv"][0] < times["05_scoring"][1] and times["03_rfm"][0] < times["06_clv"][1]
-    )  # overlapping 03-05
+        times["07_clv"][0] < times["08_clustering"][1] and times["03_rfm"][0] < times["07_clv"][1]
+    )  # beside 03, 08
     for first, second in [
         ("01_ingest", "02_cleaning"),
         ("02_cleaning", "03_rfm"),
-        ("03_rfm", "04_clustering"),
-        ("04_clustering", "05_scoring"),
+        ("03_rfm", "08_clustering"),
+        ("08_clustering", "09_scoring"),
+        ("07_clv", "09_scoring"),  # scoring may weigh CLV columns
     ]:
         assert times[second][0] >= times[first][1]
-    assert times["07_report"][0] >= max(times["05_scoring"][1], times["06_clv"][1])
+    assert times["10_report"][0] >= max(times["09_scoring"][1], times["07_clv"][1])
 
 
 def test_a_failure_in_the_second_kernel_stops_the_run_before_the_report(tiny_project: Path) -> None:
@@ -208,33 +197,33 @@ def test_a_failure_in_the_second_kernel_stops_the_run_before_the_report(tiny_pro
 
     from helpers import runner
 
-    clv_notebook = tiny_project / "notebooks" / "06_clv.ipynb"
+    clv_notebook = tiny_project / "notebooks" / "07_clv.ipynb"
     nb = nbformat.read(clv_notebook, as_version=4)
-    nb.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("planted in 06")'))
+    nb.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("planted in 07")'))
     nbformat.write(nb, clv_notebook)
-    result = runner.run_period("1998-06", root=tiny_project, log=lambda _: None)
+    result = runner.run_period(DATASET, "1998-06", root=tiny_project, log=lambda _: None)
     assert not result.ok
     assert result.message.startswith(
-        '06_clv.ipynb failed in cell 5 (raise RuntimeError("planted in 06")): '
-        "RuntimeError: planted in 06 The executed notebook is saved at "
+        '07_clv.ipynb failed in cell 5 (raise RuntimeError("planted in 07")): '
+        "RuntimeError: planted in 07 The executed notebook is saved at "
     )
     finished = {s.notebook for s in result.stages}
-    assert {"01_ingest", "02_cleaning"} <= finished and "06_clv" not in finished
-    assert "07_report" not in finished  # nothing starts after a failure; the report needs 06
-    assert result.failed_notebook.is_file() and not (tiny_project / "reports" / "1998-06").exists()
+    assert {"01_ingest", "02_cleaning"} <= finished and "07_clv" not in finished
+    assert "10_report" not in finished  # nothing starts after a failure; the report needs 07
+    assert result.failed_notebook.is_file() and not report_folder(tiny_project, "1998-06").exists()
 
 
 def test_running_out_of_duckdb_memory_names_the_params_key_to_raise(tiny_project: Path) -> None:
     from helpers import runner
     from helpers.config import MEMORY_LIMIT_HINT
 
-    period_file = tiny_project / "params" / "1998-06.yaml"
-    period_file.write_text(period_file.read_text() + 'engine:\n  memory_limit: "1MB"\n')
-    result = runner.run_period("1998-06", root=tiny_project, only=["01"], log=lambda _: None)
+    params = period_file(tiny_project, "1998-06")
+    params.write_text(params.read_text() + 'engine:\n  memory_limit: "1MB"\n')
+    result = runner.run_period(DATASET, "1998-06", root=tiny_project, only=["01"], log=lambda _: None)
     assert not result.ok and result.message.count(MEMORY_LIMIT_HINT) == 1
     assert result.message.startswith(
         "01_ingest.ipynb failed in cell 6 (con = engine.connect(params.engine)): IngestError: "
-        "data/raw/cdnow_transactions.txt: cannot be read (Out of Memory Error"
+        "data/raw/cdnow/cdnow_transactions.txt: cannot be read (Out of Memory Error"
     )
     assert "delimiter" not in result.message  # not blamed on the file's format
 
@@ -255,7 +244,9 @@ def test_duckdb_out_of_memory_in_a_later_stage_gets_the_same_advice(tiny_project
         ),
     )
     nbformat.write(nb, rfm_notebook)
-    result = runner.run_period("1998-06", root=tiny_project, only=["01", "02", "03"], log=lambda _: None)
+    result = runner.run_period(
+        DATASET, "1998-06", root=tiny_project, only=["01", "02", "03"], log=lambda _: None
+    )
     assert not result.ok and result.message.startswith("03_rfm.ipynb failed in cell 5 (engine.connect(")
     assert "OutOfMemoryException: Out of Memory Error: " in result.message
     assert result.message.count(MEMORY_LIMIT_HINT) == 1 and "SET memory_limit" not in result.message

@@ -24,7 +24,7 @@ def spark():
 def ingested(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     """The tiny CDNOW extract ingested to a Parquet file, as 01_ingest writes it."""
     root = make_project(tmp_path_factory.mktemp("spark") / "project")
-    params = load_params("1998-06", root)
+    params = load_params("cdnow", "1998-06", root)
     duck = engine.connect()
     table, _ = ingest.ingest_transactions(duck, params.sources.transactions, params.privacy, root)
     path = io.write_table(table, root / "01_transactions.parquet")

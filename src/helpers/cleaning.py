@@ -7,8 +7,6 @@ so that ``rows_in == rows_kept + sum(rows rejected by reason)`` holds exactly.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import operator
 
 import ibis
 import ibis.expr.types as ir
@@ -26,7 +24,11 @@ from helpers.engine import (
     try_parse_timestamp,
     with_timestamp_cast,
 )
-from helpers.ingest import CANONICAL_TEXT_COLUMNS, PROVENANCE_COLUMNS
+from helpers.schema import (
+    CANONICAL_TEXT_COLUMNS,
+    PROVENANCE_COLUMNS,
+    normalise_customer_id,
+)
 
 # Code -> plain-language description, in the order the rules are applied.
 REJECT_REASONS: dict[str, str] = {
@@ -43,22 +45,7 @@ REJECT_REASONS: dict[str, str] = {
 }
 # Formats every source may use besides its own: what typed (Parquet, database) timestamps become as text.
 ISO_FORMATS = ["%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
-MISSING_ID_TOKENS = ["", "na", "n/a", "nan", "null", "none", "-"]
 OPTIONAL_TEXT_COLUMNS = ["product_id", "category", "channel", "region", "currency"]
-
-
-def normalise_customer_id(raw: ir.StringValue) -> ir.StringValue:
-    """Trim blanks, treat NA-like tokens as missing, and undo float formatting ("17850.0" -> "17850")."""
-    trimmed = strip_blanks(raw)
-    # Cheap tests first (the engine skips the rest for rows that fail them): a regex only on text with
-    # a dot, the token comparison only on short text (an IN list runs as a join: 15% slower on 10M rows).
-    unfloated = ibis.ifelse(
-        trimmed.contains(".") & trimmed.re_search(r"^\d+\.0+$"), trimmed.re_replace(r"\.0+$", ""), trimmed
-    )
-    lowered = trimmed.lower()
-    is_token = functools.reduce(operator.or_, [lowered == token for token in MISSING_ID_TOKENS])
-    missing = (trimmed.length() <= max(map(len, MISSING_ID_TOKENS))) & is_token
-    return ibis.ifelse(missing, ibis.null("string"), unfloated)
 
 
 def parse_columns(mapped: ir.Table, source: TransactionSource, backend: str = "duckdb") -> ir.Table:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers run|new-period|validate|bundled-data``.
+"""Command line: ``python -m helpers run|new-period|validate|stages|bundled-data|synth``.
 
 Exit status: 0 success, 1 a notebook failed (the message names notebook, cell and saved copy),
 2 bad parameters or usage (one sentence naming the file and key).
@@ -14,8 +14,17 @@ import sys
 from pathlib import Path
 
 from helpers import paths
-from helpers.config import ParamsError, list_periods, load_params, new_period_file
+from helpers.config import (
+    ParamsError,
+    default_dataset,
+    default_period,
+    list_datasets,
+    list_periods,
+    load_params,
+    new_period_file,
+)
 
+BUNDLED_DATASET = "cdnow"
 BUNDLED_NAME = "cdnow_transactions.txt"
 
 
@@ -25,12 +34,12 @@ def _fail(message: str, status: int = 2) -> int:
 
 
 def bundled_data(root: Path | None = None) -> Path:
-    """Copy CDNOW's transaction log from the installed lifetimes package into ``data/raw/``."""
+    """Copy CDNOW's transaction log from the installed lifetimes package into ``data/raw/cdnow/``."""
     spec = importlib.util.find_spec("lifetimes")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("the lifetimes package is not installed; run `make venv` first.")
     source = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "CDNOW_master.txt"
-    target = paths.raw_dir(root) / BUNDLED_NAME
+    target = paths.raw_dir(BUNDLED_DATASET, root) / BUNDLED_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
     return target
@@ -39,19 +48,29 @@ def bundled_data(root: Path | None = None) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="build one period's report (the default period unless given)")
-    run.add_argument("--period", help="YYYY-MM; default: default_period in params/defaults.yaml")
-    run.add_argument("--all", action="store_true", help="build every period that has a params file")
+    run = sub.add_parser("run", help="build reports (the default dataset's default period unless told)")
+    run.add_argument(
+        "--dataset", help="a folder of params/; default: default_dataset in params/defaults.yaml"
+    )
+    which = run.add_mutually_exclusive_group()
+    which.add_argument("--period", help="a period label, e.g. 1998-06; default: the dataset's default_period")
+    which.add_argument("--all", action="store_true", help="every period of the dataset, oldest first")
+    which.add_argument("--all-datasets", action="store_true", help="every period of every dataset")
+    which.add_argument("--default-periods", action="store_true", help="the default period of every dataset")
     run.add_argument(
         "--only",
         nargs="+",
-        help="re-run only these notebooks (numbers or names) on top of the last published build",
+        help="re-run these stages (numbers or names) and every stage downstream of them, on top of the last "
+        "published build",
     )
-    new = sub.add_parser("new-period", help="write params/<period>.yaml for a calendar month")
-    new.add_argument("period")
+    new = sub.add_parser("new-period", help="write params/<dataset>/<period>.yaml for a calendar month")
+    new.add_argument("period", help="YYYY-MM")
+    new.add_argument("--dataset", help="default: default_dataset in params/defaults.yaml")
     new.add_argument("--overwrite", action="store_true")
-    val = sub.add_parser("validate", help="validate params files (all periods unless given)")
-    val.add_argument("periods", nargs="*")
+    val = sub.add_parser("validate", help="validate params files without running anything")
+    val.add_argument("--dataset", help="only this dataset (default: every dataset)")
+    val.add_argument("periods", nargs="*", help="only these periods of the dataset")
+    sub.add_parser("stages", help="print the stage catalog: what each stage needs, reads and writes")
     sub.add_parser("bundled-data", help="copy the bundled CDNOW data into data/raw/")
     syn = sub.add_parser("synth", help="write a seeded synthetic order log (BG/NBD + Gamma-Gamma population)")
     syn.add_argument("--customers", type=int, required=True)
@@ -76,12 +95,21 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "new-period":
-            print(new_period_file(args.period, overwrite=args.overwrite))
+            print(new_period_file(args.period, args.dataset, overwrite=args.overwrite))
             return 0
         if args.command == "validate":
-            for period in args.periods or list_periods():
-                load_params(period)
-                print(f"{period}: ok")
+            datasets = [args.dataset] if args.dataset else list_datasets()
+            if args.periods and not args.dataset:
+                datasets = [default_dataset()]
+            for dataset in datasets:
+                for period in args.periods or list_periods(dataset):
+                    load_params(dataset, period)
+                    print(f"{dataset} {period}: ok")
+            return 0
+        if args.command == "stages":
+            from helpers.catalog import format_stage_table
+
+            print(format_stage_table())
             return 0
         if args.command == "bundled-data":
             print(bundled_data())
@@ -105,19 +133,31 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from helpers.runner import run_period
 
-        periods = list_periods() if args.all else [args.period]
-        for period in periods:  # validate everything before building anything
-            load_params(period)
+        builds = builds_to_run(args)
+        for dataset, period in builds:  # validate everything before building anything
+            load_params(dataset, period)
         failures = 0
-        for period in periods:
-            result = run_period(period, only=args.only)
+        for dataset, period in builds:
+            result = run_period(dataset, period, only=args.only)
             failures += not result.ok
         if failures:
-            return _fail(f"{failures} of {len(periods)} period(s) failed; see the messages above.", 1)
-        if len(periods) > 1:
-            print(f"all {len(periods)} periods built: {paths.reports_root() / 'index.html'}")
+            return _fail(f"{failures} of {len(builds)} period(s) failed; see the messages above.", 1)
+        if len(builds) > 1:
+            print(f"all {len(builds)} periods built: {paths.reports_root() / 'index.html'}")
         return 0
     except ParamsError as exc:
         return _fail(str(exc))
     except (RuntimeError, FileNotFoundError) as exc:
         return _fail(str(exc), 1)
+
+
+def builds_to_run(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The (dataset, period) pairs a ``run`` command names, in build order (oldest period first)."""
+    if args.all_datasets:
+        return [(d, p) for d in list_datasets() for p in list_periods(d)]
+    if args.default_periods:
+        return [(d, default_period(d)) for d in list_datasets()]
+    dataset = args.dataset or default_dataset()
+    if args.all:
+        return [(dataset, p) for p in list_periods(dataset)]
+    return [(dataset, args.period or default_period(dataset))]

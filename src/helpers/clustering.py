@@ -1,4 +1,4 @@
-"""Stage 04: k-means clusters of customers on scaled features, fitted small and assigned big.
+"""Stage 08: k-means clusters of customers on scaled features, fitted small and assigned big.
 
 - Features come from params (default: recency, frequency and monetary value, each through
   sign(x)·ln(1 + |x|) because their tails are long), then are centred and scaled to unit variance.
@@ -80,7 +80,7 @@ def customer_table(
     con: ibis.BaseBackend, rfm_path: Path, customers_path: Path | None, features: list[str]
 ) -> ir.Table:
     """``customer_id``, the profile metrics, the segment and every feature column, one row per customer
-    sorted by id (an engine table); attribute features are joined from ``01_customers.parquet``. A
+    sorted by id (an engine table); attribute features are joined from the ingested customer attributes. A
     feature found nowhere is an error naming it and the columns that exist."""
     rfm = io.read_table(con, rfm_path)
     missing = [f for f in features if f not in rfm.columns]

@@ -1,4 +1,5 @@
-"""Parameters: ``params/defaults.yaml`` merged with ``params/<period>.yaml``, validated by one model.
+"""Parameters: ``params/defaults.yaml``, then ``params/<dataset>/dataset.yaml``, then
+``params/<dataset>/<period>.yaml``, merged and validated by one model.
 
 Every mistake (an unknown or misspelt key, a wrong type, an impossible value) becomes a
 :class:`ParamsError` whose message is one sentence naming the file and the key.
@@ -19,8 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from helpers import paths
 
-PERIOD_LABEL = re.compile(r"^\d{4}-\d{2}$")
-PERIOD_KEYS = ("period", "period_start", "period_end")
+# A period label names a folder: letters, digits, '.', '_' and '-' (e.g. 1998-06, 2024-Q1, 2024-W05).
+PERIOD_LABEL = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,39}$")
+PERIOD_LABEL_RULE = "letters, digits, '.', '_' or '-', e.g. 1998-06"
+MONTH_LABEL = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# A dataset name is a folder under params/, data/raw/, data/processed/ and reports/.
+DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+DATASET_NAME_RULE = "lower-case letters, digits, '_' or '-', e.g. cdnow"
 
 
 class ParamsError(ValueError):
@@ -181,8 +187,8 @@ class RunnerConfig(StrictModel):
     # One kernel for all notebooks of a period, its namespace cleared between notebooks: imports are
     # paid once (about 2 s a notebook). false: a fresh kernel per notebook.
     shared_kernel: bool = True
-    # After 01, a stage whose inputs are ready (06_clv reads only 02) runs in a second kernel next to
-    # 03-05 when the period has at most this many ingested rows; 0: always one stage at a time. Two
+    # After 01, a stage whose inputs are ready (07_clv reads only 02) runs in a second kernel next to
+    # 03 and 08 when the period has at most this many ingested rows; 0: always one stage at a time. Two
     # stages at once hold two working sets in memory, hence the limit (needs shared_kernel).
     parallel_max_rows: int = Field(default=20_000_000, ge=0)
 
@@ -190,7 +196,8 @@ class RunnerConfig(StrictModel):
 class ScoringConfig(StrictModel):
     """Weighted 0-100 score from percentile-ranked indicators, tiers, lifecycle stages, churn warning."""
 
-    # Indicator (a column of 03_rfm or a numeric customer attribute) -> weight; weights sum to 1.
+    # Indicator (a column of the RFM table, or p_alive, expected_purchases, clv) -> weight; weights
+    # sum to 1.
     weights: dict[str, float] = Field(
         default_factory=lambda: {
             "recency_days": 0.30,
@@ -423,7 +430,7 @@ class RfmConfig(StrictModel):
     # or as the cut points written by the period named in cut_points_period.
     cut_points: Literal["quantiles", "fixed"] = "quantiles"
     fixed_cut_points: dict[str, list[float]] | None = None  # metric -> 4 ascending cut points
-    cut_points_period: str | None = None  # e.g. "1998-03": reuse its 03_rfm_cutpoints.json
+    cut_points_period: str | None = None  # e.g. "1998-03": reuse that period's cut points
     segments: list[SegmentRule] = Field(
         default_factory=lambda: [SegmentRule(**row) for row in DEFAULT_SEGMENTS]
     )
@@ -459,7 +466,7 @@ class RfmConfig(StrictModel):
             raise ValueError("cut_points: fixed needs exactly one of fixed_cut_points or cut_points_period")
         if self.cut_points_period is not None and not PERIOD_LABEL.match(self.cut_points_period):
             raise ValueError(
-                f"cut_points_period '{self.cut_points_period}' is not a period label of the form YYYY-MM"
+                f"cut_points_period '{self.cut_points_period}' is not a period label ({PERIOD_LABEL_RULE})"
             )
         if self.fixed_cut_points is not None:
             if set(self.fixed_cut_points) != set(RFM_METRICS):
@@ -473,7 +480,7 @@ class RfmConfig(StrictModel):
 class ClusteringConfig(StrictModel):
     """k-means on scaled customer features: k chosen by silhouette (elbow shown), fit small, assign all."""
 
-    # Columns of 03_rfm or customer attributes; text attributes become one 0/1 feature per value.
+    # Columns of the RFM table or customer attributes; text attributes become one 0/1 feature per value.
     features: list[str] = Field(default_factory=lambda: list(RFM_METRICS))
     log_features: list[str] = Field(default_factory=lambda: list(RFM_METRICS))  # sign(x)·ln(1 + |x|) first
     k_min: int = Field(default=3, ge=2)
@@ -499,13 +506,30 @@ class ClusteringConfig(StrictModel):
 
 # ------------------------------------------------------------------------------------ the whole
 
+LATEST = "latest"  # compare_with: the latest earlier period of the same dataset that has been built
+DEFAULTS_FILE = "defaults.yaml"
+DATASET_FILE = "dataset.yaml"
+# Which file may set which top-level key: project-wide keys only in defaults.yaml, a dataset's own keys
+# only in its dataset.yaml, a period's window only in its period file; anything else anywhere.
+PROJECT_KEYS = ("project_name", "default_dataset")
+DATASET_KEYS = ("title", "default_period")
+PERIOD_KEYS = ("period", "period_start", "period_end")
+DEFAULTS_FORBIDDEN = ("sources",)  # defaults name no source file and no source column
+
 
 class Params(StrictModel):
-    project_name: str
-    default_period: str
+    """Everything one period of one dataset runs with: defaults.yaml, then the dataset's
+    dataset.yaml, then the period's file, merged key by key and validated here."""
+
+    project_name: str = "Customer analytics"  # shown on reports/index.html
+    default_dataset: str  # the dataset `make report` and `python -m helpers run` build when none is named
+    dataset: str  # the folder name under params/ (set by the loader, never in a file)
+    title: str | None = None  # the dataset's name on its pages (default: the folder name)
+    default_period: str  # the dataset's period built when none is named
     period: str
     period_start: dt.date
     period_end: dt.date
+    compare_with: str | None = LATEST  # latest | a period label of this dataset | null (no comparison)
     seed: int = 42
     engine: EngineConfig = EngineConfig()
     sources: Sources
@@ -521,13 +545,31 @@ class Params(StrictModel):
     @classmethod
     def _period_label(cls, value: str) -> str:
         if not PERIOD_LABEL.match(value):
-            raise ValueError(f"'{value}' is not a period label of the form YYYY-MM")
+            raise ValueError(f"'{value}' is not a period label ({PERIOD_LABEL_RULE})")
+        return value
+
+    @field_validator("default_dataset", "dataset")
+    @classmethod
+    def _dataset_name(cls, value: str) -> str:
+        if not DATASET_NAME.match(value):
+            raise ValueError(f"'{value}' is not a dataset name ({DATASET_NAME_RULE})")
+        return value
+
+    @field_validator("compare_with")
+    @classmethod
+    def _compare_with_label(cls, value: str | None) -> str | None:
+        if value is not None and value != LATEST and not PERIOD_LABEL.match(value):
+            raise ValueError(
+                f"'{value}' is neither '{LATEST}', null nor a period label ({PERIOD_LABEL_RULE})"
+            )
         return value
 
     @model_validator(mode="after")
     def _window_is_possible(self) -> Params:
         if self.period_end < self.period_start:
             raise ValueError(f"period_end {self.period_end} is before period_start {self.period_start}")
+        if self.compare_with == self.period:
+            raise ValueError(f"compare_with names the period itself ({self.period}); name an earlier period")
         return self
 
     @property
@@ -540,13 +582,18 @@ class Params(StrictModel):
         """The first instant after the period: orders at or after it are in the future."""
         return dt.datetime.combine(self.period_end + dt.timedelta(days=1), dt.time())
 
+    @property
+    def dataset_title(self) -> str:
+        """The dataset's name as pages show it."""
+        return self.title or self.dataset
+
 
 # ------------------------------------------------------------------------------------- loading
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _read_yaml(path: Path, missing_hint: str) -> dict[str, Any]:
     if not path.is_file():
-        raise ParamsError(f"{path}: file not found; create it with `python -m helpers new-period`.")
+        raise ParamsError(f"{path}: file not found; {missing_hint}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -585,6 +632,15 @@ def _has_key(data: dict[str, Any], loc: tuple[Any, ...]) -> bool:
     return True
 
 
+def _home_of(key: str, files: list[tuple[Path, dict[str, Any]]]) -> Path:
+    """The file a missing top-level key belongs in: defaults, the dataset's file or the period's."""
+    if key in PERIOD_KEYS:
+        return files[-1][0]
+    if key in (*DATASET_KEYS, *DEFAULTS_FORBIDDEN) and len(files) > 1:
+        return files[1][0]
+    return files[0][0]
+
+
 def _describe(error: dict[str, Any], files: list[tuple[Path, dict[str, Any]]]) -> str:
     """One sentence for the first validation error: the file, the dotted key and what is wrong."""
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p[0].isupper()))
@@ -597,18 +653,41 @@ def _describe(error: dict[str, Any], files: list[tuple[Path, dict[str, Any]]]) -
             blamed = path
     kind = error["type"]
     if not loc and "period_end" in error["msg"]:  # the model-level window check: a period-file mistake
-        loc, blamed = ("period_end",), files[-1][0]
-        key = "period_end"
-    if kind == "missing" and loc and loc[0] in PERIOD_KEYS:
-        blamed = files[-1][0]  # the window belongs in the period's own file
+        loc, blamed, key = ("period_end",), files[-1][0], "period_end"
+    if not loc and "compare_with" in error["msg"]:
+        loc, blamed, key = ("compare_with",), files[-1][0], "compare_with"
+    if kind == "missing" and len(loc) == 1:
+        blamed = _home_of(loc[0], files)
     if kind == "extra_forbidden":
-        return f"{blamed}: unknown setting '{key}'; check its spelling against params/defaults.yaml."
+        return f"{blamed}: unknown setting '{key}'; check its spelling against params/{DEFAULTS_FILE}."
     if kind == "missing":
         return f"{blamed}: setting '{key}' is required; add it."
     msg = error["msg"].removeprefix("Value error, ")
     value = error.get("input")
     shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
     return f"{blamed}: setting '{key}' is invalid{shown}: {msg}."
+
+
+def _check_placement(files: list[tuple[Path, dict[str, Any]]]) -> None:
+    """A top-level key in a file where it has no meaning is an error naming the file it belongs in."""
+    defaults, dataset, period = files
+    rules = [
+        (defaults, (*DATASET_KEYS, *PERIOD_KEYS, *DEFAULTS_FORBIDDEN, "dataset"), None),
+        (dataset, (*PROJECT_KEYS, *PERIOD_KEYS, "dataset"), defaults[0]),
+        (period, (*PROJECT_KEYS, *DATASET_KEYS, "dataset"), dataset[0]),
+    ]
+    for (path, data), forbidden, _ in rules:
+        for key in forbidden:
+            if key in data:
+                if key == "dataset":
+                    where = "the folder name under params/ (it is not a setting)"
+                elif key in PROJECT_KEYS:
+                    where = f"params/{DEFAULTS_FILE}"
+                elif key in DATASET_KEYS or key in DEFAULTS_FORBIDDEN:
+                    where = f"the dataset's {DATASET_FILE}"
+                else:
+                    where = "the period's own file"
+                raise ParamsError(f"{path}: setting '{key}' does not belong here; it goes in {where}.")
 
 
 def validate(data: dict[str, Any], files: list[tuple[Path, dict[str, Any]]]) -> Params:
@@ -619,29 +698,83 @@ def validate(data: dict[str, Any], files: list[tuple[Path, dict[str, Any]]]) -> 
         raise ParamsError(_describe(exc.errors()[0], files)) from None
 
 
-def period_file(period: str, root: Path | None = None) -> Path:
-    return paths.params_dir(root) / f"{period}.yaml"
+def defaults_path(root: Path | None = None) -> Path:
+    return paths.params_dir(root) / DEFAULTS_FILE
 
 
-def load_params(period: str | None = None, root: Path | None = None) -> Params:
-    """Defaults merged with the period's file (the default period when ``period`` is None)."""
-    defaults_path = paths.params_dir(root) / "defaults.yaml"
-    defaults = _read_yaml(defaults_path)
+def dataset_file(dataset: str, root: Path | None = None) -> Path:
+    return paths.dataset_params_dir(dataset, root) / DATASET_FILE
+
+
+def period_file(dataset: str, period: str, root: Path | None = None) -> Path:
+    return paths.dataset_params_dir(dataset, root) / f"{period}.yaml"
+
+
+def read_defaults(root: Path | None = None) -> dict[str, Any]:
+    return _read_yaml(
+        defaults_path(root), "it holds every setting's default; restore it from the repository."
+    )
+
+
+def default_dataset(root: Path | None = None) -> str:
+    """The dataset built when none is named (``default_dataset`` in defaults.yaml)."""
+    name = read_defaults(root).get("default_dataset")
+    if not name:
+        raise ParamsError(f"{defaults_path(root)}: setting 'default_dataset' is required; add it.")
+    return str(name)
+
+
+def _dataset_settings(dataset: str, root: Path | None) -> dict[str, Any]:
+    if not DATASET_NAME.match(dataset):
+        raise ParamsError(f"dataset '{dataset}' is not a dataset name ({DATASET_NAME_RULE}); use e.g. cdnow.")
+    known = list_datasets(root)
+    hint = (f"the datasets are {', '.join(known)}" if known else "there is no dataset yet") + (
+        "; create it with `python -m helpers new-dataset`."
+    )
+    return _read_yaml(dataset_file(dataset, root), hint)
+
+
+def default_period(dataset: str, root: Path | None = None) -> str:
+    """The dataset's period built when none is named (``default_period`` in its dataset.yaml)."""
+    period = _dataset_settings(dataset, root).get("default_period")
+    if not period:
+        raise ParamsError(f"{dataset_file(dataset, root)}: setting 'default_period' is required; add it.")
+    return str(period)
+
+
+def load_params(dataset: str | None = None, period: str | None = None, root: Path | None = None) -> Params:
+    """defaults.yaml, the dataset's dataset.yaml and the period's file, merged and validated (the
+    default dataset and its default period when not named)."""
+    defaults = read_defaults(root)
+    if dataset is None:
+        dataset = default_dataset(root)
+    dataset_settings = _dataset_settings(dataset, root)
     if period is None:
-        period = defaults.get("default_period")
-        if not period:
-            raise ParamsError(f"{defaults_path}: setting 'default_period' is required; add it.")
+        period = default_period(dataset, root)
     if not PERIOD_LABEL.match(str(period)):
-        raise ParamsError(f"period '{period}' is not a label of the form YYYY-MM; use e.g. 1998-06.")
-    path = period_file(period, root)
-    override = _read_yaml(path)
+        raise ParamsError(f"period '{period}' is not a period label ({PERIOD_LABEL_RULE}); use e.g. 1998-06.")
+    path = period_file(dataset, period, root)
+    override = _read_yaml(
+        path, f"create it with `python -m helpers new-period {period} --dataset {dataset}`."
+    )
     if "period" in override and str(override["period"]) != period:
         raise ParamsError(
-            f"{path}: setting 'period' is '{override['period']}' but the file is for '{period}'; "
-            "make them agree."
+            f"{path}: setting 'period' is '{override['period']}' but the file is for '{period}'; make them "
+            f"agree."
         )
-    files = [(defaults_path, defaults), (path, override)]
-    params = validate(_merge(defaults, override), files)
+    files = [
+        (defaults_path(root), defaults),
+        (dataset_file(dataset, root), dataset_settings),
+        (path, override),
+    ]
+    _check_placement(files)
+    merged = _merge(_merge(defaults, dataset_settings), override)
+    params = validate({**merged, "dataset": dataset}, files)
+    if params.compare_with not in (None, LATEST) and params.compare_with not in list_periods(dataset, root):
+        raise ParamsError(
+            f"{path}: setting 'compare_with' names '{params.compare_with}', which is not a period of dataset "
+            f"{dataset}; name one of its periods, '{LATEST}' or null."
+        )
     if params.engine.memory_limit == AUTO:
         engine = params.engine.model_copy(
             update={"memory_limit": auto_memory_limit(params.sources.transactions, root)}
@@ -650,39 +783,61 @@ def load_params(period: str | None = None, root: Path | None = None) -> Params:
     return params
 
 
-def list_periods(root: Path | None = None) -> list[str]:
-    """Every period that has a params file, oldest first."""
-    return sorted(p.stem for p in paths.params_dir(root).glob("*.yaml") if PERIOD_LABEL.match(p.stem))
+def list_datasets(root: Path | None = None) -> list[str]:
+    """Every dataset: a folder under params/ with a dataset.yaml, by name."""
+    folder = paths.params_dir(root)
+    return sorted(
+        p.parent.name for p in folder.glob(f"*/{DATASET_FILE}") if DATASET_NAME.match(p.parent.name)
+    )
+
+
+def _period_end(path: Path) -> str:
+    """The period_end a period file states, as text for ordering (files are validated when loaded)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, ValueError):
+        return ""
+    return str(data.get("period_end", "")) if isinstance(data, dict) else ""
+
+
+def list_periods(dataset: str, root: Path | None = None) -> list[str]:
+    """Every period of a dataset (a file params/<dataset>/<label>.yaml), oldest first: by period_end,
+    then by label."""
+    folder = paths.dataset_params_dir(dataset, root)
+    files = [p for p in folder.glob("*.yaml") if p.name != DATASET_FILE and PERIOD_LABEL.match(p.stem)]
+    return [p.stem for p in sorted(files, key=lambda p: (_period_end(p), p.stem))]
 
 
 def month_window(period: str) -> tuple[dt.date, dt.date]:
     """First and last day of a YYYY-MM period."""
+    if not MONTH_LABEL.match(period):
+        raise ParamsError(f"period '{period}' is not a calendar month of the form YYYY-MM; use e.g. 1998-07.")
     year, month = (int(x) for x in period.split("-"))
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-def new_period_file(period: str, root: Path | None = None, overwrite: bool = False) -> Path:
-    """Write ``params/<period>.yaml`` for a calendar month and check that it validates."""
-    if not PERIOD_LABEL.match(period):
-        raise ParamsError(f"period '{period}' is not a label of the form YYYY-MM; use e.g. 1998-07.")
-    path = period_file(period, root)
+def period_text(period: str, start: dt.date, end: dt.date) -> str:
+    """A period file's text: the label and its window."""
+    return (
+        f"# The {period} report; anything set here overrides the dataset's dataset.yaml.\n"
+        f'period: "{period}"\nperiod_start: {start.isoformat()}\nperiod_end: {end.isoformat()}\n'
+    )
+
+
+def new_period_file(
+    period: str, dataset: str | None = None, root: Path | None = None, overwrite: bool = False
+) -> Path:
+    """Write ``params/<dataset>/<period>.yaml`` for a calendar month and check that it validates."""
+    dataset = dataset or default_dataset(root)
+    start, end = month_window(period)
+    _dataset_settings(dataset, root)  # the dataset must exist
+    path = period_file(dataset, period, root)
     if path.exists() and not overwrite:
         raise ParamsError(f"{path}: already exists; edit it, or pass --overwrite to replace it.")
-    start, end = month_window(period)
-    path.write_text(
-        f"# Settings for the {period} report; anything here overrides params/defaults.yaml.\n"
-        f'period: "{period}"\nperiod_start: {start.isoformat()}\nperiod_end: {end.isoformat()}\n',
-        encoding="utf-8",
-    )
+    path.write_text(period_text(period, start, end), encoding="utf-8")
     try:
-        load_params(period, root)
+        load_params(dataset, period, root)
     except ParamsError:
         path.unlink()
         raise
     return path
-
-
-def previous_period(period: str, root: Path | None = None) -> str | None:
-    """The latest period with a params file before ``period``."""
-    earlier = [p for p in list_periods(root) if p < period]
-    return earlier[-1] if earlier else None

@@ -33,24 +33,13 @@ from helpers.config import (
     PrivacyConfig,
     TransactionSource,
 )
-
-CANONICAL_TEXT_COLUMNS = [
-    "customer_id",
-    "order_id",
-    "order_ts",
-    "amount",
-    "quantity",
-    "product_id",
-    "category",
-    "channel",
-    "region",
-    "currency",
-]
-PROVENANCE_COLUMNS = ["source_file", "source_row"]
-# Canonical columns a typed source may deliver typed, and the kind of value each must be.
-NATIVE_TYPE_ROLES = {"order_ts": "timestamp", "amount": "number", "quantity": "number"}
-# Names that look like direct identifiers: a mapped attribute with such a name is refused.
-IDENTIFIER_NAME = re.compile(r"(^|_)(name|e-?mail|phone|mobile|address|street|zip|postcode)(_|$)", re.I)
+from helpers.schema import (
+    CANONICAL_TEXT_COLUMNS,
+    IDENTIFIER_NAME,
+    NATIVE_TYPE_ROLES,
+    PROVENANCE_COLUMNS,
+    normalise_customer_id,
+)
 
 
 class IngestError(ValueError):
@@ -349,8 +338,6 @@ def _pseudonymise(con: ibis.BaseBackend, table: ir.Table, key: bytes, name: str)
     """Replace ``customer_id`` by its keyed hash (computed once per distinct id, joined back). The id is
     normalised first as cleaning does (blanks, NA-like tokens, "17850.0"), so one customer keeps one
     pseudonym and a missing id stays missing instead of becoming the hash of "NA"."""
-    from helpers.cleaning import normalise_customer_id  # imported here: cleaning imports this module
-
     table = table.mutate(customer_id=normalise_customer_id(table.customer_id.cast("string")))
     distinct = table.select("customer_id").distinct().filter(table.customer_id.notnull()).to_pandas()
     mapping = pd.DataFrame(

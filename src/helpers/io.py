@@ -12,23 +12,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-STAGE_OF_PRODUCT = {
-    "01": "01_ingest",
-    "02": "02_cleaning",
-    "03": "03_rfm",
-    "04": "04_clustering",
-    "05": "05_scoring",
-    "06": "06_clv",
-    "07": "07_report",
-}
-
-
-class ProductError(RuntimeError):
-    """An earlier stage's product is missing or unreadable; the message names the stage to re-run."""
+from helpers.catalog import ProductError, stage_of_file
 
 
 def _stage_for(path: Path) -> str:
-    return STAGE_OF_PRODUCT.get(path.name[:2], "the stage that writes it")
+    """The notebook that writes a product file (from the stage catalog), for messages."""
+    stage = stage_of_file(Path(path).name)
+    return stage.notebook if stage else "the stage that writes it"
 
 
 def require(path: Path) -> Path:
@@ -49,9 +39,9 @@ def read_parquet(path: Path) -> pd.DataFrame:
         ) from None
 
 
-def read_optional(path: Path) -> pd.DataFrame | None:
+def read_optional(path: Path | None) -> pd.DataFrame | None:
     """A product that an optional stage or source writes (clusters, customer attributes), or None."""
-    return read_parquet(path) if Path(path).is_file() else None
+    return read_parquet(path) if path is not None and Path(path).is_file() else None
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, sort_by: list[str] | None = None) -> Path:

@@ -26,34 +26,39 @@ def params_dir(root: Path | None = None) -> Path:
     return (root or project_root()) / "params"
 
 
-def raw_dir(root: Path | None = None) -> Path:
-    return (root or project_root()) / "data" / "raw"
+def dataset_params_dir(dataset: str, root: Path | None = None) -> Path:
+    """``params/<dataset>/``: the dataset's dataset.yaml and one file per period."""
+    return params_dir(root) / dataset
+
+
+def raw_dir(dataset: str | None = None, root: Path | None = None) -> Path:
+    """``data/raw/`` or, for a dataset, ``data/raw/<dataset>/``: input files exactly as received."""
+    folder = (root or project_root()) / "data" / "raw"
+    return folder / dataset if dataset else folder
 
 
 def processed_root(root: Path | None = None) -> Path:
     return (root or project_root()) / "data" / "processed"
 
 
-def processed_dir(period: str, root: Path | None = None) -> Path:
-    """Where the data products of one period are published."""
-    return processed_root(root) / period
+def processed_dir(dataset: str, period: str, root: Path | None = None) -> Path:
+    """Where the data products of one period of a dataset are published."""
+    return processed_root(root) / dataset / period
 
 
-def products_dir(period: str, override: str | None = None, root: Path | None = None) -> Path:
-    """Where a notebook reads and writes its period's products: the runner's staging folder when it
-    passes one (``override``), the published folder otherwise (JupyterLab, a papermill run by hand)."""
-    folder = Path(override) if override else processed_dir(period, root)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def interim_dir(dataset: str, period: str, root: Path | None = None) -> Path:
+    """Where a report notebook run by hand (JupyterLab, papermill) writes what the runner would publish
+    under reports/ (the exports): never a published folder."""
+    return (root or project_root()) / "data" / "interim" / dataset / period
 
 
 def reports_root(root: Path | None = None) -> Path:
     return (root or project_root()) / "reports"
 
 
-def report_dir(period: str, root: Path | None = None) -> Path:
-    """Where the HTML report of one period is published."""
-    return reports_root(root) / period
+def report_dir(dataset: str, period: str, root: Path | None = None) -> Path:
+    """Where the HTML report of one period of a dataset is published."""
+    return reports_root(root) / dataset / period
 
 
 def notebooks_dir(root: Path | None = None) -> Path:

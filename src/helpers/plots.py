@@ -448,3 +448,13 @@ def interactive(frame: pd.DataFrame, page_length: int = 10) -> None:
     import itables
 
     itables.show(frame, pageLength=page_length, classes="display compact", showIndex=False)
+
+
+def show(fig: plt.Figure) -> None:
+    """Put a chart on the page now, in order with the cell's other outputs, and only once: the inline
+    backend would otherwise add every open figure again at the end of the cell (a chart shown with
+    ``display`` appeared twice)."""
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)

@@ -1,4 +1,4 @@
-"""Stage 07: the numbers behind the stakeholder page: headline KPIs of the period and their change
+"""Stage 10: the numbers behind the stakeholder page: headline KPIs of the period and their change
 from the previous period, sentences written from those numbers, segment migration between periods,
 and the CSV/XLSX exports with their data dictionary."""
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import ibis.expr.types as ir
 import pandas as pd
 
+from helpers.catalog import StageRun
 from helpers.engine import exact_sum
 from helpers.io import ids_increasing, join_by_id, largest_first
 
@@ -321,33 +322,36 @@ def data_dictionary(tables: dict[str, pd.DataFrame], descriptions: dict[str, str
 
 # ------------------------------------------------------------------------------- the period page
 
-PRODUCTS = {
-    "quality": "02_quality.json",
-    "rfm": "03_rfm.parquet",
-    "segments": "03_segments.parquet",
-    "clusters": "04_clusters.parquet",
-    "profiles": "04_cluster_profiles.parquet",
-    "scores": "05_scores.parquet",
-    "churn": "05_churn_warning.parquet",
-    "clv": "06_clv.parquet",
-    "model": "06_model.json",
-}
+PAGE_PRODUCTS = [  # what the report reads of its own period: product reference -> frame or facts
+    "quality",
+    "rfm",
+    "segments",
+    "personas?",
+    "clusters?",
+    "scores?",
+    "churn_warning?",
+    "clv?",
+    "clv_model?",
+]
+COMPARED_PRODUCTS = ["rfm?", "scores?", "clv?"]  # what it reads of the compared period
 
 
-def load_products(folder: Path | None) -> dict[str, object]:
-    """Every product of a period that exists (None for the others, or for a period never built)."""
+def _load(path: Path | None) -> object:
     from helpers import io
 
-    found: dict[str, object] = {}
-    for key, name in PRODUCTS.items():
-        path = folder / name if folder is not None else None
-        if path is None or not path.is_file():
-            found[key] = None
-        elif name.endswith(".json"):
-            found[key] = io.read_json(path)
-        else:
-            found[key] = io.read_parquet(path)
-    return found
+    if path is None:
+        return None
+    return io.read_json(path) if path.suffix == ".json" else io.read_parquet(path)
+
+
+def load_products(stage: StageRun) -> dict[str, object]:
+    """The report's products of this period by product key (None where an optional one is absent)."""
+    return {ref.rstrip("?"): _load(stage.input(ref)) for ref in PAGE_PRODUCTS}
+
+
+def load_compared(stage: StageRun) -> dict[str, object]:
+    """The report's products of the compared period (all None when there is none)."""
+    return {ref.rstrip("?"): _load(stage.earlier_input(ref)) for ref in COMPARED_PRODUCTS}
 
 
 def stage_kpis(products: dict[str, object], at_risk_stages: list[str]) -> dict[str, float]:
@@ -398,12 +402,11 @@ def segment_table(
     return table.reset_index().rename(columns={"index": "segment"})
 
 
-def segment_sentences(table: pd.DataFrame, previous_label: str | None) -> list[str]:
-    """The two largest segment changes in words, or why there are none."""
+def segment_sentences(table: pd.DataFrame, previous_label: str | None, no_comparison: str) -> list[str]:
+    """The two largest segment changes in words, or ``no_comparison`` (the sentence saying why no
+    period is compared) when there is no earlier period."""
     if "change" not in table.columns:
-        if previous_label:
-            return [f"{previous_label} has not been built, so segment changes cannot be shown; run it first."]
-        return ["This is the first period: segment changes appear from the next period on."]
+        return [no_comparison]
     moved = (
         table[table["change"] != 0].reindex(table["change"].abs().sort_values(ascending=False).index).head(2)
     )
@@ -462,7 +465,7 @@ def customer_list(rfm: pd.DataFrame, scores: pd.DataFrame | None, clv: pd.DataFr
         table = join_by_id(table, clv, ["p_alive", "expected_purchases", "clv"])
     numbers = table.select_dtypes("float").columns
     table = table.assign(**{c: table[c].round(2) for c in numbers})
-    if ids_increasing(table["customer_id"]):  # as 03_rfm is written
+    if ids_increasing(table["customer_id"]):  # as the RFM product is written
         return table.reset_index(drop=True)
     return table.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
 
@@ -563,19 +566,23 @@ COLUMN_DESCRIPTIONS = {
 
 
 def method_notes(
-    model: dict | None, scoring_weights: dict[str, float], horizon_months: int, monthly_discount_rate: float
+    model: dict | None,
+    scoring_weights: dict[str, float] | None,
+    horizon_months: int,
+    monthly_discount_rate: float,
 ) -> str:
     """Plain-language notes on how the numbers were made, with the model's validation error."""
-    weights = ", ".join(f"{name.replace('_', ' ')} {100 * w:.0f}%" for name, w in scoring_weights.items())
     lines = [
         "- **RFM segments.** Every customer gets three scores from 1 to 5: how recently they bought (R), "
-        "how often "
-        "(F) and how much they spent (M), each by fifths of all customers. A rule table turns the three "
-        "scores into "
-        "a named segment such as *Champions* or *At Risk*.",
-        f"- **Customer score.** A number from 0 to 100 that weighs the customer's rank on several "
-        f"indicators ({weights}).",
+        "how often (F) and how much they spent (M), each by fifths of all customers. A rule table turns the "
+        "three scores into a named segment such as *Champions* or *At Risk*.",
     ]
+    if scoring_weights:
+        weights = ", ".join(f"{name.replace('_', ' ')} {100 * w:.0f}%" for name, w in scoring_weights.items())
+        lines.append(
+            f"- **Customer score.** A number from 0 to 100 that weighs the customer's rank on several "
+            f"indicators ({weights})."
+        )
     if model and model.get("chosen_model"):
         chosen = model["chosen_model"]
         errors = {e["model"]: e for e in model.get("holdout", {}).get("errors", [])}
@@ -622,8 +629,42 @@ def kpis_with_previous(
     return now, {**kpis[1], **stage_kpis(previous_products, stages)}
 
 
+PERSONA_COLUMNS = [  # what the page shows of each cluster
+    "cluster_name",
+    "customers",
+    "share_of_customers_%",
+    "share_of_revenue_%",
+    "mean_recency_days",
+    "mean_frequency_orders",
+    "mean_monetary_total",
+]
+# The page's sections: anchor, title, and the product whose presence shows it (None: always there).
+SECTIONS = [
+    ("Headline-numbers", "Headline numbers", None),
+    ("Segments", "Segments", None),
+    ("Segment-migration", "Segment migration", None),
+    ("Clusters", "Clusters", "personas"),
+    ("Lifetime-value", "Lifetime value", "clv_model"),
+    ("Customers-to-act-on", "Customers to act on", ("churn_warning", "clv")),
+    ("Data-quality", "Data quality", None),
+    ("How-the-numbers-are-made", "How the numbers are made", None),
+    ("Exports-and-detailed-pages", "Exports and detailed pages", None),
+]
+
+
+def contents(products: dict[str, object]) -> str:
+    """The page's table of contents (Markdown): the sections whose stage ran, so no link leads nowhere."""
+
+    def shown(needs: str | tuple[str, ...] | None) -> bool:
+        keys = (needs,) if isinstance(needs, str) else needs
+        return keys is None or any(products.get(key) is not None for key in keys)
+
+    links = [f"[{title}](#{anchor})" for anchor, title, needs in SECTIONS if shown(needs)]
+    return "**Contents:** " + " · ".join(links)
+
+
 def cluster_centres(profiles: pd.DataFrame) -> pd.DataFrame:
-    """Scaled cluster centres (rows: cluster names, columns: features) from 04_cluster_profiles."""
+    """Scaled cluster centres (rows: cluster names, columns: features) from the personas product."""
     centre_columns = [c for c in profiles.columns if c.startswith("centre: ")]
     centres = profiles.set_index("cluster_name")[centre_columns]
     centres.columns = [c.removeprefix("centre: ") for c in centre_columns]
@@ -646,25 +687,13 @@ def export_links(written: list[Path], pages: Path) -> str:
 
 
 def stage_links(pages: Path) -> str:
-    """Links to every stage's own page (for analysts), as far as they exist when the report is built."""
-    names = {
-        "01": "Ingest",
-        "02": "Cleaning (data quality)",
-        "03": "RFM segments",
-        "04": "Clusters",
-        "05": "Scores and lifecycle",
-        "06": "Lifetime value",
-    }
-    return link_list(
-        [
-            (f"{number} · {label}", f"{number}_{stem}.html")
-            for number, label in names.items()
-            for stem in [_stage_stem(pages, number)]
-            if stem
-        ]
-    )
+    """Links to the page of every other stage that ran for this period (for analysts): those whose
+    executed notebook the runner has saved next to the report."""
+    from helpers.catalog import REPORT_STAGE, STAGES
 
-
-def _stage_stem(pages: Path, number: str) -> str | None:
-    found = sorted(pages.glob(f"{number}_*.html"))
-    return found[0].stem.split("_", 1)[1] if found else None
+    ran = [
+        s
+        for s in STAGES
+        if s.number != REPORT_STAGE and (pages / "notebooks" / f"{s.notebook}.ipynb").is_file()
+    ]
+    return link_list([(f"{s.number} · {s.title}", f"{s.notebook}.html") for s in ran])

@@ -21,14 +21,13 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from helpers import io, paths
+from helpers import io
 from helpers.config import RFM_METRICS, RfmConfig, SegmentRule
 from helpers.engine import exact_mean, exact_sum
 
 QUINTILES = (1, 2, 3, 4)  # cut point k sits at k/5 of the customers
 SCORE_OF_METRIC = {"recency_days": "r_score", "frequency_orders": "f_score", "monetary_total": "m_score"}
 LOWER_IS_BETTER = {"recency_days"}
-CUTPOINTS_FILE = "03_rfm_cutpoints.json"
 METRIC_MEANINGS = {
     "recency_days": "days since the last order",
     "frequency_orders": "orders (returns not counted)",
@@ -165,20 +164,20 @@ def quantile_cut_points(customers: ir.Table) -> dict[str, list[float]]:
     return {metric: quintile_cut_points(metric_value_counts(customers, metric)) for metric in RFM_METRICS}
 
 
-def resolve_cut_points(rfm: RfmConfig, customers: ir.Table, period: str, root: Path | None = None) -> dict:
+def resolve_cut_points(rfm: RfmConfig, customers: ir.Table, period: str, earlier: Path | None = None) -> dict:
     """The cut points to score with, and where they come from: this period's quintiles, the fixed
-    values in params, or the file written by an earlier period (``rfm.cut_points_period``)."""
+    values in params, or ``earlier``, the cut points an earlier period wrote (``rfm.cut_points_period``;
+    None when that period has not been built)."""
     if rfm.cut_points == "quantiles":
         cuts, source = quantile_cut_points(customers), f"quintiles of the {period} customers"
     elif rfm.fixed_cut_points is not None:
         cuts = {m: [float(v) for v in rfm.fixed_cut_points[m]] for m in RFM_METRICS}
         source = "fixed in params (rfm.fixed_cut_points)"
     else:
-        earlier = paths.processed_dir(rfm.cut_points_period, root) / CUTPOINTS_FILE
-        if not earlier.is_file():
+        if earlier is None or not Path(earlier).is_file():
             raise FileNotFoundError(
-                f"rfm.cut_points_period is {rfm.cut_points_period} but {earlier} does not exist; "
-                f"run the {rfm.cut_points_period} report first or set rfm.cut_points: quantiles."
+                f"rfm.cut_points_period is {rfm.cut_points_period} but that period's cut points do not "
+                f"exist; build the {rfm.cut_points_period} report first or set rfm.cut_points: quantiles."
             )
         stored = io.read_json(earlier)
         cuts, source = (

@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from helpers import paths
-from helpers.config import MEMORY_LIMIT_HINT, OUT_OF_MEMORY, load_params
+from helpers import catalog, paths
+from helpers.catalog import Stage
+from helpers.config import MEMORY_LIMIT_HINT, OUT_OF_MEMORY, Params, list_datasets, list_periods, load_params
 
 STAGING = ".staging"
 TEMPLATES = Path(__file__).parent / "templates"  # nbconvert template "offline": lab without CDN scripts
 FAILED = ".failed"
 RUN_FILE = "run.json"
-REPORT_NOTEBOOK = "07_report"
-HEADLINE_FILE = "07_headline.json"  # written by notebook 07: the KPIs shown in reports/index.html
+SEPARATOR = "+"  # between a period's label and a run's token in staging folder names (never in a label)
 
 
 @dataclass
@@ -41,6 +41,7 @@ class StageResult:
 
 @dataclass
 class RunResult:
+    dataset: str
     period: str
     ok: bool
     stages: list[StageResult] = field(default_factory=list)
@@ -53,38 +54,116 @@ class NotebookFailed(RuntimeError):
     """A notebook raised: names the notebook, the cell and where the executed copy was saved."""
 
 
-def stage_notebooks(root: Path | None = None, only: list[str] | None = None) -> list[Path]:
-    """The numbered notebooks (``01_ingest.ipynb`` …) in order; ``only`` keeps those whose number
-    or name is listed."""
-    found = sorted(p for p in paths.notebooks_dir(root).glob("[0-9][0-9]_*.ipynb"))
-    if only:
-        found = [p for p in found if p.stem[:2] in only or p.stem in only]
-    return found
+@dataclass
+class Plan:
+    """The stages one run executes (in flow order, with their notebooks), the stages it skips and why,
+    and what ``--only`` added downstream."""
+
+    run: list[tuple[Stage, Path]]
+    skipped: list[tuple[Stage, str]]
+    downstream: list[Stage] = field(default_factory=list)
+
+    def lines(self, label: str) -> list[str]:
+        """The run log's lines about the plan: one per skipped stage, and what --only re-runs."""
+        out = [f"[{label}] {stage.notebook} skipped: {reason}" for stage, reason in self.skipped]
+        if self.downstream:
+            selected = [s.notebook for s, _ in self.run if s not in self.downstream]
+            out.append(
+                f"[{label}] re-running {', '.join(selected)} and the stages downstream of "
+                f"{'it' if len(selected) == 1 else 'them'}: {', '.join(s.notebook for s in self.downstream)}"
+            )
+        return out
+
+
+def plan_stages(params: Params, root: Path | None = None, only: list[str] | None = None) -> Plan:
+    """Which stages of the catalog run for this period: each whose notebook is in ``notebooks/`` and
+    whose sources are configured, unless a stage it cannot do without is skipped. ``only`` (numbers or
+    names) keeps those stages and every stage downstream of them, whose products would otherwise
+    stay stale."""
+    folder = paths.notebooks_dir(root)
+    runnable: list[tuple[Stage, Path]] = []
+    skipped: list[tuple[Stage, str]] = []
+    for stage in catalog.STAGES:
+        notebook = folder / f"{stage.notebook}.ipynb"
+        reason = catalog.missing_need(params, stage)
+        if reason is None and not notebook.is_file():
+            reason = f"no notebook {notebook.name} in {folder.name}/"
+        if reason is None:
+            lost = [
+                s.notebook
+                for s, _ in skipped
+                if any(
+                    required and catalog.writer_of(ref) is s for ref, required in stage.refs("reads").items()
+                )
+            ]
+            if lost:
+                reason = f"it needs the products of {', '.join(lost)}, which is skipped"
+        if reason is None:
+            runnable.append((stage, notebook))
+        else:
+            skipped.append((stage, reason))
+    if not only:
+        return Plan(runnable, skipped)
+    selected = [catalog.stage(name) for name in only]
+    not_running = [s.notebook for s in selected if s not in [r for r, _ in runnable]]
+    if not_running:
+        reasons = dict((s.notebook, why) for s, why in skipped)
+        raise RuntimeError(
+            f"--only names {', '.join(not_running)}, which cannot run for this period "
+            f"({'; '.join(reasons.get(n, 'unknown') for n in not_running)})."
+        )
+    later = catalog.downstream(selected)
+    keep = [(s, nb) for s, nb in runnable if s in selected or s in later]
+    return Plan(keep, [], [s for s, _ in keep if s in later])
+
+
+def run_label(dataset: str, period: str) -> str:
+    """How the run log names a build: ``cdnow 1998-06``."""
+    return f"{dataset} {period}"
 
 
 @contextmanager
-def period_lock(period: str, root: Path | None = None) -> Iterator[None]:
-    """One run per period at a time; different periods run side by side."""
-    lock_dir = paths.reports_root(root) / ".locks"
+def period_lock(dataset: str, period: str, root: Path | None = None) -> Iterator[None]:
+    """One run per period of a dataset at a time; different periods run side by side."""
+    lock_dir = paths.reports_root(root) / ".locks" / dataset
     lock_dir.mkdir(parents=True, exist_ok=True)
     with open(lock_dir / f"{period}.lock", "w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise RuntimeError(
-                f"period {period} is already being built by another run; wait for it to finish."
+                f"period {period} of {dataset} is already being built by another run; wait for it to finish."
             ) from None
         yield
 
 
-def export_html(notebook: Path, target: Path) -> Path:
+def export_html(
+    notebook: Path, target: Path, title: str | None = None, links: list[tuple[str, str]] | None = None
+) -> Path:
     """The executed notebook as a stand-alone page that works offline: code hidden, figures embedded
-    as base64 PNG, no script fetched from the internet."""
+    as base64 PNG, no script fetched from the internet; ``title`` for the browser tab and ``links``
+    (label, relative href) in a bar at the top of the page."""
     import nbformat
 
-    body, _ = _html_exporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    node = nbformat.read(notebook, as_version=4)
+    if title:
+        node.metadata["title"] = title
+    node.metadata["ca_links"] = [list(link) for link in links or []]
+    body, _ = _html_exporter().from_notebook_node(node)
     target.write_text(body, encoding="utf-8")
     return target
+
+
+def page_title(params: Params, stage: Stage) -> str:
+    """A page's title: dataset, period and stage."""
+    return f"{stage.title} · {params.dataset_title} · {params.period}"
+
+
+def page_links(stage: Stage) -> list[tuple[str, str]]:
+    """The bar at the top of a page: every other page of the period back to the report, and all reports."""
+    if stage.number == catalog.REPORT_STAGE:
+        return [("All reports", "../../index.html")]
+    return [("← Customer report", "index.html"), ("All reports", "../../index.html")]
 
 
 @functools.lru_cache(maxsize=1)
@@ -277,16 +356,22 @@ def _execute(
         ) from None
 
 
-def remove_stale_staging(period: str, root: Path) -> list[Path]:
+def staging_folder(base: Path, dataset: str, period: str, token: str) -> Path:
+    """A run's staging folder under ``base`` (data/processed or reports)."""
+    return base / STAGING / dataset / f"{period}{SEPARATOR}{token}"
+
+
+def remove_stale_staging(dataset: str, period: str, root: Path) -> list[Path]:
     """Remove what killed runs of this period left behind: staging folders, and an old published copy
     caught mid-swap (put back first if the swap never finished). Called while holding the period's
-    lock, so no live run owns them; other periods' folders are left alone."""
+    lock, so no live run owns them; other periods' and other datasets' folders are left alone."""
     stale = []
     for base in (paths.processed_root(root), paths.reports_root(root)):
-        old = sorted(base.glob(f".old-{period}-*"), key=lambda p: p.stat().st_mtime)
-        if old and not (base / period).exists():
-            old.pop().rename(base / period)
-        stale += sorted((base / STAGING).glob(f"{period}-*")) + old
+        home = base / dataset
+        old = sorted(home.glob(f".old-{period}{SEPARATOR}*"), key=lambda p: p.stat().st_mtime)
+        if old and not (home / period).exists():
+            old.pop().rename(home / period)
+        stale += sorted((base / STAGING / dataset).glob(f"{period}{SEPARATOR}*")) + old
     for folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
     return stale
@@ -295,24 +380,17 @@ def remove_stale_staging(period: str, root: Path) -> list[Path]:
 def _publish(staging: Path, final: Path, token: str) -> None:
     """Swap a fully built folder into place; the old one is removed only after the swap."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    old = final.with_name(f".old-{final.name}-{token}")
+    old = final.with_name(f".old-{final.name}{SEPARATOR}{token}")
     if final.exists():
         final.rename(old)
     staging.rename(final)
     shutil.rmtree(old, ignore_errors=True)
 
 
-# What each stage reads (DESIGN.md's flow of one period), by number. A stage starts once those of them
-# that run in this build have finished; a numbered notebook not listed waits for every one before it.
-STAGE_INPUTS = {"02": {"01"}, "03": {"02"}, "04": {"01", "03"}, "05": {"01", "03", "04"}, "06": {"02"}}
-
-
-def stage_inputs(notebook: Path, notebooks: list[Path]) -> set[str]:
-    """The stems of the notebooks in ``notebooks`` that ``notebook`` must wait for."""
-    number = notebook.stem[:2]
-    earlier = {p.stem[:2] for p in notebooks if p.stem[:2] < number}
-    needs = STAGE_INPUTS.get(number, earlier) & earlier
-    return {p.stem for p in notebooks if p.stem[:2] in needs}
+def waits_for(stage: Stage, planned: list[Stage]) -> set[str]:
+    """The notebooks among ``planned`` that ``stage`` must wait for: those writing a product it reads
+    (the catalog's reads, required or optional)."""
+    return {other.notebook for other in planned if other is not stage and catalog.depends_on(stage, other)}
 
 
 class Lane:
@@ -352,39 +430,44 @@ class Lane:
 def parallel_allowed(params, products_stage: Path) -> bool:
     """Two stages at once (a second kernel) only with shared kernels and a period of at most
     ``runner.parallel_max_rows`` ingested rows: each stage holds its own working set in memory."""
-    facts = products_stage / "01_ingest.json"
+    facts = products_stage / catalog.file_of("ingest_facts")
     if not params.runner.shared_kernel or params.runner.parallel_max_rows == 0 or not facts.is_file():
         return False
     return int(json.loads(facts.read_text()).get("rows_read", 0)) <= params.runner.parallel_max_rows
 
 
 def _run_notebooks(
-    notebooks: list[Path],
+    planned: list[tuple[Stage, Path]],
     report_stage: Path,
     products_stage: Path,
-    params,
+    params: Params,
     result: RunResult,
     log: Callable[[str], None],
 ) -> tuple[Path, str] | None:
-    """Execute the notebooks, each once the stages it reads have finished, and export each to HTML;
-    returns the first failure as (notebook, message), after the notebooks still running have ended.
+    """Execute the planned stages, each once the stages whose products it reads have finished, and
+    export each to HTML; returns the first failure as (notebook, message), after the notebooks still
+    running have ended.
 
     One lane (kernel) runs the stages in order. After 01, when the period is small enough
     (``parallel_allowed``), a second lane starts its kernel and takes any stage whose inputs are ready
-    while the first is busy: on the default stages, 06_clv (which reads only 02) runs next to
-    03-05. A page is exported in a background thread while the kernels run (the kernels are other
+    while the first is busy: on the default stages, 07_clv (which reads only 02) runs next to 03
+    and 08. A page is exported in a background thread while the kernels run (the kernels are other
     processes); every export has finished when this returns."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     runner = params.runner
-    cwd = notebooks[0].parent
+    label = run_label(params.dataset, params.period)
+    stages = [stage for stage, _ in planned]
+    notebook_of = dict(planned)
+    cwd = planned[0][1].parent
     lanes = [Lane("lane-1", runner.kernel_name, cwd, runner.shared_kernel)]
     parameters = {
+        "dataset": params.dataset,
         "period": params.period,
         "products_dir": str(products_stage),
         "report_dir": str(report_stage),
     }
-    pending, running = list(notebooks), {}  # running: future -> (notebook, lane, start time)
+    pending, running = list(stages), {}  # running: future -> (stage, lane, start time)
     failure, second_lane = None, False
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-html") as exporter:
@@ -395,20 +478,21 @@ def _run_notebooks(
                     [lane for lane in lanes if lane not in busy] if failure is None else []
                 )  # no new starts after a failure
                 for lane in idle:
-                    blocked = {p.stem for p in pending} | {nb.stem for nb, _, _ in running.values()}
-                    ready = next((nb for nb in pending if not stage_inputs(nb, notebooks) & blocked), None)
+                    blocked = {s.notebook for s in pending} | {s.notebook for s, _, _ in running.values()}
+                    ready = next((s for s in pending if not waits_for(s, stages) & blocked), None)
                     if ready is None:
                         if lane is not lanes[0] and len(pending) < len(lanes):
-                            # Every notebook left waits for a running one, whose lane will take it:
-                            # this kernel's memory is freed now (10M orders: 07 peaked at 2.14 GB
-                            # instead of 3.23 GB next to the idle kernel that had run 06).
+                            # Every stage left waits for a running one, whose lane will take it:
+                            # this kernel's memory is freed now (10M orders: the report peaked at
+                            # 2.14 GB instead of 3.23 GB next to the idle kernel that had run CLV).
                             lanes.remove(lane)
                             lane.close()
                         break
                     pending.remove(ready)
+                    notebook = notebook_of[ready]
                     future = lane.run(
-                        ready,
-                        report_stage / "notebooks" / ready.name,
+                        notebook,
+                        report_stage / "notebooks" / notebook.name,
                         parameters,
                         runner.kernel_name,
                         runner.cell_timeout_seconds,
@@ -417,21 +501,20 @@ def _run_notebooks(
                 if not running:
                     break
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=lambda f: running[f][0].name):
-                    notebook, lane, t0 = running.pop(future)
+                for future in sorted(done, key=lambda f: running[f][0].number):
+                    stage, lane, t0 = running.pop(future)
+                    notebook = notebook_of[stage]
                     try:
                         future.result()
                     except NotebookFailed as exc:
                         failure = failure or (notebook, str(exc))
                         continue
                     executed = report_stage / "notebooks" / notebook.name
-                    page = report_stage / f"{notebook.stem}.html"
-                    exports.append(
-                        exporter.submit(_export_page, executed, page, notebook.stem == REPORT_NOTEBOOK)
-                    )
+                    page = report_stage / f"{stage.notebook}.html"
+                    exports.append(exporter.submit(_export_page, executed, page, params, stage))
                     seconds = time.perf_counter() - t0
-                    result.stages.append(StageResult(notebook.stem, round(seconds, 2), page.name))
-                    log(f"[{params.period}] {notebook.stem:<16} {seconds:6.1f} s")
+                    result.stages.append(StageResult(stage.notebook, round(seconds, 2), page.name))
+                    log(f"[{label}] {stage.notebook:<16} {seconds:6.1f} s")
                     if not second_lane and pending and parallel_allowed(params, products_stage):
                         second_lane = True
                         lanes.append(Lane("lane-2", runner.kernel_name, cwd, runner.shared_kernel))
@@ -444,14 +527,15 @@ def _run_notebooks(
     return failure
 
 
-def _export_page(executed: Path, page: Path, landing: bool) -> None:
-    """One stage's HTML page; the stakeholder page is also the period's landing page (index.html)."""
-    export_html(executed, page)
-    if landing:
+def _export_page(executed: Path, page: Path, params: Params, stage: Stage) -> None:
+    """One stage's HTML page; the report's page is also the period's landing page (index.html)."""
+    export_html(executed, page, page_title(params, stage), page_links(stage))
+    if stage.number == catalog.REPORT_STAGE:
         shutil.copyfile(page, page.with_name("index.html"))
 
 
 def run_period(
+    dataset: str | None = None,
     period: str | None = None,
     root: Path | None = None,
     only: list[str] | None = None,
@@ -463,19 +547,22 @@ def run_period(
     if os.environ.get("CA_PROJECT_ROOT"):
         # The kernels inherit it but run in the notebooks' folder: a relative root would point elsewhere.
         os.environ["CA_PROJECT_ROOT"] = str(Path(os.environ["CA_PROJECT_ROOT"]).resolve())
-    params = load_params(period, root)
-    period = params.period
-    notebooks = stage_notebooks(root, only)
-    if not notebooks:
-        raise RuntimeError(f"no numbered notebooks found in {paths.notebooks_dir(root)}.")
+    params = load_params(dataset, period, root)
+    dataset, period = params.dataset, params.period
+    label = run_label(dataset, period)
+    plan = plan_stages(params, root, only)
+    if not plan.run:
+        raise RuntimeError(
+            f"no stage can run for {label}: " + "; ".join(f"{s.notebook}: {why}" for s, why in plan.skipped)
+        )
     token = f"{os.getpid()}-{time.time_ns()}"
-    products_final = paths.processed_dir(period, root)
-    report_final = paths.report_dir(period, root)
-    products_stage = paths.processed_root(root) / STAGING / f"{period}-{token}"
-    report_stage = paths.reports_root(root) / STAGING / f"{period}-{token}"
-    result = RunResult(period=period, ok=False)
-    with period_lock(period, root):
-        remove_stale_staging(period, root)
+    products_final = paths.processed_dir(dataset, period, root)
+    report_final = paths.report_dir(dataset, period, root)
+    products_stage = staging_folder(paths.processed_root(root), dataset, period, token)
+    report_stage = staging_folder(paths.reports_root(root), dataset, period, token)
+    result = RunResult(dataset=dataset, period=period, ok=False)
+    with period_lock(dataset, period, root):
+        remove_stale_staging(dataset, period, root)
         if only and products_final.is_dir():
             # Re-running some stages: start from the last published build, replace what is re-run.
             shutil.copytree(products_final, products_stage)
@@ -484,10 +571,12 @@ def run_period(
         products_stage.mkdir(parents=True, exist_ok=True)
         (report_stage / "notebooks").mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        log(f"[{period}] building {len(notebooks)} notebooks")
-        failure = _run_notebooks(notebooks, report_stage, products_stage, params, result, log)
+        log(f"[{label}] building {len(plan.run)} notebooks")
+        for line in plan.lines(label):
+            log(line)
+        failure = _run_notebooks(plan.run, report_stage, products_stage, params, result, log)
         if failure is not None:
-            failed = paths.reports_root(root) / FAILED / period
+            failed = paths.reports_root(root) / FAILED / dataset / period
             shutil.rmtree(failed, ignore_errors=True)
             failed.parent.mkdir(parents=True, exist_ok=True)
             report_stage.rename(failed)
@@ -498,9 +587,9 @@ def run_period(
                 if result.failed_notebook.is_file()
                 else "Its kernel stopped before the notebook could be saved"
             )
-            result.message = f"{failure[1]} {saved}; the published report of {period} is unchanged."
+            result.message = f"{failure[1]} {saved}; the published report of {label} is unchanged."
 
-            log(f"[{period}] FAILED {result.message}")
+            log(f"[{label}] FAILED {result.message}")
             return result
         if only and (report_stage / RUN_FILE).is_file():  # keep the timings of stages not re-run
             earlier = json.loads((report_stage / RUN_FILE).read_text()).get("stages", [])
@@ -508,25 +597,29 @@ def run_period(
             result.stages = [StageResult(**s) for s in earlier if s["notebook"] not in rerun] + result.stages
             result.stages.sort(key=lambda s: s.notebook)
         run_facts = {
+            "dataset": dataset,
+            "title": params.dataset_title,
             "period": period,
             "period_start": params.period_start,
             "period_end": params.period_end,
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - started, 2),
             "stages": [s.__dict__ for s in result.stages],
+            "skipped": {s.notebook: why for s, why in plan.skipped},
         }
-        if (products_stage / HEADLINE_FILE).is_file():
-            run_facts["headline"] = json.loads((products_stage / HEADLINE_FILE).read_text())
+        headline = products_stage / catalog.file_of("headline")
+        if headline.is_file():
+            run_facts["headline"] = json.loads(headline.read_text())
         (report_stage / RUN_FILE).write_text(json.dumps(run_facts, indent=2, default=str) + "\n")
-        if not any(s.notebook == REPORT_NOTEBOOK for s in result.stages):
+        if not (report_stage / "index.html").is_file():
             write_period_index(report_stage, products_stage, run_facts)
         _publish(products_stage, products_final, token)
         _publish(report_stage, report_final, token)
-        shutil.rmtree(paths.reports_root(root) / FAILED / period, ignore_errors=True)
+        shutil.rmtree(paths.reports_root(root) / FAILED / dataset / period, ignore_errors=True)
     write_reports_index(root)
     result.ok = True
     result.report = report_final / "index.html"
-    log(f"[{period}] done in {run_facts['seconds']:.1f} s: {result.report}")
+    log(f"[{label}] done in {run_facts['seconds']:.1f} s: {result.report}")
     return result
 
 
@@ -549,21 +642,21 @@ def _page(title: str, body: str) -> str:
 
 
 def write_period_index(report: Path, products: Path, run_facts: dict) -> Path:
-    """The period's landing page until notebook 07 writes its own: links to every stage page and
+    """The period's landing page when the report stage did not run: links to every stage page and
     the data-quality accounting."""
-    period = run_facts["period"]
+    label = f"{run_facts['title']} · {run_facts['period']}"
     rows = "".join(
         f"<tr><td><a href='{html.escape(s['html'])}'>{html.escape(s['notebook'])}</a></td>"
         f"<td class='num'>{s['seconds']:.1f} s</td></tr>"
         for s in run_facts["stages"]
     )
     body = [
-        f"<h1>Customer analytics: {html.escape(period)}</h1>",
+        f"<h1>Customer analytics: {html.escape(label)}</h1>",
         f"<p class='muted'>Period {run_facts['period_start']} to {run_facts['period_end']}; "
-        f"built {html.escape(run_facts['finished'])}. <a href='../index.html'>All periods</a></p>",
+        f"built {html.escape(run_facts['finished'])}. <a href='../../index.html'>All reports</a></p>",
         "<h2>Stages</h2><table><tr><th>page</th><th>time</th></tr>" + rows + "</table>",
     ]
-    quality_path = products / "02_quality.json"
+    quality_path = products / catalog.file_of("quality")
     if quality_path.is_file():
         quality = json.loads(quality_path.read_text())
         lines = [("rows in the source", quality["rows_in"]), ("kept", quality["rows_kept"])]
@@ -579,7 +672,7 @@ def write_period_index(report: Path, products: Path, run_facts: dict) -> Path:
             f"{quality['rows_rejected']:,} rejected.</p>"
         )
     target = report / "index.html"
-    target.write_text(_page(f"Customer analytics {period}", "\n".join(body)), encoding="utf-8")
+    target.write_text(_page(f"Customer analytics · {label}", "\n".join(body)), encoding="utf-8")
     return target
 
 
@@ -592,34 +685,66 @@ HEADLINE_COLUMNS = [
 ]
 
 
-def write_reports_index(root: Path | None = None) -> Path:
-    """``reports/index.html``: every published period, newest first, with a link and its build facts."""
-    reports = paths.reports_root(root)
-    rows = []
-    for run_file in sorted(reports.glob(f"*/{RUN_FILE}"), reverse=True):
+def published_periods(root: Path | None = None) -> dict[str, list[dict]]:
+    """Dataset -> the build facts (run.json) of its published periods, newest first (by period end)."""
+    found: dict[str, list[dict]] = {}
+    for run_file in paths.reports_root(root).glob(f"*/*/{RUN_FILE}"):
+        if run_file.parent.parent.name.startswith("."):
+            continue
         facts = json.loads(run_file.read_text())
-        period = run_file.parent.name
-        headline = facts.get("headline", {})
-        cells = "".join(
-            f"<td class='num'>{html.escape(str(headline.get(key, '')))}</td>" for key, _ in HEADLINE_COLUMNS
+        found.setdefault(run_file.parent.parent.name, []).append(facts)
+    return {
+        dataset: sorted(runs, key=lambda f: (str(f["period_end"]), f["period"]), reverse=True)
+        for dataset, runs in sorted(found.items())
+    }
+
+
+def write_reports_index(root: Path | None = None) -> Path:
+    """``reports/index.html``: every dataset with its published periods, newest first, each with a
+    link and its headline numbers; datasets with params but nothing built yet are named too."""
+    from helpers.config import read_defaults
+
+    reports = paths.reports_root(root)
+    project = read_defaults(root).get("project_name") or Params.model_fields["project_name"].default
+    built = published_periods(root)
+    sections = []
+    for dataset in sorted(set(built) | set(list_datasets(root))):
+        runs = built.get(dataset, [])
+        title = runs[0].get("title", dataset) if runs else dataset
+        heading = f"<h2 id='{html.escape(dataset)}'>{html.escape(title)}</h2>"
+        if not runs:
+            count = len(list_periods(dataset, root))
+            sections.append(
+                heading + f"<p class='muted'>{count} period(s) defined; none has been built yet.</p>"
+            )
+            continue
+        rows = []
+        for facts in runs:
+            headline = facts.get("headline", {})
+            cells = "".join(
+                f"<td class='num'>{html.escape(str(headline.get(key, '')))}</td>"
+                for key, _ in HEADLINE_COLUMNS
+            )
+            link = f"{html.escape(dataset)}/{html.escape(facts['period'])}/index.html"
+            rows.append(
+                f"<tr><td><a href='{link}'>{html.escape(facts['period'])}</a></td>"
+                f"<td>{facts['period_start']} to {facts['period_end']}</td>{cells}"
+                f"<td class='muted'>{html.escape(facts['finished'])}</td></tr>"
+            )
+        sections.append(
+            heading
+            + "<table><tr><th>period</th><th>window</th>"
+            + "".join(f"<th>{html.escape(label)}</th>" for _, label in HEADLINE_COLUMNS)
+            + "<th>built</th></tr>"
+            + "".join(rows)
+            + "</table>"
         )
-        rows.append(
-            f"<tr><td><a href='{html.escape(period)}/index.html'>{html.escape(period)}</a></td>"
-            f"<td>{facts['period_start']} to {facts['period_end']}</td>{cells}"
-            f"<td class='muted'>{html.escape(facts['finished'])}</td></tr>"
-        )
-    body = "<h1>Customer analytics reports</h1>" + (
-        "<table><tr><th>period</th><th>window</th>"
-        + "".join(f"<th>{html.escape(label)}</th>" for _, label in HEADLINE_COLUMNS)
-        + "<th>built</th></tr>"
-        + "".join(rows)
-        + "</table>"
-        if rows
-        else "<p>No period has been built yet: run <code>make report</code>.</p>"
+    body = f"<h1>{html.escape(project)}: reports</h1>" + (
+        "".join(sections) if sections else "<p>No dataset is defined yet.</p>"
     )
     target = reports / "index.html"
     reports.mkdir(parents=True, exist_ok=True)
     tmp = reports / f".index.html.{os.getpid()}"
-    tmp.write_text(_page("Customer analytics reports", body), encoding="utf-8")
+    tmp.write_text(_page(f"{project}: reports", body), encoding="utf-8")
     os.replace(tmp, target)
     return target

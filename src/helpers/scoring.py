@@ -1,4 +1,4 @@
-"""Stage 05: a weighted customer score 0-100, tiers, the two indicators behind each score, lifecycle
+"""Stage 09: a weighted customer score 0-100, tiers, the two indicators behind each score, lifecycle
 stages from readable rules, and the churn-warning list (valuable customers who are slipping away).
 
 Customer-level work on a table that is small by construction (one row per customer), in pandas.
@@ -16,6 +16,18 @@ from helpers.io import join_by_id, largest_first
 
 OTHERWISE = "otherwise"
 PROSPECT = "prospect"
+
+
+CLV_INDICATORS = ["p_alive", "expected_purchases", "clv"]  # lifetime-value columns a score may weigh
+
+
+def indicator_table(rfm: pd.DataFrame, clv: pd.DataFrame | None) -> pd.DataFrame:
+    """The RFM customer table with the lifetime-value columns a score may weigh (``p_alive``,
+    ``expected_purchases``, ``clv``) when the CLV stage ran; a customer it did not value (only returns)
+    has them empty."""
+    if clv is None:
+        return rfm
+    return join_by_id(rfm, clv, [c for c in CLV_INDICATORS if c in clv.columns and c not in rfm.columns])
 
 
 def percentile_rank(values: pd.Series, lower_is_better: bool = False) -> pd.Series:
@@ -111,8 +123,8 @@ def lifecycle_stage(customers: pd.DataFrame, rules: dict[str, str]) -> pd.Series
 
 def score_customers(customers: pd.DataFrame, scoring: ScoringConfig, period_start: dt.date) -> pd.DataFrame:
     """Every customer with score, tier, the two main drivers and lifecycle stage, in the order given
-    (03_rfm: by id, the order 04's clusters and the 05 product share; ranked lists are taken with
-    :func:`priority_list`). Sorting 1M customers best-first had cost 1.4 s, and joining the
+    (the RFM product's: by id, the order the clusters and the scores product share; ranked lists are
+    taken with :func:`priority_list`). Sorting 1M customers best-first had cost 1.4 s, and joining the
     clusters to that order another 1.5 s."""
     ranks = indicator_ranks(customers, scoring)
     enriched = lifecycle_inputs(customers, period_start, scoring.min_gap_days)
@@ -249,5 +261,5 @@ SCORE_PRODUCT_COLUMNS = [
 
 
 def scores_product(scored: pd.DataFrame) -> pd.DataFrame:
-    """The columns of ``05_scores.parquet`` (the RFM metrics stay in 03_rfm.parquet)."""
+    """The columns of the scores product (the RFM metrics stay in the RFM product)."""
     return scored[[c for c in SCORE_PRODUCT_COLUMNS if c in scored.columns]]

@@ -1,4 +1,4 @@
-"""Stage 06: customer lifetime value from purchase models (BG/NBD, Pareto/NBD, MBG/NBD) and the
+"""Stage 07: customer lifetime value from purchase models (BG/NBD, Pareto/NBD, MBG/NBD) and the
 Gamma-Gamma spend model, fitted with ``lifetimes``.
 
 The per-customer model inputs are aggregated in the engine (plain Ibis expressions, so the same code
@@ -16,7 +16,7 @@ The package, one idea a module, each importing only the ones named before it: ``
 ``pareto`` (Pareto/NBD's fast likelihood), ``likelihood`` (lifetimes' models and the objective they
 minimise), ``pareto_fit`` (Pareto/NBD's starts and fast fit), ``models`` (fitting with verification
 and retry), ``predict`` (per-customer scores), ``validation`` (holdout checks and the model choice)
-and ``page`` (the tables and report of notebook 06). Every public name is re-exported here (with the
+and ``page`` (the tables and report of notebook 07). Every public name is re-exported here (with the
 few private ones the tests use): ``clv.<name>`` is the interface.
 """
 

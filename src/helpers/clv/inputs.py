@@ -1,4 +1,4 @@
-"""Engine side of 06: each customer's model inputs, aggregated from the purchase periods by plain Ibis
+"""Engine side of 07: each customer's model inputs, aggregated from the purchase periods by plain Ibis
 expressions (the same code on DuckDB or Spark), with the calibration/holdout split and the cohorts."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _period_values(
 @dataclass(frozen=True)
 class PurchasePeriods:
     """Every customer's purchase periods up to the end of ``as_of`` (:func:`_period_values`), computed
-    once for the several queries of 06, which read it instead of the transactions."""
+    once for the several queries of 07, which read it instead of the transactions."""
 
     table: ir.Table
     as_of: dt.date

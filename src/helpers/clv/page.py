@@ -1,4 +1,4 @@
-"""What notebook 06 shows and 06_model.json records: facts, messages, heatmap matrices, the fit and
+"""What notebook 07 shows and its model product records: facts, messages, heatmap matrices, the fit and
 customer tables, and the model report, made from the inputs, fits and scores of the other modules."""
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def high_value_at_risk(
 
 
 def fit_summary(fit: ModelFit | None) -> dict[str, Any] | None:
-    """A fit as plain data for 06_model.json."""
+    """A fit as plain data for the model product."""
     if fit is None:
         return None
     return {
@@ -200,7 +200,7 @@ def model_report(
     correlation: dict[str, Any],
     settings: dict[str, Any],
 ) -> dict[str, Any]:
-    """Everything 06_model.json records: a status (ok, too_few_repeat_buyers, fit_failed), the model
+    """Everything the model product records: a status (ok, too_few_repeat_buyers, fit_failed), the model
     comparison on the holdout, the chosen model refitted on all history and the spend model."""
     if not status["enough"]:
         overall = "too_few_repeat_buyers"
