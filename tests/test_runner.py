@@ -102,8 +102,9 @@ def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built:
     assert done.returncode == 1
     failed = built / "reports" / ".failed" / DATASET / "1998-06" / "notebooks" / "01_ingest.ipynb"
     assert (
-        "01_ingest.ipynb failed in cell 6 (con = engine.connect(params.engine)): IngestError: "
-        "data/raw/missing.txt: file not found; put the file "
+        "01_ingest.ipynb failed in cell 6 (transactions, facts = ingest.ingest_transactions(con, "
+        "params.sources.transactions, params.privacy)): "
+        "IngestError: data/raw/missing.txt: file not found; put the file "
         "there or fix 'sources.transactions.path' in params."
     ) in done.stdout
     assert (
@@ -222,8 +223,9 @@ def test_running_out_of_duckdb_memory_names_the_params_key_to_raise(tiny_project
     result = runner.run_period(DATASET, "1998-06", root=tiny_project, only=["01"], log=lambda _: None)
     assert not result.ok and result.message.count(MEMORY_LIMIT_HINT) == 1
     assert result.message.startswith(
-        "01_ingest.ipynb failed in cell 6 (con = engine.connect(params.engine)): IngestError: "
-        "data/raw/cdnow/cdnow_transactions.txt: cannot be read (Out of Memory Error"
+        "01_ingest.ipynb failed in cell 6 (transactions, facts = ingest.ingest_transactions(con, "
+        "params.sources.transactions, params.privacy)): "
+        "IngestError: data/raw/cdnow/cdnow_transactions.txt: cannot be read (Out of Memory Error"
     )
     assert "delimiter" not in result.message  # not blamed on the file's format
 
@@ -303,3 +305,20 @@ def test_notebooks_on_a_shared_kernel_reuse_one_connected_client_and_keep_their_
         "failing-c": ["before\n", "ZeroDivisionError"],
         "second-d": ["second d\n"],
     }
+
+
+def test_a_failure_quotes_the_line_of_the_cell_that_raised() -> None:
+    from helpers.runner import raising_line
+
+    source = "import json\nx = 1\njson.loads(\n    '{bad')\ny = 2"
+    traceback = [  # as IPython colours it: the cell's frame, then the library's
+        "\x1b[31mJSONDecodeError\x1b[39m                           Traceback (most recent call last)",
+        "\x1b[36mCell\x1b[39m\x1b[36m \x1b[39m\x1b[32mIn[7]\x1b[39m\x1b[32m, line 3\x1b[39m\n"
+        "\x1b[32m----> \x1b[39m3 json.loads(",
+        "\x1b[36mFile \x1b[39m\x1b[32mjson/__init__.py:346\x1b[39m, in loads\n"
+        "--> 346 return _default_decoder.decode(s)",
+    ]
+    assert raising_line(source, traceback) == "json.loads("
+    assert (
+        raising_line("# a comment\nraise SystemExit", []) == "raise SystemExit"
+    )  # no frame: first code line

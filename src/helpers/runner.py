@@ -14,6 +14,7 @@ import functools
 import html
 import json
 import os
+import re
 import shutil
 import time
 from contextlib import contextmanager
@@ -339,16 +340,15 @@ def _execute(
             **({"km": shared.manager} if shared is not None else {}),
         )
     except PapermillExecutionError as exc:
-        first_line = next(
-            (ln.strip() for ln in exc.source.splitlines() if ln.strip() and not ln.startswith("#")), ""
-        )
+        quoted = raising_line(exc.source, exc.traceback)
         detail = str(exc.evalue).strip()
         if (
             OUT_OF_MEMORY in detail and MEMORY_LIMIT_HINT not in detail
         ):  # DuckDB's own advice names SET statements
             detail = f"{detail.splitlines()[0]} {MEMORY_LIMIT_HINT}."
         raise NotebookFailed(
-            f"{notebook.name} failed in cell {exc.cell_index + 1} ({first_line[:60]}): {exc.ename}: {detail}"
+            f"{notebook.name} failed in cell {exc.cell_index + 1} ({shortened(quoted)}): "
+            f"{exc.ename}: {detail}"
         ) from None
     except Exception as exc:  # the kernel died (out of memory, killed) or timed out
         raise NotebookFailed(
@@ -359,6 +359,25 @@ def _execute(
 def staging_folder(base: Path, dataset: str, period: str, token: str) -> Path:
     """A run's staging folder under ``base`` (data/processed or reports)."""
     return base / STAGING / dataset / f"{period}{SEPARATOR}{token}"
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+CELL_FRAME = re.compile(r"Cell In\[\d+\], line (\d+)")
+
+
+def raising_line(source: str, traceback: list[str]) -> str:
+    """The cell's line that raised (the last frame of the cell in IPython's traceback), stripped; the
+    cell's first line of code when the traceback does not say (a syntax error, a dead kernel)."""
+    frames = CELL_FRAME.findall(ANSI_ESCAPE.sub("", "\n".join(traceback or [])))
+    lines = source.splitlines()
+    if frames and 0 < int(frames[-1]) <= len(lines) and lines[int(frames[-1]) - 1].strip():
+        return lines[int(frames[-1]) - 1].strip()
+    return next((ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")), "")
+
+
+def shortened(text: str, limit: int = 100) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def remove_stale_staging(dataset: str, period: str, root: Path) -> list[Path]:
