@@ -230,12 +230,14 @@ def test_unreadable_sources_give_one_sentence(
 
 
 def test_rows_of_mixed_width_do_not_vanish(con, write) -> None:
-    """A truncated last line is read (its missing fields are null) so that cleaning can quarantine it."""
+    """A truncated last line keeps its row and line number but none of its text (a value cut short,
+    such as an amount of 15.3 for 15.30, would otherwise pass as true): cleaning quarantines it."""
     path = write("cut.csv", CSV + "536380,12583,2010-12-0")
-    frame, _ = ingest(con, source(path))
+    frame, facts = ingest(con, source(path))
     assert len(frame) == 4
-    assert frame.iloc[3][["customer_id", "order_ts"]].tolist() == ["12583", "2010-12-0"]
-    assert pd.isna(frame.iloc[3]["amount"])
+    assert frame.iloc[3][["customer_id", "order_ts", "amount"]].isna().all()
+    assert frame.iloc[3]["malformed_line"] == 5 and frame["malformed_line"].iloc[:3].isna().all()
+    assert (facts["malformed_lines"], facts["malformed_line_numbers"]) == (1, [5])
 
 
 def test_order_id_defaults_to_the_row_number(con, write) -> None:
@@ -328,3 +330,15 @@ def test_a_large_source_is_written_in_file_order_without_a_sort(con, tmp_path: P
     assert facts["rows_read"] == rows
     assert written["source_row"].tolist() == list(range(1, rows + 1))
     assert written["order_id"].tolist() == frame["Invoice"].tolist()
+
+
+def test_the_malformed_lines_are_named_in_one_sentence() -> None:
+    from helpers.ingest import malformed_sentence
+
+    assert (
+        malformed_sentence({"malformed_lines": 0}) == "Every line could be split into the source's columns."
+    )
+    assert malformed_sentence({"malformed_lines": 2, "malformed_line_numbers": [3, 5]}) == (
+        "2 lines could not be split into the source's columns (line 3, 5): kept as rows without text, "
+        "rejected by cleaning as malformed."
+    )

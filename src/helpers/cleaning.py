@@ -13,6 +13,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from helpers.config import CleaningConfig, TransactionSource
+from helpers.delimited import MALFORMED_COLUMN
 from helpers.engine import (
     MONEY_LIMIT,
     backend_name,
@@ -32,6 +33,8 @@ from helpers.schema import (
 
 # Code -> plain-language description, in the order the rules are applied.
 REJECT_REASONS: dict[str, str] = {
+    "malformed_line": "a line that cannot be split into its columns (a quote that never closes, or too many "
+    "or too few fields): none of its text is kept, only its line number",
     "missing_customer_id": "no customer id (empty, NA or null)",
     "unparseable_timestamp": "order date missing or in none of the configured formats",
     "invalid_amount": "amount missing, not a number, or implausibly large (10^14 or more)",
@@ -87,7 +90,8 @@ def parse_columns(mapped: ir.Table, source: TransactionSource, backend: str = "d
         if column in t.columns:
             typed[column] = strip_blanks(t[column])
     text = {f"{c}_text": t[c] for c in CANONICAL_TEXT_COLUMNS if c in t.columns}
-    return t.select(**typed, **text, **{c: t[c] for c in PROVENANCE_COLUMNS})
+    malformed = {MALFORMED_COLUMN: t[MALFORMED_COLUMN]} if MALFORMED_COLUMN in t.columns else {}
+    return t.select(**typed, **text, **{c: t[c] for c in PROVENANCE_COLUMNS}, **malformed)
 
 
 def classify_rows(
@@ -115,6 +119,7 @@ def classify_rows(
         _repeat=t.source_row.isin(repeats.source_row) if repeats is not None else ibis.literal(False)
     )
     rules: list[tuple[ir.BooleanValue, str]] = [
+        *([(t[MALFORMED_COLUMN].notnull(), "malformed_line")] if MALFORMED_COLUMN in t.columns else []),
         (t.customer_id.isnull(), "missing_customer_id"),
         (t.order_ts.isnull(), "unparseable_timestamp"),
         (
@@ -234,7 +239,10 @@ def clean_transactions(
     )
     text_columns = [c for c in classified.columns if c.endswith("_text")]
     rejected = classified.filter(classified.reject_reason.notnull()).select(
-        *PROVENANCE_COLUMNS, "reject_reason", **{c.removesuffix("_text"): classified[c] for c in text_columns}
+        *PROVENANCE_COLUMNS,
+        *([MALFORMED_COLUMN] if MALFORMED_COLUMN in classified.columns else []),
+        "reject_reason",
+        **{c.removesuffix("_text"): classified[c] for c in text_columns},
     )
     # Both come out in source_row order without a sort when the ingested rows were stored in that
     # order and no join (repeats) came between: DuckDB keeps the order of a single table through

@@ -33,6 +33,7 @@ from helpers.config import (
     PrivacyConfig,
     TransactionSource,
 )
+from helpers.delimited import MALFORMED_COLUMN, DelimitedError, read_delimited, read_sample, sniff_delimiter
 from helpers.schema import (
     CANONICAL_TEXT_COLUMNS,
     IDENTIFIER_NAME,
@@ -54,6 +55,7 @@ class SourceTable:
     table: ir.Table
     label: str  # how the source is named in messages and in ``source_file``
     columns: list[str] = field(default_factory=list)
+    malformed: list[int] = field(default_factory=list)  # physical lines of a text file that were malformed
 
 
 def _label(opts: FileOptions, root: Path) -> str:
@@ -73,44 +75,62 @@ def _check_file(path: Path, label: str, setting: str) -> None:
         raise IngestError(f"{label}: the file is empty (0 bytes); export the data again.")
 
 
-def _csv_options(opts: FileOptions) -> str:
-    parts = [
-        "all_varchar = true",
-        f"header = {str(opts.header).lower()}",
-        f"encoding = '{opts.encoding}'",
-        "null_padding = true",
-    ]
-    if opts.delimiter != "auto":
-        delim = opts.delimiter.replace("'", "''")
-        parts.append(f"delim = E'{delim}'" if delim == "\t" else f"delim = '{delim}'")
-    return ", ".join(parts)
-
-
 def _materialise(con: ibis.BaseBackend, name: str, select_sql: str, label: str, encoding: str) -> None:
     """Copy a file into an engine table (rowid then follows the file's row order)."""
     try:
         con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {name} AS {select_sql}")
     except Exception as exc:  # duckdb raises InvalidInputException, ConversionException, IOException
-        text = str(exc)
-        if "unicode" in text.lower() or "utf-8" in text.lower() or "encoding" in text.lower():
-            raise IngestError(
-                f"{label}: the file is not valid {encoding} text; set the source's 'encoding' "
-                "(utf-8, latin-1 or utf-16) to the file's encoding."
-            ) from None
-        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-        first = (
-            (" ".join(lines[:2]) if lines[0].startswith("CSV Error on Line") else lines[0])
-            if lines
-            else type(exc).__name__
+        raise _read_error(exc, label, encoding) from None
+
+
+def _read_error(exc: Exception, label: str, encoding: str) -> IngestError:
+    """The engine's error on reading a file as one sentence naming the file and what to check."""
+    text = str(exc)
+    if "unicode" in text.lower() or "utf-8" in text.lower() or "encoding" in text.lower():
+        return IngestError(
+            f"{label}: the file is not valid {encoding} text; set the source's 'encoding' "
+            "(utf-8, latin-1 or utf-16) to the file's encoding."
         )
-        hint = (
-            MEMORY_LIMIT_HINT
-            if OUT_OF_MEMORY in text
-            else "export it again as a complete Parquet file or fix the source's 'format'"
-            if encoding == "parquet"
-            else "check its format and delimiter settings"
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    first = (
+        (" ".join(lines[:2]) if lines[0].startswith("CSV Error on Line") else lines[0])
+        if lines
+        else type(exc).__name__
+    )
+    hint = (
+        MEMORY_LIMIT_HINT
+        if OUT_OF_MEMORY in text
+        else "export it again as a complete Parquet file or fix the source's 'format'"
+        if encoding == "parquet"
+        else "check its format and delimiter settings"
+    )
+    return IngestError(f"{label}: cannot be read ({first}); {hint}.")
+
+
+def _read_csv(
+    con: ibis.BaseBackend, path: Path, name: str, opts: FileOptions, label: str, needed: list[str]
+) -> tuple[ir.Table, list[int]]:
+    """A delimited text source with its dialect fixed (the delimiter sniffed when ``auto``) and its
+    malformed lines found (:mod:`helpers.delimited`): the table and the malformed lines' numbers."""
+    try:
+        sample = read_sample(path, opts.encoding)
+        delimiter = opts.delimiter if opts.delimiter != "auto" else (sniff_delimiter(sample) or ",")
+        spill = Path(con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0])
+        table, _, malformed = read_delimited(
+            con, path, name, delimiter, opts.encoding, opts.header, needed, spill
         )
-        raise IngestError(f"{label}: cannot be read ({first}); {hint}.") from None
+    except UnicodeError:
+        raise IngestError(
+            f"{label}: the file is not valid {opts.encoding} text; set the source's 'encoding' "
+            "(utf-8, latin-1 or utf-16) to the file's encoding."
+        ) from None
+    except DelimitedError as exc:
+        raise IngestError(f"{label}: {exc}; export the data again.") from None
+    except IngestError:
+        raise
+    except Exception as exc:  # the engine's own errors
+        raise _read_error(exc, label, opts.encoding) from None
+    return table, malformed
 
 
 def _read_whitespace(con: ibis.BaseBackend, path: Path, name: str, opts: FileOptions, label: str) -> ir.Table:
@@ -159,11 +179,14 @@ def read_source(
     name: str,
     root: Path | None = None,
     native: dict[str, str] | None = None,
+    needed: list[str] | None = None,
 ) -> SourceTable:
     """Read a configured source into the engine with every column as text and a ``source_row``;
     in a Parquet source, the columns in ``native`` (source column -> role) keep their own type
-    where :func:`keeps_native_type` allows."""
+    where :func:`keeps_native_type` allows. In a delimited text file, a line that cannot be split
+    into the columns (``needed``: the mapped ones) keeps its row and line number but no text."""
     native = native or {}
+    malformed: list[int] = []
     root = root or paths.project_root()
     label = _label(opts, root)
     if opts.format in ("csv", "parquet", "excel", "duckdb"):
@@ -172,21 +195,7 @@ def read_source(
     if opts.format == "csv" and opts.delimiter == "whitespace":
         table = _read_whitespace(con, path, name, opts, label)
     elif opts.format == "csv":
-        try:
-            _materialise(
-                con, name, f"SELECT * FROM read_csv('{path}', {_csv_options(opts)})", label, opts.encoding
-            )
-        except IngestError:
-            # DuckDB's parallel reader cannot pad short rows (null_padding) in a file whose quoted fields
-            # hold line breaks; the serial reader can. A file that is really unreadable fails again here.
-            _materialise(
-                con,
-                name,
-                f"SELECT * FROM read_csv('{path}', {_csv_options(opts)}, parallel = false)",
-                label,
-                opts.encoding,
-            )
-        table = con.sql(f"SELECT rowid + 1 AS source_row, * FROM {name}")
+        table, malformed = _read_csv(con, path, name, opts, label, needed or [])
     elif opts.format == "parquet":
         _materialise(
             con, name, f"SELECT * FROM read_parquet('{path}', file_row_number = true)", label, "parquet"
@@ -215,14 +224,14 @@ def read_source(
         table = _numbered(con, name, query, label)
     else:  # sql
         table = _read_sql(con, opts, name, label)
-    columns = [c for c in table.columns if c != "source_row"]
+    columns = [c for c in table.columns if c not in ("source_row", MALFORMED_COLUMN)]
     if table.count().execute() == 0:
         if opts.format in ("sql", "duckdb"):
             raise IngestError(
                 f"{label}: the table or query returned no rows; check sources.{name}.table or query."
             )
         raise IngestError(f"{label}: the source has a header but no data rows; export the data again.")
-    return SourceTable(table=table, label=label, columns=columns)
+    return SourceTable(table=table, label=label, columns=columns, malformed=malformed)
 
 
 def _numbered(con: ibis.BaseBackend, name: str, query: str, label: str) -> ir.Table:
@@ -367,7 +376,10 @@ def map_transactions(source: SourceTable, columns: dict[str, str]) -> ir.Table:
     if "order_id" not in selected:
         selected["order_id"] = t.source_row.cast("string")
     ordered = {c: selected[c] for c in CANONICAL_TEXT_COLUMNS if c in selected}
-    return t.select(**ordered, source_file=ibis.literal(source.label), source_row=t.source_row.cast("int64"))
+    malformed = {MALFORMED_COLUMN: t[MALFORMED_COLUMN]} if MALFORMED_COLUMN in t.columns else {}
+    return t.select(
+        **ordered, source_file=ibis.literal(source.label), source_row=t.source_row.cast("int64"), **malformed
+    )
 
 
 def ingest_transactions(
@@ -377,7 +389,7 @@ def ingest_transactions(
     key = pseudonymisation_key(privacy)
     mapping = source_cfg.columns.mapped()
     native = {mapping[c]: role for c, role in NATIVE_TYPE_ROLES.items() if c in mapping}
-    source = read_source(con, source_cfg, "transactions", root, native)
+    source = read_source(con, source_cfg, "transactions", root, native, list(mapping.values()))
     mapped = map_transactions(source, mapping)
     if key is not None:
         # The join does not keep the file's order: sort again. Without it no sort is needed (the
@@ -394,6 +406,8 @@ def ingest_transactions(
         "columns_not_copied": unmapped,
         "identifier_columns_dropped": [c for c in source_cfg.identifier_columns if c in source.columns],
         "customer_id_pseudonymised": key is not None,
+        "malformed_lines": len(source.malformed),
+        "malformed_line_numbers": source.malformed[:100],  # the first hundred, for the page
     }
     return mapped, facts
 
@@ -429,6 +443,18 @@ def ingest_customers(
         "identifier_columns_dropped": [c for c in source_cfg.identifier_columns if c in source.columns],
     }
     return table, facts
+
+
+def malformed_sentence(facts: dict) -> str:
+    """What ingest found of lines it could not split into columns, in one sentence."""
+    count, lines = facts.get("malformed_lines", 0), facts.get("malformed_line_numbers", [])
+    if not count:
+        return "Every line could be split into the source's columns."
+    shown = ", ".join(str(n) for n in lines[:20]) + (" and more" if count > 20 else "")
+    return (
+        f"{count:,} line{'s' if count > 1 else ''} could not be split into the source's columns (line "
+        f"{shown}): kept as rows without text, rejected by cleaning as malformed."
+    )
 
 
 def mapping_table(facts: dict) -> pd.DataFrame:
