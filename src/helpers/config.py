@@ -42,23 +42,70 @@ class StrictModel(BaseModel):
 # --------------------------------------------------------------------------------------- sources
 
 
+class ComputedColumn(StrictModel):
+    """A canonical column computed from source columns: ``{expression: "Quantity * UnitPrice"}``
+    (column names, numbers, + - * / and parentheses; a name with blanks in backticks)."""
+
+    expression: str
+
+    @field_validator("expression")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        from helpers.expressions import ExpressionError, parse
+
+        try:
+            parse(value)
+        except ExpressionError as exc:
+            raise ValueError(f"the expression '{value}' cannot be used: {exc}") from None
+        return value
+
+    @property
+    def parsed(self):
+        """The checked expression (:class:`helpers.expressions.Expression`)."""
+        from helpers.expressions import parse
+
+        return parse(self.expression)
+
+    @property
+    def source_columns(self) -> list[str]:
+        return list(self.parsed.columns)
+
+
 class ColumnMap(StrictModel):
-    """Canonical column name -> the column's name in the source. Only mapped columns are read."""
+    """Canonical column name -> the column's name in the source, or for amounts and quantities an
+    expression over source columns. Only mapped columns are read."""
 
     customer_id: str
     order_ts: str
-    amount: str
+    amount: str | ComputedColumn
     order_id: str | None = None  # None: every source row is an order of its own
-    quantity: str | None = None
+    quantity: str | ComputedColumn | None = None
     product_id: str | None = None
     category: str | None = None
     channel: str | None = None
     region: str | None = None
     currency: str | None = None
 
-    def mapped(self) -> dict[str, str]:
-        """Canonical name -> source name, for the columns that are mapped."""
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+    def mapped(self) -> dict[str, str | ComputedColumn]:
+        """Canonical name -> source name (or computed column), for the columns that are mapped."""
+        return {
+            name: getattr(self, name) for name in type(self).model_fields if getattr(self, name) is not None
+        }
+
+    def source_columns(self) -> list[str]:
+        """Every source column the mapping reads, each once, in the order of the canonical columns."""
+        found: list[str] = []
+        for value in self.mapped().values():
+            for column in value.source_columns if isinstance(value, ComputedColumn) else [value]:
+                if column not in found:
+                    found.append(column)
+        return found
+
+    def described(self) -> dict[str, str]:
+        """Canonical name -> the source column, or ``= expression`` for a computed one (pages, facts)."""
+        return {
+            k: f"= {v.expression}" if isinstance(v, ComputedColumn) else v for k, v in self.mapped().items()
+        }
 
 
 class FileOptions(StrictModel):
@@ -641,9 +688,31 @@ def _home_of(key: str, files: list[tuple[Path, dict[str, Any]]]) -> Path:
     return files[0][0]
 
 
-def _describe(error: dict[str, Any], files: list[tuple[Path, dict[str, Any]]]) -> str:
+def _settings_path(loc: tuple[Any, ...], data: dict[str, Any], missing: bool) -> tuple[Any, ...]:
+    """The error's location as keys of the settings: the parts that name a key (or list index) there;
+    the names pydantic gives the forms of a setting that takes several (``str``, ``ComputedColumn``)
+    are left out. A missing key keeps its last part."""
+    kept, node = [], data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            kept.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            kept.append(part)
+            node = node[part]
+        elif missing and i == len(loc) - 1:
+            kept.append(part)
+        elif not (isinstance(part, str) and (part[0].isupper() or part in ("str", "int", "float", "bool"))):
+            kept.append(part)
+            node = None
+    return tuple(kept)
+
+
+def _describe(
+    error: dict[str, Any], files: list[tuple[Path, dict[str, Any]]], data: dict[str, Any] | None = None
+) -> str:
     """One sentence for the first validation error: the file, the dotted key and what is wrong."""
-    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p[0].isupper()))
+    loc = _settings_path(tuple(error["loc"]), data or {}, error["type"] == "missing")
     key = ".".join(str(p) for p in loc) or "(top level)"
     # Blame the most specific file that sets the key (or its parent, for a missing key).
     blamed = files[0][0]
@@ -690,12 +759,19 @@ def _check_placement(files: list[tuple[Path, dict[str, Any]]]) -> None:
                 raise ParamsError(f"{path}: setting '{key}' does not belong here; it goes in {where}.")
 
 
+MISMATCHED_TYPES = ("string_type", "model_type", "dict_type", "model_attributes_type")
+
+
 def validate(data: dict[str, Any], files: list[tuple[Path, dict[str, Any]]]) -> Params:
-    """Validate merged settings; raise :class:`ParamsError` naming file and key on the first error."""
+    """Validate merged settings; raise :class:`ParamsError` naming file and key on the first error. A
+    setting that may take several forms (a column name or a computed column) fails in each: the error
+    of the form the value has is the one to tell, not that it is not another form."""
     try:
         return Params.model_validate(data)
     except ValidationError as exc:
-        raise ParamsError(_describe(exc.errors()[0], files)) from None
+        errors = exc.errors()
+        telling = [e for e in errors if e["type"] not in MISMATCHED_TYPES] or errors
+        raise ParamsError(_describe(telling[0], files, data)) from None
 
 
 def defaults_path(root: Path | None = None) -> Path:

@@ -28,12 +28,15 @@ from helpers import paths
 from helpers.config import (
     MEMORY_LIMIT_HINT,
     OUT_OF_MEMORY,
+    ComputedColumn,
     CustomerSource,
     FileOptions,
     PrivacyConfig,
     TransactionSource,
 )
 from helpers.delimited import MALFORMED_COLUMN, DelimitedError, read_delimited, read_sample, sniff_delimiter
+from helpers.engine import strip_blanks, try_parse_number
+from helpers.expressions import compile_to
 from helpers.schema import (
     CANONICAL_TEXT_COLUMNS,
     IDENTIFIER_NAME,
@@ -302,8 +305,21 @@ def _read_sql(con: ibis.BaseBackend, opts: FileOptions, name: str, label: str) -
     return _numbered(con, name, f"SELECT * FROM {name}_remote", label)
 
 
-def _missing_columns(source: SourceTable, wanted: dict[str, str], section: str) -> None:
-    for canonical, column in wanted.items():
+def _missing_columns(source: SourceTable, wanted: dict[str, str | ComputedColumn], section: str) -> None:
+    """One sentence for the first mapped column (or column named in a computed column's expression)
+    that the source does not have, with the likely cause when the header landed in one column."""
+    pairs = [
+        (
+            f"in the expression for {canonical}"
+            if isinstance(value, ComputedColumn)
+            else f"mapped to {canonical}",
+            canonical,
+            column,
+        )
+        for canonical, value in wanted.items()
+        for column in (value.source_columns if isinstance(value, ComputedColumn) else [value])
+    ]
+    for role, canonical, column in pairs:
         if column not in source.columns:
             only = source.columns[0] if len(source.columns) == 1 else ""
             separator = next(
@@ -313,14 +329,13 @@ def _missing_columns(source: SourceTable, wanted: dict[str, str], section: str) 
                 setting = ".".join(section.split(".")[:2]) + ".delimiter"
                 shown = "\\t" if separator == "\t" else separator
                 raise IngestError(
-                    f"{source.label}: column '{column}' (mapped to {canonical}) is not in the source, whose "
-                    f"only "
-                    f"column is '{only}'; the file seems to be separated by '{shown}', so set '{setting}' to "
+                    f"{source.label}: column '{column}' ({role}) is not in the source, whose only column is "
+                    f"'{only}'; the file seems to be separated by '{shown}', so set '{setting}' to "
                     f"'{shown}' or 'auto' in params."
                 )
             found = ", ".join(source.columns[:12]) + (" …" if len(source.columns) > 12 else "")
             raise IngestError(
-                f"{source.label}: column '{column}' (mapped to {canonical}) is not in the source; "
+                f"{source.label}: column '{column}' ({role}) is not in the source; "
                 f"columns found: {found}. Fix '{section}.{canonical}' in params."
             )
 
@@ -362,13 +377,18 @@ def _pseudonymise(con: ibis.BaseBackend, table: ir.Table, key: bytes, name: str)
     )
 
 
-def map_transactions(source: SourceTable, columns: dict[str, str]) -> ir.Table:
+def map_transactions(
+    source: SourceTable, columns: dict[str, str | ComputedColumn], decimal_separator: str = "."
+) -> ir.Table:
     """Rename mapped source columns to canonical names (text, or the typed values ``read_source`` kept
-    for :data:`NATIVE_TYPE_ROLES`), add provenance, drop everything else."""
+    for :data:`NATIVE_TYPE_ROLES`), compute the computed ones (a number, null where a value it reads
+    is not one), add provenance, drop everything else."""
     _missing_columns(source, columns, "sources.transactions.columns")
     t = source.table
     selected = {
-        canonical: t[column]
+        canonical: computed_column(t, column, decimal_separator)
+        if isinstance(column, ComputedColumn)
+        else t[column]
         if canonical in NATIVE_TYPE_ROLES and not t[column].type().is_string()
         else t[column].cast("string")
         for canonical, column in columns.items()
@@ -382,27 +402,40 @@ def map_transactions(source: SourceTable, columns: dict[str, str]) -> ir.Table:
     )
 
 
+def computed_column(table: ir.Table, column: ComputedColumn, decimal_separator: str) -> ir.FloatingValue:
+    """A computed column's value per row: its expression over the numbers in the source columns it
+    names (text parsed as cleaning parses amounts); null where one of them is not a number."""
+    expression = column.parsed
+    values = {
+        name: try_parse_number(strip_blanks(table[name]), decimal_separator)
+        if table[name].type().is_string()
+        else table[name].cast("float64")
+        for name in expression.columns
+    }
+    return compile_to(expression, values).cast("float64")
+
+
 def ingest_transactions(
     con: ibis.BaseBackend, source_cfg: TransactionSource, privacy: PrivacyConfig, root: Path | None = None
 ) -> tuple[ir.Table, dict]:
     """Read and map the transaction source; return the canonical table and facts for the page."""
     key = pseudonymisation_key(privacy)
     mapping = source_cfg.columns.mapped()
-    native = {mapping[c]: role for c, role in NATIVE_TYPE_ROLES.items() if c in mapping}
-    source = read_source(con, source_cfg, "transactions", root, native, list(mapping.values()))
-    mapped = map_transactions(source, mapping)
+    native = {mapping[c]: role for c, role in NATIVE_TYPE_ROLES.items() if isinstance(mapping.get(c), str)}
+    source = read_source(con, source_cfg, "transactions", root, native, source_cfg.columns.source_columns())
+    mapped = map_transactions(source, mapping, source_cfg.decimal_separator)
     if key is not None:
         # The join does not keep the file's order: sort again. Without it no sort is needed (the
         # connection preserves insertion order, and rows are read in source_row order); sorting
         # 10M rows doubles the peak memory of this stage (1.5 GB -> 3 GB).
         mapped = _pseudonymise(con, mapped, key, "transactions").order_by("source_row")
-    unmapped = [c for c in source.columns if c not in source_cfg.columns.mapped().values()]
+    unmapped = [c for c in source.columns if c not in source_cfg.columns.source_columns()]
     facts = {
         "source": source.label,
         "format": source_cfg.format,
         "rows_read": int(mapped.count().execute()),
         "columns_in_source": source.columns,
-        "column_mapping": source_cfg.columns.mapped(),
+        "column_mapping": source_cfg.columns.described(),
         "columns_not_copied": unmapped,
         "identifier_columns_dropped": [c for c in source_cfg.identifier_columns if c in source.columns],
         "customer_id_pseudonymised": key is not None,
