@@ -30,10 +30,10 @@ def mapped(rows: list[tuple]) -> ibis.Table:
     return ingested(rows, "x.csv")
 
 
-def run(rows: list[tuple], source: TransactionSource = SOURCE, **settings):
+def run(rows: list[tuple], source: TransactionSource = SOURCE, timezone: str = "UTC", **settings):
     con = connect()
     kept, rejected, quality = cleaning.clean_transactions(
-        con, mapped(rows), source, CleaningConfig(**settings), AS_OF
+        con, mapped(rows), source, CleaningConfig(**settings), AS_OF, timezone
     )
     return kept.to_pandas(), rejected.to_pandas(), quality
 
@@ -86,6 +86,28 @@ def test_mixed_date_formats_parse_and_garbage_is_quarantined() -> None:
         5: "unparseable_timestamp",
         6: "unparseable_timestamp",
     }
+
+
+def test_offsets_are_converted_to_the_datasets_time_zone_and_naive_times_read_in_it() -> None:
+    rows = [
+        ("1", "1", "2010-12-01T10:00:00+01:00", "1"),  # 09:00 UTC
+        ("1", "2", "2010-12-31T23:30:00-05:00", "1"),  # 2011-01-01 04:30 UTC
+        ("1", "3", "2010-12-01T10:00:00Z", "1"),
+        ("1", "4", "2010-12-01 10:00:00.250+0530", "1"),  # 04:30:00.25 UTC
+        ("1", "5", "12/01/2010 10:00", "1"),  # no offset: the dataset's own wall-clock time
+    ]
+    kept, rejected, _ = run(rows, timezone="UTC")
+    assert kept["order_ts"].tolist() == [
+        pd.Timestamp("2010-12-01 09:00"), pd.Timestamp("2010-12-01 10:00"),
+        pd.Timestamp("2010-12-01 04:30:00.25"), pd.Timestamp("2010-12-01 10:00"),
+    ]  # fmt: skip
+    assert reasons(rejected) == {2: "after_as_of"}  # in UTC it is already 2011
+    kept, rejected, _ = run(rows, timezone="America/New_York")
+    assert kept["order_ts"].tolist() == [
+        pd.Timestamp("2010-12-01 04:00"), pd.Timestamp("2010-12-31 23:30"), pd.Timestamp("2010-12-01 05:00"),
+        pd.Timestamp("2010-11-30 23:30:00.25"), pd.Timestamp("2010-12-01 10:00"),
+    ]  # fmt: skip
+    assert rejected.empty  # in New York the last order of the year is still in 2010
 
 
 def parse_both_ways(texts: list[str | None], formats: list[str]) -> tuple[list, list]:

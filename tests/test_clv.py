@@ -152,6 +152,22 @@ def test_a_period_with_only_returns_is_not_a_purchase_but_returns_net_within_a_p
     assert ours[["repeat_periods", "recency_periods", "repeat_mean_value"]].iloc[0].tolist() == [1, 4.0, 20.0]
 
 
+def test_a_zero_amount_order_kept_by_cleaning_is_a_purchase(con) -> None:
+    """With cleaning.zero_amount: keep, an order of 0 (a free sample, a fully discounted order) is a
+    transaction: the purchase models count it, as lifetimes counts every transaction."""
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "A"],
+            "amount": [50.0, 0.0, 0.0],
+            "order_ts": pd.to_datetime(["1998-01-05", "1998-02-02", "1998-03-02"]),
+        }
+    )
+    ours = clv.model_inputs(con.create_table("zeros", frame, overwrite=True), AS_OF, "weeks").to_pandas()
+    theirs = lifetimes_summary(frame, "W")
+    assert ours["repeat_periods"].tolist() == theirs["frequency"].tolist() == [2]
+    assert ours[["recency_periods", "repeat_mean_value"]].iloc[0].tolist() == [8.0, 0.0]
+
+
 def test_calibration_end_is_a_sunday_in_weeks_and_the_holdout_is_measured_like_lifetimes() -> None:
     assert clv.calibration_end(AS_OF, 182, "weeks") == dt.date(1997, 12, 28)  # Dec 30 is a Tuesday
     assert clv.calibration_end(dt.date(1998, 1, 4), 0 + 7, "weeks") == dt.date(1997, 12, 28)  # a Sunday stays

@@ -46,12 +46,18 @@ REJECT_REASONS: dict[str, str] = {
     "duplicate": "exact repeat of an earlier row",
     "extreme_amount": "amount above the extreme-value threshold, rejected by setting",
 }
-# Formats every source may use besides its own: what typed (Parquet, database) timestamps become as text.
-ISO_FORMATS = ["%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
+# Formats every source may use besides its own: what typed (Parquet, database) timestamps become as text,
+# and ISO 8601 with a UTC offset (converted to the dataset's time zone), tried last.
+ISO_FORMATS = [
+    "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d",
+    "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S.%f%z",
+]  # fmt: skip
 OPTIONAL_TEXT_COLUMNS = ["product_id", "category", "channel", "region", "currency"]
 
 
-def parse_columns(mapped: ir.Table, source: TransactionSource, backend: str = "duckdb") -> ir.Table:
+def parse_columns(
+    mapped: ir.Table, source: TransactionSource, backend: str = "duckdb", timezone: str = "UTC"
+) -> ir.Table:
     """Typed versions of the canonical columns next to the values as received (``*_text``). Timestamps
     and amounts that ingest kept typed (a Parquet source) are taken as they are, with the same
     plausible-year rule as parsed text; their ``*_text`` stays typed until :func:`narrow_for_storage`
@@ -69,7 +75,7 @@ def parse_columns(mapped: ir.Table, source: TransactionSource, backend: str = "d
         if backend == "duckdb":
             t = with_timestamp_cast(t, "_ts_text", "_ts_cast")
             cast = t._ts_cast
-        order_ts = try_parse_timestamp(t._ts_text, formats, backend, cast)
+        order_ts = try_parse_timestamp(t._ts_text, formats, backend, cast, timezone)
 
     def number(column: ir.Value) -> ir.FloatingValue:
         return (
@@ -200,9 +206,11 @@ def clean_transactions(
     source: TransactionSource,
     cleaning: CleaningConfig,
     as_of_exclusive: dt.datetime,
+    timezone: str = "UTC",
 ) -> tuple[ir.Table, ir.Table, dict]:
     """Split the ingested rows into the clean table and the rejected table; return both and the
-    data-quality facts (rows in, kept, rejected by reason, flags)."""
+    data-quality facts (rows in, kept, rejected by reason, flags). Timestamps come out as wall-clock
+    times in ``timezone`` (the dataset's)."""
     if cleaning.currency is not None and "currency" not in mapped.columns:
         raise ValueError(
             "cleaning.currency is set but sources.transactions.columns.currency is not mapped; "
@@ -213,7 +221,7 @@ def clean_transactions(
         if cleaning.duplicates == "reject"
         else None
     )
-    parsed = parse_columns(mapped, source, backend_name(con))
+    parsed = parse_columns(mapped, source, backend_name(con), timezone)
     # Parsed and classified once (the costly part: every timestamp and amount parsed), materialised;
     # the threshold, the kept and rejected tables and the counts all read it.
     classified = classify_rows(

@@ -577,6 +577,9 @@ class Params(StrictModel):
     period_start: dt.date
     period_end: dt.date
     compare_with: str | None = LATEST  # latest | a period label of this dataset | null (no comparison)
+    # The dataset's time zone (IANA name): timestamps with a UTC offset are converted to it, timestamps
+    # without one are read as its wall-clock time; days, months and periods are counted in it.
+    timezone: str = "UTC"
     seed: int = 42
     engine: EngineConfig = EngineConfig()
     sources: Sources
@@ -600,6 +603,19 @@ class Params(StrictModel):
     def _dataset_name(cls, value: str) -> str:
         if not DATASET_NAME.match(value):
             raise ValueError(f"'{value}' is not a dataset name ({DATASET_NAME_RULE})")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"'{value}' is not a time zone; use an IANA name such as Europe/London or Asia/Shanghai"
+            ) from None
         return value
 
     @field_validator("compare_with")

@@ -160,6 +160,7 @@ def _spark_try_to_timestamp(value: str, pattern: str) -> dt.datetime:  # type: i
 
 
 STRFTIME_TO_JAVA = {
+    "%z": "XXX",
     "%Y": "yyyy",
     "%y": "yy",
     "%m": "M",
@@ -239,8 +240,27 @@ def _earliest_plausible() -> ir.TimestampScalar:
     return ibis.literal(dt.datetime(EARLIEST_PLAUSIBLE_YEAR, 1, 1), type="timestamp")
 
 
+@ibis.udf.scalar.builtin(name="timezone")
+def _duckdb_local_time(zone: str, value: dt.datetime) -> dt.datetime:  # type: ignore[empty-body]
+    """DuckDB's timezone(zone, timestamptz): the wall-clock time in ``zone`` of an instant."""
+
+
+@ibis.udf.scalar.builtin(name="from_utc_timestamp")
+def _spark_local_time(value: dt.datetime, zone: str) -> dt.datetime:  # type: ignore[empty-body]
+    """Spark's from_utc_timestamp: the wall-clock time in ``zone`` of an instant held in UTC."""
+
+
+def has_offset(fmt: str) -> bool:
+    """Whether a strftime format reads a UTC offset (``%z``): its values are instants, not wall time."""
+    return "%z" in fmt
+
+
 def try_parse_timestamp(
-    text: ir.StringValue, formats: list[str], backend: str = "duckdb", cast: ir.TimestampValue | None = None
+    text: ir.StringValue,
+    formats: list[str],
+    backend: str = "duckdb",
+    cast: ir.TimestampValue | None = None,
+    timezone: str = "UTC",
 ) -> ir.TimestampValue:
     """Parse text with the first strftime format that matches and gives a plausible year; NULL where
     none does (never raises). The year check matters: ``%Y`` reads "2/20/11" as the year 11 AD.
@@ -253,16 +273,25 @@ def try_parse_timestamp(
     :data:`CAST_FORMATS`: where the cast's value, written back in the format, is the text itself,
     it is exactly what the format would parse, so the branch takes it without strptime (10M
     "2023-05-01 12:34:56": 4.0 s -> 1.8 s). Other text in those formats ("2023-5-1") still goes
-    through strptime, in the same place in the order."""
+    through strptime, in the same place in the order.
+
+    Every result is a wall-clock time in ``timezone`` (the dataset's): text in a format with a UTC
+    offset (``%z``; a trailing ``Z`` reads as +00:00) is an instant and is converted to that zone's
+    time; text without one is taken as that zone's time already."""
     earliest = _earliest_plausible()
     branches = []
     for fmt in formats:
         if cast is not None and fmt in CAST_FORMATS:
             branches.append(((cast >= earliest) & (cast.strftime(fmt) == text), cast))
+        source = text.re_replace(r"Z$", "+00:00") if has_offset(fmt) and backend != "spark" else text
         if backend == "spark":
-            value = _spark_try_to_timestamp(text, ibis.literal(java_pattern(fmt)))
+            value = _spark_try_to_timestamp(source, ibis.literal(java_pattern(fmt)))
+            if has_offset(fmt):
+                value = _spark_local_time(value, ibis.literal(timezone))
         else:
-            value = _duckdb_try_strptime(text, ibis.literal([fmt], type="array<string>"))
+            value = _duckdb_try_strptime(source, ibis.literal([fmt], type="array<string>"))
+            if has_offset(fmt):
+                value = _duckdb_local_time(ibis.literal(timezone), value)
         condition = value >= earliest  # NULL (no parse) is not a match
         for mark in format_punctuation(fmt):
             condition = text.contains(mark) & condition  # checked first: a cheap test skips the parse

@@ -31,12 +31,13 @@ def _period_values(
 ) -> ir.Table:
     """One row per customer and purchase period up to the end of ``as_of``: ``period`` (its first
     day) and ``value`` (net amount of every order in it, returns included, added exactly). A period
-    holding only returns is not a purchase and is left out."""
+    holding only returns (negative amounts) is not a purchase and is left out; an order of zero (kept
+    by ``cleaning.zero_amount: keep``) is one: the purchase models count transactions, not money."""
     end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     t = transactions.filter(transactions[ts_col] < end)
     grain = "W" if time_unit == "weeks" else "D"
     per = t.group_by(customer_id=t[customer_col].cast("string"), period=t[ts_col].truncate(grain).date()).agg(
-        value=exact_sum(t[amount_col]), purchases=(t[amount_col] > 0).sum()
+        value=exact_sum(t[amount_col]), purchases=(t[amount_col] >= 0).sum()
     )
     return per.filter(per.purchases > 0).drop("purchases")
 
