@@ -128,7 +128,8 @@ def parse_both_ways(texts: list[str | None], formats: list[str]) -> tuple[list, 
 
 def test_the_cast_fast_path_gives_exactly_what_strptime_gives() -> None:
     # The cast reads more than the formats do (24:00, a trailing zone, 'T', one-digit fields): those
-    # texts must fall through to strptime, which rejects or reads them as before.
+    # texts must fall through to strptime, which rejects or reads them as before; a UTC offset (or Z) is
+    # read by the ISO formats with %z and converted to the time zone (UTC here).
     texts = [
         "2023-01-05 10:20:30",
         "2023-01-05",
@@ -152,8 +153,8 @@ def test_the_cast_fast_path_gives_exactly_what_strptime_gives() -> None:
             pd.Timestamp("2023-01-05"),
             pd.Timestamp("2023-01-05 10:20:30"),
             None,
-            None,
-            None,
+            pd.Timestamp("2023-01-01 10:00:00"),
+            pd.Timestamp("2023-01-01 08:00:00"),
             None,
             pd.Timestamp("2023-01-05 10:20:30"),
             pd.Timestamp("2023-01-05 10:20:30.25"),
@@ -463,6 +464,29 @@ def test_extreme_amounts_are_flagged_not_dropped_by_default() -> None:
     assert kept["is_extreme_amount"].tolist() == [False] * 9 + [True]
     kept, rejected, quality = run(rows, extreme_amount_quantile=0.9, extreme_amount_action="reject")
     assert reasons(rejected) == {10: "extreme_amount"} and len(kept) == 9
+    assert rejected[["customer_id", "order_id", "order_ts", "amount"]].values.tolist() == [
+        ["1", "10", "12/01/2010 08:26", "1000"]  # the text as received, read back for a late rejection
+    ]
+
+
+def test_one_absurd_amount_cannot_own_the_revenue() -> None:
+    """A typo of 1e12 among 200 orders of 10-59.99: beyond 1,000 times the 99th percentile of amounts
+    (309.39 here: the typo itself barely moves it), it is rejected as implausible and listed; a genuine
+    big order (500 times the typical one) stays, flagged as extreme."""
+    amounts = [f"{10 + i % 50}.99" if i % 2 else str(10 + i % 50) for i in range(200)]
+    amounts[57] = "25000"  # big but possible
+    amounts[123] = "1000000000000"  # a typing error
+    rows = [("1", str(i + 1), "12/01/2010 08:26", a) for i, a in enumerate(amounts)]
+    kept, rejected, quality = run(rows)
+    # The 99th percentile, interpolated, of all 200 amounts: 59.99 + 0.01 x (25000 - 59.99).
+    assert quality["implausible_amount_threshold"] == pytest.approx(1000 * (59.99 + 0.01 * (25000 - 59.99)))
+    assert reasons(rejected) == {124: "implausible_amount"}
+    assert rejected["amount"].tolist() == ["1000000000000"]
+    assert quality["implausible_rows"] == [{"source_row": 124, "amount": 1e12}]
+    assert quality["revenue_kept"] == pytest.approx(sum(float(a) for i, a in enumerate(amounts) if i != 123))
+    assert kept.loc[kept["source_row"] == 58, "is_extreme_amount"].tolist() == [True]
+    _, rejected, quality = run(rows, implausible_amount_factor=None)  # the rule switched off
+    assert rejected.empty and quality["implausible_amount_threshold"] is None
 
 
 def test_the_first_applicable_reason_wins_and_counts_add_up() -> None:
@@ -514,3 +538,15 @@ def test_cdnow_accounting_is_exact() -> None:
     )
     assert (quality["rows_kept"], quality["rejected_by_reason"]["after_as_of"]) == (35_506, 34_073)
     assert quality["rows_kept"] + quality["rows_rejected"] == 69_659
+
+
+def test_the_implausible_amount_rule_is_told_in_one_sentence() -> None:
+    quality = {"implausible_amount_threshold": 309390.1, "rejected_by_reason": {"implausible_amount": 1}}
+    assert cleaning.implausible_sentence(quality) == (
+        "1 row with an amount beyond 309,390.10 was set aside as a typing error (below)."
+    )
+    quality["rejected_by_reason"]["implausible_amount"] = 0
+    assert (
+        cleaning.implausible_sentence(quality)
+        == "No amount was beyond 309,390.10, the limit for a typing error."
+    )

@@ -44,6 +44,8 @@ REJECT_REASONS: dict[str, str] = {
     "other_currency": "amount in a currency other than the reporting currency",
     "return": "a return or cancellation, quarantined by the returns setting",
     "duplicate": "exact repeat of an earlier row",
+    "implausible_amount": "amount far beyond every other (more than cleaning.implausible_amount_factor times "
+    "the 99th percentile of amounts): a typing error, not an order",
     "extreme_amount": "amount above the extreme-value threshold, rejected by setting",
 }
 # Formats every source may use besides its own: what typed (Parquet, database) timestamps become as text,
@@ -176,12 +178,27 @@ def repeated_source_rows(con: ibis.BaseBackend, mapped: ir.Table, key: list[str]
     return materialise(con, "cleaning_repeats", candidates.filter(candidates._copy > 0).select("source_row"))
 
 
+LATE_REASONS = ("implausible_amount", "extreme_amount")  # need the kept amounts' quantiles first
+IMPLAUSIBLE_BASE_QUANTILE = 0.99  # implausible = more than implausible_amount_factor times this quantile
+
+
 def apply_extreme_rule(
-    classified: ir.Table, cleaning: CleaningConfig, extreme_threshold: float | None
+    classified: ir.Table,
+    cleaning: CleaningConfig,
+    extreme_threshold: float | None,
+    implausible_threshold: float | None = None,
 ) -> ir.Table:
-    """Add ``is_extreme_amount`` and, with ``extreme_amount_action: reject``, reject extreme rows that
-    no other rule rejected (it is the last rule, so the first matching reason is unchanged)."""
+    """Reject implausible amounts (beyond ``implausible_threshold``) that no other rule rejected; add
+    ``is_extreme_amount`` and, with ``extreme_amount_action: reject``, reject extreme rows left. These
+    are the last rules, so the first matching reason of every other row is unchanged."""
     t = classified
+    if implausible_threshold is not None:
+        implausible = (t.amount.abs() > implausible_threshold).fill_null(False)
+        t = t.mutate(
+            reject_reason=ibis.ifelse(
+                t.reject_reason.isnull() & implausible, "implausible_amount", t.reject_reason
+            )
+        )
     extreme = (
         (t.amount.abs() > extreme_threshold) if extreme_threshold is not None else ibis.literal(False)
     ).fill_null(False)
@@ -192,12 +209,28 @@ def apply_extreme_rule(
     return t.mutate(is_extreme_amount=extreme)
 
 
-def extreme_amount_threshold(classified: ir.Table, cleaning: CleaningConfig) -> float | None:
-    """The absolute amount above which an order is extreme: a high quantile of the amounts of the rows
-    every other rule keeps (``classified`` before the extreme rule)."""
+def amount_thresholds(classified: ir.Table, cleaning: CleaningConfig) -> tuple[float | None, float | None]:
+    """The absolute amounts above which an order is extreme (a high quantile of the amounts of the
+    rows every other rule keeps, the implausible ones left out) and implausible
+    (``implausible_amount_factor`` times the 99th percentile of those amounts, a percentile the few
+    typos it is there to catch barely move); None where there is no kept amount (or the factor is
+    null, or the percentile 0)."""
+
+    def quantile(table: ir.Table, q: float) -> float | None:
+        value = table.amount.abs().quantile(q).execute()
+        return None if value is None or value != value else float(value)
+
     kept = classified.filter(classified.reject_reason.isnull())
-    value = kept.amount.abs().quantile(cleaning.extreme_amount_quantile).execute()
-    return None if value is None or value != value else float(value)
+    factor = cleaning.implausible_amount_factor
+    base = quantile(kept, IMPLAUSIBLE_BASE_QUANTILE) if factor is not None else None
+    implausible = base * factor if base else None
+    plausible = kept.filter(kept.amount.abs() <= implausible) if implausible is not None else kept
+    return quantile(plausible, cleaning.extreme_amount_quantile), implausible
+
+
+def extreme_amount_threshold(classified: ir.Table, cleaning: CleaningConfig) -> float | None:
+    """The absolute amount above which an order is extreme (see :func:`amount_thresholds`)."""
+    return amount_thresholds(classified, cleaning)[0]
 
 
 def clean_transactions(
@@ -229,15 +262,12 @@ def clean_transactions(
     )
     one_file = single_source_file(mapped)
     provisional = materialise(
-        con,
-        "cleaning_provisional",
-        narrow_for_storage(classified, one_file, cleaning.extreme_amount_action == "reject"),
-        on_disk=True,
+        con, "cleaning_provisional", narrow_for_storage(classified, one_file), on_disk=True
     )
     if one_file is not None:
         provisional = provisional.mutate(source_file=ibis.literal(one_file, type="string"))
-    threshold = extreme_amount_threshold(provisional, cleaning)
-    classified = apply_extreme_rule(provisional.drop("is_extreme_amount"), cleaning, threshold)
+    threshold, implausible = amount_thresholds(provisional, cleaning)
+    classified = apply_extreme_rule(provisional.drop("is_extreme_amount"), cleaning, threshold, implausible)
 
     typed = ["customer_id", "order_id", "order_ts", "amount"] + [
         c for c in ["quantity", *OPTIONAL_TEXT_COLUMNS] if c in classified.columns
@@ -245,19 +275,14 @@ def clean_transactions(
     kept = classified.filter(classified.reject_reason.isnull()).select(
         *typed, "is_return", "is_extreme_amount", *PROVENANCE_COLUMNS
     )
-    text_columns = [c for c in classified.columns if c.endswith("_text")]
-    rejected = classified.filter(classified.reject_reason.notnull()).select(
-        *PROVENANCE_COLUMNS,
-        *([MALFORMED_COLUMN] if MALFORMED_COLUMN in classified.columns else []),
-        "reject_reason",
-        **{c.removesuffix("_text"): classified[c] for c in text_columns},
-    )
+    late = int(classified.filter(classified.reject_reason.isin(LATE_REASONS)).count().execute())
+    rejected = rejected_rows(classified, mapped, late > 0)
     # Both come out in source_row order without a sort when the ingested rows were stored in that
-    # order and no join (repeats) came between: DuckDB keeps the order of a single table through
-    # SELECT, WHERE and COPY (documented). 10M kept rows written: 5.4 s -> 3.3 s.
-    if not (repeats is None and increasing_as_stored(mapped, "source_row", backend_name(con))):
+    # order and no join (repeats, or the late rejections' text) came between: DuckDB keeps the order of
+    # a single table through SELECT, WHERE and COPY (documented). 10M kept rows written: 5.4 s -> 3.3 s.
+    if late or not (repeats is None and increasing_as_stored(mapped, "source_row", backend_name(con))):
         kept, rejected = kept.order_by("source_row"), rejected.order_by("source_row")
-    quality = quality_facts(classified, threshold, cleaning, backend_name(con))
+    quality = quality_facts(classified, threshold, cleaning, backend_name(con), implausible)
     return kept, rejected, quality
 
 
@@ -281,10 +306,34 @@ def single_source_file(mapped: ir.Table) -> str | None:
     return str(ends["first"]) if ends["first"] is not None and ends["first"] == ends["last"] else None
 
 
-def narrow_for_storage(classified: ir.Table, one_file: str | None, all_text: bool) -> ir.Table:
+def rejected_rows(classified: ir.Table, mapped: ir.Table, any_late: bool = True) -> ir.Table:
+    """The rejected rows with their provenance, reason and original text. Rows rejected by the late
+    rules (:data:`LATE_REASONS`; ``any_late`` False when there is none) had no text kept between
+    cleaning's queries: theirs is read back from the ingested rows by ``source_row`` (a handful)."""
+    text_columns = [c for c in classified.columns if c.endswith("_text")]
+    out = classified.filter(classified.reject_reason.notnull()).select(
+        *PROVENANCE_COLUMNS,
+        *([MALFORMED_COLUMN] if MALFORMED_COLUMN in classified.columns else []),
+        "reject_reason",
+        **{c.removesuffix("_text"): classified[c] for c in text_columns},
+    )
+    if not any_late:
+        return out
+    names = [c.removesuffix("_text") for c in text_columns]
+    late = out.filter(out.reject_reason.isin(LATE_REASONS))
+    source = mapped.select("source_row", **{f"_{n}": mapped[n].cast("string") for n in names})
+    filled = (
+        late.join(source, "source_row")
+        .select(*[c for c in out.columns if c not in names], **{n: ibis._[f"_{n}"] for n in names})
+        .select(*out.columns)
+    )
+    return out.filter(~out.reject_reason.isin(LATE_REASONS)).union(filled)
+
+
+def narrow_for_storage(classified: ir.Table, one_file: str | None) -> ir.Table:
     """What cleaning keeps of the classified rows between its queries: the text as received only
-    where the row is rejected (only the rejected table shows it), unless ``all_text`` (rows the
-    extreme-amount rule may still reject), and no ``source_file`` when ``one_file`` holds it.
+    where the row is rejected (only the rejected table shows it; the late rules' rejections get theirs
+    back in :func:`rejected_rows`), and no ``source_file`` when ``one_file`` holds it.
     On 10M rows at a 1GB limit, storing this instead of every column took 16.1 s instead of 21.3 s;
     the repeated source label alone cost 5.7 s. A typed value (a Parquet source's timestamp or
     amount) is written as text here, inside the condition, so only rejected rows pay for it (10M
@@ -295,19 +344,21 @@ def narrow_for_storage(classified: ir.Table, one_file: str | None, all_text: boo
         return t[column] if t[column].type().is_string() else t[column].cast("string")
 
     texts = [c for c in t.columns if c.endswith("_text")]
-    if all_text:
-        t = t.mutate(**{c: as_text(c) for c in texts})
-    else:
-        t = t.mutate(
-            **{c: ibis.ifelse(t.reject_reason.notnull(), as_text(c), ibis.null("string")) for c in texts}
-        )
+    t = t.mutate(
+        **{c: ibis.ifelse(t.reject_reason.notnull(), as_text(c), ibis.null("string")) for c in texts}
+    )
     return t.drop("source_file") if one_file is not None else t
 
 
 def quality_facts(
-    classified: ir.Table, threshold: float | None, cleaning: CleaningConfig, backend: str
+    classified: ir.Table,
+    threshold: float | None,
+    cleaning: CleaningConfig,
+    backend: str,
+    implausible_threshold: float | None = None,
 ) -> dict:
-    """Counts that must add up: rows in = kept + rejected, with rejected split by every reason code."""
+    """Counts that must add up: rows in = kept + rejected, with rejected split by every reason code;
+    and the rows set aside as implausible (their source row and amount), for the page to list."""
     counts = classified.group_by("reject_reason").agg(rows=classified.count()).execute()
     by_reason = {code: 0 for code in REJECT_REASONS}
     kept_rows = 0
@@ -357,7 +408,37 @@ def quality_facts(
         else 0,
         "first_order_ts": summary["first_order"],
         "last_order_ts": summary["last_order"],
+        "implausible_amount_threshold": implausible_threshold,
+        "implausible_rows": implausible_rows(classified) if by_reason.get("implausible_amount") else [],
     }
+
+
+def implausible_sentence(quality: dict) -> str:
+    """What the implausible-amount rule did, in one sentence for the page."""
+    threshold, rows = (
+        quality.get("implausible_amount_threshold"),
+        quality["rejected_by_reason"].get("implausible_amount", 0),
+    )
+    if threshold is None:
+        return "No amount was checked for typing errors (no kept amount, or the rule is switched off)."
+    if not rows:
+        return f"No amount was beyond {threshold:,.2f}, the limit for a typing error."
+    shown = " (the first 20 below)" if rows > 20 else " (below)"
+    return (
+        f"{rows:,} row{'s' if rows > 1 else ''} with an amount beyond {threshold:,.2f} "
+        f"{'were' if rows > 1 else 'was'} set aside as {'typing errors' if rows > 1 else 'a typing error'}{shown}."
+    )
+
+
+def implausible_rows(classified: ir.Table, limit: int = 20) -> list[dict]:
+    """The first rows rejected as implausible amounts: source row and amount."""
+    rows = (
+        classified.filter(classified.reject_reason == "implausible_amount")
+        .order_by("source_row")
+        .limit(limit)
+    )
+    frame = rows.select("source_row", "amount").execute()
+    return [{"source_row": int(r), "amount": float(a)} for r, a in zip(frame["source_row"], frame["amount"])]
 
 
 def quality_table(quality: dict) -> list[dict]:
