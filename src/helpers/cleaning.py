@@ -426,7 +426,8 @@ def implausible_sentence(quality: dict) -> str:
     shown = " (the first 20 below)" if rows > 20 else " (below)"
     return (
         f"{rows:,} row{'s' if rows > 1 else ''} with an amount beyond {threshold:,.2f} "
-        f"{'were' if rows > 1 else 'was'} set aside as {'typing errors' if rows > 1 else 'a typing error'}{shown}."
+        f"{'were' if rows > 1 else 'was'} set aside as "
+        f"{'typing errors' if rows > 1 else 'a typing error'}{shown}."
     )
 
 
