@@ -798,3 +798,110 @@ def test_the_package_exports_every_public_name_its_modules_define() -> None:
             defined.update({name: getattr(module, name) for name in names if not name.startswith("_")})
     assert sorted(clv.__all__) == sorted(defined)
     assert all(getattr(clv, name) is value for name, value in defined.items())
+
+
+def test_the_holdout_adapts_to_the_history_or_is_left_out_with_the_reason() -> None:
+    june = dt.date(1998, 6, 30)
+    # 18 months of history (546 days): the configured 182 days are a third of it and fit.
+    plan = clv.plan_holdout(dt.date(1997, 1, 1), june, 182, 28, "weeks")
+    assert plan.calibration_end == dt.date(1997, 12, 28) and plan.holdout_units == 27.0
+    assert plan.sentence == (
+        "The models learnt from the history up to 1997-12-28 and predicted the 27 weeks after it, up to "
+        "1998-06-30 (the last 182 days)."
+    )
+    # Five months: a third is 50 days.
+    plan = clv.plan_holdout(dt.date(1998, 2, 1), june, 182, 28, "days")
+    assert (plan.calibration_end, plan.holdout_units) == (dt.date(1998, 5, 11), 50.0)
+    # Two months: a third (20 days) is less than the 28-day minimum: no comparison, and why.
+    plan = clv.plan_holdout(dt.date(1998, 5, 1), june, 182, 28, "weeks")
+    assert plan.calibration_end is None and plan.sentence == (
+        "The history is 61 days long: a holdout of at least 28 days that takes at most a third of it does "
+        "not fit, so the models were not compared."
+    )
+    # clv.calibration_end sets the split (a Sunday in weeks), if it leaves both sides.
+    plan = clv.plan_holdout(dt.date(1997, 1, 1), june, 182, 28, "weeks", fixed_end=dt.date(1998, 3, 4))
+    assert plan.calibration_end == dt.date(1998, 3, 1) and plan.sentence.endswith(
+        "(as set by clv.calibration_end)."
+    )
+    plan = clv.plan_holdout(dt.date(1997, 1, 1), june, 182, 28, "weeks", fixed_end=dt.date(1998, 6, 20))
+    assert plan.calibration_end is None and "does not leave both" in plan.sentence
+
+
+def test_the_comparison_sentence_says_what_happened() -> None:
+    enough = {"enough": True, "message": "900 of 4,000 customers made a repeat purchase (enough: ...)."}
+    few = {
+        "enough": False,
+        "message": "12 of 300 customers made a repeat purchase (too few: the models need at least 50).",
+    }
+    models = ["bgnbd", "pareto_nbd"]
+    assert clv.comparison_sentence("s", True, enough, models, "pareto_nbd", "mae") == (
+        "Pareto/NBD predicted the held-out months best (by mae) and is used."
+    )
+    assert clv.comparison_sentence("The history is short.", False, None, models, "bgnbd", "mae") == (
+        "The history is short. BG/NBD, the first model listed, is used."
+    )
+    assert clv.comparison_sentence("s", False, few, models, "bgnbd", "mae") == (
+        "In the calibration period 12 of 300 customers made a repeat purchase (too few: the models need at "
+        "least 50). So the models were not compared; BG/NBD, the first model listed, is used."
+    )
+    assert clv.comparison_sentence("s", False, enough, ["bgnbd"], "bgnbd", "mae") == (
+        "Only BG/NBD is listed in clv.models, so there was nothing to compare; it is used."
+    )
+
+
+def test_caveats_name_a_poor_holdout_fit_and_a_parameter_at_its_bound() -> None:
+    assert clv.parameters_at_bound({"r": 0.24, "alpha": 4.4, "a": 2e-6, "b": 3e5}) == ("a", "b")
+    report = {
+        "status": "ok",
+        "chosen_model": "bgnbd",
+        "holdout": {
+            "compared": True,
+            "sentence": "x",
+            "errors": [
+                {
+                    "model": "bgnbd",
+                    "label": "BG/NBD",
+                    "expected_total": 1590.0,
+                    "actual_total": 1000.0,
+                    "total_error": 0.59,
+                },
+            ],
+        },  # fmt: skip
+        "purchase_model": {
+            "label": "BG/NBD",
+            "params": {"r": 0.3, "alpha": 5.0, "a": 2e-6, "b": 1.0},
+            "at_bound": ["a"],
+        },  # fmt: skip
+    }
+    assert clv.caveats(report, 0.25) == [
+        "On the held-out months BG/NBD expected 1,590 purchases where 1,000 happened (59% off, more than the "
+        "25% this report accepts): take its values as rough.",
+        "BG/NBD's parameter a ran to the edge of its range (2e-06): the model has degenerated and sees "
+        "almost no customer leave, so P(alive) is close to 1 for everyone.",
+    ]
+    report["holdout"] = {"compared": False, "sentence": "The history is 61 days long: ...", "errors": []}
+    report["purchase_model"]["at_bound"] = []
+    assert clv.caveats(report, 0.25) == ["The history is 61 days long: ..."]
+
+
+def test_the_method_note_on_lifetime_value_never_claims_a_comparison_that_did_not_happen() -> None:
+    from helpers.report import lifetime_value_note
+
+    model = {
+        "status": "ok", "chosen_model": "bgnbd", "purchase_model": {"label": "BG/NBD"},
+        "holdout": {"compared": False, "errors": [{"model": "bgnbd", "total_error": None, "mae": None}]},
+        "caveats": ["The history is 61 days long: no comparison."],
+    }  # fmt: skip
+    note = lifetime_value_note(model, 12, 0.01)
+    assert "chosen among several" not in note and "could not be compared on held-out months" in note
+    assert note.endswith("**Caveat:** The history is 61 days long: no comparison.")
+    model["status"], model["message"] = "too_few_repeat_buyers", "3 of 40 customers made a repeat purchase"
+    assert (
+        lifetime_value_note(model, 12, 0.01)
+        == "Not estimated this period: 3 of 40 customers made a repeat purchase"
+    )
+    model["status"] = "fit_failed"
+    assert (
+        lifetime_value_note(model, 12, 0.01)
+        == "Not estimated this period: the BG/NBD model could not be fitted."
+    )

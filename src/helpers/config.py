@@ -312,6 +312,15 @@ class ClvConfig(StrictModel):
 
     time_unit: Literal["days", "weeks"] = "weeks"  # model time: calendar days, or calendar weeks (Mon-Sun)
     holdout_days: int = Field(default=182, ge=7)  # the last days of history held out to choose the model
+    # The holdout is shortened to at most a third of the history; below this many days the models are
+    # not compared (the first listed is used) and the page says why.
+    min_holdout_days: int = Field(default=28, ge=7)
+    calibration_end: dt.date | None = (
+        None  # set: the last calibration day exactly (moved to a Sunday in weeks)
+    )
+    # The chosen model's holdout total error (|expected / actual - 1|) above which the CLV section
+    # carries a caveat with the figure.
+    max_holdout_error: float = Field(default=0.25, gt=0.0)
     models: list[Literal["bgnbd", "pareto_nbd", "mbgnbd"]] = Field(
         default_factory=lambda: ["bgnbd", "pareto_nbd", "mbgnbd"]
     )

@@ -583,34 +583,44 @@ def method_notes(
             f"- **Customer score.** A number from 0 to 100 that weighs the customer's rank on several "
             f"indicators ({weights})."
         )
-    if model and model.get("chosen_model"):
-        chosen = model["chosen_model"]
-        errors = {e["model"]: e for e in model.get("holdout", {}).get("errors", [])}
-        error = errors.get(chosen)
-        validation = (
-            f" Checked on the last months of history it had not seen, it predicted "
-            f"{error['expected_total']:,.0f} purchases against {error['actual_total']:,.0f} actual "
-            f"({100 * error['total_error']:.1f}% off in total, {error['mae']:.2f} purchases per customer on "
-            f"average)."
-            if error
-            else ""
-        )
-        label = error["label"] if error else chosen
+    if model:
         lines.append(
-            f"- **Lifetime value.** A purchase model ({label}, chosen among several by how well it "
-            f"predicted held-out "
-            f"months) estimates for each customer the chance they are still active and how often they will "
-            f"buy; a "
-            f"spend model (Gamma-Gamma) estimates how much per order. CLV is the expected spend over the "
-            f"next "
-            f"{horizon_months} months, discounted by {100 * monthly_discount_rate:.1f}% a month.{validation}"
-        )
-    elif model:
-        lines.append(
-            f"- **Lifetime value.** Not estimated this period: "
-            f"{model.get('message', 'the model could not be fitted')}."
+            f"- **Lifetime value.** {lifetime_value_note(model, horizon_months, monthly_discount_rate)}"
         )
     return "\n".join(lines)
+
+
+def lifetime_value_note(model: dict, horizon_months: int, monthly_discount_rate: float) -> str:
+    """What the CLV numbers are and how far to trust them, as it happened this period: the model used
+    and whether it was chosen on held-out months, its error there, and the model's caveats; or why
+    there is no CLV."""
+    if model.get("status") == "too_few_repeat_buyers":
+        return f"Not estimated this period: {model.get('message', 'too few customers bought more than once')}"
+    fit = model.get("purchase_model") or {}
+    if model.get("status") != "ok":
+        return f"Not estimated this period: the {fit.get('label', 'purchase')} model could not be fitted."
+    holdout = model.get("holdout", {})
+    error = next((e for e in holdout.get("errors", []) if e.get("model") == model.get("chosen_model")), None)
+    chosen = (
+        "chosen among several by how well it predicted held-out months"
+        if holdout.get("compared")
+        else "the first model listed, as the models could not be compared on held-out months"
+    )
+    validation = (
+        f" On the held-out months it predicted {error['expected_total']:,.0f} purchases against "
+        f"{error['actual_total']:,.0f} actual ({100 * error['total_error']:.1f}% off in total, "
+        f"{error['mae']:.2f} purchases per customer on average)."
+        if error and error.get("total_error") is not None and error.get("mae") is not None
+        else ""
+    )
+    caveats = " ".join(model.get("caveats", []))
+    return (
+        f"A purchase model ({fit.get('label', model.get('chosen_model'))}, {chosen}) estimates for each "
+        "customer the chance they are still active and how often they will buy; a spend model "
+        "(Gamma-Gamma) estimates how much per order. CLV is the expected spend over the next "
+        f"{horizon_months} months, discounted by {100 * monthly_discount_rate:.1f}% a month.{validation}"
+        + (f" **Caveat:** {caveats}" if caveats else "")
+    )
 
 
 def kpis_with_previous(

@@ -21,16 +21,21 @@ few private ones the tests use): ``clv.<name>`` is the interface.
 """
 
 from helpers.clv.inputs import (
+    CALIBRATION_COLUMNS,
+    HOLDOUT_SHARE,
     INPUT_COLUMNS,
     UNIT_DAYS,
+    HoldoutPlan,
     PurchasePeriods,
     calibration_and_holdout,
     calibration_end,
     cohorts_and_repeat_purchases,
+    first_purchase_day,
     holdout_length,
     inputs_and_calibration,
     model_inputs,
     period_start,
+    plan_holdout,
     purchase_periods,
 )
 from helpers.clv.likelihood import (
@@ -42,6 +47,8 @@ from helpers.clv.likelihood import (
 from helpers.clv.likelihood import _data_arrays as _data_arrays
 from helpers.clv.likelihood import _mean_objective as _mean_objective
 from helpers.clv.models import (
+    BOUND_HIGH,
+    BOUND_LOW,
     MAX_GRADIENT,
     MODEL_LABELS,
     ModelFit,
@@ -49,11 +56,14 @@ from helpers.clv.models import (
     fit_model,
     fit_purchase_models,
     is_usable,
+    parameters_at_bound,
 )
 from helpers.clv.page import (
     PAGE_COLUMNS,
     alive_and_purchases_matrices,
+    caveats,
     clv_overview,
+    comparison_sentence,
     fit_summary,
     fit_table,
     high_value_at_risk,
@@ -99,16 +109,21 @@ from helpers.clv.validation import (
 
 __all__ = [
     # inputs
+    "CALIBRATION_COLUMNS",
+    "HOLDOUT_SHARE",
     "INPUT_COLUMNS",
     "UNIT_DAYS",
+    "HoldoutPlan",
     "PurchasePeriods",
     "calibration_and_holdout",
     "calibration_end",
     "cohorts_and_repeat_purchases",
+    "first_purchase_day",
     "holdout_length",
     "inputs_and_calibration",
     "model_inputs",
     "period_start",
+    "plan_holdout",
     "purchase_periods",
     # samples
     "FIT_SAMPLE_ABOVE",
@@ -131,6 +146,9 @@ __all__ = [
     "PARETO_SCOUT_CUSTOMERS",
     "PARETO_TOL",
     # models
+    "BOUND_HIGH",
+    "BOUND_LOW",
+    "parameters_at_bound",
     "MAX_GRADIENT",
     "MODEL_LABELS",
     "ModelFit",
@@ -156,6 +174,8 @@ __all__ = [
     "holdout_errors",
     "holdout_predictions",
     # page
+    "caveats",
+    "comparison_sentence",
     "PAGE_COLUMNS",
     "alive_and_purchases_matrices",
     "clv_overview",

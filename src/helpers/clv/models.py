@@ -48,6 +48,19 @@ class ModelFit:
     rows: int
     note: str = ""
     fitter: Any = field(default=None, repr=False)
+    at_bound: tuple[str, ...] = ()  # parameters that ran to the edge of their range (see parameters_at_bound)
+
+
+# A fitted parameter below or above these has run to the edge of its range (its log to -inf or +inf):
+# the likelihood is flat there, so the optimum checks pass, but the model has degenerated (BG/NBD's or
+# MBG/NBD's a, Pareto/NBD's s near 0: almost no customer ever leaves).
+BOUND_LOW = 1e-3
+BOUND_HIGH = 1e4
+
+
+def parameters_at_bound(params: dict[str, float] | None) -> tuple[str, ...]:
+    """The parameters of a fit at the edge of their range, in the model's order."""
+    return tuple(name for name, value in (params or {}).items() if not BOUND_LOW <= abs(value) <= BOUND_HIGH)
 
 
 def _derivatives(func, x: np.ndarray, step: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
@@ -166,6 +179,11 @@ def fit_model(
         if problem is None:
             if penalizer:
                 notes.append(f"refitted with penalizer {penalizer:g}")
+            at_bound = parameters_at_bound(params)
+            if at_bound:
+                notes.append(
+                    "at the edge of its range: " + ", ".join(f"{n} = {params[n]:.2g}" for n in at_bound)
+                )
             return ModelFit(
                 model,
                 params,
@@ -177,6 +195,7 @@ def fit_model(
                 len(data),
                 "; ".join(notes + ([sampled] if sampled else [])),
                 fitter,
+                at_bound,
             )
         notes.append(f"{'penalised fit' if penalizer else 'fit'} did not converge ({problem})")
     return ModelFit(model, None, None, None, False, penalizer_retry, customers, len(data), "; ".join(notes))

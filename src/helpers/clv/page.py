@@ -184,13 +184,14 @@ def fit_summary(fit: ModelFit | None) -> dict[str, Any] | None:
         "customers": fit.customers,
         "rows_fitted": fit.rows,
         "note": fit.note,
+        "at_bound": list(fit.at_bound),
     }
 
 
 def model_report(
     status: dict[str, Any],
     calibration_status: dict[str, Any] | None,
-    calibration_end_day: dt.date,
+    calibration_end_day: dt.date | None,
     holdout_units: float,
     calibration_fits: dict[str, ModelFit],
     errors: pd.DataFrame | None,
@@ -199,21 +200,25 @@ def model_report(
     spend_fit: ModelFit | None,
     correlation: dict[str, Any],
     settings: dict[str, Any],
+    holdout_sentence: str = "",
 ) -> dict[str, Any]:
     """Everything the model product records: a status (ok, too_few_repeat_buyers, fit_failed), the model
-    comparison on the holdout, the chosen model refitted on all history and the spend model."""
+    comparison on the holdout (``holdout_sentence`` says how the history was split, or why not), the
+    chosen model refitted on all history, the spend model, and the caveats the page must carry."""
     if not status["enough"]:
         overall = "too_few_repeat_buyers"
     elif not is_usable(purchase_fit) or not is_usable(spend_fit):
         overall = "fit_failed"
     else:
         overall = "ok"
-    return {
+    report = {
         "status": overall,
         "message": status["message"],
         "settings": settings,
         "repeat_buyers": status,
         "holdout": {
+            "sentence": holdout_sentence,
+            "compared": errors is not None and not errors.empty,
             "calibration_end": calibration_end_day,
             "length_periods": holdout_units,
             "repeat_buyers": calibration_status,
@@ -225,3 +230,62 @@ def model_report(
         "spend_model": fit_summary(spend_fit),
         "frequency_monetary_correlation": correlation,
     }
+    report["caveats"] = caveats(report, settings.get("max_holdout_error", 0.25))
+    return report
+
+
+def comparison_sentence(
+    holdout_sentence: str,
+    compared: bool,
+    calibration_status: dict[str, Any] | None,
+    models: list[str],
+    chosen: str,
+    metric: str,
+) -> str:
+    """Which purchase model is used and why, in the one sentence that is true of this run: chosen by
+    the holdout, or the first listed because the split did not fit, only one model is listed, or the
+    calibration period had too few repeat buyers."""
+    label = MODEL_LABELS[chosen]
+    if compared:
+        return f"{label} predicted the held-out months best (by {metric}) and is used."
+    if calibration_status is None:
+        return f"{holdout_sentence} {label}, the first model listed, is used."
+    if len(models) == 1:
+        return f"Only {label} is listed in clv.models, so there was nothing to compare; it is used."
+    status = calibration_status["message"]
+    return (
+        f"In the calibration period {status[0].lower()}{status[1:]} So the models were not compared; "
+        f"{label}, the first model listed, is used."
+    )
+
+
+def caveats(report: dict[str, Any], max_holdout_error: float) -> list[str]:
+    """Sentences the CLV section must carry because they limit what its numbers are worth: no model
+    comparison (and why), a chosen model that missed the holdout by more than ``max_holdout_error``,
+    parameters at the edge of their range."""
+    found = []
+    holdout = report.get("holdout", {})
+    if report.get("status") == "ok" and not holdout.get("compared"):
+        found.append(holdout.get("sentence") or "The purchase models were not compared on held-out months.")
+    chosen = report.get("chosen_model")
+    error = next((e for e in holdout.get("errors", []) if e.get("model") == chosen), None)
+    if error and error.get("total_error") is not None and error["total_error"] > max_holdout_error:
+        found.append(
+            f"On the held-out months {error['label']} expected {error['expected_total']:,.0f} purchases "
+            f"where {error['actual_total']:,.0f} happened ({100 * error['total_error']:.0f}% off, more "
+            f"than the {100 * max_holdout_error:.0f}% this report accepts): take its values as rough."
+        )
+    fit = report.get("purchase_model") or {}
+    for name in fit.get("at_bound") or []:
+        value = fit["params"][name]
+        found.append(
+            f"{fit['label']}'s parameter {name} ran to the edge of its range ({value:.2g}): the model has "
+            "degenerated"
+            + (
+                " and sees almost no customer leave, so P(alive) is close to 1 for everyone"
+                if name in ("a", "s") and abs(value) < 1
+                else ""
+            )
+            + "."
+        )
+    return found
