@@ -98,12 +98,19 @@ def main(argv: list[str] | None = None) -> int:
             print(new_period_file(args.period, args.dataset, overwrite=args.overwrite))
             return 0
         if args.command == "validate":
+            from helpers.checks import check_period
+            from helpers.ingest import IngestError
+
             datasets = [args.dataset] if args.dataset else list_datasets()
             if args.periods and not args.dataset:
                 datasets = [default_dataset()]
+            seen: dict = {}
             for dataset in datasets:
                 for period in args.periods or list_periods(dataset):
-                    load_params(dataset, period)
+                    try:
+                        check_period(load_params(dataset, period), seen=seen)
+                    except IngestError as exc:
+                        return _fail(str(exc))
                     print(f"{dataset} {period}: ok")
             return 0
         if args.command == "stages":
@@ -133,9 +140,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from helpers.runner import run_period
 
+        from helpers.checks import check_rules
+
         builds = builds_to_run(args)
         for dataset, period in builds:  # validate everything before building anything
-            load_params(dataset, period)
+            check_rules(load_params(dataset, period))
         failures = 0
         for dataset, period in builds:
             result = run_period(dataset, period, only=args.only)

@@ -889,6 +889,18 @@ def load_params(dataset: str | None = None, period: str | None = None, root: Pat
     return params
 
 
+def where_set(dataset: str, period: str, key: str, root: Path | None = None) -> Path:
+    """The most specific of a period's params files that sets a dotted ``key`` (defaults.yaml when
+    none does), to name it in a message."""
+    files = [defaults_path(root), dataset_file(dataset, root), period_file(dataset, period, root)]
+    found = files[0]
+    for path in files:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+        if isinstance(data, dict) and _has_key(data, tuple(key.split("."))):
+            found = path
+    return found
+
+
 def list_datasets(root: Path | None = None) -> list[str]:
     """Every dataset: a folder under params/ with a dataset.yaml, by name."""
     folder = paths.params_dir(root)

@@ -34,7 +34,14 @@ from helpers.config import (
     PrivacyConfig,
     TransactionSource,
 )
-from helpers.delimited import MALFORMED_COLUMN, DelimitedError, read_delimited, read_sample, sniff_delimiter
+from helpers.delimited import (
+    MALFORMED_COLUMN,
+    DelimitedError,
+    read_delimited,
+    read_sample,
+    records,
+    sniff_delimiter,
+)
 from helpers.engine import strip_blanks, try_parse_number
 from helpers.expressions import compile_to
 from helpers.schema import (
@@ -263,6 +270,70 @@ def _read_excel(path: Path, opts: FileOptions, label: str) -> ir.Table:
     frame = frame.dropna(how="all")
     frame.insert(0, "source_row", range(1, len(frame) + 1))
     return ibis.memtable(frame)
+
+
+def source_header(opts: FileOptions, name: str, root: Path | None = None) -> list[str] | None:
+    """The column names of a file source, read from its header alone (no row is read), with the
+    errors reading it would give; None for a database (not contacted here) whose URL variable is set."""
+    root = root or paths.project_root()
+    label = _label(opts, root)
+    if opts.format == "sql":
+        if not os.environ.get(opts.url_env or ""):
+            raise IngestError(
+                f"{label}: environment variable {opts.url_env} is not set; export it with the database URL "
+                "(e.g. postgres://user:password@host:5432/db)."
+            )
+        return None
+    path = paths.resolve(opts.path, root)
+    _check_file(path, label, f"sources.{name}.path")
+    try:
+        if opts.format == "csv" and opts.delimiter == "whitespace":
+            first = next((line for line in read_sample(path, opts.encoding).splitlines() if line.strip()), "")
+            return first.split() if opts.header else [f"column{i}" for i in range(len(first.split()))]
+        if opts.format == "csv":
+            sample = read_sample(path, opts.encoding)
+            delimiter = opts.delimiter if opts.delimiter != "auto" else (sniff_delimiter(sample) or ",")
+            header = next(records(path, opts.encoding, delimiter, opts.header), None)
+            if header is None:
+                raise IngestError(f"{label}: the file has no rows; export the data again.")
+            return header[1]
+        if opts.format == "parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.ParquetFile(path).schema_arrow.names)
+        if opts.format == "excel":
+            sheet = 0 if opts.sheet is None else opts.sheet
+            frame = pd.read_excel(path, sheet_name=sheet, nrows=0, header=0 if opts.header else None)
+            return [str(c) for c in frame.columns]
+        import duckdb
+
+        with duckdb.connect(str(path), read_only=True) as con:
+            query = opts.query or f"SELECT * FROM {opts.table}"
+            return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({query}) LIMIT 0").fetchall()]
+    except UnicodeError:
+        raise IngestError(
+            f"{label}: the file is not valid {opts.encoding} text; set the source's 'encoding' "
+            "(utf-8, latin-1 or utf-16) to the file's encoding."
+        ) from None
+    except IngestError:
+        raise
+    except Exception as exc:
+        raise IngestError(
+            f"{label}: cannot be read ({_db_reason(exc, None)}); check its format settings."
+        ) from None
+
+
+def check_columns(
+    opts: FileOptions, name: str, wanted: dict, columns: list[str] | None, root: Path | None = None
+) -> None:
+    """One sentence for the first mapped column the source's header lacks (``columns`` from
+    :func:`source_header`; None: a database, not checked)."""
+    if columns is not None:
+        _missing_columns(
+            SourceTable(None, _label(opts, root or paths.project_root()), columns),
+            wanted,
+            f"sources.{name}.columns" if name == "transactions" else f"sources.{name}",
+        )
 
 
 def _db_reason(exc: Exception, secret: str | None) -> str:

@@ -37,6 +37,11 @@ METRIC_MEANINGS = {
     "period_orders": "orders within the period",
     "period_revenue": "net spend within the period",
 }
+# The columns of the RFM customer table (the product), in its order.
+CUSTOMER_COLUMNS = [
+    "customer_id", "first_order_ts", "last_order_ts", *METRIC_MEANINGS, "r_score", "f_score", "m_score",
+    "rfm_code", "segment",
+]  # fmt: skip
 PAGE_COLUMNS = {  # segment summary column -> heading on the page
     "segment": "segment",
     "r_range": "R",

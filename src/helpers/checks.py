@@ -1,0 +1,85 @@
+"""What ``python -m helpers validate`` checks beyond the params model, without running anything: each
+source is there and its header holds every mapped column (and every column a computed column reads),
+the score's indicators are columns the scoring stage has, and the lifecycle rules evaluate on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.config import Params, ParamsError, where_set
+from helpers.ingest import check_columns, source_header
+from helpers.rfm import CUSTOMER_COLUMNS
+from helpers.scoring import CLV_INDICATORS, lifecycle_stage
+
+# The columns of the table the scoring stage scores and applies the lifecycle rules to.
+RULE_COLUMNS = [
+    *CUSTOMER_COLUMNS,
+    *CLV_INDICATORS,
+    "first_order_in_period",
+    "typical_gap_days",
+    "score",
+    "tier",
+    "driver_1",
+    "driver_2",
+]
+TEXT_COLUMNS = {"customer_id", "rfm_code", "segment", "tier", "driver_1", "driver_2"}
+NUMBER_COLUMNS = [c for c in RULE_COLUMNS if c not in TEXT_COLUMNS and not c.endswith("_ts")]
+
+
+def check_sources(params: Params, root: Path | None = None, seen: dict | None = None) -> None:
+    """Every configured source is there and its header holds the mapped columns (IngestError otherwise).
+    ``seen`` caches headers across the periods of a dataset, which usually share their sources."""
+    seen = {} if seen is None else seen
+    configured = [("transactions", params.sources.transactions, params.sources.transactions.columns.mapped())]
+    customers = params.sources.customers
+    if customers is not None:
+        configured.append(
+            ("customers", customers, {"customer_id": customers.customer_id, **customers.attributes})
+        )
+    for name, opts, wanted in configured:
+        key = (name, opts.model_dump_json(exclude={"columns"}))
+        if key not in seen:
+            seen[key] = source_header(opts, name, root)
+        check_columns(opts, name, wanted, seen[key], root)
+
+
+def rule_table() -> pd.DataFrame:
+    """One customer with a value in every column the rules may use (numbers, text, dates, flags)."""
+    row = {}
+    for column in RULE_COLUMNS:
+        if column in TEXT_COLUMNS:
+            row[column] = "x"
+        elif column.endswith("_ts"):
+            row[column] = pd.Timestamp("2000-01-01")
+        elif column == "first_order_in_period":
+            row[column] = False
+        else:
+            row[column] = 1.0
+    return pd.DataFrame([row])
+
+
+def check_rules(params: Params, root: Path | None = None) -> None:
+    """The score's indicators are columns the scoring stage has, and every lifecycle rule evaluates
+    on them (ParamsError naming the file and the setting otherwise)."""
+    unknown = [name for name in params.scoring.weights if name not in RULE_COLUMNS]
+    if unknown:
+        path = where_set(params.dataset, params.period, "scoring.weights", root)
+        raise ParamsError(
+            f"{path}: setting 'scoring.weights' names {unknown}, which the scoring stage does not have; use "
+            f"some of {', '.join(NUMBER_COLUMNS)}."
+        )
+    for name, condition in params.scoring.lifecycle.items():
+        try:
+            lifecycle_stage(rule_table(), {name: condition})
+        except ValueError as exc:
+            path = where_set(params.dataset, params.period, f"scoring.lifecycle.{name}", root)
+            detail = str(exc).removeprefix(f"scoring.lifecycle.{name}: ")
+            raise ParamsError(f"{path}: setting 'scoring.lifecycle.{name}' {detail}") from None
+
+
+def check_period(params: Params, root: Path | None = None, seen: dict | None = None) -> None:
+    """All of the above for one period."""
+    check_rules(params, root)
+    check_sources(params, root, seen)

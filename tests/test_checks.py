@@ -1,0 +1,108 @@
+"""`python -m helpers validate` checks, without running anything, that each source is there and holds
+the mapped columns, and that the score's indicators and the lifecycle rules name columns that exist."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers.checks import check_period
+from helpers.config import ParamsError, load_params
+from helpers.ingest import IngestError
+
+from conftest import DATASET, cdnow_head, params_project
+
+
+def project(tmp_path: Path, period_extra: str = "", dataset_extra: str = "") -> Path:
+    root = params_project(tmp_path, period_extra, dataset_extra)
+    raw = root / "data" / "raw" / DATASET
+    raw.mkdir(parents=True)
+    (raw / "cdnow_transactions.txt").write_text(cdnow_head(20))
+    return root
+
+
+def validate(root: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CA_PROJECT_ROOT": str(root)}
+    return subprocess.run(
+        [sys.executable, "-m", "helpers", "validate"], capture_output=True, text=True, env=env
+    )
+
+
+def test_a_valid_project_validates(tmp_path: Path) -> None:
+    done = validate(project(tmp_path))
+    assert (done.returncode, done.stdout) == (0, "cdnow 1998-06: ok\n")
+
+
+@pytest.mark.parametrize(
+    ("period_extra", "message"),
+    [
+        (
+            "sources:\n  transactions:\n    path: data/raw/cdnow/gone.txt\n",
+            "data/raw/cdnow/gone.txt: file not found; put the file there or fix 'sources.transactions.path' "
+            "in params.",
+        ),
+        (
+            "sources:\n  transactions:\n    columns:\n      amount: dollars\n",
+            "data/raw/cdnow/cdnow_transactions.txt: column 'dollars' (mapped to amount) is not in the "
+            "source; columns "
+            "found: customer_id, date, number_of_cds, dollar_value. Fix "
+            "'sources.transactions.columns.amount' in "
+            "params.",
+        ),
+        (
+            "sources:\n  transactions:\n    columns:\n      amount: {expression: 'dollar_value * rate'}\n",
+            "column 'rate' (in the expression for amount) is not in the source",
+        ),
+        (
+            "sources:\n  transactions:\n    format: sql\n    path: null\n    url_env: CA_NOT_SET_URL\n    "
+            "table: t\n",
+            "CA_NOT_SET_URL:t: environment variable CA_NOT_SET_URL is not set; export it with the database "
+            "URL",
+        ),
+    ],
+)
+def test_a_source_that_is_missing_or_lacks_a_mapped_column_is_one_sentence(
+    tmp_path: Path, period_extra: str, message: str
+) -> None:
+    root = project(tmp_path, period_extra=period_extra)
+    os.environ.pop("CA_NOT_SET_URL", None)
+    with pytest.raises(IngestError) as caught:
+        check_period(load_params(DATASET, "1998-06", root), root)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+    done = validate(root)
+    assert done.returncode == 2 and done.stderr.startswith("error: ") and message in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("period_extra", "message"),
+    [
+        (
+            'scoring:\n  lifecycle:\n    new: "first_order_in_period"\n    active: "recency_dayz <= 30"\n'
+            '    lost: "otherwise"\n',
+            "params/cdnow/1998-06.yaml: setting 'scoring.lifecycle.active' cannot evaluate 'recency_dayz <= "
+            "30' "
+            "(name 'recency_dayz' is not defined); use columns such as",
+        ),
+        (
+            "scoring:\n  weights: {recency_days: 0.5, frequency_orders: 0, monetary_total: 0, "
+            "avg_order_value: 0, "
+            "tenure_days: 0, loyalty_points: 0.5}\n",
+            "params/cdnow/1998-06.yaml: setting 'scoring.weights' names ['loyalty_points'], which the "
+            "scoring stage "
+            "does not have; use some of recency_days, frequency_orders,",
+        ),
+    ],
+)
+def test_rules_naming_columns_that_do_not_exist_are_one_sentence(
+    tmp_path: Path, period_extra: str, message: str
+) -> None:
+    root = project(tmp_path, period_extra=period_extra)
+    with pytest.raises(ParamsError) as caught:
+        check_period(load_params(DATASET, "1998-06", root), root)
+    assert message in str(caught.value)
+    done = validate(root)
+    assert done.returncode == 2 and message in done.stderr
