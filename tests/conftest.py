@@ -3,6 +3,7 @@ notebooks on the first few hundred CDNOW customers (the 'tiny fixture period')."
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -25,11 +26,18 @@ def cdnow_head(max_customer: int = TINY_CUSTOMERS) -> str:
     return "\n".join(kept) + "\n"
 
 
+def defaults_text() -> str:
+    """The committed params/defaults.yaml with cdnow as the default dataset (whatever a user made the
+    default in their checkout: test projects hold cdnow only)."""
+    text = (REPO / "params" / "defaults.yaml").read_text()
+    return re.sub(r"^default_dataset: *\S+", "default_dataset: cdnow", text, count=1, flags=re.M)
+
+
 def make_project(folder: Path, periods: tuple[str, ...] = ("1998-05", "1998-06")) -> Path:
     """A copy of the project (params, notebooks) whose dataset cdnow has the tiny CDNOW extract as its
     data and ``periods`` as its periods."""
     (folder / "params" / DATASET).mkdir(parents=True)
-    shutil.copyfile(REPO / "params" / "defaults.yaml", folder / "params" / "defaults.yaml")
+    (folder / "params" / "defaults.yaml").write_text(defaults_text())
     shutil.copyfile(REPO / "params" / DATASET / "dataset.yaml", folder / "params" / DATASET / "dataset.yaml")
     for period in periods:
         config.new_period_file(period, DATASET, root=folder)
@@ -51,9 +59,7 @@ def params_project(
     """A project holding only params: the committed defaults and cdnow's dataset.yaml (each with
     ``*_extra`` appended) and the period 1998-06 with ``period_extra``."""
     (root / "params" / DATASET).mkdir(parents=True)
-    (root / "params" / "defaults.yaml").write_text(
-        (REPO / "params" / "defaults.yaml").read_text() + defaults_extra
-    )
+    (root / "params" / "defaults.yaml").write_text(defaults_text() + defaults_extra)
     dataset = (REPO / "params" / DATASET / "dataset.yaml").read_text() + dataset_extra
     (root / "params" / DATASET / "dataset.yaml").write_text(dataset)
     (root / "params" / DATASET / "1998-06.yaml").write_text(JUNE + period_extra)

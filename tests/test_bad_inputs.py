@@ -38,6 +38,7 @@ ERRORS = {
     "IngestError": IngestError,
     "ValueError": ValueError,
     "NoOrdersError": cleaning.NoOrdersError,
+    "TooManyRejectedError": cleaning.TooManyRejectedError,
 }
 
 
@@ -176,9 +177,10 @@ def test_bad_input_gives_its_expected_outcome(
         return
     if "expect" in case:
         assert_outcome(case["expect"], facts, kept, rejected, quality)
-    try:  # what notebook 02 does next: a period without a single kept order stops here
-        cleaning.require_orders(quality, params.period, params.as_of)
-    except cleaning.NoOrdersError as error:
+    try:  # what notebook 02 does next: a period without a kept order, or with most rows rejected, stops here
+        cleaning.require_orders(quality, params.period, params.as_of, params.period_start)
+        cleaning.require_usable_rows(quality, params.cleaning.max_rejected_share)
+    except (cleaning.NoOrdersError, cleaning.TooManyRejectedError) as error:
         assert_error(case, error)
         return
     assert "error" not in case, f"{case['id']}: expected {case['error_type']}, but the case went through"

@@ -123,7 +123,7 @@ def test_a_stage_is_skipped_when_its_sources_or_its_notebook_are_missing(tmp_pat
         "[cdnow 1998-06] re-running 07_clv and the stages downstream of it: 09_scoring, 10_report"
     ]
     with pytest.raises(
-        RuntimeError,
+        runner.UsageError,
         match=r"--only names 08_clustering, which cannot run for this period "
         r"\(no notebook 08_clustering\.ipynb in notebooks/\)",
     ):

@@ -13,7 +13,7 @@ import pytest
 from helpers import config
 from helpers.config import ParamsError, load_params
 
-from conftest import DATASET, REPO
+from conftest import DATASET, REPO, cdnow_head, defaults_text
 
 COMMITTED = [(d, p) for d in config.list_datasets(REPO) for p in config.list_periods(d, REPO)]
 
@@ -32,10 +32,9 @@ def test_every_committed_period_validates(dataset: str, period: str) -> None:
 
 def test_the_cdnow_months_are_all_there() -> None:
     assert DATASET in config.list_datasets(REPO)
-    assert config.list_periods(DATASET, REPO) == [f"1997-{m:02d}" for m in range(4, 13)] + [
-        f"1998-{m:02d}" for m in range(1, 7)
-    ]
-    params = load_params(root=REPO)  # the default dataset and its default period
+    months = [f"1997-{m:02d}" for m in range(4, 13)] + [f"1998-{m:02d}" for m in range(1, 7)]
+    assert config.list_periods(DATASET, REPO)[: len(months)] == months  # a user may add later ones
+    params = load_params(DATASET, root=REPO)  # the dataset's default period
     assert (params.dataset, params.period, params.dataset_title) == ("cdnow", "1998-06", "CDNOW")
 
 
@@ -49,11 +48,12 @@ def _project_with(
     tmp_path: Path, period_text: str, defaults_extra: str = "", dataset_extra: str = ""
 ) -> Path:
     (tmp_path / "params" / DATASET).mkdir(parents=True)
-    defaults = (REPO / "params" / "defaults.yaml").read_text() + defaults_extra
-    (tmp_path / "params" / "defaults.yaml").write_text(defaults)
+    (tmp_path / "params" / "defaults.yaml").write_text(defaults_text() + defaults_extra)
     dataset = (REPO / "params" / DATASET / "dataset.yaml").read_text() + dataset_extra
     (tmp_path / "params" / DATASET / "dataset.yaml").write_text(dataset)
     (tmp_path / "params" / DATASET / "1998-06.yaml").write_text(period_text)
+    (tmp_path / "data" / "raw" / DATASET).mkdir(parents=True)
+    (tmp_path / "data" / "raw" / DATASET / "cdnow_transactions.txt").write_text(cdnow_head(20))
     return tmp_path
 
 
@@ -309,6 +309,27 @@ def test_the_auto_memory_limit_grows_with_the_orders_between_1gb_and_half_the_me
             "setting 'compare_with' is invalid: compare_with names the period itself",
         ),
         ("", "", 'compare_with: "no such"\n', "setting 'compare_with' is invalid (got 'no such')"),
+        (
+            "",
+            "",
+            "sources:\n  transactions:\n    delimeter: ','\n",
+            "cdnow/1998-06.yaml: unknown setting 'sources.transactions.delimeter'; check its spelling "
+            "against the "
+            "source settings in README.md ('Your own dataset in a few lines').",
+        ),
+        (
+            "",
+            "sources:\n  transactions:\n    columns:\n      custome_id: x\n",
+            "",
+            "unknown setting 'sources.transactions.columns.custome_id'",
+        ),
+        (
+            "",
+            "titel: Shop\n",
+            "",
+            "cdnow/dataset.yaml: unknown setting 'titel'; check its spelling against params/defaults.yaml (a "
+            "dataset.yaml may also set title, default_period and sources).",
+        ),
     ],
 )
 def test_a_setting_in_the_wrong_file_is_an_error_naming_where_it_goes(
@@ -318,6 +339,26 @@ def test_a_setting_in_the_wrong_file_is_an_error_naming_where_it_goes(
     with pytest.raises(ParamsError) as caught:
         load_params(DATASET, "1998-06", root)
     assert expected in str(caught.value)
+
+
+def test_compare_with_never_names_a_later_period_and_default_period_must_exist(tmp_path: Path) -> None:
+    root = _project_with(tmp_path, BASE)
+    config.new_period_file("1998-07", DATASET, root)
+    (root / "params" / DATASET / "1998-06.yaml").write_text(BASE + "compare_with: 1998-07\n")
+    with pytest.raises(
+        ParamsError,
+        match=r"cdnow/1998-06\.yaml: setting 'compare_with' names '1998-07', which ends "
+        r"after 1998-06; a period is compared with an earlier one",
+    ):
+        load_params(DATASET, "1998-06", root)
+    dataset = root / "params" / DATASET / "dataset.yaml"
+    dataset.write_text(dataset.read_text().replace('default_period: "1998-06"', 'default_period: "1998-6"'))
+    with pytest.raises(
+        ParamsError,
+        match=r"cdnow/dataset\.yaml: setting 'default_period' names '1998-6', which is "
+        r"not a period of dataset cdnow; name one of its periods: 1998-06, 1998-07",
+    ):
+        load_params(DATASET, root=root)
 
 
 def test_compare_with_names_a_period_of_the_same_dataset_or_null(tmp_path: Path) -> None:

@@ -40,7 +40,8 @@ def test_a_period_before_the_data_stops_at_cleaning_with_one_sentence(tmp_path: 
     )
     assert done.returncode == 1
     assert (
-        "02_cleaning.ipynb failed in cell 8 (cleaning.require_orders(quality, period, params.as_of)): "
+        "02_cleaning.ipynb failed in cell 8 (cleaning.require_orders(quality, period, params.as_of, "
+        "params.period_start)): "
         "NoOrdersError: period 1996-12: no order is left to analyse because all 1,395 rows are dated after "
         "1996-12-31; check period_end in the period's params file and the source."
     ) in done.stdout

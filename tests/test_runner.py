@@ -88,24 +88,35 @@ def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built:
     before = digest(report), digest(folder)
     params = period_file(built, "1998-06")
     original = params.read_text()
-    params.write_text(original + "sources:\n  transactions:\n    path: data/raw/missing.txt\n")
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "helpers", "run", "--period", "1998-06"],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "CA_PROJECT_ROOT": str(built)},
-            timeout=600,
-        )
-    finally:
-        params.write_text(original)
+
+    def run_with(extra: str) -> subprocess.CompletedProcess:
+        params.write_text(original + extra)
+        try:
+            return subprocess.run(
+                [sys.executable, "-m", "helpers", "run", "--period", "1998-06"],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "CA_PROJECT_ROOT": str(built)},
+                timeout=600,
+            )
+        finally:
+            params.write_text(original)
+
+    # A source that is not there stops the run before it builds anything: a params mistake.
+    done = run_with("sources:\n  transactions:\n    path: data/raw/missing.txt\n")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "error: data/raw/missing.txt: file not found; put the file there or fix 'sources.transactions.path' "
+        "in params.\n"
+    )
+    # A failure inside a notebook (DuckDB out of memory while reading) names notebook, cell and line.
+    done = run_with('engine:\n  memory_limit: "1MB"\n')
     assert done.returncode == 1
     failed = built / "reports" / ".failed" / DATASET / "1998-06" / "notebooks" / "01_ingest.ipynb"
     assert (
         "01_ingest.ipynb failed in cell 6 (transactions, facts = ingest.ingest_transactions(con, "
-        "params.sources.transactions, params.privacy)): "
-        "IngestError: data/raw/missing.txt: file not found; put the file "
-        "there or fix 'sources.transactions.path' in params."
+        "params.sources.transactions, params.privacy)): IngestError: data/raw/cdnow/cdnow_transactions.txt: "
+        "cannot be read (Out of Memory Error"
     ) in done.stdout
     assert (
         f"The executed notebook is saved at {failed}; the published report of cdnow 1998-06 is unchanged."
@@ -120,7 +131,7 @@ def test_a_relative_project_root_reaches_the_kernels(tiny_project: Path) -> None
     """CA_PROJECT_ROOT given relative to where the command runs: the kernels, which run in the
     notebooks' folder, still find the project (they used to look for params under notebooks/)."""
     done = subprocess.run(
-        [sys.executable, "-m", "helpers", "run", "--period", "1998-06", "--only", "01"],
+        [sys.executable, "-m", "helpers", "run", "--period", "1998-06"],
         capture_output=True,
         text=True,
         cwd=tiny_project.parent,
@@ -179,9 +190,11 @@ def test_clv_ran_next_to_rfm_and_clustering_and_scoring_and_the_report_after_it(
     names = ["01_ingest", "02_cleaning", "03_rfm", "07_clv", "08_clustering", "09_scoring", "10_report"]
     times = {stage: span(stage) for stage in names}
     assert times["07_clv"][0] >= times["02_cleaning"][1]  # it starts once its input exists
-    assert (
-        times["07_clv"][0] < times["08_clustering"][1] and times["03_rfm"][0] < times["07_clv"][1]
-    )  # beside 03, 08
+    # It runs in the second kernel, beside 03 and 08 in the first (how far they overlap in time depends
+    # on how fast the second kernel starts on a busy machine: the lane is what the runner decides).
+    run = json.loads((report_folder(built, "1998-06") / "run.json").read_text())
+    lanes = {s["notebook"]: s["lane"] for s in run["stages"]}
+    assert lanes == {**dict.fromkeys(names, "lane-1"), "07_clv": "lane-2"}
     for first, second in [
         ("01_ingest", "02_cleaning"),
         ("02_cleaning", "03_rfm"),
@@ -206,7 +219,7 @@ def test_a_failure_in_the_second_kernel_stops_the_run_before_the_report(tiny_pro
     assert not result.ok
     assert result.message.startswith(
         '07_clv.ipynb failed in cell 5 (raise RuntimeError("planted in 07")): '
-        "RuntimeError: planted in 07 The executed notebook is saved at "
+        "RuntimeError: planted in 07. The executed notebook is saved at "
     )
     finished = {s.notebook for s in result.stages}
     assert {"01_ingest", "02_cleaning"} <= finished and "07_clv" not in finished
@@ -220,7 +233,7 @@ def test_running_out_of_duckdb_memory_names_the_params_key_to_raise(tiny_project
 
     params = period_file(tiny_project, "1998-06")
     params.write_text(params.read_text() + 'engine:\n  memory_limit: "1MB"\n')
-    result = runner.run_period(DATASET, "1998-06", root=tiny_project, only=["01"], log=lambda _: None)
+    result = runner.run_period(DATASET, "1998-06", root=tiny_project, log=lambda _: None)
     assert not result.ok and result.message.count(MEMORY_LIMIT_HINT) == 1
     assert result.message.startswith(
         "01_ingest.ipynb failed in cell 6 (transactions, facts = ingest.ingest_transactions(con, "
@@ -246,9 +259,7 @@ def test_duckdb_out_of_memory_in_a_later_stage_gets_the_same_advice(tiny_project
         ),
     )
     nbformat.write(nb, rfm_notebook)
-    result = runner.run_period(
-        DATASET, "1998-06", root=tiny_project, only=["01", "02", "03"], log=lambda _: None
-    )
+    result = runner.run_period(DATASET, "1998-06", root=tiny_project, log=lambda _: None)
     assert not result.ok and result.message.startswith("03_rfm.ipynb failed in cell 5 (engine.connect(")
     assert "OutOfMemoryException: Out of Memory Error: " in result.message
     assert result.message.count(MEMORY_LIMIT_HINT) == 1 and "SET memory_limit" not in result.message

@@ -410,7 +410,28 @@ def quality_facts(
         "last_order_ts": summary["last_order"],
         "implausible_amount_threshold": implausible_threshold,
         "implausible_rows": implausible_rows(classified) if by_reason.get("implausible_amount") else [],
+        "examples": rejection_examples(classified, [r for r in SOURCE_PROBLEMS if by_reason.get(r)]),
     }
+
+
+EXAMPLE_COLUMN = {"unparseable_timestamp": "order_ts_text", "invalid_amount": "amount_text"}
+
+
+def rejection_examples(classified: ir.Table, reasons: list[str]) -> dict[str, dict]:
+    """For each reason, the first rejected row: its source row and the value that failed (the text of
+    the date or amount as received; none for a missing id or a malformed line, whose text is not kept)."""
+    found = {}
+    for reason in reasons:
+        rows = classified.filter(classified.reject_reason == reason).order_by("source_row").limit(1)
+        column = EXAMPLE_COLUMN.get(reason)
+        frame = rows.select("source_row", *([column] if column in classified.columns else [])).execute()
+        if len(frame):
+            value = frame[column].iloc[0] if column in frame else None
+            found[reason] = {
+                "source_row": int(frame["source_row"].iloc[0]),
+                "value": None if value is None or value != value else str(value),
+            }
+    return found
 
 
 def implausible_sentence(quality: dict) -> str:
@@ -481,8 +502,63 @@ class NoOrdersError(ValueError):
     """No order is left to analyse for the period: a clear stop instead of empty pages downstream."""
 
 
-def require_orders(quality: dict, period: str, as_of: dt.date) -> None:
-    """Stop the run with one sentence when no row was kept (e.g. a period that ends before the data)."""
+class TooManyRejectedError(ValueError):
+    """So many rows were rejected for a problem of the source or its settings that the report would
+    mislead; the message names the reason, an example and the setting to fix."""
+
+
+# Reasons that point at the source or its settings (a date format, a delimiter, a mapped column), and
+# the setting to look at first.
+SOURCE_PROBLEMS = {
+    "malformed_line": "the source's delimiter and quoting",
+    "missing_customer_id": "sources.transactions.columns.customer_id",
+    "unparseable_timestamp": "sources.transactions.timestamp_formats",
+    "invalid_amount": "sources.transactions.columns.amount and decimal_separator",
+}
+
+
+def require_usable_rows(quality: dict, max_share: float) -> None:
+    """Stop with one sentence when more than ``max_share`` of the rows up to the period's end were
+    rejected for one problem of the source (a wrong date format rejects most rows): built anyway, the
+    report would rest on a fraction of the data without saying so."""
+    window = (
+        quality["rows_in"]
+        - quality["rejected_by_reason"].get("after_as_of", 0)
+        - quality["rejected_by_reason"].get("before_history_start", 0)
+    )
+    for reason, setting in SOURCE_PROBLEMS.items():
+        rows = quality["rejected_by_reason"].get(reason, 0)
+        if window and rows / window > max_share:
+            example = quality.get("examples", {}).get(reason)
+            shown = (
+                f", for example {example['value']!r} (row {example['source_row']})"
+                if example and example.get("value") is not None
+                else ""
+            )
+            raise TooManyRejectedError(
+                f"{100 * rows / window:.0f}% of the rows ({rows:,} of {window:,}) were rejected as {reason} "
+                f"({quality['reason_descriptions'][reason]}){shown}: check {setting}, or raise "
+                f"cleaning.max_rejected_share if that is expected."
+            )
+
+
+def require_orders(quality: dict, period: str, as_of: dt.date, period_start: dt.date | None = None) -> None:
+    """Stop the run with one sentence when no row was kept (e.g. a period that ends before the data),
+    or when the data ends before the period starts (a scheduled run before its data arrived: a page of
+    zeros would read as a month without sales). A month without orders inside the data is built."""
+    last = quality.get("last_order_ts")
+    if (
+        period_start is not None
+        and quality["rows_kept"]
+        and last is not None
+        and pd.Timestamp(last) < pd.Timestamp(period_start)
+        and not quality["rejected_by_reason"].get("after_as_of")
+    ):
+        raise NoOrdersError(
+            f"period {period}: the source's last order is dated {pd.Timestamp(last):%Y-%m-%d}, before the "
+            f"period starts ({period_start}), so its data has not arrived yet; build the period once the "
+            "source holds its orders."
+        )
     if quality["rows_kept"] == 0:
         later = quality["rejected_by_reason"].get("after_as_of", 0)
         if later == quality["rows_in"]:

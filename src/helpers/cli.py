@@ -138,13 +138,17 @@ def main(argv: list[str] | None = None) -> int:
             if args.customers_out:
                 print(f"{synth.write(attributes, args.customers_out)}: {len(attributes):,} customers")
             return 0
+        from helpers.checks import check_period
+        from helpers.ingest import IngestError
         from helpers.runner import run_period
 
-        from helpers.checks import check_rules
-
         builds = builds_to_run(args)
+        seen: dict = {}
         for dataset, period in builds:  # validate everything before building anything
-            check_rules(load_params(dataset, period))
+            try:
+                check_period(load_params(dataset, period), seen=seen)
+            except IngestError as exc:
+                return _fail(str(exc))
         failures = 0
         for dataset, period in builds:
             result = run_period(dataset, period, only=args.only)
@@ -155,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"all {len(builds)} periods built: {paths.reports_root() / 'index.html'}")
         return 0
     except ParamsError as exc:
+        return _fail(str(exc))
+    except ValueError as exc:  # a usage mistake (runner.UsageError): the message says what to run instead
         return _fail(str(exc))
     except (RuntimeError, FileNotFoundError) as exc:
         return _fail(str(exc), 1)

@@ -231,6 +231,9 @@ class CleaningConfig(StrictModel):
     # 1e12 then cannot own the revenue headline; genuine large orders (hundreds of times the typical
     # one) stay.
     implausible_amount_factor: float | None = Field(default=1000.0, gt=1.0)
+    # More than this share of the rows up to the period's end rejected for one problem of the source (a
+    # date format, a mapped column, the delimiter) stops the run with the reason and an example.
+    max_rejected_share: float = Field(default=0.25, gt=0.0, le=1.0)
 
 
 class RunnerConfig(StrictModel):
@@ -758,7 +761,13 @@ def _describe(
     if kind == "missing" and len(loc) == 1:
         blamed = _home_of(loc[0], files)
     if kind == "extra_forbidden":
-        return f"{blamed}: unknown setting '{key}'; check its spelling against params/{DEFAULTS_FILE}."
+        where = (
+            "the source settings in README.md ('Your own dataset in a few lines')"
+            if loc and loc[0] == "sources"
+            else f"params/{DEFAULTS_FILE}"
+            + (" (a dataset.yaml may also set title, default_period and sources)" if len(loc) == 1 else "")
+        )
+        return f"{blamed}: unknown setting '{key}'; check its spelling against {where}."
     if kind == "missing":
         return f"{blamed}: setting '{key}' is required; add it."
     msg = error["msg"].removeprefix("Value error, ")
@@ -801,6 +810,8 @@ def validate(data: dict[str, Any], files: list[tuple[Path, dict[str, Any]]]) -> 
     except ValidationError as exc:
         errors = exc.errors()
         telling = [e for e in errors if e["type"] not in MISMATCHED_TYPES] or errors
+        # A misspelt key shows as that key unknown and the right one missing: the unknown one is the clue.
+        telling.sort(key=lambda e: e["type"] != "extra_forbidden")
         raise ParamsError(_describe(telling[0], files, data)) from None
 
 
@@ -857,6 +868,12 @@ def load_params(dataset: str | None = None, period: str | None = None, root: Pat
     dataset_settings = _dataset_settings(dataset, root)
     if period is None:
         period = default_period(dataset, root)
+        if not period_file(dataset, period, root).is_file():
+            raise ParamsError(
+                f"{dataset_file(dataset, root)}: setting 'default_period' names '{period}', which is not a "
+                f"period of dataset {dataset}; name one of its periods: "
+                f"{', '.join(list_periods(dataset, root)) or 'there is none yet'}."
+            )
     if not PERIOD_LABEL.match(str(period)):
         raise ParamsError(f"period '{period}' is not a period label ({PERIOD_LABEL_RULE}); use e.g. 1998-06.")
     path = period_file(dataset, period, root)
@@ -876,10 +893,17 @@ def load_params(dataset: str | None = None, period: str | None = None, root: Pat
     _check_placement(files)
     merged = _merge(_merge(defaults, dataset_settings), override)
     params = validate({**merged, "dataset": dataset}, files)
-    if params.compare_with not in (None, LATEST) and params.compare_with not in list_periods(dataset, root):
+    periods = list_periods(dataset, root)
+    if params.compare_with not in (None, LATEST) and params.compare_with not in periods:
         raise ParamsError(
             f"{path}: setting 'compare_with' names '{params.compare_with}', which is not a period of dataset "
             f"{dataset}; name one of its periods, '{LATEST}' or null."
+        )
+    if params.compare_with in periods and periods.index(params.compare_with) > periods.index(period):
+        raise ParamsError(
+            f"{path}: setting 'compare_with' names '{params.compare_with}', which ends after {period}; a "
+            f"period "
+            f"is compared with an earlier one: name an earlier period, '{LATEST}' or null."
         )
     if params.engine.memory_limit == AUTO:
         engine = params.engine.model_copy(

@@ -38,6 +38,7 @@ class StageResult:
     notebook: str
     seconds: float
     html: str
+    lane: str = "lane-1"  # the kernel it ran in: lane-2 is the second kernel
 
 
 @dataclass
@@ -49,6 +50,11 @@ class RunResult:
     report: Path | None = None
     failed_notebook: Path | None = None
     message: str = ""
+
+
+class UsageError(ValueError):
+    """The command asks for something this period cannot do (an unknown stage, --only on a period never
+    built); the message says what to run instead."""
 
 
 class NotebookFailed(RuntimeError):
@@ -105,11 +111,14 @@ def plan_stages(params: Params, root: Path | None = None, only: list[str] | None
             skipped.append((stage, reason))
     if not only:
         return Plan(runnable, skipped)
-    selected = [catalog.stage(name) for name in only]
+    try:
+        selected = [catalog.stage(name) for name in only]
+    except catalog.CatalogError as exc:
+        raise UsageError(f"--only: {exc}") from None
     not_running = [s.notebook for s in selected if s not in [r for r, _ in runnable]]
     if not_running:
         reasons = dict((s.notebook, why) for s, why in skipped)
-        raise RuntimeError(
+        raise UsageError(
             f"--only names {', '.join(not_running)}, which cannot run for this period "
             f"({'; '.join(reasons.get(n, 'unknown') for n in not_running)})."
         )
@@ -420,6 +429,7 @@ class Lane:
     def __init__(self, name: str, kernel_name: str, cwd: Path, shared: bool) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
+        self.name = name
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self.kernel = self.pool.submit(SharedKernel, kernel_name, cwd) if shared else None
 
@@ -532,7 +542,7 @@ def _run_notebooks(
                     page = report_stage / f"{stage.notebook}.html"
                     exports.append(exporter.submit(_export_page, executed, page, params, stage))
                     seconds = time.perf_counter() - t0
-                    result.stages.append(StageResult(stage.notebook, round(seconds, 2), page.name))
+                    result.stages.append(StageResult(stage.notebook, round(seconds, 2), page.name, lane.name))
                     log(f"[{label}] {stage.notebook:<16} {seconds:6.1f} s")
                     if not second_lane and pending and parallel_allowed(params, products_stage):
                         second_lane = True
@@ -570,6 +580,11 @@ def run_period(
     dataset, period = params.dataset, params.period
     label = run_label(dataset, period)
     plan = plan_stages(params, root, only)
+    if only and not catalog.is_built(dataset, period, root):
+        raise UsageError(
+            f"period {period} of {dataset} has not been built yet, so there is nothing to re-run stages on; "
+            "build it whole first (without --only)."
+        )
     if not plan.run:
         raise RuntimeError(
             f"no stage can run for {label}: " + "; ".join(f"{s.notebook}: {why}" for s, why in plan.skipped)
@@ -606,7 +621,13 @@ def run_period(
                 if result.failed_notebook.is_file()
                 else "Its kernel stopped before the notebook could be saved"
             )
-            result.message = f"{failure[1]} {saved}; the published report of {label} is unchanged."
+            kept = (
+                f"the published report of {label} is unchanged"
+                if report_final.is_dir()
+                else f"nothing of {label} has been published"
+            )
+            message = failure[1] if failure[1].endswith((".", "!", "?")) else f"{failure[1]}."
+            result.message = f"{message} {saved}; {kept}."
 
             log(f"[{label}] FAILED {result.message}")
             return result
