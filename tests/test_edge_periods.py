@@ -59,14 +59,15 @@ def test_a_period_where_everyone_bought_once_still_gets_a_report(tmp_path: Path,
             seen.add(customer)
             first_orders.append(line)
     raw.write_text("\n".join(first_orders) + "\n")
+    config.new_period_file("1997-03", DATASET, root)  # first orders run to March 1997
     monkeypatch.setenv("CA_PROJECT_ROOT", str(root))
-    result = runner.run_period(DATASET, "1998-06", root=root, log=lambda _: None)
+    result = runner.run_period(DATASET, "1997-03", root=root, log=lambda _: None)
     assert result.ok, result.message
-    folder = products(root, "1998-06")
+    folder = products(root, "1997-03")
     model = json.loads((folder / "07_model.json").read_text())
     assert model["status"] != "fitted" and "repeat" in model["message"]
     clv = pd.read_parquet(folder / "07_clv.parquet")
     assert len(clv) == 400 and clv["clv"].isna().all()
-    page = (report_folder(root, "1998-06") / "index.html").read_text()
+    page = (report_folder(root, "1997-03") / "index.html").read_text()
     assert "Lifetime value could not be estimated this period" in page
     assert "Traceback" not in page

@@ -1,4 +1,4 @@
-"""Command line: ``python -m helpers run|new-period|validate|stages|bundled-data|synth``.
+"""Command line: ``python -m helpers run|new-dataset|new-period|validate|stages|bundled-data|synth``.
 
 Exit status: 0 success, 1 a notebook failed (the message names notebook, cell and saved copy),
 2 bad parameters or usage (one sentence naming the file and key).
@@ -71,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     val.add_argument("--dataset", help="only this dataset (default: every dataset)")
     val.add_argument("periods", nargs="*", help="only these periods of the dataset")
     sub.add_parser("stages", help="print the stage catalog: what each stage needs, reads and writes")
+    nds = sub.add_parser("new-dataset", help="write params/<name>/ for an order export: its settings guessed")
+    nds.add_argument("name", help="the dataset's name (lower case, digits, '_' or '-'), e.g. shop")
+    nds.add_argument("--source", required=True, help="the export: a .csv, .txt, .parquet or .xlsx file")
+    nds.add_argument("--overwrite", action="store_true", help="replace the files of an existing dataset")
     sub.add_parser("bundled-data", help="copy the bundled CDNOW data into data/raw/")
     syn = sub.add_parser("synth", help="write a seeded synthetic order log (BG/NBD + Gamma-Gamma population)")
     syn.add_argument("--customers", type=int, required=True)
@@ -112,6 +116,15 @@ def main(argv: list[str] | None = None) -> int:
                     except IngestError as exc:
                         return _fail(str(exc))
                     print(f"{dataset} {period}: ok")
+            return 0
+        if args.command == "new-dataset":
+            from helpers.ingest import IngestError
+            from helpers.new_dataset import NewDatasetError, create, summary
+
+            try:
+                print("\n".join(summary(create(args.name, args.source, overwrite=args.overwrite))))
+            except (NewDatasetError, IngestError) as exc:
+                return _fail(str(exc))
             return 0
         if args.command == "stages":
             from helpers.catalog import format_stage_table

@@ -233,7 +233,7 @@ class CleaningConfig(StrictModel):
     implausible_amount_factor: float | None = Field(default=1000.0, gt=1.0)
     # More than this share of the rows up to the period's end rejected for one problem of the source (a
     # date format, a mapped column, the delimiter) stops the run with the reason and an example.
-    max_rejected_share: float = Field(default=0.25, gt=0.0, le=1.0)
+    max_rejected_share: float = Field(default=0.5, gt=0.0, le=1.0)
 
 
 class RunnerConfig(StrictModel):
