@@ -315,7 +315,7 @@ def test_the_auto_memory_limit_grows_with_the_orders_between_1gb_and_half_the_me
             "sources:\n  transactions:\n    delimeter: ','\n",
             "cdnow/1998-06.yaml: unknown setting 'sources.transactions.delimeter'; check its spelling "
             "against the "
-            "source settings in README.md ('Your own dataset in a few lines').",
+            "source settings in README.md ('Your own dataset by hand').",
         ),
         (
             "",

@@ -762,7 +762,7 @@ def _describe(
         blamed = _home_of(loc[0], files)
     if kind == "extra_forbidden":
         where = (
-            "the source settings in README.md ('Your own dataset in a few lines')"
+            "the source settings in README.md ('Your own dataset by hand')"
             if loc and loc[0] == "sources"
             else f"params/{DEFAULTS_FILE}"
             + (" (a dataset.yaml may also set title, default_period and sources)" if len(loc) == 1 else "")

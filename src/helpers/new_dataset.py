@@ -388,7 +388,7 @@ def inspect(name: str, source: Path, root: Path | None = None) -> Guess:
             raise NewDatasetError(
                 f"{source}: no column looks like the {needed.replace('_', ' ')} (columns: "
                 f"{', '.join(rows.columns[:15])}); rename it, or write params/{name}/dataset.yaml by hand "
-                "(README: 'Your own dataset in a few lines')."
+                "(README: 'Your own dataset by hand')."
             )
     if "amount" not in mapping:
         if price and "quantity" in mapping:
