@@ -606,7 +606,11 @@ def summary(guess: Guess) -> list[str]:
     """What new-dataset prints: the files, the guesses with their reasons, and what to check."""
     o = guess.options
     months = f"{guess.months[0]} to {guess.months[-1]}; the default is {guess.months[-1]}"
-    lines = [f"Wrote {guess.written[0]} and {len(guess.months)} period files ({months})."]
+    written = guess.written[0]
+    shown = (
+        written.relative_to(written.parents[2]) if len(written.parents) > 2 else written
+    )  # params/<name>/...
+    lines = [f"Wrote {shown} and {len(guess.months)} period files ({months})."]
     if o["format"] == "csv":
         shown = {"\t": "tab"}.get(o["delimiter"], o["delimiter"])
         header = "with" if o["header"] else "without"
