@@ -1,5 +1,6 @@
 """`python -m helpers validate` checks, without running anything, that each source is there and holds
-the mapped columns, and that the score's indicators and the lifecycle rules name columns that exist."""
+the mapped columns, and that the score's indicators name columns that exist (and the status rules
+are consistent)."""
 
 from __future__ import annotations
 
@@ -81,11 +82,9 @@ def test_a_source_that_is_missing_or_lacks_a_mapped_column_is_one_sentence(
     ("period_extra", "message"),
     [
         (
-            'scoring:\n  lifecycle:\n    new: "first_order_in_period"\n    active: "recency_dayz <= 30"\n'
-            '    lost: "otherwise"\n',
-            "params/cdnow/1998-06.yaml: setting 'scoring.lifecycle.active' cannot evaluate 'recency_dayz <= "
-            "30' "
-            "(name 'recency_dayz' is not defined); use columns such as",
+            "status:\n  active_within_gaps: 4\n",
+            "params/cdnow/1998-06.yaml: setting 'status' is invalid: at_risk_within_gaps (3) must be above "
+            "active_within_gaps (4).",
         ),
         (
             "scoring:\n  weights: {recency_days: 0.5, frequency_orders: 0, monetary_total: 0, "

@@ -21,7 +21,7 @@ E1 = math.e - 1  # sign(x)·ln(1 + |x|) of ±(e - 1) is ±1
 
 
 def blobs(per_blob: int = 60, seed: int = 0) -> pd.DataFrame:
-    """Three well separated groups of customers: lapsed one-off low spenders, middling, and recent
+    """Three well separated groups of customers: dormant one-off low spenders, middling, and recent
     frequent high spenders (monetary means 10, 100, 1000)."""
     rng = np.random.default_rng(seed)
     parts = []
@@ -179,14 +179,14 @@ def test_names_come_from_the_centre_and_repeats_get_the_cluster_number() -> None
     features = clustering.define_features(frame, ClusteringConfig())
     centres = np.array([[1.0, -1.0, -1.0], [0.0, 0.2, 0.7], [-1.0, 1.0, 1.0]])
     assert clustering.cluster_names(centres, features) == [
-        "lapsed, one-off, low spend",
+        "dormant, one-off, low spend",
         "cooling, occasional, high spend",
         "recent, frequent, high spend",
     ]
     twins = np.array([[1.0, -1.0, -1.0], [0.9, -0.8, -0.6]])
     assert clustering.cluster_names(twins, features) == [
-        "lapsed, one-off, low spend (0)",
-        "lapsed, one-off, low spend (1)",
+        "dormant, one-off, low spend (0)",
+        "dormant, one-off, low spend (1)",
     ]
 
 
@@ -213,7 +213,7 @@ def test_the_same_seed_gives_the_same_model_and_labels(con) -> None:
     # the blobs come out whole, numbered by spend (blob means 10, 100, 1000) and named from their centres
     assert labels["cluster"].tolist() == [0] * 60 + [1] * 60 + [2] * 60
     assert first.names == [
-        "lapsed, one-off, low spend",
+        "dormant, one-off, low spend",
         "cooling, occasional, mid spend",
         "recent, frequent, high spend",
     ]
@@ -279,13 +279,13 @@ def test_profiles_and_crosstab_by_hand() -> None:
     )
     features = clustering.define_features(customers, ClusteringConfig())
     model = clustering.ClusterModel(
-        features, np.array([[1.0, -1.0, -1.0], [-1.0, 1.0, 1.0]]), ["lapsed", "recent"], "KMeans", 4
+        features, np.array([[1.0, -1.0, -1.0], [-1.0, 1.0, 1.0]]), ["dormant", "recent"], "KMeans", 4
     )
     clusters = pd.DataFrame(
         {
             "customer_id": ["a", "b", "c", "d"],
             "cluster": [1, 1, 0, 0],
-            "cluster_name": ["recent", "recent", "lapsed", "lapsed"],
+            "cluster_name": ["recent", "recent", "dormant", "dormant"],
         }
     )
     profiles = clustering.cluster_profiles(clusters, customers, model).set_index("cluster")
@@ -298,7 +298,7 @@ def test_profiles_and_crosstab_by_hand() -> None:
         clusters, customers, ["Champions", "Loyal Customers", "Lost"], model.names
     )
     assert cross.to_dict("index") == {
-        "lapsed": {"Champions": 0, "Loyal Customers": 0, "Lost": 2},
+        "dormant": {"Champions": 0, "Loyal Customers": 0, "Lost": 2},
         "recent": {"Champions": 1, "Loyal Customers": 1, "Lost": 0},
     }
 

@@ -139,15 +139,15 @@ def test_every_one_of_the_125_codes_has_exactly_one_segment_and_every_segment_is
     assert names == [
         "Champions",
         "Loyal Customers",
-        "Potential Loyalist",
-        "New Customers",
+        "Budding Loyalists",
+        "Recent First-Timers",
         "Promising",
         "Need Attention",
         "Can't Lose Them",
-        "At Risk",
+        "Fading Regulars",
         "About To Sleep",
         "Hibernating",
-        "Lost",
+        "Long Gone",
     ]
     assert set(owners.values()) == set(names)
     # Priority: 555 matches Champions, Loyal Customers and the catch-all; the first wins.
@@ -155,10 +155,10 @@ def test_every_one_of_the_125_codes_has_exactly_one_segment_and_every_segment_is
         "Champions",
         "Loyal Customers",
         "Can't Lose Them",
-        "At Risk",
+        "Fading Regulars",
         "About To Sleep",
         "Hibernating",
-        "Lost",
+        "Long Gone",
     ]
     # The engine expression agrees with the rule table on all 125 codes.
     codes = pd.DataFrame({"code": RFM_CODES})
@@ -225,11 +225,17 @@ def test_a_segment_table_with_a_gap_or_a_dead_rule_is_rejected_naming_the_key(
             "cut_points: fixed needs exactly one of fixed_cut_points or cut_points_period",
         ),
         (
-            "rfm:\n  cut_points: fixed\n  fixed_cut_points: {recency_days: [1, 2, 3, 4], frequency_orders: "
-            "[1, 1, 2, 4], "
+            "rfm:\n  cut_points: fixed\n  fixed_cut_points: {frequency_orders: [1, 1, 2, 4], "
             "monetary_total: [50, 40, 30, 20]}\n",
             "fixed_cut_points.monetary_total must be 4 cut points in ascending order",
         ),
+        (
+            "rfm:\n  cut_points: fixed\n  fixed_cut_points: {recency_days: [1, 2, 3, 4], frequency_orders: "
+            "[1, 1, 2, 4], monetary_total: [20, 30, 40, 50]}\n",
+            "fixed_cut_points must give exactly ['frequency_orders', 'monetary_total'] (recency_days only "
+            "with recency: quintiles; with recency: cycle it is scored on the purchase cycle)",
+        ),
+        ("rfm:\n  recency_days: [30, 90, 90, 365]\n", "give 4 positive values in increasing order"),
         (
             'rfm:\n  cut_points: fixed\n  cut_points_period: "March 1998"\n',
             "cut_points_period 'March 1998' is not a period label",
@@ -237,7 +243,7 @@ def test_a_segment_table_with_a_gap_or_a_dead_rule_is_rejected_naming_the_key(
     ],
 )
 def test_fixed_cut_point_settings_are_validated(tmp_path: Path, extra: str, message: str) -> None:
-    with pytest.raises(ParamsError, match="setting 'rfm' is invalid") as error:
+    with pytest.raises(ParamsError, match="setting 'rfm(\\.recency_days)?' is invalid") as error:
         load_params(DATASET, "1998-06", _project(tmp_path, extra))
     assert message in str(error.value)
 
@@ -270,8 +276,8 @@ def test_scored_customers_by_hand(con) -> None:
     assert scored["rfm_code"].to_dict() == {"a": "443", "b": "224", "c": "522", "d": "311"}
     assert scored["segment"].to_dict() == {
         "a": "Loyal Customers",
-        "b": "At Risk",
-        "c": "Potential Loyalist",
+        "b": "Fading Regulars",
+        "c": "Budding Loyalists",
         "d": "Promising",
     }
 
@@ -284,14 +290,27 @@ def test_fixed_cut_points_from_params_and_from_an_earlier_period(tmp_path: Path)
         "monetary_total": [10, 20, 30, 40],
     }
     given_cuts = rfm.resolve_cut_points(
-        RfmConfig(cut_points="fixed", fixed_cut_points=fixed), customers, "1998-06"
+        RfmConfig(recency="quintiles", cut_points="fixed", fixed_cut_points=fixed), customers, "1998-06"
     )
     assert given_cuts["recency_days"] == [10.0, 20.0, 30.0, 40.0] and given_cuts["method"] == "fixed"
     earlier = io.write_json({**given_cuts, "period": "1998-03"}, tmp_path / "03_rfm_cutpoints.json")
     reused = rfm.resolve_cut_points(
-        RfmConfig(cut_points="fixed", cut_points_period="1998-03"), customers, "1998-06", earlier
+        RfmConfig(recency="quintiles", cut_points="fixed", cut_points_period="1998-03"),
+        customers,
+        "1998-06",
+        earlier,
     )
-    assert reused["monetary_total"] == [10.0, 20.0, 30.0, 40.0]
+    assert reused["monetary_total"] == [10.0, 20.0, 30.0, 40.0] and reused["recency_days"] == [10, 20, 30, 40]
+    # Recency on the purchase cycle (the default) or on fixed day bands: F and M as before.
+    fm_only = {m: fixed[m] for m in ("frequency_orders", "monetary_total")}
+    on_cycle = rfm.resolve_cut_points(
+        RfmConfig(cut_points="fixed", fixed_cut_points=fm_only), customers, "1998-06", cycle_days=40.0
+    )
+    assert on_cycle["recency_days"] == on_cycle["recency_bands"] == [40.0, 80.0, 120.0, 200.0]
+    assert on_cycle["monetary_total"] == [10.0, 20.0, 30.0, 40.0] and on_cycle["purchase_cycle_days"] == 40.0
+    on_days = rfm.resolve_cut_points(RfmConfig(recency="days"), customers, "1998-06", cycle_days=40.0)
+    assert on_days["recency_days"] == [30.0, 90.0, 180.0, 365.0] and on_days["recency"] == "days"
+    assert on_days["frequency_orders"] == [0.0, 1.0, 1.0, 2.0]  # this period's quintiles
     assert (
         reused["source"] == "the 1998-03 cut points (03_rfm_cutpoints.json)" and reused["period"] == "1998-06"
     )
@@ -339,7 +358,7 @@ SCORED = ibis.memtable(
             "r_score": [5, 5, 3, 1, 1],
             "f_score": [5, 4, 1, 3, 1],
             "m_score": [5, 4, 1, 3, 1],
-            "segment": ["Champions", "Champions", "Promising", "At Risk", "Lost"],
+            "segment": ["Champions", "Champions", "Promising", "Fading Regulars", "Long Gone"],
         }
     )
 )
@@ -354,7 +373,8 @@ def test_segment_summary_lists_every_segment_in_rule_order_with_shares_by_hand()
     assert champions["share_of_revenue_%"] == pytest.approx(75.0)  # 150 of 200
     means = ["mean_recency_days", "mean_frequency_orders", "mean_monetary_total"]
     assert champions[means].tolist() == [15.0, 4.0, 75.0]
-    assert (summary.loc["New Customers", "customers"], summary.loc["New Customers", "revenue"]) == (0, 0.0)
+    first_timers = summary.loc["Recent First-Timers"]
+    assert (first_timers.customers, first_timers.revenue) == (0, 0.0)
     assert summary["customers"].sum() == 5 and summary["share_of_revenue_%"].sum() == pytest.approx(100.0)
     assert (champions.r_range, champions.f_range, summary.loc["Promising", "r_range"]) == ("4-5", "4-5", "3")
     guide = rfm.segment_guide(summary.reset_index())
@@ -363,7 +383,7 @@ def test_segment_summary_lists_every_segment_in_rule_order_with_shares_by_hand()
         "Bought recently, buy often and spend the most. *What to do:* Reward them, "
         "give them early access to new products and ask for reviews and referrals."
     )
-    assert "- **New Customers** (no customers this period)." in guide
+    assert "- **Recent First-Timers** (no customers this period)." in guide
 
 
 def test_rf_grids_count_customers_and_average_spend_per_cell() -> None:
@@ -400,3 +420,68 @@ def test_segment_rule_matching_is_inclusive_at_both_ends() -> None:
     rule = SegmentRule(name="x", r_score=(2, 4), f_score=(1, 1), m_score=(5, 5), meaning="m.", action="a.")
     assert rule.matches(2, 1, 5) and rule.matches(4, 1, 5)
     assert not rule.matches(5, 1, 5) and not rule.matches(3, 2, 5) and not rule.matches(3, 1, 4)
+
+
+def test_the_purchase_cycle_is_the_median_gap_of_repeat_customers(con) -> None:
+    orders = transactions(
+        [
+            ("a", "1", "1998-01-01", 10.0),
+            ("a", "2", "1998-01-31", 10.0),  # one gap of 30 days
+            ("b", "3", "1998-01-01", 10.0),
+            ("b", "4", "1998-01-21", 10.0),
+            ("b", "5", "1998-02-10", 10.0),  # 40 days over 2 gaps: 20
+            ("c", "6", "1998-01-01 06:00", 10.0),
+            ("c", "7", "1998-06-30 06:00", 10.0),  # 180 days
+            ("d", "8", "1998-05-01", 10.0),  # one order: no gap
+        ]
+    )
+    customers = rfm.customer_metrics(orders, PERIOD_START, AS_OF)
+    assert rfm.purchase_cycle_days(customers, min_gap_days=7) == 30.0  # median of 30, 20, 180
+    assert rfm.purchase_cycle_days(customers, min_gap_days=45) == 45.0  # never below the minimum gap
+    nobody_twice = rfm.customer_metrics(orders.filter(orders.customer_id == "d"), PERIOD_START, AS_OF)
+    assert rfm.purchase_cycle_days(nobody_twice, 7) == rfm.NO_CYCLE_DAYS
+
+
+def test_what_each_recency_range_promises() -> None:
+    bands = [80.0, 160.0, 240.0, 400.0]
+    assert rfm.recency_claim((4, 5), bands) == (0.0, 160.0)  # Champions: within two cycles
+    assert rfm.recency_claim((3, 3), bands) == (160.0, 240.0)  # Promising
+    assert rfm.recency_claim((1, 2), bands) == (240.0, float("inf"))
+    assert rfm.recency_claim((1, 5), bands) == (0.0, float("inf"))
+    assert rfm.recency_bands(RfmConfig(), 79.67) == [79.7, 159.3, 239.0, 398.4]
+    assert rfm.recency_bands(RfmConfig(recency="days"), 79.67) == [30.0, 90.0, 180.0, 365.0]
+
+
+def test_segment_names_are_checked_against_their_own_medians(con) -> None:
+    """Quintiles of an ageing customer base made 'Champions: bought recently' hold customers who had
+    not ordered for over 180 days; the check flags exactly such a segment."""
+    medians = pd.DataFrame(
+        {
+            "customers": [10, 5, 3],
+            "median_recency_days": [213.0, 100.0, 120.0],
+            "median_frequency_orders": [6.0, 3.0, 1.0],
+            "median_monetary_total": [300.0, 90.0, 20.0],
+        },
+        index=pd.Index(["Champions", "Promising", "Long Gone"], name="segment"),
+    )
+    truth = rfm.segment_truth(medians, DEFAULT_RULES, [80.0, 160.0, 240.0, 400.0]).set_index("segment")
+    assert truth.index.tolist() == ["Champions", "Promising", "Long Gone"]  # rule order, empty ones left out
+    assert truth.loc["Champions", ["ok", "direction"]].tolist() == [
+        False,
+        1,
+    ]  # 213 > 160: older than promised
+    assert truth.loc["Promising", ["ok", "direction"]].tolist() == [False, -1]  # 100 <= 160: more recent
+    assert truth.loc["Long Gone", "ok"]  # promises nothing about recency
+    scored = ibis.memtable(
+        pd.DataFrame(
+            {
+                "segment": ["Champions", "Champions", "Promising"],
+                "recency_days": [10, 30, 200],
+                "frequency_orders": [5, 7, 1],
+                "monetary_total": [50.0, 70.0, 5.0],
+            }
+        )
+    )
+    found = rfm.segment_medians(scored)
+    assert found.loc["Champions"].tolist() == [2, 20.0, 6.0, 60.0]
+    assert rfm.segment_truth(found, DEFAULT_RULES, [80.0, 160.0, 240.0, 400.0])["ok"].all()

@@ -1,5 +1,6 @@
 """Scoring: percentile normalisation and direction, weights validation, tier boundaries, drivers,
-each lifecycle rule (one-order customers and ties included) and the churn-warning list; all by hand."""
+the statuses of scored customers (one-order customers take the purchase cycle) and the churn-warning
+list with its value at stake; all by hand (each status rule alone: tests/test_status.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from helpers import scoring
-from helpers.config import ScoringConfig
+from helpers import scoring, status
+from helpers.config import ScoringConfig, StatusConfig
 
 PERIOD_START = dt.date(1998, 6, 1)
 
@@ -47,13 +48,9 @@ def test_weights_are_validated(weights: dict, message: str) -> None:
         ScoringConfig(weights=weights, lower_is_better=["recency_days"])
 
 
-def test_tiers_and_lifecycle_tables_are_validated() -> None:
+def test_tiers_are_validated() -> None:
     with pytest.raises(ValidationError, match="strictly decreasing minimum scores, the last at 0"):
         ScoringConfig(tiers={"A": 50, "B": 75, "C": 0})
-    with pytest.raises(ValidationError, match='the last lifecycle stage must have the condition "otherwise"'):
-        ScoringConfig(
-            lifecycle={"new": "first_order_in_period", "old": "recency_days > 10"}, at_risk_stages=[]
-        )
     with pytest.raises(ValidationError, match="lower_is_better names \\['recency'\\], which have no weight"):
         ScoringConfig(lower_is_better=["recency"])
 
@@ -98,78 +95,56 @@ def customers() -> pd.DataFrame:
             "avg_order_value": [50.0, 500 / 11, 60.0, 40.0, 15.0, 20.0],
             "tenure_days": [20, 545, 545, 545, 545, 211],
             "segment": [
-                "New Customers",
+                "Recent First-Timers",
                 "Champions",
                 "Can't Lose Them",
                 "Hibernating",
-                "Lost",
+                "Long Gone",
                 "About To Sleep",
             ],
         }
     )
 
 
-def test_typical_gap_is_own_mean_gap_or_the_population_median() -> None:
-    enriched = scoring.lifecycle_inputs(customers(), PERIOD_START, min_gap_days=7)
-    # active: 516 days / 10 gaps = 51.6; risk: 345 / 4 = 86.25; slow: 304 / 1; lost: 31 / 1
-    # one-order customers take the median of [51.6, 86.25, 304, 31] = 68.925
-    assert enriched["typical_gap_days"].tolist() == pytest.approx([68.925, 51.6, 86.25, 304.0, 31.0, 68.925])
-    assert enriched["first_order_in_period"].tolist() == [True, False, False, False, False, False]
+CYCLE = 68.925  # the median own gap of the customers with two or more orders: [51.6, 86.25, 304, 31]
 
 
-def test_each_lifecycle_rule() -> None:
-    enriched = scoring.lifecycle_inputs(customers(), PERIOD_START, min_gap_days=7)
-    stages = scoring.lifecycle_stage(enriched, ScoringConfig().lifecycle)
+def test_statuses_of_the_scored_customers() -> None:
+    scored = scoring.score_customers(customers(), ScoringConfig(), StatusConfig(), PERIOD_START, CYCLE)
+    # active: 516 days / 10 gaps = 51.6; risk: 345 / 4 = 86.25; slow: 304 / 1; lost: 31 / 1; one-order
+    # customers take the purchase cycle
+    assert scored["typical_gap_days"].tolist() == pytest.approx([CYCLE, 51.6, 86.25, 304.0, 31.0, CYCLE])
     # new: first order in June; active: 29 <= 1.5 * 51.6 = 77.4; risk: 1.5 * 86.25 = 129.4 < 200 <= 258.75;
-    # slow: 241 <= 1.5 * 304 = 456, active (a slow pace is not overdue); lost: 514 > 3 * 31 and > 365;
+    # slow: 241 <= 1.5 * 304 = 456, active (a slow pace is not overdue); lost: 514 days > 365: churned;
     # single: 211 > 3 * 68.925 = 206.8 but <= 365 -> lapsed.
-    assert stages.tolist() == ["new", "active", "at risk", "active", "lost", "lapsed"]
-
-
-def test_min_gap_stops_frequent_buyers_from_flipping_to_at_risk() -> None:
-    frame = pd.DataFrame(
-        {
-            "customer_id": ["a"],
-            "first_order_ts": pd.to_datetime(["1998-06-01"]),
-            "last_order_ts": pd.to_datetime(["1998-06-03"]),
-            "frequency_orders": [3],
-            "recency_days": [10],
-        }
-    )
-    enriched = scoring.lifecycle_inputs(frame, dt.date(1998, 7, 1), min_gap_days=7)
-    assert enriched["typical_gap_days"].tolist() == [7.0]  # own gap is 1 day
-    assert scoring.lifecycle_stage(enriched, ScoringConfig().lifecycle).tolist() == ["active"]
-
-
-def test_a_rule_naming_an_unknown_column_is_a_clear_error() -> None:
-    enriched = scoring.lifecycle_inputs(customers(), PERIOD_START, 7)
-    with pytest.raises(ValueError, match=r"scoring.lifecycle.active: cannot evaluate 'recncy_days < 5'"):
-        scoring.lifecycle_stage(enriched, {"active": "recncy_days < 5", "other": "otherwise"})
+    assert scored["status"].tolist() == ["new", "active", "at risk", "active", "churned", "lapsed"]
+    assert scored["first_order_in_period"].tolist() == [True, False, False, False, False, False]
 
 
 def test_score_customers_end_to_end_and_the_churn_warning() -> None:
     config = ScoringConfig()
-    scored = scoring.score_customers(customers(), config, PERIOD_START)
+    scored = scoring.score_customers(customers(), config, StatusConfig(), PERIOD_START, CYCLE)
     assert scored["customer_id"].tolist() == customers()["customer_id"].tolist()  # the order given
     best = scoring.priority_list(scored, 2, by="score")
     assert best["customer_id"].tolist()[0] == "active"  # best on frequency, monetary, among best recency
     assert len(best) == 2 and best["score"].is_monotonic_decreasing
     assert scored["score"].between(0, 100).all()
     assert scored.set_index("customer_id").loc["active", "tier"] == "A"
-    counts = scoring.stage_counts(scored, config.lifecycle)
-    assert counts["customers"].tolist() == [1, 2, 1, 1, 1] and counts["customers"].sum() == 6
-    warned = scoring.churn_warning(scored, config)
-    # at risk or lapsed: 'risk' (segment Can't Lose Them: valuable) and 'single' (tier D, About To Sleep: not)
-    assert scored.set_index("customer_id").loc["single", "tier"] == "D"
-    assert warned["customer_id"].tolist() == ["risk"]
-    assert warned["value_at_stake"].tolist() == [pytest.approx(60.0 * 365 / 86.25, abs=0.01)]
+    assert status.counts(scored["status"])["customers"].tolist() == [1, 2, 1, 1, 1]
+    warned = scoring.churn_warning(scored, StatusConfig().churn_warning)
+    # every customer at risk or lapsed, whatever their tier: 'risk' and 'single'. No purchase model:
+    # a year at their pace capped at their spend per year: risk min(60 x 365 / 86.25 = 253.91,
+    # 300 x 365 / 545 = 200.92); single min(20 x 365 / 68.925 = 105.91, 20)
+    assert warned["customer_id"].tolist() == ["risk", "single"]
+    assert warned["value_at_stake"].tolist() == [pytest.approx(200.92, abs=0.005), 20.0]
+    assert warned["status"].tolist() == ["at risk", "lapsed"]
 
 
-def test_prospects_and_tier_summary() -> None:
+def test_potential_customers_and_tier_summary() -> None:
     config = ScoringConfig()
-    scored = scoring.score_customers(customers(), config, PERIOD_START)
-    everyone = scoring.add_prospects(scored, pd.DataFrame({"customer_id": ["active", "p1", "p2"]}))
-    assert everyone["lifecycle_stage"].value_counts()["prospect"] == 2
+    scored = scoring.score_customers(customers(), config, StatusConfig(), PERIOD_START, CYCLE)
+    everyone = status.add_potential(scored, pd.DataFrame({"customer_id": ["active", "p1", "p2"]}))
+    assert everyone["status"].value_counts()["potential"] == 2
     assert everyone.loc[everyone["customer_id"] == "p1", "score"].isna().all()
     summary = scoring.tier_summary(everyone, config.tiers)
     assert summary["customers"].sum() == 6 and summary["tier"].tolist() == ["A", "B", "C", "D"]

@@ -1,19 +1,18 @@
 """What ``python -m helpers validate`` checks beyond the params model, without running anything: each
 source is there and its header holds every mapped column (and every column a computed column reads),
-the score's indicators are columns the scoring stage has, and the lifecycle rules evaluate on them."""
+and the score's indicators are columns the scoring stage has. (The status rules are numbers the params
+model checks itself.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from helpers.config import Params, ParamsError, where_set
 from helpers.ingest import check_columns, source_header
 from helpers.rfm import CUSTOMER_COLUMNS
-from helpers.scoring import CLV_INDICATORS, lifecycle_stage
+from helpers.scoring import CLV_INDICATORS
 
-# The columns of the table the scoring stage scores and applies the lifecycle rules to.
+# The columns of the table the scoring stage scores.
 RULE_COLUMNS = [
     *CUSTOMER_COLUMNS,
     *CLV_INDICATORS,
@@ -45,24 +44,9 @@ def check_sources(params: Params, root: Path | None = None, seen: dict | None = 
         check_columns(opts, name, wanted, seen[key], root)
 
 
-def rule_table() -> pd.DataFrame:
-    """One customer with a value in every column the rules may use (numbers, text, dates, flags)."""
-    row = {}
-    for column in RULE_COLUMNS:
-        if column in TEXT_COLUMNS:
-            row[column] = "x"
-        elif column.endswith("_ts"):
-            row[column] = pd.Timestamp("2000-01-01")
-        elif column == "first_order_in_period":
-            row[column] = False
-        else:
-            row[column] = 1.0
-    return pd.DataFrame([row])
-
-
 def check_rules(params: Params, root: Path | None = None) -> None:
-    """The score's indicators are columns the scoring stage has, and every lifecycle rule evaluates
-    on them (ParamsError naming the file and the setting otherwise)."""
+    """The score's indicators are columns the scoring stage has (ParamsError naming the file and the
+    setting otherwise)."""
     unknown = [name for name in params.scoring.weights if name not in RULE_COLUMNS]
     if unknown:
         path = where_set(params.dataset, params.period, "scoring.weights", root)
@@ -70,13 +54,6 @@ def check_rules(params: Params, root: Path | None = None) -> None:
             f"{path}: setting 'scoring.weights' names {unknown}, which the scoring stage does not have; use "
             f"some of {', '.join(NUMBER_COLUMNS)}."
         )
-    for name, condition in params.scoring.lifecycle.items():
-        try:
-            lifecycle_stage(rule_table(), {name: condition})
-        except ValueError as exc:
-            path = where_set(params.dataset, params.period, f"scoring.lifecycle.{name}", root)
-            detail = str(exc).removeprefix(f"scoring.lifecycle.{name}: ")
-            raise ParamsError(f"{path}: setting 'scoring.lifecycle.{name}' {detail}") from None
 
 
 def check_period(params: Params, root: Path | None = None, seen: dict | None = None) -> None:

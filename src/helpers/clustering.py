@@ -37,7 +37,7 @@ PROFILE_METRICS = ["recency_days", "frequency_orders", "monetary_total"]
 ORDER_BY = "monetary_total"  # clusters are numbered by the mean of this column, 0 = lowest
 HIGH, LOW = 0.5, -0.5  # a centre this many standard deviations above / below the mean is "high" / "low"
 WORDS = {  # feature -> words for (low, middle, high) centre values
-    "recency_days": ("recent", "cooling", "lapsed"),
+    "recency_days": ("recent", "cooling", "dormant"),  # never a status word (helpers.status)
     "frequency_orders": ("one-off", "occasional", "frequent"),
     "monetary_total": ("low spend", "mid spend", "high spend"),
 }

@@ -23,6 +23,7 @@ from helpers import paths
 # A period label names a folder: letters, digits, '.', '_' and '-' (e.g. 1998-06, 2024-Q1, 2024-W05).
 PERIOD_LABEL = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,39}$")
 PERIOD_LABEL_RULE = "letters, digits, '.', '_' or '-', e.g. 1998-06"
+CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 MONTH_LABEL = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # A dataset name is a folder under params/, data/raw/, data/processed/ and reports/.
 DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -249,7 +250,8 @@ class RunnerConfig(StrictModel):
 
 
 class ScoringConfig(StrictModel):
-    """Weighted 0-100 score from percentile-ranked indicators, tiers, lifecycle stages, churn warning."""
+    """Weighted 0-100 score from percentile-ranked indicators and tiers (the customer statuses and the
+    churn warning follow :class:`StatusConfig`)."""
 
     # Indicator (a column of the RFM table, or p_alive, expected_purchases, clv) -> weight; weights
     # sum to 1.
@@ -265,23 +267,6 @@ class ScoringConfig(StrictModel):
     lower_is_better: list[str] = Field(default_factory=lambda: ["recency_days"])
     # Tier name -> lowest score that reaches it, best tier first; the last tier must start at 0.
     tiers: dict[str, float] = Field(default_factory=lambda: {"A": 75.0, "B": 50.0, "C": 25.0, "D": 0.0})
-    # Lifecycle stage -> a condition on the customer table (pandas syntax), first match wins; the
-    # last stage's condition must be "otherwise".
-    lifecycle: dict[str, str] = Field(
-        default_factory=lambda: {
-            "new": "first_order_in_period",
-            "active": "recency_days <= 1.5 * typical_gap_days",
-            "at risk": "recency_days <= 3 * typical_gap_days",
-            "lapsed": "recency_days <= 365",
-            "lost": "otherwise",
-        }
-    )
-    min_gap_days: float = Field(default=7.0, gt=0)  # typical gaps shorter than this count as this long
-    at_risk_stages: list[str] = Field(default_factory=lambda: ["at risk", "lapsed"])
-    valuable_tiers: list[str] = Field(default_factory=lambda: ["A", "B"])
-    valuable_segments: list[str] = Field(
-        default_factory=lambda: ["Champions", "Loyal Customers", "Can't Lose Them"]
-    )
     top_n: int = Field(default=25, ge=1)  # rows shown on the page; the products hold every customer
 
     @model_validator(mode="after")
@@ -299,15 +284,63 @@ class ScoringConfig(StrictModel):
             raise ValueError(
                 "tiers must be listed best first with strictly decreasing minimum scores, the last at 0"
             )
-        stages = list(self.lifecycle.items())
-        if not stages or stages[-1][1].strip() != "otherwise":
-            raise ValueError('the last lifecycle stage must have the condition "otherwise"')
-        if any(cond.strip() == "otherwise" for _, cond in stages[:-1]):
-            raise ValueError('only the last lifecycle stage may have the condition "otherwise"')
-        for name in self.at_risk_stages:
-            if name not in self.lifecycle:
-                raise ValueError(f"at_risk_stages names '{name}', which is not a lifecycle stage")
         return self
+
+
+# The one customer-status vocabulary, in the order a customer's life runs. Every stage, page, chart
+# and export uses these words and only these, each counting the same customers everywhere.
+STATUSES = ("potential", "new", "active", "at risk", "lapsed", "churned")
+
+
+def status_word_in(name: str) -> str | None:
+    """The status word a name uses as a whole word ("New Customers" -> "new"), or None."""
+    words = name.lower().replace("-", " ").replace("_", " ").split()
+    text = f" {' '.join(words)} "
+    return next((word for word in STATUSES if f" {word} " in text), None)
+
+
+class StatusConfig(StrictModel):
+    """The rules of the customer statuses, checked in this order (the first that holds wins):
+    potential: known from the customer attributes, never ordered; new: first order in the period;
+    churned: no order for more than ``churned_after_days``, or, where a purchase model was fitted, a
+    chance of still being a customer (P(alive)) below ``churned_below_p_alive``; active: last order
+    within ``active_within_gaps`` times the customer's typical gap between orders; at risk: within
+    ``at_risk_within_gaps`` times; lapsed: everyone else. A customer's typical gap is their own
+    average gap between orders; a one-order customer's is the dataset's purchase cycle (the median
+    typical gap of the customers with two or more orders)."""
+
+    active_within_gaps: float = Field(default=1.5, gt=0)
+    at_risk_within_gaps: float = Field(default=3.0, gt=0)
+    churned_after_days: int = Field(default=365, ge=1)
+    churned_below_p_alive: float | None = Field(default=0.1, ge=0.0, lt=1.0)  # null: days only
+    min_gap_days: float = Field(default=7.0, gt=0)  # typical gaps shorter than this count as this long
+    churn_warning: list[str] = Field(default_factory=lambda: ["at risk", "lapsed"])  # statuses listed
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StatusConfig:
+        if self.at_risk_within_gaps <= self.active_within_gaps:
+            raise ValueError(
+                f"at_risk_within_gaps ({self.at_risk_within_gaps:g}) must be above active_within_gaps "
+                f"({self.active_within_gaps:g})"
+            )
+        unknown = [name for name in self.churn_warning if name not in STATUSES]
+        if unknown or not self.churn_warning:
+            raise ValueError(f"churn_warning must list statuses among {list(STATUSES)}, not {unknown}")
+        return self
+
+
+LANGUAGES = ("en", "zh")
+
+
+class ReportConfig(StrictModel):
+    """The stakeholder page: its language and how far its trends reach back."""
+
+    language: Literal["en", "zh"] = "en"  # every label, sentence, chart and number format of the page
+    trend_periods: int = Field(default=12, ge=2, le=60)  # this period and the earlier ones in the trends
+    list_rows: int = Field(default=100, ge=10)  # customers in the page's list of the highest expected value
+    # The churn warning on the page holds every customer up to this many (its CSV export always does);
+    # beyond, the page lists those with the largest value at stake and says how many it leaves out.
+    list_max_rows: int = Field(default=20_000, ge=100)
 
 
 class ClvConfig(StrictModel):
@@ -401,7 +434,7 @@ DEFAULT_SEGMENTS: list[dict[str, Any]] = [
         "action": "Offer a loyalty programme or membership and suggest higher-value products.",
     },
     {
-        "name": "Potential Loyalist",
+        "name": "Budding Loyalists",
         "r_score": (4, 5),
         "f_score": (2, 5),
         "m_score": (1, 5),
@@ -409,7 +442,7 @@ DEFAULT_SEGMENTS: list[dict[str, Any]] = [
         "action": "Recommend related products and offer membership to turn the habit into loyalty.",
     },
     {
-        "name": "New Customers",
+        "name": "Recent First-Timers",
         "r_score": (4, 5),
         "f_score": (1, 1),
         "m_score": (1, 5),
@@ -445,7 +478,7 @@ DEFAULT_SEGMENTS: list[dict[str, Any]] = [
         "action": "Win them back personally: ask what went wrong and make a strong, tailored offer.",
     },
     {
-        "name": "At Risk",
+        "name": "Fading Regulars",
         "r_score": (1, 2),
         "f_score": (2, 5),
         "m_score": (2, 5),
@@ -469,7 +502,7 @@ DEFAULT_SEGMENTS: list[dict[str, Any]] = [
         "action": "Include them in low-cost campaigns with relevant offers; do not spend much on them.",
     },
     {
-        "name": "Lost",
+        "name": "Long Gone",
         "r_score": (1, 5),
         "f_score": (1, 5),
         "m_score": (1, 5),
@@ -487,11 +520,22 @@ def segment_of_each_code(rules: list[SegmentRule]) -> dict[str, str | None]:
     }
 
 
-class RfmConfig(StrictModel):
-    """R, F and M scores 1-5 by quintile cut points, and the named segment table."""
+RECENCY_SCALES = ("cycle", "days", "quintiles")
 
-    # quantiles: cut points from this period's customers; fixed: the same scale as fixed_cut_points
-    # or as the cut points written by the period named in cut_points_period.
+
+class RfmConfig(StrictModel):
+    """R scores 1-5 on day bands, F and M scores 1-5 by quintile cut points, and the named segments.
+
+    Recency is scored in days so that the segment names stay true as the customer base ages: by
+    default its four cut points are multiples of the dataset's purchase cycle (the median typical
+    gap between orders of the customers with two or more), ``recency: days`` takes fixed day bands,
+    and ``recency: quintiles`` scores it like F and M (this period's quintiles, or the fixed scale)."""
+
+    recency: Literal["cycle", "days", "quintiles"] = "cycle"
+    recency_cycles: list[float] = Field(default_factory=lambda: [1.0, 2.0, 3.0, 5.0])  # R 5, 4, 3, 2 end
+    recency_days: list[float] = Field(default_factory=lambda: [30.0, 90.0, 180.0, 365.0])  # R 5..2 end
+    # quantiles: F and M cut points from this period's customers; fixed: the same scale as
+    # fixed_cut_points or as the cut points written by the period named in cut_points_period.
     cut_points: Literal["quantiles", "fixed"] = "quantiles"
     fixed_cut_points: dict[str, list[float]] | None = None  # metric -> 4 ascending cut points
     cut_points_period: str | None = None  # e.g. "1998-03": reuse that period's cut points
@@ -506,6 +550,13 @@ class RfmConfig(StrictModel):
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ValueError(f"segment names must be unique, {repeated} appear more than once")
+        for name in names:
+            word = status_word_in(name)
+            if word:
+                raise ValueError(
+                    f"segment '{name}' uses the status word '{word}', which counts other customers "
+                    f"(the statuses {', '.join(STATUSES)} mean one thing everywhere); rename the segment"
+                )
         owner = segment_of_each_code(rules)
         unassigned = [code for code, name in owner.items() if name is None]
         if unassigned:
@@ -524,6 +575,18 @@ class RfmConfig(StrictModel):
             )
         return rules
 
+    @property
+    def fixed_metrics(self) -> tuple[str, ...]:
+        """The metrics scored on quintiles or on the fixed scale (recency only with recency: quintiles)."""
+        return RFM_METRICS if self.recency == "quintiles" else RFM_METRICS[1:]
+
+    @field_validator("recency_cycles", "recency_days")
+    @classmethod
+    def _four_increasing(cls, value: list[float]) -> list[float]:
+        if len(value) != 4 or any(v <= 0 for v in value) or value != sorted(set(value)):
+            raise ValueError("give 4 positive values in increasing order (where R 5, 4, 3 and 2 end)")
+        return value
+
     @model_validator(mode="after")
     def _fixed_scale_is_given(self) -> RfmConfig:
         if self.cut_points == "fixed" and (self.fixed_cut_points is None) == (self.cut_points_period is None):
@@ -533,8 +596,13 @@ class RfmConfig(StrictModel):
                 f"cut_points_period '{self.cut_points_period}' is not a period label ({PERIOD_LABEL_RULE})"
             )
         if self.fixed_cut_points is not None:
-            if set(self.fixed_cut_points) != set(RFM_METRICS):
-                raise ValueError(f"fixed_cut_points must give exactly {list(RFM_METRICS)}")
+            scaled = self.fixed_metrics
+            if set(self.fixed_cut_points) != set(scaled):
+                raise ValueError(
+                    f"fixed_cut_points must give exactly {list(scaled)} (recency_days only with recency: "
+                    f"quintiles; with recency: {self.recency} it is scored on "
+                    f"{'rfm.recency_days' if self.recency == 'days' else 'the purchase cycle'})"
+                )
             for metric, cuts in self.fixed_cut_points.items():
                 if len(cuts) != 4 or cuts != sorted(cuts):
                     raise ValueError(f"fixed_cut_points.{metric} must be 4 cut points in ascending order")
@@ -578,6 +646,7 @@ DATASET_FILE = "dataset.yaml"
 PROJECT_KEYS = ("project_name", "default_dataset")
 DATASET_KEYS = ("title", "default_period")
 PERIOD_KEYS = ("period", "period_start", "period_end")
+DATASET_WIDE = ("currency",)  # the same for every period of a dataset: never in a period's file
 DEFAULTS_FORBIDDEN = ("sources",)  # defaults name no source file and no source column
 
 
@@ -597,6 +666,7 @@ class Params(StrictModel):
     # The dataset's time zone (IANA name): timestamps with a UTC offset are converted to it, timestamps
     # without one are read as its wall-clock time; days, months and periods are counted in it.
     timezone: str = "UTC"
+    currency: str = "USD"  # ISO 4217 code of the amounts: every money figure on the pages shows it
     seed: int = 42
     engine: EngineConfig = EngineConfig()
     sources: Sources
@@ -606,6 +676,8 @@ class Params(StrictModel):
     clustering: ClusteringConfig = ClusteringConfig()
     clv: ClvConfig = ClvConfig()
     scoring: ScoringConfig = ScoringConfig()
+    status: StatusConfig = StatusConfig()
+    report: ReportConfig = ReportConfig()
     runner: RunnerConfig = RunnerConfig()
 
     @field_validator("period", "default_period")
@@ -633,6 +705,13 @@ class Params(StrictModel):
             raise ValueError(
                 f"'{value}' is not a time zone; use an IANA name such as Europe/London or Asia/Shanghai"
             ) from None
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency_code(cls, value: str) -> str:
+        if not CURRENCY_CODE.match(value):
+            raise ValueError(f"'{value}' is not an ISO 4217 currency code (three capital letters, e.g. USD)")
         return value
 
     @field_validator("compare_with")
@@ -782,7 +861,7 @@ def _check_placement(files: list[tuple[Path, dict[str, Any]]]) -> None:
     rules = [
         (defaults, (*DATASET_KEYS, *PERIOD_KEYS, *DEFAULTS_FORBIDDEN, "dataset"), None),
         (dataset, (*PROJECT_KEYS, *PERIOD_KEYS, "dataset"), defaults[0]),
-        (period, (*PROJECT_KEYS, *DATASET_KEYS, "dataset"), dataset[0]),
+        (period, (*PROJECT_KEYS, *DATASET_KEYS, *DATASET_WIDE, "dataset"), dataset[0]),
     ]
     for (path, data), forbidden, _ in rules:
         for key in forbidden:
@@ -791,7 +870,7 @@ def _check_placement(files: list[tuple[Path, dict[str, Any]]]) -> None:
                     where = "the folder name under params/ (it is not a setting)"
                 elif key in PROJECT_KEYS:
                     where = f"params/{DEFAULTS_FILE}"
-                elif key in DATASET_KEYS or key in DEFAULTS_FORBIDDEN:
+                elif key in DATASET_KEYS or key in DEFAULTS_FORBIDDEN or key in DATASET_WIDE:
                     where = f"the dataset's {DATASET_FILE}"
                 else:
                     where = "the period's own file"

@@ -164,19 +164,52 @@ def quintile_cut_points(value_counts: pd.DataFrame) -> list[float]:
     return cuts
 
 
-def quantile_cut_points(customers: ir.Table) -> dict[str, list[float]]:
-    """Cut points of recency, frequency and monetary value from this period's customers."""
-    return {metric: quintile_cut_points(metric_value_counts(customers, metric)) for metric in RFM_METRICS}
+def quantile_cut_points(
+    customers: ir.Table, metrics: tuple[str, ...] = RFM_METRICS
+) -> dict[str, list[float]]:
+    """Cut points of the metrics (recency, frequency and monetary value) from this period's customers."""
+    return {metric: quintile_cut_points(metric_value_counts(customers, metric)) for metric in metrics}
 
 
-def resolve_cut_points(rfm: RfmConfig, customers: ir.Table, period: str, earlier: Path | None = None) -> dict:
-    """The cut points to score with, and where they come from: this period's quintiles, the fixed
-    values in params, or ``earlier``, the cut points an earlier period wrote (``rfm.cut_points_period``;
-    None when that period has not been built)."""
+NO_CYCLE_DAYS = 365.0  # the purchase cycle taken when no customer has two orders yet
+
+
+def purchase_cycle_days(customers: ir.Table, min_gap_days: float) -> float:
+    """The dataset's purchase cycle: the median, over the customers with two or more orders, of their
+    average days between orders (first to last order over the orders after the first), never below
+    ``min_gap_days``; :data:`NO_CYCLE_DAYS` when no customer has two orders. It gives the segments'
+    recency bands their meaning and one-order customers their typical gap (helpers.status)."""
+    repeat = customers.filter(customers.frequency_orders > 1)
+    seconds = repeat.last_order_ts.epoch_seconds() - repeat.first_order_ts.epoch_seconds()
+    gap = seconds / 86_400.0 / (repeat.frequency_orders - 1)
+    median = repeat.agg(cycle=gap.median()).to_pandas()["cycle"].iloc[0]
+    if median is None or pd.isna(median):
+        return NO_CYCLE_DAYS
+    return max(float(median), float(min_gap_days))
+
+
+def recency_bands(rfm: RfmConfig, cycle_days: float) -> list[float]:
+    """Where R 5, 4, 3 and 2 end, in days since the last order, as the segment names mean them: the
+    fixed ``rfm.recency_days``, or multiples of the purchase cycle (for ``cycle`` and ``quintiles``,
+    whose quintiles are checked against them on the page)."""
+    if rfm.recency == "days":
+        return [float(d) for d in rfm.recency_days]
+    return [round(cycle_days * m, 1) for m in rfm.recency_cycles]
+
+
+def resolve_cut_points(
+    rfm: RfmConfig, customers: ir.Table, period: str, earlier: Path | None = None, cycle_days: float = 0.0
+) -> dict:
+    """The cut points to score with, and where they come from. Recency: the day bands of
+    :func:`recency_bands` (``recency: cycle`` or ``days``) or, with ``recency: quintiles``, like F and
+    M. Frequency and monetary value: this period's quintiles, the fixed values in params, or
+    ``earlier``, the cut points an earlier period wrote (``rfm.cut_points_period``; None when that
+    period has not been built). ``cycle_days`` is the purchase cycle (:func:`purchase_cycle_days`)."""
     if rfm.cut_points == "quantiles":
-        cuts, source = quantile_cut_points(customers), f"quintiles of the {period} customers"
+        cuts = quantile_cut_points(customers, rfm.fixed_metrics)
+        source = f"quintiles of the {period} customers"
     elif rfm.fixed_cut_points is not None:
-        cuts = {m: [float(v) for v in rfm.fixed_cut_points[m]] for m in RFM_METRICS}
+        cuts = {m: [float(v) for v in rfm.fixed_cut_points[m]] for m in rfm.fixed_metrics}
         source = "fixed in params (rfm.fixed_cut_points)"
     else:
         if earlier is None or not Path(earlier).is_file():
@@ -186,10 +219,28 @@ def resolve_cut_points(rfm: RfmConfig, customers: ir.Table, period: str, earlier
             )
         stored = io.read_json(earlier)
         cuts, source = (
-            {m: stored[m] for m in RFM_METRICS},
+            {m: stored[m] for m in rfm.fixed_metrics},
             f"the {rfm.cut_points_period} cut points ({earlier.name})",
         )
-    return {**cuts, "method": rfm.cut_points, "source": source, "period": period, "rule": SCORE_RULE}
+    bands = recency_bands(rfm, cycle_days)
+    if rfm.recency != "quintiles":
+        cuts["recency_days"] = bands
+        recency_source = (
+            f"multiples {', '.join(f'{m:g}' for m in rfm.recency_cycles)} of the purchase cycle"
+            if rfm.recency == "cycle"
+            else "fixed day bands in params (rfm.recency_days)"
+        )
+        source = f"recency: {recency_source}; frequency and monetary value: {source}"
+    return {
+        **{m: cuts[m] for m in RFM_METRICS},
+        "method": rfm.cut_points,
+        "source": source,
+        "period": period,
+        "rule": SCORE_RULE,
+        "recency": rfm.recency,
+        "purchase_cycle_days": round(float(cycle_days), 2),
+        "recency_bands": bands,
+    }
 
 
 def _number(value: float) -> str:
@@ -358,3 +409,62 @@ def summary_for_page(summary: pd.DataFrame) -> pd.DataFrame:
     """The segment summary with short readable headings and without the long sentences (those are
     listed separately)."""
     return summary[list(PAGE_COLUMNS)].rename(columns=PAGE_COLUMNS)
+
+
+def recency_claim(r_score: tuple[int, int], bands: list[float]) -> tuple[float, float]:
+    """The days since the last order that a segment's R range promises, as (lowest, highest): R 5 is
+    0 to the first band, R 4 up to the second, ..., R 1 beyond the fourth (highest: infinity)."""
+    low_score, high_score = r_score
+    lowest = 0.0 if high_score == 5 else float(bands[4 - high_score])
+    highest = float("inf") if low_score == 1 else float(bands[5 - low_score])
+    return lowest, highest
+
+
+def segment_medians(scored: ir.Table) -> pd.DataFrame:
+    """Per segment: customers and the medians of days since the last order, orders and total spend
+    (an engine query; one row per segment comes back)."""
+    medians = scored.group_by("segment").agg(
+        customers=scored.count(),
+        median_recency_days=scored.recency_days.median(),
+        median_frequency_orders=scored.frequency_orders.median(),
+        median_monetary_total=scored.monetary_total.median(),
+    )
+    frame = medians.to_pandas().set_index("segment")
+    return frame.astype({"customers": "int64", **{c: float for c in frame.columns if c != "customers"}})
+
+
+def segment_truth(medians: pd.DataFrame, rules: list[SegmentRule], bands: list[float]) -> pd.DataFrame:
+    """Does each segment's name tell the truth? Per segment with customers (``medians`` of
+    :func:`segment_medians`), in rule order: the days since the last order its R range promises
+    (:func:`recency_claim` on the recency bands the names mean), its customers' medians of recency,
+    orders and spend, and ``ok``: whether the median recency lies within the promise. ``direction``
+    says which way a flagged median misses: +1 older than promised, -1 more recent than promised."""
+    rows = []
+    for rule in rules:
+        if rule.name not in medians.index or not medians.loc[rule.name, "customers"]:
+            continue
+        lowest, highest = recency_claim(rule.r_score, bands)
+        median = float(medians.loc[rule.name, "median_recency_days"])
+        too_old, too_recent = median > highest, lowest > 0 and median <= lowest
+        rows.append(
+            {
+                "segment": rule.name,
+                "claim_low_days": lowest,
+                "claim_high_days": highest,
+                **medians.loc[rule.name].to_dict(),
+                "ok": not (too_old or too_recent),
+                "direction": 1 if too_old else -1 if too_recent else 0,
+            }
+        )
+    columns = [
+        "segment",
+        "claim_low_days",
+        "claim_high_days",
+        "customers",
+        "median_recency_days",
+        "median_frequency_orders",
+        "median_monetary_total",
+        "ok",
+        "direction",
+    ]
+    return pd.DataFrame(rows, columns=columns).astype({"customers": "int64"})

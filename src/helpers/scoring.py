@@ -1,5 +1,6 @@
-"""Stage 09: a weighted customer score 0-100, tiers, the two indicators behind each score, lifecycle
-stages from readable rules, and the churn-warning list (valuable customers who are slipping away).
+"""Stage 09: a weighted customer score 0-100, tiers, the two indicators behind each score, every
+customer's status (the one vocabulary of helpers.status), and the churn warning (the customers at risk
+or lapsed, largest value at stake first).
 
 Customer-level work on a table that is small by construction (one row per customer), in pandas.
 """
@@ -11,12 +12,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from helpers.config import ScoringConfig
+from helpers import status
+from helpers.config import ScoringConfig, StatusConfig
 from helpers.io import join_by_id, largest_first
-
-OTHERWISE = "otherwise"
-PROSPECT = "prospect"
-
 
 CLV_INDICATORS = ["p_alive", "expected_purchases", "clv"]  # lifetime-value columns a score may weigh
 
@@ -81,82 +79,30 @@ def top_drivers(ranks: pd.DataFrame, weights: dict[str, float], how_many: int = 
     return pd.DataFrame({f"driver_{i + 1}": names[:, i] for i in range(how_many)}, index=ranks.index)
 
 
-def lifecycle_inputs(
+def score_customers(
     customers: pd.DataFrame,
+    scoring: ScoringConfig,
+    rules: StatusConfig,
     period_start: dt.date,
-    min_gap_days: float,
-    first_order_column: str = "first_order_ts",
-    last_order_column: str = "last_order_ts",
+    cycle_days: float,
 ) -> pd.DataFrame:
-    """Columns the lifecycle rules may use: ``first_order_in_period`` and ``typical_gap_days`` (the
-    customer's mean gap between orders; for one-order customers the median over repeat customers)."""
-    first = pd.to_datetime(customers[first_order_column])
-    last = pd.to_datetime(customers[last_order_column])
-    orders = customers["frequency_orders"].astype(float)
-    own_gap = ((last - first).dt.total_seconds() / 86_400) / (orders - 1)
-    own_gap = own_gap.where(orders > 1)
-    population_gap = own_gap.median() if own_gap.notna().any() else 365.0
-    typical = own_gap.fillna(population_gap).clip(lower=min_gap_days)
-    return customers.assign(
-        first_order_in_period=first >= pd.Timestamp(period_start), typical_gap_days=typical
-    )
-
-
-def lifecycle_stage(customers: pd.DataFrame, rules: dict[str, str]) -> pd.Series:
-    """The first stage whose condition holds for the customer; the last stage takes everyone else."""
-    stage = pd.Series(pd.NA, index=customers.index, dtype=object)
-    for name, condition in rules.items():
-        if condition.strip() == OTHERWISE:
-            matched = pd.Series(True, index=customers.index)
-        else:
-            try:
-                matched = customers.eval(condition)
-            except Exception as exc:  # pandas raises UndefinedVariableError, SyntaxError, ...
-                raise ValueError(
-                    f"scoring.lifecycle.{name}: cannot evaluate '{condition}' ({exc}); use columns "
-                    f"such as {', '.join(sorted(c for c in customers.columns if c != 'customer_id'))}."
-                ) from None
-            matched = pd.Series(matched, index=customers.index).fillna(False).astype(bool)
-        stage = stage.mask(stage.isna() & matched, name)
-    return stage
-
-
-def score_customers(customers: pd.DataFrame, scoring: ScoringConfig, period_start: dt.date) -> pd.DataFrame:
-    """Every customer with score, tier, the two main drivers and lifecycle stage, in the order given
-    (the RFM product's: by id, the order the clusters and the scores product share; ranked lists are
-    taken with :func:`priority_list`). Sorting 1M customers best-first had cost 1.4 s, and joining the
-    clusters to that order another 1.5 s."""
+    """Every customer with score, tier, the two main drivers and status (:func:`helpers.status.assign`),
+    in the order given (the RFM product's: by id, the order the clusters and the scores product share;
+    ranked lists are taken with :func:`priority_list`). Sorting 1M customers best-first had cost 1.4 s,
+    and joining the clusters to that order another 1.5 s."""
     ranks = indicator_ranks(customers, scoring)
-    enriched = lifecycle_inputs(customers, period_start, scoring.min_gap_days)
+    enriched = status.assign(customers, rules, period_start, cycle_days)
     scored = enriched.assign(score=weighted_score(ranks, scoring.weights).round(2))
     scored["tier"] = assign_tier(scored["score"], scoring.tiers)
     scored = scored.join(top_drivers(ranks, scoring.weights))
-    scored["lifecycle_stage"] = lifecycle_stage(scored, scoring.lifecycle)
     return scored.reset_index(drop=True)
 
 
-def add_prospects(scored: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
-    """Customers listed in the attributes source without any order: lifecycle stage 'prospect', no score."""
-    if attributes is None or attributes.empty:
-        return scored
-    prospects = attributes.loc[~attributes["customer_id"].isin(scored["customer_id"]), ["customer_id"]]
-    prospects = prospects.drop_duplicates().assign(lifecycle_stage=PROSPECT)
-    return pd.concat([scored, prospects], ignore_index=True)
-
-
-def value_at_stake(scored: pd.DataFrame) -> pd.Series:
-    """What the customer spends in a typical year: average order value x orders per year at their
-    typical pace (365 / typical gap)."""
-    return (scored["avg_order_value"] * 365.0 / scored["typical_gap_days"]).round(2)
-
-
-def churn_warning(scored: pd.DataFrame, scoring: ScoringConfig) -> pd.DataFrame:
-    """Valuable customers (a valuable tier or segment) now in an at-risk stage, most value at stake first."""
-    valuable = scored["tier"].isin(scoring.valuable_tiers)
-    if "segment" in scored.columns:
-        valuable |= scored["segment"].isin(scoring.valuable_segments)
-    at_risk = scored["lifecycle_stage"].isin(scoring.at_risk_stages)
-    warned = scored[valuable & at_risk].assign(value_at_stake=lambda f: value_at_stake(f))
+def churn_warning(scored: pd.DataFrame, statuses: list[str]) -> pd.DataFrame:
+    """Every customer whose status is one of ``statuses`` (params: status.churn_warning), with the value
+    at stake (:func:`helpers.status.value_at_stake`), largest first (ties by id)."""
+    warned = scored[scored["status"].isin(statuses)]
+    warned = warned.assign(value_at_stake=status.value_at_stake(warned))
     return largest_first(warned, "value_at_stake").reset_index(drop=True)
 
 
@@ -174,24 +120,9 @@ def tier_summary(scored: pd.DataFrame, tiers: dict[str, float]) -> pd.DataFrame:
     return summary.reset_index().rename(columns={"index": "tier"})
 
 
-def stage_counts(scored: pd.DataFrame, rules: dict[str, str]) -> pd.DataFrame:
-    """Customers per lifecycle stage in rule order (plus prospects when there are any), with the rule."""
-    order = list(rules) + ([PROSPECT] if (scored["lifecycle_stage"] == PROSPECT).any() else [])
-    counts = scored["lifecycle_stage"].value_counts().reindex(order, fill_value=0)
-    described = {**rules, PROSPECT: "listed in the customer attributes, no order yet"}
-    return pd.DataFrame(
-        {"stage": order, "customers": counts.to_numpy(), "rule": [described[s] for s in order]}
-    )
-
-
-def rules_in_words(scoring: ScoringConfig) -> list[str]:
-    """One readable line per lifecycle rule and per tier, for the page."""
-    lines = [
-        f"{stage}: {'everyone else' if cond.strip() == OTHERWISE else cond}"
-        for stage, cond in scoring.lifecycle.items()
-    ]
-    lines += [f"tier {name}: score of at least {minimum:g}" for name, minimum in scoring.tiers.items()]
-    return lines
+def tier_rules_in_words(scoring: ScoringConfig) -> list[str]:
+    """One readable line per tier, for the page."""
+    return [f"tier {name}: score of at least {minimum:g}" for name, minimum in scoring.tiers.items()]
 
 
 def weights_table(scoring: ScoringConfig) -> pd.DataFrame:
@@ -234,7 +165,7 @@ def priority_list(scored: pd.DataFrame, top_n: int | None = None, by: str | None
             "driver_1",
             "driver_2",
             "segment",
-            "lifecycle_stage",
+            "status",
             "frequency_orders",
             "monetary_total",
             "recency_days",
@@ -254,7 +185,7 @@ SCORE_PRODUCT_COLUMNS = [
     "tier",
     "driver_1",
     "driver_2",
-    "lifecycle_stage",
+    "status",
     "typical_gap_days",
     "first_order_in_period",
 ]
