@@ -885,23 +885,37 @@ def test_caveats_name_a_poor_holdout_fit_and_a_parameter_at_its_bound() -> None:
 
 
 def test_the_method_note_on_lifetime_value_never_claims_a_comparison_that_did_not_happen() -> None:
-    from helpers.report import lifetime_value_note
+    from helpers.config import Params
+    from helpers.report import clv_text, lifetime_value_note
+
+    from conftest import params_project
 
     model = {
-        "status": "ok", "chosen_model": "bgnbd", "purchase_model": {"label": "BG/NBD"},
+        "status": "ok", "chosen_model": "bgnbd", "purchase_model": {"label": "BG/NBD", "params": {}},
         "holdout": {"compared": False, "errors": [{"model": "bgnbd", "total_error": None, "mae": None}]},
         "caveats": ["The history is 61 days long: no comparison."],
+        "repeat_buyers": {"repeat_buyers": 3, "min_repeat_buyers": 50},
     }  # fmt: skip
-    note = lifetime_value_note(model, 12, 0.01)
+    import tempfile
+    from pathlib import Path
+
+    from helpers.config import load_params
+
+    with tempfile.TemporaryDirectory() as folder:
+        params: Params = load_params("cdnow", "1998-06", params_project(Path(folder)))
+    note = lifetime_value_note(model, params)
     assert "chosen among several" not in note and "could not be compared on held-out months" in note
-    assert note.endswith("**Caveat:** The history is 61 days long: no comparison.")
-    model["status"], model["message"] = "too_few_repeat_buyers", "3 of 40 customers made a repeat purchase"
-    assert (
-        lifetime_value_note(model, 12, 0.01)
-        == "Not estimated this period: 3 of 40 customers made a repeat purchase"
+    assert "predicted" not in note  # no holdout error is quoted without a comparison
+    clv = pd.DataFrame({"clv": [10.0, 30.0]})
+    assert clv_text(model, clv, params)[1] == "Caveat: The history is 61 days long: no comparison."
+    chinese = params.model_copy(update={"report": params.report.model_copy(update={"language": "zh"})})
+    assert clv_text(model, clv, chinese)[1] == "注意：购买模型未在留出月份上进行比较。"
+    model["status"] = "too_few_repeat_buyers"
+    assert lifetime_value_note(model, params) == (
+        "Lifetime value. Not estimated this period: only 3 customers made a repeat purchase, and the "
+        "models need at least 50."
     )
     model["status"] = "fit_failed"
-    assert (
-        lifetime_value_note(model, 12, 0.01)
-        == "Not estimated this period: the BG/NBD model could not be fitted."
+    assert lifetime_value_note(model, params) == (
+        "Lifetime value. Not estimated this period: the BG/NBD purchase model could not be fitted."
     )

@@ -285,7 +285,8 @@ def test_rerun_of_the_later_stages_gives_byte_identical_products(built) -> None:
     differing = [name for name in before if after[name] != before[name]]
     assert differing == [], f"not byte-identical on rerun: {differing}"
     headline = json.loads((folder / "10_headline.json").read_text())
-    assert headline["revenue"].startswith("$") and headline["expected_clv"].startswith("$")
+    facts = headline["facts"]
+    assert facts["revenue"].startswith("$") and facts["expected_clv"].startswith("$")
 
 
 def test_the_scan_sees_inside_compressed_files(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from helpers import report
+from helpers import report, trends
 
 JUNE = (dt.date(1998, 6, 1), dt.date(1998, 6, 30))
 MAY = (dt.date(1998, 5, 1), dt.date(1998, 5, 31))
@@ -35,12 +35,10 @@ def log() -> ibis.Table:
 
 def test_kpis_of_june_by_hand() -> None:
     kpis = report.period_kpis(log(), *JUNE)
-    # active (purchases in June): a, c; new: c; revenue 30 + 50 + 20 - 40 = 60; orders 3; AOV 100 / 3;
-    # to date 4 customers, 2 with two or more orders (a, c)
+    # customers who ordered (purchases in June): a, c; revenue 30 + 50 + 20 - 40 = 60; orders 3; AOV
+    # 100 / 3; to date 4 customers, 2 with two or more orders (a, c). Who is new is a status, not a KPI.
     assert kpis == {
-        "active_customers": 2,
-        "new_customers": 1,
-        "returning_customers": 1,
+        "buyers": 2,
         "revenue": 60.0,
         "orders": 3,
         "avg_order_value": pytest.approx(100 / 3),
@@ -51,13 +49,8 @@ def test_kpis_of_june_by_hand() -> None:
 
 def test_kpis_of_may_from_a_later_log_ignore_later_orders() -> None:
     kpis = report.period_kpis(log(), *MAY)
-    # active a, b (both new: first purchases in May); revenue 30; to date a, b, d: nobody repeats
-    assert (
-        kpis["active_customers"],
-        kpis["new_customers"],
-        kpis["revenue"],
-        kpis["repeat_purchase_rate"],
-    ) == (2, 2, 30.0, 0.0)
+    # who ordered: a, b; revenue 30; to date a, b, d: nobody repeats
+    assert (kpis["buyers"], kpis["revenue"], kpis["repeat_purchase_rate"]) == (2, 30.0, 0.0)
 
 
 def test_kpis_of_several_periods_in_one_pass_equal_each_alone() -> None:
@@ -68,63 +61,65 @@ def test_kpis_of_several_periods_in_one_pass_equal_each_alone() -> None:
     assert (both[0]["repeat_purchase_rate"], both[1]["repeat_purchase_rate"]) == (0.5, 0.0)
 
 
-def test_change_sentences() -> None:
-    assert (
-        report.describe_change("Revenue", 1120.0, 1000.0, "money", "1998-05")
-        == "Revenue rose 12.0% to $1,120 (from $1,000 in 1998-05)."
-    )
-    assert (
-        report.describe_change("Orders", 90, 100, "count", "1998-05")
-        == "Orders fell 10.0% to 90 (from 100 in 1998-05)."
-    )
-    assert (
-        report.describe_change("Repeat-purchase rate", 0.25, 0.2, "share", "1998-05")
-        == "Repeat-purchase rate rose 5.0 points to 25.0% (from 20.0% in 1998-05)."
-    )
-    assert report.describe_change("Orders", 5, 5, "count", "1998-05") == "Orders: 5, the same as in 1998-05."
-    assert (
-        report.describe_change("Revenue", 60.0, None, "money", None)
-        == "Revenue: $60.00 (no previous period to compare with)."
-    )
+def test_the_trend_of_several_windows_equals_the_kpis_of_each() -> None:
+    """The trend's one range join gives each window's revenue, orders, customers who ordered and
+    average order exactly as period_kpis counts them; an empty window has zeros and no average."""
+    april = (dt.date(1998, 4, 1), dt.date(1998, 4, 30))
+    march = (dt.date(1998, 3, 1), dt.date(1998, 3, 31))
+    windows = [("1998-03", *march), ("1998-04", *april), ("1998-05", *MAY), ("1998-06", *JUNE)]
+    table = trends.period_trend(log(), windows)
+    assert table["period"].tolist() == ["1998-03", "1998-04", "1998-05", "1998-06"]
+    for row, (_, start, end) in zip(table.itertuples(), windows):
+        expected = report.period_kpis(log(), start, end)
+        assert (row.revenue, row.orders, row.buyers) == (
+            expected["revenue"],
+            expected["orders"],
+            expected["buyers"],
+        )
+    assert table.loc[0, ["revenue", "orders", "buyers"]].tolist() == [0.0, 0, 0]
+    assert pd.isna(table.loc[0, "avg_order_value"])
+    assert table.loc[3, "avg_order_value"] == pytest.approx(100 / 3)
+    quarter = ("Q2", dt.date(1998, 4, 1), dt.date(1998, 6, 30))
+    overlapping = trends.period_trend(log(), [quarter, ("1998-06", *JUNE)])
+    assert overlapping["revenue"].tolist() == [40.0 + 30.0 + 60.0, 60.0]  # windows may overlap
 
 
-def test_kpi_table_with_and_without_a_previous_period() -> None:
-    june = report.period_kpis(log(), *JUNE)
-    may = report.period_kpis(log().filter(ibis._.order_ts < dt.datetime(1998, 6, 1)), *MAY)
-    table = report.kpi_table(june, may, "1998-05").set_index("kpi")
-    assert table.loc["Revenue", "change_%"] == 100.0  # 30 -> 60
-    assert table.loc["Active customers", "sentence"] == "Active customers: 2, the same as in 1998-05."
-    first = report.kpi_table(june, None, None)
-    assert set(first["previous"]) == {"n/a"} and first["change_%"].isna().all()
-    assert first["sentence"].str.endswith("(no previous period to compare with).").all()
-
-
-SEGMENTS = ["Champions", "At Risk", "Lost"]
+SEGMENTS = ["Champions", "Fading Regulars", "Long Gone"]
 
 
 def test_migration_counts_moves_new_and_vanished_customers() -> None:
     before = pd.DataFrame(
-        {"customer_id": ["a", "b", "c", "x"], "segment": ["Champions", "Champions", "At Risk", "Lost"]}
+        {
+            "customer_id": ["a", "b", "c", "x"],
+            "segment": ["Champions", "Champions", "Fading Regulars", "Long Gone"],
+        }
     )
     now = pd.DataFrame(
-        {"customer_id": ["a", "b", "c", "n"], "segment": ["Champions", "At Risk", "Lost", "Champions"]}
+        {
+            "customer_id": ["a", "b", "c", "n"],
+            "segment": ["Champions", "Fading Regulars", "Long Gone", "Champions"],
+        }
     )
     matrix = report.segment_migration(before, now, SEGMENTS)
-    assert matrix.index.tolist() == ["Champions", "At Risk", "Lost", report.NEW_ROW]
-    assert matrix.columns.tolist() == ["Champions", "At Risk", "Lost", report.GONE_COLUMN]
+    assert matrix.index.tolist() == ["Champions", "Fading Regulars", "Long Gone", report.NEW_ROW]
+    assert matrix.columns.tolist() == ["Champions", "Fading Regulars", "Long Gone", report.GONE_COLUMN]
     assert matrix.loc["Champions"].tolist() == [1, 1, 0, 0]
-    assert matrix.loc["At Risk"].tolist() == [0, 0, 1, 0]
-    assert matrix.loc["Lost"].tolist() == [0, 0, 0, 1]  # x is in May only
+    assert matrix.loc["Fading Regulars"].tolist() == [0, 0, 1, 0]
+    assert matrix.loc["Long Gone"].tolist() == [0, 0, 0, 1]  # x is in May only
     assert matrix.loc[report.NEW_ROW].tolist() == [1, 0, 0, 0]  # n is in June only
     assert int(matrix.to_numpy().sum()) == 5
     assert report.biggest_moves(matrix) == [
-        "1 customer moved from At Risk to Lost.",
-        "1 customer moved from Champions to At Risk.",
+        "1 customer moved from Champions to Fading Regulars.",
+        "1 customer moved from Fading Regulars to Long Gone.",
+    ]
+    assert report.biggest_moves(matrix, language="zh") == [
+        "1 位客户从 冠军客户 转入 渐远常客。",
+        "1 位客户从 渐远常客 转入 久远低值客户。",
     ]
 
 
 def test_migration_of_the_first_period_has_only_new_customers() -> None:
-    now = pd.DataFrame({"customer_id": ["a", "b"], "segment": ["Lost", "Champions"]})
+    now = pd.DataFrame({"customer_id": ["a", "b"], "segment": ["Long Gone", "Champions"]})
     matrix = report.segment_migration(None, now, SEGMENTS)
     assert matrix.index.tolist() == [report.NEW_ROW] and matrix.loc[report.NEW_ROW].tolist() == [1, 1]
     assert report.biggest_moves(matrix) == []
@@ -178,13 +173,29 @@ def test_exports_and_their_dictionary(tmp_path: Path) -> None:
         "customer_id": ["a"],
         "score": [80.5],
     }
-    dictionary = report.data_dictionary(tables, {"customer_id": "id", "score": "0-100"})
+    dictionary = report.data_dictionary(tables)
     assert dictionary.values.tolist() == [
-        ["churn_warning.csv", "customer_id", "str", "id"],
-        ["churn_warning.csv", "score", "float64", "0-100"],
+        [
+            "churn_warning.csv",
+            "customer_id",
+            "Customer",
+            "str",
+            "the customer's id as in the source (or its keyed hash when pseudonymisation is on)",
+        ],
+        [
+            "churn_warning.csv",
+            "score",
+            "Score",
+            "float64",
+            "weighted customer score, 0 (worst) to 100 (best)",
+        ],
     ]
-    with pytest.raises(KeyError, match="export 'churn_warning' has column 'score' without a description"):
-        report.data_dictionary(tables, {"customer_id": "id"})
+    chinese = report.data_dictionary(tables, "zh")
+    assert chinese["label"].tolist() == ["客户编号", "客户评分"]
+    assert chinese["description"].tolist()[1] == "加权客户评分，0（最差）到 100（最好）"
+    tables["churn_warning"]["kpi"] = 1  # a column the label dictionary does not know
+    with pytest.raises(KeyError, match="export 'churn_warning' has column 'kpi' without a description"):
+        report.data_dictionary(tables)
 
 
 def test_largest_first_breaks_ties_by_id_and_puts_missing_values_last_in_id_order_or_not() -> None:

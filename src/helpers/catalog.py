@@ -132,17 +132,19 @@ PRODUCTS: dict[str, Product] = {
         Product(
             "scores",
             "09_scores.parquet",
-            "per customer: score 0-100, tier, two main drivers, lifecycle stage",
+            "per customer: score 0-100, tier, two main drivers, status",
             True,
         ),
         Product(
             "churn_warning",
             "09_churn_warning.parquet",
-            "valuable customers now at risk or lapsed, most value at stake first",
+            "every customer at risk or lapsed, largest value at stake first",
             True,
         ),
         Product(
-            "headline", "10_headline.json", "the period's headline numbers, as reports/index.html shows them"
+            "headline",
+            "10_headline.json",
+            "the period's headline numbers and status counts, raw and as reports/index.html shows them",
         ),
         Product(
             "exports",
@@ -250,9 +252,9 @@ STAGES: list[Stage] = [
     Stage(
         "09",
         "scoring",
-        "Scores and lifecycle",
+        "Scores and status",
         needs=("transactions",),
-        reads=("rfm", "clv?", "clusters?", "ingested:customers?"),
+        reads=("rfm", "rfm_cut_points", "clv?", "clusters?", "ingested:customers?"),
         writes=("scores", "churn_warning"),
     ),
     Stage(
@@ -263,7 +265,9 @@ STAGES: list[Stage] = [
         reads=(
             "quality",
             "clean:transactions",
+            "ingested:customers?",
             "rfm",
+            "rfm_cut_points",
             "segments",
             "personas?",
             "clusters?",
@@ -273,7 +277,7 @@ STAGES: list[Stage] = [
             "clv_model?",
         ),
         writes=("headline", "exports"),
-        earlier=("rfm?", "scores?", "clv?"),
+        earlier=("rfm?", "scores?", "headline?"),
     ),
 ]
 REPORT_STAGE = "10"  # its page is the period's landing page (index.html)
@@ -371,12 +375,24 @@ def is_built(dataset: str, period: str, root: Path | None = None) -> bool:
 
 @dataclass(frozen=True)
 class Comparison:
-    """The period a report is compared with (``label`` None: none) and the sentence saying why."""
+    """The period a report is compared with (``label`` None: none) and why: ``reason`` names the
+    sentence in the label dictionary (``comparison_<reason>``) and ``values`` fill it in."""
 
     label: str | None
-    sentence: str
+    reason: str
+    values: dict = field(default_factory=dict)
     params: Params | None = None
     folder: Path | None = None
+
+    def text(self, language: str) -> str:
+        """The sentence saying which period is compared, or why none is, in the page's language."""
+        from helpers import labels
+
+        return labels.t(f"comparison_{self.reason}", language, **self.values)
+
+    @property
+    def sentence(self) -> str:
+        return self.text("en")
 
 
 def ids_pseudonymised(dataset: str, period: str, root: Path | None = None) -> bool:
@@ -396,48 +412,45 @@ def compared_period(params: Params, root: Path | None = None) -> Comparison:
     customer would be two different ids."""
     name = params.dataset_title
     if params.compare_with is None:
-        return Comparison(None, "This period is not compared with another (compare_with is null).")
+        return Comparison(None, "none")
     periods = list_periods(params.dataset, root)
     hashed = params.privacy.pseudonymise_customer_id
+    ids = {"other": _ids(not hashed), "this": _ids(hashed)}
     if params.compare_with != LATEST:
         label = params.compare_with
         if not is_built(params.dataset, label, root):
-            return Comparison(
-                None, f"The period to compare with, {label}, has not been built yet, so no changes are shown."
-            )
+            return Comparison(None, "not_built", {"label": label})
         if ids_pseudonymised(params.dataset, label, root) != hashed:
-            return Comparison(
-                None,
-                f"{label} was built with customer ids {_ids(not hashed)} and this period with ids "
-                f"{_ids(hashed)}, so the two cannot be compared and no changes are shown.",
-            )
-        reason = f"Compared with {label}."
+            return Comparison(None, "ids_differ", {"label": label, **ids})
+        reason, values = "explicit", {"label": label}
     else:
         earlier = periods[: periods.index(params.period)] if params.period in periods else []
         built = [p for p in earlier if is_built(params.dataset, p, root)]
         alike = [p for p in built if ids_pseudonymised(params.dataset, p, root) == hashed]
         if not alike:
             if built:
-                return Comparison(
-                    None,
-                    f"The earlier periods of {name} that have been built keep customer ids "
-                    f"{_ids(not hashed)}, unlike this one, so no changes are shown.",
-                )
+                return Comparison(None, "earlier_ids_differ", {"title": name, **ids})
             if earlier:
-                return Comparison(
-                    None, f"No earlier period of {name} has been built, so no changes are shown."
-                )
-            return Comparison(
-                None, f"This is the first period of {name}: changes appear from the next period on."
-            )
+                return Comparison(None, "none_built", {"title": name})
+            return Comparison(None, "first", {"title": name})
         label = alike[-1]
-        reason = f"Compared with {label}, the latest earlier period of {name}."
+        reason, values = "latest", {"label": label, "title": name}
     return Comparison(
         label,
         reason,
+        values,
         load_params(params.dataset, label, root),
         paths.processed_dir(params.dataset, label, root),
     )
+
+
+def built_periods(params: Params, how_many: int, root: Path | None = None) -> list[str]:
+    """The periods of the dataset up to this one (this one included, oldest first, at most
+    ``how_many``) that trends show: every earlier period that has been built, and this one."""
+    periods = list_periods(params.dataset, root)
+    earlier = periods[: periods.index(params.period)] if params.period in periods else []
+    built = [p for p in earlier if is_built(params.dataset, p, root)]
+    return (built + [params.period])[-how_many:]
 
 
 # ---------------------------------------------------------------------------------- notebooks

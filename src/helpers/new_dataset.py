@@ -482,6 +482,7 @@ def dataset_text(guess: Guess, source_setting: str, command: str) -> str:
         f"title: {_yaml(guess.name)}",
         f"default_period: {_yaml(guess.months[-1])}{_comment('the last month of the data')}",
         "timezone: UTC   # check: the time zone of timestamps written without an offset",
+        "currency: USD   # check: the ISO code of the amounts (GBP, EUR, CNY, ...); the report writes it",
         "sources:",
         "  transactions:",
         f"    format: {options['format']}",

@@ -1,18 +1,68 @@
 """One visual style for every chart on every page: seaborn theme, readable sizes, labelled axes with
-units, and a fixed colour per segment so a segment looks the same in every chart and period."""
+units, and a fixed colour per segment so a segment looks the same in every chart and period. Charts
+of the customer report take a ``width`` (inches): the page draws them wide for screens and narrow for
+phones, and no text in them is smaller than :data:`MIN_POINTS`. Chinese charts need a CJK font
+(:func:`cjk_font`)."""
 
 from __future__ import annotations
+
+import glob
+import logging
+import shutil
+import subprocess
+from typing import Callable
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib import font_manager
 from matplotlib.font_manager import FontProperties
+from matplotlib.ticker import FuncFormatter
 
 PALETTE = sns.color_palette("tab20", 20)
+WIDE, NARROW = 9.0, 3.7  # inches at 96 dpi: 864 px for screens, 355 px for a 390 px phone
+MIN_POINTS = 9.0  # no chart text of the report is smaller (12 px at 96 dpi)
+# Fonts with Chinese glyphs, most wanted first: Debian's fonts-wqy-microhei, then fonts-noto-cjk.
+CJK_FAMILIES = (
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans SC",
+)
+CJK_FONT_HINT = (
+    "no font with Chinese characters is installed, which report.language: zh needs for its charts; "
+    "install one with `make cjk-font` (Debian/Ubuntu: apt-get install fonts-wqy-microhei)"
+)
 
 
-def use_theme() -> None:
-    """Apply the project's chart style (call once per notebook)."""
+def cjk_font() -> str | None:
+    """The family name of an installed font with Chinese glyphs (see :data:`CJK_FAMILIES`), or None.
+    A font installed after matplotlib cached its font list is found through fontconfig (or the usual
+    Debian folders) and added."""
+    names = {entry.name for entry in font_manager.fontManager.ttflist}
+    found = next((family for family in CJK_FAMILIES if family in names), None)
+    if found:
+        return found
+    files = []
+    if shutil.which("fc-list"):
+        listed = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True).stdout
+        files = [line.split(":")[0].strip() for line in listed.splitlines() if line.strip()]
+    files += glob.glob("/usr/share/fonts/truetype/wqy/*.tt[cf]") + glob.glob(
+        "/usr/share/fonts/opentype/noto/*CJK*"
+    )
+    for path in files:
+        try:
+            font_manager.fontManager.addfont(path)
+        except (OSError, RuntimeError, ValueError):  # an unreadable file: try the next
+            continue
+    names = {entry.name for entry in font_manager.fontManager.ttflist}
+    return next((family for family in CJK_FAMILIES if family in names), None)
+
+
+def use_theme(language: str = "en") -> None:
+    """Apply the project's chart style (call once per notebook); ``zh`` adds a CJK font behind the
+    Latin one, or stops with one sentence saying how to install it."""
     sns.set_theme(style="whitegrid", context="notebook", font_scale=1.05)
     plt.rcParams.update(
         {
@@ -23,6 +73,15 @@ def use_theme() -> None:
             "axes.titlesize": 13,
         }
     )
+    if language == "zh":
+        family = cjk_font()
+        if family is None:
+            raise RuntimeError(CJK_FONT_HINT[:1].upper() + CJK_FONT_HINT[1:] + ".")
+        fallback = [f for f in plt.rcParams["font.sans-serif"] if f != family]
+        plt.rcParams["font.sans-serif"] = [fallback[0], family, *fallback[1:]]
+        # The CJK fonts have no bold face: titles fall back to the regular one, which matplotlib would
+        # announce on the page for every chart.
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     backend = plt.get_backend()
     if "inline" in backend:
         # The inline backend renders each figure to PNG at the end of its cell. pyplot's own
@@ -285,15 +344,25 @@ def annotated_heatmap(
     xlabel: str,
     ylabel: str,
     colour_label: str,
-    value_format: str = "{:,.0f}",
+    value_format: str | Callable[[float], str] = "{:,.0f}",
     cmap: str = "Blues",
+    min_text: float | None = None,
 ) -> plt.Figure:
-    """A small matrix as a colour grid with each cell's value written in it (empty cells blank)."""
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    """A small matrix as a colour grid with each cell's value written in it (empty cells blank).
+    ``min_text`` (points): the figure grows so that no cell's text is smaller (the report's charts)."""
+    formatted = value_format.format if isinstance(value_format, str) else value_format
+    labels = matrix.map(lambda v: "" if pd.isna(v) else formatted(v))
+    width, height = 7.5, 5.5
+    if min_text is not None and not matrix.empty:
+        longest = max((len(t) for t in labels.to_numpy().ravel()), default=1)
+        cells = 0.6 * min_text * max(1, longest) / 0.9 / 72  # inches a cell needs (see _colour_grid)
+        label_room = 0.1 * max((len(str(i)) for i in matrix.index), default=1) + 2.2
+        width = max(width, matrix.shape[1] * cells / 0.62 + label_room)
+        height = max(3.0, min(12.0, 0.42 * matrix.shape[0] + 2.4))
+    fig, ax = plt.subplots(figsize=(width, height))
     if matrix.empty or matrix.isna().all().all():
         _no_data(ax, title)
         return fig
-    labels = matrix.map(lambda v: "" if pd.isna(v) else value_format.format(v))
     _colour_grid(ax, matrix, cmap, colour_label, cell_text=labels)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return fig
@@ -458,3 +527,166 @@ def show(fig: plt.Figure) -> None:
 
     display(fig)
     plt.close(fig)
+
+
+# --------------------------------------------------------------------- the customer report's charts
+
+
+def text_points(fig: plt.Figure) -> list[float]:
+    """The font size (points) of every visible, non-empty text of a figure (titles, labels, ticks,
+    legends, annotations): what :func:`helpers.page.chart` states as the chart's smallest text."""
+    from matplotlib.text import Text
+
+    return [
+        float(t.get_fontsize())
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip() and t.figure is fig
+    ]
+
+
+def axis_formatter(formatter: Callable[[float], str]) -> FuncFormatter:
+    """Tick labels written by a helpers.formats function (money with its currency, counts)."""
+    return FuncFormatter(lambda value, _: formatter(value))
+
+
+def labelled_bars(
+    frame: pd.DataFrame,
+    value: str,
+    colours: dict[str, tuple],
+    title: str,
+    xlabel: str,
+    names: dict[str, str] | None = None,
+    value_format: Callable[[float], str] = "{:,.0f}".format,
+    width: float = WIDE,
+    key: str = "segment",
+) -> plt.Figure:
+    """Horizontal bars per row of ``frame`` (``key`` names it; ``names`` gives its words on the page),
+    in the frame's order top to bottom, each in its own colour and labelled with its value."""
+    fig, ax = plt.subplots(figsize=(width, max(2.0, 0.42 * len(frame) + 1.1)))
+    positions = np.arange(len(frame))[::-1]
+    values = frame[value].astype(float).fillna(0.0)
+    ax.barh(positions, values, color=[colours.get(k, PALETTE[0]) for k in frame[key]])
+    for y, amount in zip(positions, values):
+        ax.text(amount, y, f" {value_format(amount)}", va="center", fontsize=10)
+    ax.set_yticks(positions, [(names or {}).get(k, k) for k in frame[key]])
+    ax.set(title=title, xlabel=xlabel, ylabel="")
+    ax.xaxis.set_major_formatter(axis_formatter(value_format))
+    ax.xaxis.set_major_locator(plt.MaxNLocator(3 if width < WIDE else 6))
+    ax.margins(x=0.3 if width < WIDE else 0.18)
+    return fig
+
+
+def trend_panels(
+    frame: pd.DataFrame,
+    panels: list[tuple[str, str, Callable[[float], str]]],
+    title: str,
+    xlabel: str,
+    width: float = WIDE,
+) -> plt.Figure:
+    """One small line chart per (column, title, tick formatter) of ``frame`` over its ``period``
+    column: two a row when wide, one above the other when narrow. A period whose figure is not known
+    leaves a gap."""
+    wide = width >= WIDE
+    count = len(panels)
+    columns = min(2, count) if wide else 1
+    rows = int(np.ceil(count / columns))
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(width, (2.9 if wide else 2.5) * rows + 0.5), squeeze=False
+    )
+    periods = frame["period"].astype(str).tolist()
+    step = max(1, int(np.ceil(len(periods) / (8 if wide else 4))))
+    for i, (column, panel_title, formatter) in enumerate(panels):
+        ax = axes[i // columns][i % columns]
+        ax.plot(periods, frame[column].astype(float), marker="o", color=PALETTE[(2 * i) % len(PALETTE)])
+        ax.set_title(panel_title)
+        ax.yaxis.set_major_formatter(axis_formatter(formatter))
+        ax.yaxis.set_major_locator(plt.MaxNLocator(4))
+        ax.set_xticks(range(0, len(periods), step), periods[::step])
+        ax.tick_params(axis="x", rotation=45 if len(periods) > 3 else 0)
+        ax.margins(y=0.15)
+        ax.set_xlabel(xlabel if i >= count - columns else "")
+    for extra in range(count, rows * columns):
+        axes[extra // columns][extra % columns].set_visible(False)
+    fig.suptitle(title, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def percentile_radar(
+    values: pd.DataFrame, title: str, value_label: str, width: float = WIDE, zero_name: str = ""
+) -> plt.Figure:
+    """One closed line per row (a cluster) over the columns as spokes, on a fixed 0-100 scale where
+    further out is better; with fewer than three spokes, bars."""
+    if values.empty or values.shape[1] < 3:
+        fig, ax = plt.subplots(figsize=(width, 4))
+        if values.empty:
+            _no_data(ax, title, zero_name or "no customers to show")
+            return fig
+        values.T.plot.bar(ax=ax, color=[PALETTE[(2 * i) % len(PALETTE)] for i in range(len(values))], rot=0)
+        ax.set(title=title, xlabel="", ylabel=value_label, ylim=(0, 100))
+        return fig
+    size = min(width, 8.0)
+    fig, ax = plt.subplots(figsize=(size, size + 0.35 * len(values)), subplot_kw={"polar": True})
+    angles = np.linspace(0, 2 * np.pi, values.shape[1], endpoint=False).tolist()
+    ax.set_ylim(0, 100)
+    ax.set_yticks([25, 50, 75], ["25", "50", "75"])
+    for i, (name, row) in enumerate(values.iterrows()):
+        points = row.to_list() + [row.iloc[0]]
+        colour = PALETTE[(2 * i) % len(PALETTE)]
+        ax.plot(angles + angles[:1], points, color=colour, linewidth=2, label=str(name))
+        ax.fill(angles + angles[:1], points, color=colour, alpha=0.1)
+    ax.set_xticks(angles, [str(c) for c in values.columns])
+    ax.tick_params(axis="x", pad=8)
+    ax.set_rlabel_position(90 + 180 / values.shape[1])
+    ax.tick_params(axis="y", labelsize=MIN_POINTS + 1, labelcolor="grey")
+    ax.set_title(f"{title}\n({value_label})", pad=24)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=1, frameon=False)
+    return fig
+
+
+def pareto_curve(
+    curve: pd.DataFrame,
+    marks: list[tuple[float, float, str]],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    width: float = WIDE,
+) -> plt.Figure:
+    """The Pareto curve of revenue over customers (``share_of_customers``, ``share_of_revenue``, 0-1,
+    drawn in percent) with the diagonal of equal shares and a labelled point per (x, y, label) mark."""
+    fig, ax = plt.subplots(figsize=(width, min(width * 0.62, 5.2)))
+    if curve.empty:
+        _no_data(ax, title)
+        return fig
+    ax.plot(100 * curve["share_of_customers"], 100 * curve["share_of_revenue"], color=PALETTE[0], linewidth=2)
+    ax.plot([0, 100], [0, 100], color="grey", linestyle=":", linewidth=1)
+    for x, y, label in marks:
+        ax.plot([100 * x], [100 * y], marker="o", color=PALETTE[6])
+        ax.annotate(
+            label, (100 * x, 100 * y), xytext=(8, -4), textcoords="offset points", fontsize=10, va="top"
+        )
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(0, 100), ylim=(0, 105))
+    return fig
+
+
+def retention_lines(
+    table: pd.DataFrame, title: str, xlabel: str, ylabel: str, width: float = WIDE
+) -> plt.Figure:
+    """One line per column (a group, e.g. an acquisition channel) of shares (0-1, drawn in percent)
+    over the rows (months after the first order)."""
+    fig, ax = plt.subplots(figsize=(width, min(width * 0.55, 4.5)))
+    if table.empty:
+        _no_data(ax, title)
+        return fig
+    for i, column in enumerate(table.columns):
+        ax.plot(
+            table.index,
+            100 * table[column].astype(float),
+            marker="o",
+            label=str(column),
+            color=PALETTE[(2 * i) % len(PALETTE)],
+        )
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="best", fontsize=10)
+    return fig

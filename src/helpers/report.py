@@ -1,6 +1,12 @@
-"""Stage 10: the numbers behind the stakeholder page: headline KPIs of the period and their change
-from the previous period, sentences written from those numbers, segment migration between periods,
-and the CSV/XLSX exports with their data dictionary."""
+"""Stage 10: the numbers behind the customer report: the period's headline figures and their change
+since the compared period, the trend over the dataset's built periods, the customer statuses and their
+flow, segments (with the check that their names tell the truth) and their migration, clusters in plain
+units, lifetime value, the lists to act on, cohort retention, customer contribution, data quality, the
+method notes, and the CSV/XLSX exports with their data dictionary.
+
+Words come from helpers.labels and numbers are written by helpers.formats, in the report's language and
+the dataset's currency; helpers.page turns the frames built here into the page's HTML.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,12 @@ import math
 from pathlib import Path
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
+from helpers import formats, labels, status, trends
 from helpers.catalog import StageRun
+from helpers.config import STATUSES, Params, load_params
 from helpers.engine import exact_sum
 from helpers.io import ids_increasing, join_by_id, largest_first
 
@@ -23,9 +32,10 @@ def period_kpis(transactions: ir.Table, period_start: dt.date, period_end: dt.da
     """Headline numbers of one period from the clean transactions (orders after the period end are
     ignored, so a later period's table gives an earlier period's numbers as they were).
 
-    active customers bought in the window; new ones made their first purchase in it; revenue is net
-    of returns; average order value is purchases only; the repeat-purchase rate is the share of all
-    customers to date with two or more orders.
+    buyers are the customers who ordered (a purchase) in the window; revenue is net of returns;
+    average order value is purchases only; the repeat-purchase rate is the share of all customers to
+    date with two or more orders. (How many customers are new, active, at risk, ... is their status,
+    counted from helpers.status only.)
     """
     return periods_kpis(transactions, [(period_start, period_end)])[0]
 
@@ -61,14 +71,13 @@ def periods_kpis(transactions: ir.Table, windows: list[tuple[dt.date, dt.date]])
             }
         )
     customers = t.group_by("customer_id").agg(**per_customer)
-    for i, (start, _) in enumerate(bounds):
+    for i in range(len(bounds)):
         bought_now = customers[f"now_{i}"].fill_null(False)
         people.update(
             {
                 f"customers_{i}": customers[f"first_{i}"].count(),
                 f"repeaters_{i}": (customers[f"low_{i}"] < customers[f"high_{i}"]).sum(),
-                f"active_{i}": bought_now.sum(),
-                f"new_{i}": (bought_now & (customers[f"first_{i}"] >= start)).sum(),
+                f"buyers_{i}": bought_now.sum(),
             }
         )
     people = customers.agg(**people).execute().iloc[0]
@@ -77,13 +86,10 @@ def periods_kpis(transactions: ir.Table, windows: list[tuple[dt.date, dt.date]])
     results = []
     for i in range(len(bounds)):
         orders, to_date = int(sales[f"orders_{i}"] or 0), int(people[f"customers_{i}"] or 0)
-        active_n, new_n = int(people[f"active_{i}"] or 0), int(people[f"new_{i}"] or 0)
         results.append(
             {
-                "active_customers": active_n,
-                "new_customers": new_n,
-                "returning_customers": active_n - new_n,
-                "revenue": float(sales[f"revenue_{i}"] or 0.0),
+                "buyers": int(people[f"buyers_{i}"] or 0),
+                "revenue": 0.0 if pd.isna(sales[f"revenue_{i}"]) else float(sales[f"revenue_{i}"]),
                 "orders": orders,
                 "avg_order_value": float(sales[f"gross_{i}"]) / orders if orders else float("nan"),
                 "repeat_purchase_rate": float(people[f"repeaters_{i}"] or 0) / to_date
@@ -95,87 +101,334 @@ def periods_kpis(transactions: ir.Table, windows: list[tuple[dt.date, dt.date]])
     return results
 
 
-KPI_LABELS = {
-    "active_customers": ("Active customers", "count"),
-    "new_customers": ("New customers", "count"),
-    "returning_customers": ("Returning customers", "count"),
-    "revenue": ("Revenue", "money"),
-    "orders": ("Orders", "count"),
-    "avg_order_value": ("Average order value", "money"),
-    "repeat_purchase_rate": ("Repeat-purchase rate", "share"),
-    "customers_at_risk": ("Customers at risk", "count"),
-    "expected_clv": ("Total expected CLV", "money"),
-}
+# The headline figures: key, label (helpers.labels), kind (helpers.formats), which way is good.
+KPIS = [
+    ("revenue", "kpi_revenue", "money", 1),
+    ("orders", "kpi_orders", "count", 1),
+    ("buyers", "kpi_buyers", "count", 1),
+    ("avg_order_value", "kpi_avg_order_value", "money", 1),
+    ("repeat_purchase_rate", "kpi_repeat_purchase_rate", "share", 1),
+    ("expected_clv", "kpi_expected_clv", "money", 1),
+]
+STATUS_GOOD = {"potential": 0, "new": 1, "active": 1, "at risk": -1, "lapsed": -1, "churned": -1}
+TREND_COLUMNS = ("revenue", "orders", "buyers", "avg_order_value")  # recomputed from the orders
 
 
-def format_value(value: float | None, kind: str, currency: str = "$") -> str:
-    """A number as a reader wants it: 12,345 / $1,234.56 / 23.4%; 'n/a' when unknown."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if kind == "money":
-        return f"{currency}{value:,.0f}" if abs(value) >= 1000 else f"{currency}{value:,.2f}"
-    if kind == "share":
-        return f"{100 * value:.1f}%"
-    return f"{value:,.0f}"
+def clv_total(clv: pd.DataFrame | None) -> float | None:
+    """The expected value of every customer the purchase model valued (None without a model)."""
+    if clv is None or not clv["clv"].notna().any():
+        return None
+    return float(clv["clv"].sum())
 
 
-def describe_change(
-    label: str,
-    current: float | None,
-    previous: float | None,
-    kind: str,
-    previous_label: str | None,
-    currency: str = "$",
-) -> str:
-    """One sentence from the numbers, e.g. "Revenue rose 12.0% to $1,234 (from $1,102 in 1998-05)."."""
-    now = format_value(current, kind, currency)
-    if previous_label is None:
-        return f"{label}: {now} (no previous period to compare with)."
-    if previous is None or current is None or (isinstance(previous, float) and math.isnan(previous)):
-        return f"{label}: {now} (not available for {previous_label})."
-    before = format_value(previous, kind, currency)
-    if current == previous:
-        return f"{label}: {now}, the same as in {previous_label}."
-    direction = "rose" if current > previous else "fell"
-    if kind == "share":
-        points = 100 * (current - previous)
-        return f"{label} {direction} {abs(points):.1f} points to {now} (from {before} in {previous_label})."
-    if previous == 0:
-        return f"{label} {direction} to {now} (from {before} in {previous_label})."
-    change = 100 * (current - previous) / abs(previous)
-    return f"{label} {direction} {abs(change):.1f}% to {now} (from {before} in {previous_label})."
+def period_figures(
+    transactions: ir.Table, params: Params, compared: Params | None
+) -> tuple[dict[str, float], dict[str, float] | None]:
+    """This period's transaction figures and the compared period's (None without one), from the same
+    orders so that both are computed the same way."""
+    windows = [(params.period_start, params.period_end)]
+    if compared is not None:
+        windows.append((compared.period_start, compared.period_end))
+    figures = periods_kpis(transactions, windows)
+    return figures[0], (figures[1] if compared is not None else None)
 
 
-def kpi_table(
-    current: dict[str, float],
-    previous: dict[str, float] | None,
-    previous_label: str | None,
-    currency: str = "$",
+def plain_number(value: object) -> float | int | None:
+    """A figure for the JSON products: NaN and missing become None."""
+    if formats.is_missing(value):
+        return None
+    return int(value) if isinstance(value, (int, np.integer)) else float(value)  # type: ignore[arg-type]
+
+
+def headline(
+    figures: dict[str, float],
+    statuses: dict[str, int],
+    compared_figures: dict[str, float] | None,
+    compared_label: str | None,
+    language: str,
+    currency: str,
+) -> dict:
+    """The headline product: every figure and status count (raw, None where unknown), and the few
+    facts reports/index.html shows, written in the page's language and currency (a change from 0 or
+    from nothing is a word, never "nan%")."""
+    values = {key: plain_number(figures.get(key)) for key, *_ in KPIS}
+    revenue_change = formats.change(
+        figures.get("revenue"), (compared_figures or {}).get("revenue"), "money", language
+    )
+    facts = {
+        "buyers": formats.count(figures.get("buyers")),
+        "revenue": formats.money(figures.get("revenue"), currency, language),
+        "revenue_change": revenue_change.text,
+        "at_risk": formats.count(statuses.get("at risk")) if statuses else formats.MISSING,
+        "expected_clv": formats.money(figures.get("expected_clv"), currency, language),
+    }
+    return {
+        "values": values,
+        "status": {word: int(statuses[word]) for word in STATUSES if word in statuses},
+        "facts": facts,
+        "compared_with": compared_label,
+        "currency": currency,
+        "language": language,
+    }
+
+
+def trend(
+    stage: StageRun,
+    transactions: ir.Table,
+    periods: list[str],
+    current: dict,
 ) -> pd.DataFrame:
-    """Every headline KPI with its value, the previous period's, the change and the sentence."""
-    rows = []
-    for key, (label, kind) in KPI_LABELS.items():
-        if key not in current:
+    """The figures of the dataset's built periods (``periods``, this one last): revenue, orders,
+    customers who ordered and the average order recomputed from this period's orders (which hold all
+    history up to its end), and the other figures and the status counts as each period published them
+    in its headline (``current``: this period's headline, not yet written)."""
+    windows = []
+    for label in periods:
+        window = stage.params if label == stage.period else load_params(stage.dataset, label, stage.root)
+        windows.append((label, window.period_start, window.period_end))
+    table = trends.period_trend(transactions, windows)
+    published = []
+    for label in periods:
+        if label == stage.period:
+            published.append(current)
             continue
-        now = current[key]
-        before = previous.get(key) if previous else None
-        change = (
-            (now - before) / abs(before)
-            if before not in (None, 0)
-            and now is not None
-            and not (isinstance(before, float) and math.isnan(before))
-            else None
+        path = stage.earlier_input("headline?", label)
+        from helpers import io
+
+        published.append(io.read_json(path) if path is not None else {})
+    for key, *_ in KPIS:
+        if key not in TREND_COLUMNS:
+            table[key] = [plain_number((h.get("values") or {}).get(key)) for h in published]
+    for word in STATUSES:
+        table[word] = [(h.get("status") or {}).get(word) for h in published]
+    return table.astype({c: float for c in table.columns if c != "period"})
+
+
+def kpi_cards(
+    figures: dict[str, float],
+    compared_figures: dict[str, float] | None,
+    statuses: dict[str, int],
+    compared_statuses: dict[str, int],
+    trend_table: pd.DataFrame,
+    params: Params,
+) -> list:
+    """The KPI cards: each headline figure and each status count (potential only when there are such
+    customers) with its change and its trend over the built periods."""
+    from helpers.page import Card
+
+    language, currency = params.report.language, params.currency
+    periods = trend_table["period"].tolist()
+    cards = []
+
+    def card(label: str, now: object, before: object, kind: str, good: int, column: str) -> None:
+        series = trend_table[column].tolist() if column in trend_table.columns else []
+        cards.append(
+            Card(
+                label,
+                formats.value(now, kind, currency, language),
+                formats.change(now, before, kind, language) if compared_figures is not None else None,
+                good,
+                [None if formats.is_missing(v) else v for v in series],
+                periods,
+                [formats.value(v, kind, currency, language) for v in series],
+            )
         )
+
+    for key, text, kind, good in KPIS:
+        if key == "expected_clv" and formats.is_missing(figures.get(key)):
+            continue
+        label = labels.t(text, language, months=params.clv.horizon_months)
+        card(label, figures.get(key), (compared_figures or {}).get(key), kind, good, key)
+    for word in STATUSES:
+        if word == "potential" and not statuses.get(word):
+            continue
+        label = labels.t("kpi_status", language, status=labels.status(word, language, capital=True))
+        card(label, statuses.get(word), compared_statuses.get(word), "count", STATUS_GOOD[word], word)
+    return cards
+
+
+# ------------------------------------------------------------------------------- the statuses
+
+
+def status_table(
+    statuses: pd.Series, compared: pd.Series | None, params: Params, has_model: bool
+) -> tuple[pd.DataFrame, list[int]]:
+    """Customers per status with their share and the change since the compared period; and the tone
+    of each change (+1 good, -1 bad, 0 neither) for the page."""
+    language = params.report.language
+    table = status.counts(statuses)
+    before = status.count_of(compared)
+    changes = [
+        formats.change(now, before.get(word) if compared is not None else None, "count", language)
+        for word, now in zip(table["status"], table["customers"])
+    ]
+    tones = [
+        0 if c.direction in (None, 0) else c.direction * STATUS_GOOD[word]
+        for word, c in zip(table["status"], changes)
+    ]
+    table.insert(3, "change", changes)
+    if compared is None:
+        table = table.drop(columns="change")
+    return table, tones
+
+
+def status_rules(params: Params, statuses: pd.Series, has_model: bool) -> list[tuple[str, str]]:
+    """(status, its rule in words) of the statuses the status table shows, for the page."""
+    language = params.report.language
+    rules = status.rules_in_words(params.status, has_model, language)
+    shown = status.counts(statuses)["status"]
+    return [(labels.status(word, language, capital=True), rules[word]) for word in shown]
+
+
+def flow_sentences(flow: pd.DataFrame, compared_label: str, language: str) -> list[str]:
+    """The three largest moves between statuses in words, or that nobody moved."""
+    moves = status.biggest_moves(flow)
+    if not moves:
+        return [labels.t("flow_stayed", language, label=compared_label)]
+    return [
+        labels.t(
+            "flow_move",
+            language,
+            count=formats.count(count),
+            total=formats.count(total),
+            before=labels.status(before, language),
+            now=labels.status(now, language),
+            label=compared_label,
+        )
+        for count, total, before, now in moves
+    ]
+
+
+def flow_for_page(flow: pd.DataFrame, compared_label: str, language: str) -> pd.DataFrame:
+    """The status flow with its rows and columns in the page's words."""
+
+    def word(name: str) -> str:
+        if name == status.NOT_YET:
+            return labels.t("flow_not_yet", language)
+        if name == status.GONE:
+            return labels.t("flow_gone", language)
+        return labels.status(name, language)
+
+    shown = flow.copy()
+    shown.index = [word(i) for i in flow.index]
+    shown.columns = [word(c) for c in flow.columns]
+    return shown
+
+
+# ------------------------------------------------------------------------------- the segments
+
+
+def segment_table(
+    rfm: pd.DataFrame, previous_rfm: pd.DataFrame | None, params: Params, medians: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per segment in rule order: customers, their share, their share of all spend to date,
+    the change in customers since the compared period (when there is one) and the median days since
+    the last order."""
+    order = [rule.name for rule in params.rfm.segments]
+    now = rfm.groupby("segment").agg(customers=("customer_id", "size"), spend=("monetary_total", "sum"))
+    table = now.reindex(order).fillna(0).astype({"customers": "int64"})
+    total_customers, total_spend = int(table["customers"].sum()), float(table["spend"].sum())
+    table["share_of_customers"] = table["customers"] / total_customers if total_customers else 0.0
+    table["share_of_spend"] = table["spend"] / total_spend if total_spend else 0.0
+    if previous_rfm is not None:
+        before = previous_rfm.groupby("segment")["customer_id"].size().reindex(order).fillna(0).astype(int)
+        table["previous_customers"] = before
+        table["change"] = (table["customers"] - before).astype("int64")
+    table["median_recency_days"] = medians["median_recency_days"].reindex(order)
+    return table.drop(columns="spend").reset_index().rename(columns={"index": "segment"})
+
+
+def segment_guide(table: pd.DataFrame, params: Params) -> list[tuple[str, str]]:
+    """(segment, its size, what it means and what to do) for every segment, in the page's language."""
+    language = params.report.language
+    sizes = dict(zip(table["segment"], zip(table["customers"], table["share_of_customers"])))
+    items = []
+    for rule in params.rfm.segments:
+        meaning, action = labels.segment_text(rule.name, rule.meaning, rule.action, language)
+        customers, share = sizes.get(rule.name, (0, 0.0))
+        size = (
+            labels.t("segment_size", language, customers=formats.count(customers), share=formats.share(share))
+            if customers
+            else labels.t("segments_none_empty", language)
+        )
+        text = labels.t("segment_item", language, size=size, meaning=meaning, action=action)
+        items.append((labels.segment(rule.name, language), text))
+    return items
+
+
+def segment_sentences(table: pd.DataFrame, compared_label: str | None, language: str) -> list[str]:
+    """The (at most two) largest changes in customers per segment in words; that none changed; or
+    nothing without a compared period (the page says once why there is none)."""
+    if "change" not in table.columns or compared_label is None:
+        return []
+    moved = table[table["change"] != 0]
+    moved = moved.reindex(moved["change"].abs().sort_values(ascending=False, kind="mergesort").index).head(2)
+    if moved.empty:
+        return [labels.t("segments_same", language, label=compared_label)]
+    return [
+        labels.t(
+            "segments_grew" if row.change > 0 else "segments_shrank",
+            language,
+            segment=labels.segment(row.segment, language),
+            change=formats.count(abs(int(row.change))),
+            now=formats.count(row.customers),
+            before=formats.count(row.previous_customers),
+            label=compared_label,
+        )
+        for row in moved.itertuples()
+    ]
+
+
+def recency_words(low: float, high: float, language: str) -> str:
+    """The days since the last order a segment's name promises, in words."""
+    if low == 0 and math.isinf(high):
+        return labels.t("recency_any", language)
+    if low == 0:
+        return labels.t("recency_within", language, high=formats.days(high, language))
+    if math.isinf(high):
+        return labels.t("recency_beyond", language, low=formats.days(low, language))
+    return labels.t(
+        "recency_between", language, low=formats.days(low, language), high=formats.days(high, language)
+    )
+
+
+def truth_table(truth: pd.DataFrame, language: str) -> tuple[pd.DataFrame, list[int]]:
+    """The segment-truth check for the page: segment, what its name promises, its median days since
+    the last order and the verdict in words; and the tone of each verdict."""
+    rows = []
+    for row in truth.itertuples():
+        if row.ok:
+            verdict = labels.t("truth_ok", language)
+        else:
+            median = formats.days(row.median_recency_days, language)
+            detail = labels.t(
+                "truth_too_old" if row.direction > 0 else "truth_too_recent", language, median=median
+            )
+            verdict = labels.t("truth_flag", language, detail=detail)
         rows.append(
             {
-                "kpi": label,
-                "value": format_value(now, kind, currency),
-                "previous": format_value(before, kind, currency) if previous else "n/a",
-                "change_%": None if change is None or kind == "share" else round(100 * change, 1),
-                "sentence": describe_change(label, now, before, kind, previous_label, currency),
+                "segment": row.segment,
+                "recency_claim": recency_words(row.claim_low_days, row.claim_high_days, language),
+                "median_recency_days": row.median_recency_days,
+                "customers": row.customers,
+                "check": verdict,
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(
+        rows, columns=["segment", "recency_claim", "median_recency_days", "customers", "check"]
+    )
+    return frame, [0 if ok else -1 for ok in truth["ok"]]
+
+
+def truth_sentence(truth: pd.DataFrame, language: str) -> str:
+    """One sentence: every name true, or how many are not."""
+    flagged = int((~truth["ok"]).sum())
+    if not flagged:
+        return labels.t("truth_all_ok", language)
+    return labels.t("truth_some_flagged", language, count=formats.count(flagged))
+
+
+# ------------------------------------------------------------------------------- the migration
 
 
 def segment_migration(
@@ -200,8 +453,9 @@ def segment_migration(
     return table.reindex(index=rows, columns=columns, fill_value=0)
 
 
-def biggest_moves(migration: pd.DataFrame, how_many: int = 3) -> list[str]:
-    """Sentences for the largest flows between two different segments ("412 Champions became At Risk.")."""
+def biggest_moves(migration: pd.DataFrame, how_many: int = 3, language: str = "en") -> list[str]:
+    """Sentences for the largest flows between two different segments ("412 customers moved from
+    Champions to Fading Regulars."), in the page's language."""
     flows = []
     for before in migration.index:
         for now in migration.columns:
@@ -210,9 +464,481 @@ def biggest_moves(migration: pd.DataFrame, how_many: int = 3) -> list[str]:
                 flows.append((count, before, now))
     flows.sort(key=lambda f: (-f[0], f[1], f[2]))
     return [
-        f"{count:,} {'customer' if count == 1 else 'customers'} moved from {before} to {now}."
+        labels.t(
+            "migration_move_one" if count == 1 else "migration_move",
+            language,
+            count=formats.count(count),
+            before=labels.segment(before, language),
+            now=labels.segment(now, language),
+        )
         for count, before, now in flows[:how_many]
     ]
+
+
+def migration_for_page(migration: pd.DataFrame, compared_label: str, language: str) -> pd.DataFrame:
+    """The migration matrix with its rows and columns in the page's words."""
+    shown = migration.copy()
+    shown.index = [
+        labels.t("migration_new", language, label=compared_label)
+        if i == NEW_ROW
+        else labels.segment(i, language)
+        for i in migration.index
+    ]
+    shown.columns = [
+        labels.t("flow_gone", language) if c == GONE_COLUMN else labels.segment(c, language)
+        for c in migration.columns
+    ]
+    return shown
+
+
+# ------------------------------------------------------------------------------- the clusters
+
+RADAR_METRICS = {  # RFM metric -> its spoke's words on the radar; recency turned so that out is better
+    "recency_days": "radar_recency",
+    "frequency_orders": "radar_frequency",
+    "monetary_total": "radar_monetary",
+}
+
+
+def cluster_table(
+    rfm: pd.DataFrame, clusters: pd.DataFrame, language: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per cluster (largest spend first as numbered by the clustering): customers, their share, their
+    share of all spend to date and the medians of days since the last order, orders and spend; and
+    the radar's values: the percentile (0-100) of the cluster's median customer among all customers
+    on each metric, recency turned so that further out is always better (more recent)."""
+    from helpers.scoring import percentile_rank
+
+    joined = join_by_id(rfm[["customer_id", *RADAR_METRICS]], clusters, ["cluster", "cluster_name"])
+    percentiles = pd.DataFrame(
+        {
+            metric: 100 * percentile_rank(joined[metric].astype(float), metric == "recency_days")
+            for metric in RADAR_METRICS
+        }
+    )
+    percentiles["cluster_name"] = joined["cluster_name"].to_numpy()
+    grouped = joined.groupby("cluster_name", sort=False)
+    table = grouped.agg(
+        cluster=("cluster", "first"),
+        customers=("customer_id", "size"),
+        spend=("monetary_total", "sum"),
+        median_recency_days=("recency_days", "median"),
+        median_frequency_orders=("frequency_orders", "median"),
+        median_monetary_total=("monetary_total", "median"),
+    ).sort_values("cluster", ascending=False, kind="mergesort")
+    total_customers, total_spend = int(table["customers"].sum()), float(table["spend"].sum())
+    table.insert(2, "share_of_customers", table["customers"] / max(total_customers, 1))
+    table.insert(3, "share_of_spend", table["spend"] / total_spend if total_spend else 0.0)
+    radar = percentiles.groupby("cluster_name", sort=False).median().reindex(table.index)
+    radar.columns = [labels.t(RADAR_METRICS[m], language) for m in radar.columns]
+    radar.index = [labels.cluster(name, language) for name in radar.index]
+    table = table.drop(columns=["cluster", "spend"]).reset_index()
+    return table, radar
+
+
+# ---------------------------------------------------------------------------- lifetime value
+
+
+def clv_by_group(
+    clv: pd.DataFrame, groups: pd.DataFrame, column: str, order: list[str] | None = None
+) -> pd.DataFrame:
+    """Customers, total and mean CLV, share of all CLV and mean P(alive) per group (``column`` of
+    ``groups``: the RFM segment, the cluster name). Groups in ``order`` when given (e.g. the segment
+    rule order; empty groups left out), else largest total first; customers without a group are
+    counted as "(none)", last."""
+    joined = join_by_id(clv[["customer_id", "clv", "p_alive"]], groups, [column])
+    joined[column] = joined[column].astype(object).where(joined[column].notna(), "(none)")
+    table = joined.groupby(column).agg(
+        customers=("customer_id", "size"),
+        total_clv=("clv", "sum"),
+        mean_clv=("clv", "mean"),
+        mean_p_alive=("p_alive", "mean"),
+    )
+    total = table["total_clv"].sum()
+    table["share_of_clv_%"] = 100.0 * table["total_clv"] / total if total else float("nan")
+    named = (
+        [g for g in order if g in table.index]
+        if order is not None
+        else table.drop(index="(none)", errors="ignore")
+        .sort_values("total_clv", ascending=False, kind="mergesort")
+        .index.tolist()
+    )
+    return table.reindex(named + (["(none)"] if "(none)" in table.index else [])).reset_index()
+
+
+def clv_reason(model: dict, language: str) -> str:
+    """Why lifetime value was not estimated, in the page's language."""
+    buyers = model.get("repeat_buyers") or {}
+    if model.get("status") == "too_few_repeat_buyers" and "repeat_buyers" in buyers:
+        return labels.t(
+            "clv_too_few",
+            language,
+            repeat=formats.count(buyers.get("repeat_buyers")),
+            needed=formats.count(buyers.get("min_repeat_buyers")),
+        )
+    label = (model.get("purchase_model") or {}).get("label") or model.get("chosen_model") or ""
+    return labels.t("clv_fit_failed", language, model=label)
+
+
+def clv_text(model: dict | None, clv: pd.DataFrame | None, params: Params) -> list[str]:
+    """The lifetime-value section's sentences (one home, so that caveats about the estimate are added
+    here): what the expected value is, its total and the share of the top 10% of customers; or why
+    it was not estimated."""
+    language, currency, months = params.report.language, params.currency, params.clv.horizon_months
+    if model is None:
+        return []
+    total = clv_total(clv)
+    if model.get("status") != "ok" or total is None:
+        return [labels.t("clv_not_estimated", language, reason=clv_reason(model, language))]
+    values = clv["clv"].dropna().sort_values(ascending=False)
+    top = values.head(max(1, math.ceil(0.1 * len(values)))).sum()
+    chosen = model.get("chosen_model")
+    label = (model.get("purchase_model") or {}).get("label") or chosen or ""
+    intro = labels.t(
+        "clv_intro",
+        language,
+        months=months,
+        model=label,
+        total=formats.money(total, currency, language),
+        top=formats.share(top / total) if total else formats.MISSING,
+    )
+    return [intro, *(labels.t("caveat", language, text=text) for text in clv_caveats(model, language))]
+
+
+def clv_caveats(model: dict, language: str) -> list[str]:
+    """The caveats the lifetime-value stage recorded with its model (no comparison on held-out months,
+    a chosen model that missed them badly, a parameter at the edge of its range): as recorded in
+    English, and in Chinese from the same facts of the model product."""
+    if language != "zh":
+        return list(model.get("caveats") or [])
+    found = []
+    holdout = model.get("holdout", {})
+    if model.get("status") == "ok" and not holdout.get("compared"):
+        found.append(labels.t("caveat_not_compared", language))
+    limit = (model.get("settings") or {}).get("max_holdout_error", 0.25)
+    error = next((e for e in holdout.get("errors", []) if e.get("model") == model.get("chosen_model")), None)
+    if error and error.get("total_error") is not None and error["total_error"] > limit:
+        found.append(
+            labels.t(
+                "caveat_poor_fit",
+                language,
+                model=error.get("label", model.get("chosen_model")),
+                expected=formats.count(error["expected_total"]),
+                actual=formats.count(error["actual_total"]),
+                error=formats.share(error["total_error"], 0),
+                limit=formats.share(limit, 0),
+            )
+        )
+    fit = model.get("purchase_model") or {}
+    for name in fit.get("at_bound") or []:
+        found.append(
+            labels.t(
+                "caveat_at_bound",
+                language,
+                model=fit.get("label"),
+                name=name,
+                value=f"{fit['params'][name]:.2g}",
+            )
+        )
+    return found
+
+
+def clv_by_status(customers: pd.DataFrame) -> pd.DataFrame:
+    """Per status (the vocabulary's order, as the status table counts them): customers, their expected
+    value, the average chance of still being a customer and the value at stake."""
+    counted = status.counts(customers["status"])
+    grouped = customers.groupby("status").agg(
+        total_clv=("clv", lambda v: v.sum(min_count=1)),
+        mean_p_alive=("p_alive", "mean"),
+        value_at_stake=("value_at_stake", "sum"),
+    )
+    return counted[["status", "customers"]].join(grouped, on="status")
+
+
+# ---------------------------------------------------------------------------- the lists
+
+
+def customer_list(rfm: pd.DataFrame, scores: pd.DataFrame | None, clv: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per customer with every figure an export or a list needs (ids and metrics only),
+    including the status and the value at stake (helpers.status.value_at_stake, as the churn warning
+    has it); customers known only from the customer attributes (potential) are in the scores."""
+    columns = [
+        "customer_id",
+        "segment",
+        "recency_days",
+        "frequency_orders",
+        "monetary_total",
+        "avg_order_value",
+        "tenure_days",
+        "first_order_ts",
+        "last_order_ts",
+    ]
+    table = rfm[columns]
+    if scores is not None:
+        table = join_by_id(
+            table, scores, ["score", "tier", "driver_1", "driver_2", "status", "typical_gap_days"]
+        )
+    if clv is not None:
+        table = join_by_id(table, clv, ["p_alive", "expected_purchases", "clv"])
+    if "typical_gap_days" in table.columns:
+        table = table.assign(value_at_stake=status.value_at_stake(table))
+        if scores is not None and len(scores) > len(table):  # potential customers: no order, no figures
+            known = set(table["customer_id"])
+            potential = scores.loc[~scores["customer_id"].isin(known), ["customer_id", "status"]]
+            table = pd.concat([table, potential], ignore_index=True)
+        table = table.drop(columns="typical_gap_days")
+    numbers = table.select_dtypes("float").columns
+    table = table.assign(**{c: table[c].round(2) for c in numbers})
+    if ids_increasing(table["customer_id"]):  # as the RFM product is written
+        return table.reset_index(drop=True)
+    return table.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+
+
+CHURN_COLUMNS = [
+    "customer_id",
+    "status",
+    "segment",
+    "recency_days",
+    "frequency_orders",
+    "monetary_total",
+    "p_alive",
+    "clv",
+    "value_at_stake",
+]
+TOP_CLV_COLUMNS = ["customer_id", "status", "segment", "frequency_orders", "monetary_total", "p_alive", "clv"]
+LIST_KINDS = {  # how the page writes the lists' columns
+    "status": "status",
+    "segment": "segment",
+    "recency_days": "days",
+    "frequency_orders": "count",
+    "monetary_total": "money",
+    "avg_order_value": "money",
+    "p_alive": "probability",
+    "clv": "money",
+    "value_at_stake": "money",
+    "score": "score",
+    "customer_id": "text",
+}
+
+
+def churn_list(churn: pd.DataFrame) -> pd.DataFrame:
+    """The churn-warning columns a reader or a CRM needs, largest value at stake first."""
+    keep = [c for c in CHURN_COLUMNS if c in churn.columns]
+    return churn[keep].round(2).reset_index(drop=True)
+
+
+def top_clv_list(customers: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The customers with the highest expected value, with the few columns that explain it."""
+    columns = [c for c in TOP_CLV_COLUMNS if c in customers.columns]
+    return top_by(customers.dropna(subset=["clv"]), "clv", n)[columns].reset_index(drop=True)
+
+
+def top_by(table: pd.DataFrame, column: str, n: int) -> pd.DataFrame:
+    """The n customers with the largest ``column`` (ties broken by customer id)."""
+    return largest_first(table, column, n)
+
+
+def churn_sentence(churn: pd.DataFrame, statuses: list[str], language: str, shown: int | None = None) -> str:
+    """How many customers the churn warning lists (and, when the page shows only the first ``shown``,
+    that the export holds them all)."""
+    words = labels.join([labels.status(s, language) for s in statuses], language).replace(
+        labels.t("and", language), labels.t("or", language)
+    )
+    if churn.empty:
+        return labels.t("churn_none", language, statuses=words)
+    if shown is not None and shown < len(churn):
+        return labels.t(
+            "churn_top", language, shown=formats.count(shown), count=formats.count(len(churn)), statuses=words
+        )
+    return labels.t("churn_intro", language, count=formats.count(len(churn)), statuses=words)
+
+
+# ---------------------------------------------------------------------- cohorts and contribution
+
+
+def cohort_for_page(retention: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The retention triangle in percent, its rows labelled with the month and the cohort's size."""
+    shares = retention.drop(columns="customers") * 100
+    shares.index = [
+        f"{month} ({formats.count(size)})" for month, size in zip(retention.index, retention["customers"])
+    ]
+    shares.columns = [str(c) for c in shares.columns]
+    return shares
+
+
+def contribution_text(top: pd.DataFrame, revenue: float, buyers: int, params: Params) -> str:
+    """The customer-contribution sentence: the period's revenue and the share of its top 1/5/20%."""
+    language = params.report.language
+    if not buyers:
+        return labels.t("contribution_none", language)
+    shares = dict(zip(top["top"], top["share_of_revenue"]))
+    return labels.t(
+        "contribution_intro",
+        language,
+        revenue=formats.money(revenue, params.currency, language),
+        top1=formats.share(trends.TOP_SHARES[0], 0),
+        buyers=formats.count(buyers),
+        share1=formats.share(shares[0.01]),
+        share5=formats.share(shares[0.05]),
+        share20=formats.share(shares[0.20]),
+    )
+
+
+def contribution_marks(top: pd.DataFrame, buyers: int, language: str) -> list[tuple[float, float, str]]:
+    """The points of the Pareto curve the page labels: (share of customers, share of revenue, words)."""
+    return [
+        (
+            row.customers / buyers,
+            row.share_of_revenue,
+            f"{labels.t('contribution_top', language, share=formats.share(row.top, 0))}: "
+            f"{formats.share(row.share_of_revenue)}",
+        )
+        for row in top.itertuples()
+        if buyers and not formats.is_missing(row.share_of_revenue)
+    ]
+
+
+# ------------------------------------------------------------------------------- data quality
+
+
+def quality_table(quality: dict, language: str) -> pd.DataFrame:
+    """Rows kept, set aside per reason and in total, with their share, in the page's words."""
+    from helpers.cleaning import quality_table as rows
+
+    frame = pd.DataFrame(rows(quality))
+    return pd.DataFrame(
+        {
+            "outcome": [
+                labels.reason(o, d, language) for o, d in zip(frame["outcome"], frame["description"])
+            ],
+            "rows": frame["rows"].astype("int64"),
+            "share": frame["share_%"] / 100.0,
+        }
+    )
+
+
+def quality_sentence(quality: dict, language: str) -> str:
+    return labels.t(
+        "quality_intro",
+        language,
+        rows_in=formats.count(quality["rows_in"]),
+        kept=formats.count(quality["rows_kept"]),
+        rejected=formats.count(quality["rows_rejected"]),
+    )
+
+
+# ------------------------------------------------------------------------------- method notes
+
+
+def method_notes(model: dict | None, params: Params, cut_points: dict, has_scores: bool) -> list[str]:
+    """Plain-language notes on how the numbers were made: segments and their recency bands, the
+    status rules, the score, lifetime value with its validation, and the value at stake."""
+    language = params.report.language
+    cycle = formats.days(cut_points.get("purchase_cycle_days"), language)
+    scale = cut_points.get("recency", "quintiles")
+    bands = labels.join([formats.days(b, language) for b in cut_points.get("recency_bands", [])], language)
+    key = {"cycle": "method_cycle", "days": "method_days"}.get(scale, "method_quintiles")
+    notes = [labels.t("method_segments", language, bands=labels.t(key, language, bands=bands, cycle=cycle))]
+    has_model = model_ok(model)
+    notes.append(labels.t("method_status", language))
+    if has_scores:
+        indicators = labels.join(
+            [
+                f"{inline(labels.column(name, language), language)} {formats.share(weight, 0)}"
+                for name, weight in params.scoring.weights.items()
+                if name in labels.COLUMNS
+            ],
+            language,
+        )
+        notes.append(labels.t("method_score", language, indicators=indicators))
+    if model:
+        notes.append(lifetime_value_note(model, params))
+    if has_model:
+        notes.append(labels.t("method_stake", language, months=params.clv.horizon_months))
+    else:
+        notes.append(labels.t("method_stake_no_model", language))
+    return notes
+
+
+def lifetime_value_note(model: dict, params: Params) -> str:
+    """What the lifetime values are, as it happened this period: the model used and whether it was
+    chosen on held-out months (never a comparison that did not happen) with its error there; or why
+    there are none. The caveats are in the lifetime-value section (:func:`clv_text`)."""
+    language = params.report.language
+    if not model_ok(model):
+        return labels.t("method_clv_missing", language, reason=clv_reason(model, language))
+    holdout = model.get("holdout", {})
+    error = next((e for e in holdout.get("errors", []) if e.get("model") == model.get("chosen_model")), None)
+    validation = (
+        labels.t(
+            "method_validation",
+            language,
+            expected=formats.count(error["expected_total"]),
+            actual=formats.count(error["actual_total"]),
+            error=formats.share(error["total_error"]),
+        )
+        if holdout.get("compared") and error and error.get("total_error") is not None
+        else ""
+    )
+    return labels.t(
+        "method_clv",
+        language,
+        model=(model.get("purchase_model") or {}).get("label") or model.get("chosen_model"),
+        chosen=labels.t("method_chosen" if holdout.get("compared") else "method_first_listed", language),
+        months=params.clv.horizon_months,
+        rate=formats.share(params.clv.monthly_discount_rate),
+        validation=validation,
+    )
+
+
+def inline(label: str, language: str) -> str:
+    """A heading-style label inside a sentence ("Days since last order" -> "days since last order")."""
+    return label[:1].lower() + label[1:] if language == "en" else label
+
+
+# ------------------------------------------------------------------------------- the sections
+
+# The page's sections: anchor, title (helpers.labels), and what shows it: None (always), a product
+# key, several (any of them), or "comparison" (a compared period exists).
+SECTIONS = [
+    ("Headline-numbers", "section_headline", None),
+    ("Trend", "section_trend", None),
+    ("Customer-status", "section_status", "scores"),
+    ("Segments", "section_segments", None),
+    ("Segment-migration", "section_migration", "comparison"),
+    ("Clusters", "section_clusters", "personas"),
+    ("Lifetime-value", "section_clv", "clv_model"),
+    ("Customers-to-act-on", "section_lists", ("churn_warning", "clv")),
+    ("Cohort-retention", "section_cohorts", None),
+    ("Customer-contribution", "section_contribution", None),
+    ("Data-quality", "section_quality", None),
+    ("How-the-numbers-are-made", "section_method", None),
+    ("Exports-and-detailed-pages", "section_exports", None),
+]
+
+
+def shown_sections(products: dict[str, object], compared: bool, language: str) -> list[tuple[str, str]]:
+    """(anchor, title) of the sections whose stage ran (and the migration only against a compared
+    period), in page order: the table of contents, so that no link leads nowhere."""
+
+    def shown(needs: str | tuple[str, ...] | None) -> bool:
+        if needs is None:
+            return True
+        if needs == "comparison":
+            return compared
+        keys = (needs,) if isinstance(needs, str) else needs
+        return any(products.get(key) is not None for key in keys)
+
+    return [(anchor, labels.t(key, language)) for anchor, key, needs in SECTIONS if shown(needs)]
+
+
+def section(anchor: str, language: str) -> tuple[str, str]:
+    """A section's anchor and title, for its heading."""
+    key = next(key for a, key, _ in SECTIONS if a == anchor)
+    return anchor, labels.t(key, language)
+
+
+# ------------------------------------------------------------------------------------ exports
 
 
 def write_exports(
@@ -297,202 +1023,7 @@ def write_xlsx(table: pd.DataFrame, path: Path, sheet: str) -> None:
 
 
 ACTION_LISTS = ("churn_warning", "priority_list")  # also written as Excel
-
-
-def data_dictionary(tables: dict[str, pd.DataFrame], descriptions: dict[str, str]) -> pd.DataFrame:
-    """Every column of every export with its type and meaning; a column without a description is an error."""
-    rows = []
-    for name, table in tables.items():
-        for column in table.columns:
-            if column not in descriptions:
-                raise KeyError(
-                    f"export '{name}' has column '{column}' without a description; add it to "
-                    "COLUMN_DESCRIPTIONS in helpers/report.py."
-                )
-            rows.append(
-                {
-                    "file": f"{name}.csv",
-                    "column": column,
-                    "type": str(table[column].dtype),
-                    "description": descriptions[column],
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-# ------------------------------------------------------------------------------- the period page
-
-PAGE_PRODUCTS = [  # what the report reads of its own period: product reference -> frame or facts
-    "quality",
-    "rfm",
-    "segments",
-    "personas?",
-    "clusters?",
-    "scores?",
-    "churn_warning?",
-    "clv?",
-    "clv_model?",
-]
-COMPARED_PRODUCTS = ["rfm?", "scores?", "clv?"]  # what it reads of the compared period
-
-
-def _load(path: Path | None) -> object:
-    from helpers import io
-
-    if path is None:
-        return None
-    return io.read_json(path) if path.suffix == ".json" else io.read_parquet(path)
-
-
-def load_products(stage: StageRun) -> dict[str, object]:
-    """The report's products of this period by product key (None where an optional one is absent)."""
-    return {ref.rstrip("?"): _load(stage.input(ref)) for ref in PAGE_PRODUCTS}
-
-
-def load_compared(stage: StageRun) -> dict[str, object]:
-    """The report's products of the compared period (all None when there is none)."""
-    return {ref.rstrip("?"): _load(stage.earlier_input(ref)) for ref in COMPARED_PRODUCTS}
-
-
-def stage_kpis(products: dict[str, object], at_risk_stages: list[str]) -> dict[str, float]:
-    """KPIs that come from later stages: customers at risk (05) and total expected CLV (06)."""
-    kpis: dict[str, float] = {}
-    scores = products.get("scores")
-    if isinstance(scores, pd.DataFrame):
-        kpis["customers_at_risk"] = int(scores["lifecycle_stage"].isin(at_risk_stages).sum())
-    clv = products.get("clv")
-    if isinstance(clv, pd.DataFrame) and clv["clv"].notna().any():
-        kpis["expected_clv"] = float(clv["clv"].sum())
-    return kpis
-
-
-def headline_facts(
-    kpis: dict[str, float], previous: dict[str, float] | None, currency: str = "$"
-) -> dict[str, str]:
-    """The few numbers shown per period in reports/index.html, formatted."""
-    change = ""
-    if previous and previous.get("revenue"):
-        change = f"{100 * (kpis['revenue'] - previous['revenue']) / abs(previous['revenue']):+.1f}%"
-    return {
-        "active_customers": format_value(kpis.get("active_customers"), "count"),
-        "revenue": format_value(kpis.get("revenue"), "money", currency),
-        "revenue_change": change or "n/a",
-        "customers_at_risk": format_value(kpis.get("customers_at_risk"), "count"),
-        "expected_clv": format_value(kpis.get("expected_clv"), "money", currency),
-    }
-
-
-def segment_table(
-    rfm: pd.DataFrame, previous_rfm: pd.DataFrame | None, segment_order: list[str]
-) -> pd.DataFrame:
-    """Customers and total spend per segment, with the change in customers since the previous period."""
-    now = rfm.groupby("segment").agg(customers=("customer_id", "size"), revenue=("monetary_total", "sum"))
-    table = now.reindex(segment_order).fillna(0).astype({"customers": int})
-    table["share_of_customers_%"] = (100 * table["customers"] / max(int(table["customers"].sum()), 1)).round(
-        1
-    )
-    total = table["revenue"].sum()
-    table["share_of_revenue_%"] = (100 * table["revenue"] / total).round(1) if total else 0.0
-    if previous_rfm is not None:
-        before = (
-            previous_rfm.groupby("segment")["customer_id"].size().reindex(segment_order).fillna(0).astype(int)
-        )
-        table["previous_customers"] = before.astype(int)
-        table["change"] = (table["customers"] - before).astype(int)
-    return table.reset_index().rename(columns={"index": "segment"})
-
-
-def segment_sentences(table: pd.DataFrame, previous_label: str | None, no_comparison: str) -> list[str]:
-    """The two largest segment changes in words, or ``no_comparison`` (the sentence saying why no
-    period is compared) when there is no earlier period."""
-    if "change" not in table.columns:
-        return [no_comparison]
-    moved = (
-        table[table["change"] != 0].reindex(table["change"].abs().sort_values(ascending=False).index).head(2)
-    )
-    if moved.empty:
-        return [f"Every segment has as many customers as in {previous_label}."]
-    return [
-        f"{row.segment} {'grew' if row.change > 0 else 'shrank'} by {abs(int(row.change)):,} customers to "
-        f"{int(row.customers):,} (from {int(row.previous_customers):,} in {previous_label})."
-        for row in moved.itertuples()
-    ]
-
-
-def clv_by_group(
-    clv: pd.DataFrame, groups: pd.DataFrame, column: str, order: list[str] | None = None
-) -> pd.DataFrame:
-    """Customers, total and mean CLV, share of all CLV and mean P(alive) per group (``column`` of
-    ``groups``: the RFM segment, the cluster name). Groups in ``order`` when given (e.g. the segment
-    rule order; empty groups left out), else largest total first; customers without a group are
-    counted as "(none)", last."""
-    joined = join_by_id(clv[["customer_id", "clv", "p_alive"]], groups, [column])
-    joined[column] = joined[column].astype(object).where(joined[column].notna(), "(none)")
-    table = joined.groupby(column).agg(
-        customers=("customer_id", "size"),
-        total_clv=("clv", "sum"),
-        mean_clv=("clv", "mean"),
-        mean_p_alive=("p_alive", "mean"),
-    )
-    total = table["total_clv"].sum()
-    table["share_of_clv_%"] = 100.0 * table["total_clv"] / total if total else float("nan")
-    named = (
-        [g for g in order if g in table.index]
-        if order is not None
-        else table.drop(index="(none)", errors="ignore")
-        .sort_values("total_clv", ascending=False, kind="mergesort")
-        .index.tolist()
-    )
-    return table.reindex(named + (["(none)"] if "(none)" in table.index else [])).reset_index()
-
-
-def customer_list(rfm: pd.DataFrame, scores: pd.DataFrame | None, clv: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per customer with every figure an export or a list needs (ids and metrics only)."""
-    columns = [
-        "customer_id",
-        "segment",
-        "recency_days",
-        "frequency_orders",
-        "monetary_total",
-        "avg_order_value",
-        "first_order_ts",
-        "last_order_ts",
-    ]
-    table = rfm[columns]
-    if scores is not None:
-        table = join_by_id(table, scores, ["score", "tier", "driver_1", "driver_2", "lifecycle_stage"])
-    if clv is not None:
-        table = join_by_id(table, clv, ["p_alive", "expected_purchases", "clv"])
-    numbers = table.select_dtypes("float").columns
-    table = table.assign(**{c: table[c].round(2) for c in numbers})
-    if ids_increasing(table["customer_id"]):  # as the RFM product is written
-        return table.reset_index(drop=True)
-    return table.sort_values("customer_id", kind="mergesort").reset_index(drop=True)
-
-
-def top_clv_list(customers: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The customers with the highest expected CLV, with the few columns that explain it."""
-    columns = [
-        c
-        for c in [
-            "customer_id",
-            "segment",
-            "tier",
-            "lifecycle_stage",
-            "frequency_orders",
-            "monetary_total",
-            "p_alive",
-            "expected_purchases",
-            "clv",
-        ]
-        if c in customers.columns
-    ]
-    return top_by(customers.dropna(subset=["clv"]), "clv", n)[columns].reset_index(drop=True)
-
-
-def top_by(table: pd.DataFrame, column: str, n: int) -> pd.DataFrame:
-    """The n customers with the largest ``column`` (ties broken by customer id)."""
-    return largest_first(table, column, n)
+EXPORT_TYPES = {"CSV": ".csv", "Excel": ".xlsx"}
 
 
 def slug(name: str) -> str:
@@ -500,25 +1031,7 @@ def slug(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name.lower().replace("'", "")).strip("_")
 
 
-def churn_list(churn: pd.DataFrame) -> pd.DataFrame:
-    """The churn-warning columns a reader or a CRM needs, most value at stake first."""
-    keep = [
-        c
-        for c in [
-            "customer_id",
-            "segment",
-            "tier",
-            "score",
-            "lifecycle_stage",
-            "recency_days",
-            "frequency_orders",
-            "monetary_total",
-            "typical_gap_days",
-            "value_at_stake",
-        ]
-        if c in churn.columns
-    ]
-    return churn[keep].round(2).reset_index(drop=True)
+PRIORITY_ROWS = 500  # the priority list's rows (at least scoring.top_n)
 
 
 def export_tables(
@@ -537,168 +1050,63 @@ def export_tables(
         tables["churn_warning"] = churn_list(churn)
     if "score" in customers.columns:
         tables["priority_list"] = top_by(
-            customers.dropna(subset=["score"]), "score", max(top_n, 500)
+            customers.dropna(subset=["score"]), "score", max(top_n, PRIORITY_ROWS)
         ).reset_index(drop=True)
     return tables
 
 
-COLUMN_DESCRIPTIONS = {
-    "customer_id": "the customer's id as in the source (or its keyed hash when pseudonymisation is on)",
-    "segment": "RFM segment (the rule table in params)",
-    "recency_days": "days from the last order to the end of the period",
-    "frequency_orders": "number of distinct orders up to the end of the period",
-    "monetary_total": "total net spend up to the end of the period (returns subtracted)",
-    "avg_order_value": "monetary_total / frequency_orders",
-    "first_order_ts": "date and time of the first order",
-    "last_order_ts": "date and time of the last order",
-    "score": "weighted customer score, 0 (worst) to 100 (best)",
-    "tier": "score tier (A is best)",
-    "driver_1": "the indicator that added most to the score",
-    "driver_2": "the indicator that added second most to the score",
-    "lifecycle_stage": "new, active, at risk, lapsed or lost (rules in params)",
-    "p_alive": "probability that the customer is still buying (purchase model)",
-    "expected_purchases": "expected number of purchases over the CLV horizon",
-    "clv": "expected value of the customer's purchases over the horizon, discounted",
-    "typical_gap_days": "the customer's usual days between orders (population median for one-order "
-    "customers)",
-    "value_at_stake": "what the customer spends in a typical year at their usual pace",
-}
+def data_dictionary(tables: dict[str, pd.DataFrame], language: str = "en") -> pd.DataFrame:
+    """Every column of every export with its label, type and meaning from the label dictionary (one
+    home for the page's headings and the exports' descriptions); a column without a description is an
+    error naming it."""
+    rows = []
+    for name, table in tables.items():
+        for column in table.columns:
+            label = labels.COLUMNS.get(column)
+            if label is None or not label.help(language):
+                raise KeyError(
+                    f"export '{name}' has column '{column}' without a description; add it to COLUMNS in "
+                    "helpers/labels.py."
+                )
+            rows.append(
+                {
+                    "file": f"{name}.csv",
+                    "column": column,
+                    "label": label.text(language),
+                    "type": str(table[column].dtype),
+                    "description": label.help(language),
+                }
+            )
+    return pd.DataFrame(rows, columns=["file", "column", "label", "type", "description"])
 
 
-def method_notes(
-    model: dict | None,
-    scoring_weights: dict[str, float] | None,
-    horizon_months: int,
-    monthly_discount_rate: float,
-) -> str:
-    """Plain-language notes on how the numbers were made, with the model's validation error."""
-    lines = [
-        "- **RFM segments.** Every customer gets three scores from 1 to 5: how recently they bought (R), "
-        "how often (F) and how much they spent (M), each by fifths of all customers. A rule table turns the "
-        "three scores into a named segment such as *Champions* or *At Risk*.",
-    ]
-    if scoring_weights:
-        weights = ", ".join(f"{name.replace('_', ' ')} {100 * w:.0f}%" for name, w in scoring_weights.items())
-        lines.append(
-            f"- **Customer score.** A number from 0 to 100 that weighs the customer's rank on several "
-            f"indicators ({weights})."
+def export_links(
+    written: list[Path], pages: Path, segment_order: list[str], language: str
+) -> list[tuple[str, str]]:
+    """(words, relative link) of every export file: a segment's customers, the churn warning, the
+    priority list and the data dictionary, each with its format; never a bare file name."""
+    by_slug = {f"segment_{slug(name)}": name for name in segment_order}
+    items = []
+    for path in written:
+        stem = path.stem
+        if stem in by_slug:
+            text = labels.t("export_segment", language, segment=labels.segment(by_slug[stem], language))
+        elif stem == "churn_warning":
+            text = labels.t("export_churn", language)
+        elif stem == "priority_list":
+            text = labels.t("export_priority", language)
+        else:
+            text = labels.t("export_dictionary", language)
+        kind = "Excel" if path.suffix == ".xlsx" else "CSV"
+        items.append(
+            (labels.t("export_format", language, label=text, format=kind), str(path.relative_to(pages)))
         )
-    if model:
-        lines.append(
-            f"- **Lifetime value.** {lifetime_value_note(model, horizon_months, monthly_discount_rate)}"
-        )
-    return "\n".join(lines)
+    return items
 
 
-def lifetime_value_note(model: dict, horizon_months: int, monthly_discount_rate: float) -> str:
-    """What the CLV numbers are and how far to trust them, as it happened this period: the model used
-    and whether it was chosen on held-out months, its error there, and the model's caveats; or why
-    there is no CLV."""
-    if model.get("status") == "too_few_repeat_buyers":
-        return f"Not estimated this period: {model.get('message', 'too few customers bought more than once')}"
-    fit = model.get("purchase_model") or {}
-    if model.get("status") != "ok":
-        return f"Not estimated this period: the {fit.get('label', 'purchase')} model could not be fitted."
-    holdout = model.get("holdout", {})
-    error = next((e for e in holdout.get("errors", []) if e.get("model") == model.get("chosen_model")), None)
-    chosen = (
-        "chosen among several by how well it predicted held-out months"
-        if holdout.get("compared")
-        else "the first model listed, as the models could not be compared on held-out months"
-    )
-    validation = (
-        f" On the held-out months it predicted {error['expected_total']:,.0f} purchases against "
-        f"{error['actual_total']:,.0f} actual ({100 * error['total_error']:.1f}% off in total, "
-        f"{error['mae']:.2f} purchases per customer on average)."
-        if error and error.get("total_error") is not None and error.get("mae") is not None
-        else ""
-    )
-    caveats = " ".join(model.get("caveats", []))
-    return (
-        f"A purchase model ({fit.get('label', model.get('chosen_model'))}, {chosen}) estimates for each "
-        "customer the chance they are still active and how often they will buy; a spend model "
-        "(Gamma-Gamma) estimates how much per order. CLV is the expected spend over the next "
-        f"{horizon_months} months, discounted by {100 * monthly_discount_rate:.1f}% a month.{validation}"
-        + (f" **Caveat:** {caveats}" if caveats else "")
-    )
-
-
-def kpis_with_previous(
-    transactions: ir.Table, params, previous_params, products: dict, previous_products: dict
-) -> tuple[dict[str, float], dict[str, float] | None]:
-    """This period's KPIs and the previous period's (None in the first period), from the same
-    transactions so that both are computed the same way."""
-    stages = params.scoring.at_risk_stages
-    windows = [(params.period_start, params.period_end)]
-    if previous_params is not None:
-        windows.append((previous_params.period_start, previous_params.period_end))
-    kpis = periods_kpis(transactions, windows)
-    now = {**kpis[0], **stage_kpis(products, stages)}
-    if previous_params is None:
-        return now, None
-    return now, {**kpis[1], **stage_kpis(previous_products, stages)}
-
-
-PERSONA_COLUMNS = [  # what the page shows of each cluster
-    "cluster_name",
-    "customers",
-    "share_of_customers_%",
-    "share_of_revenue_%",
-    "mean_recency_days",
-    "mean_frequency_orders",
-    "mean_monetary_total",
-]
-# The page's sections: anchor, title, and the product whose presence shows it (None: always there).
-SECTIONS = [
-    ("Headline-numbers", "Headline numbers", None),
-    ("Segments", "Segments", None),
-    ("Segment-migration", "Segment migration", None),
-    ("Clusters", "Clusters", "personas"),
-    ("Lifetime-value", "Lifetime value", "clv_model"),
-    ("Customers-to-act-on", "Customers to act on", ("churn_warning", "clv")),
-    ("Data-quality", "Data quality", None),
-    ("How-the-numbers-are-made", "How the numbers are made", None),
-    ("Exports-and-detailed-pages", "Exports and detailed pages", None),
-]
-
-
-def contents(products: dict[str, object]) -> str:
-    """The page's table of contents (Markdown): the sections whose stage ran, so no link leads nowhere."""
-
-    def shown(needs: str | tuple[str, ...] | None) -> bool:
-        keys = (needs,) if isinstance(needs, str) else needs
-        return keys is None or any(products.get(key) is not None for key in keys)
-
-    links = [f"[{title}](#{anchor})" for anchor, title, needs in SECTIONS if shown(needs)]
-    return "**Contents:** " + " · ".join(links)
-
-
-def cluster_centres(profiles: pd.DataFrame) -> pd.DataFrame:
-    """Scaled cluster centres (rows: cluster names, columns: features) from the personas product."""
-    centre_columns = [c for c in profiles.columns if c.startswith("centre: ")]
-    centres = profiles.set_index("cluster_name")[centre_columns]
-    centres.columns = [c.removeprefix("centre: ") for c in centre_columns]
-    return centres
-
-
-def link_list(items: list[tuple[str, str]]) -> str:
-    """An HTML list of relative links (label, href), for the page."""
-    from html import escape
-
-    return (
-        "<ul>"
-        + "".join(f"<li><a href='{escape(href)}'>{escape(label)}</a></li>" for label, href in items)
-        + "</ul>"
-    )
-
-
-def export_links(written: list[Path], pages: Path) -> str:
-    return link_list([(p.name, str(p.relative_to(pages))) for p in written])
-
-
-def stage_links(pages: Path) -> str:
-    """Links to the page of every other stage that ran for this period (for analysts): those whose
-    executed notebook the runner has saved next to the report."""
+def stage_links(pages: Path, language: str = "en") -> list[tuple[str, str]]:
+    """(words, link) of the page of every other stage that ran for this period (for analysts): those
+    whose executed notebook the runner has saved next to the report."""
     from helpers.catalog import REPORT_STAGE, STAGES
 
     ran = [
@@ -706,4 +1114,149 @@ def stage_links(pages: Path) -> str:
         for s in STAGES
         if s.number != REPORT_STAGE and (pages / "notebooks" / f"{s.notebook}.ipynb").is_file()
     ]
-    return link_list([(f"{s.number} · {s.title}", f"{s.notebook}.html") for s in ran])
+    return [
+        (
+            labels.t("stage_page", language, number=s.number, title=labels.stage_title(s.title, language)),
+            f"{s.notebook}.html",
+        )
+        for s in ran
+    ]
+
+
+# ------------------------------------------------------------------------------ the products
+
+PAGE_PRODUCTS = [  # what the report reads of its own period: product reference -> frame or facts
+    "quality",
+    "rfm",
+    "rfm_cut_points",
+    "segments",
+    "personas?",
+    "clusters?",
+    "scores?",
+    "churn_warning?",
+    "clv?",
+    "clv_model?",
+    "ingested:customers?",
+]
+COMPARED_PRODUCTS = ["rfm?", "scores?", "headline?"]  # what it reads of the compared period
+
+
+def _load(path: Path | None) -> object:
+    from helpers import io
+
+    if path is None:
+        return None
+    return io.read_json(path) if path.suffix == ".json" else io.read_parquet(path)
+
+
+def load_products(stage: StageRun) -> dict[str, object]:
+    """The report's products of this period by product key (None where an optional one is absent;
+    the customer attributes under ``customers``)."""
+    loaded = {ref.rstrip("?").split(":")[0]: _load(stage.input(ref)) for ref in PAGE_PRODUCTS}
+    loaded["customers"] = loaded.pop("ingested")
+    return loaded
+
+
+def load_compared(stage: StageRun) -> dict[str, object]:
+    """The report's products of the compared period (all None when there is none)."""
+    return {ref.rstrip("?"): _load(stage.earlier_input(ref)) for ref in COMPARED_PRODUCTS}
+
+
+def statuses_of(scores: object) -> pd.Series | None:
+    """The status column of a scores product (None without one, or built before statuses existed)."""
+    if isinstance(scores, pd.DataFrame) and "status" in scores.columns:
+        return scores["status"]
+    return None
+
+
+def channel_groups(customers: object) -> pd.DataFrame | None:
+    """The customers' acquisition channel from the customer attributes, when they give one."""
+    if isinstance(customers, pd.DataFrame) and "acquisition_channel" in customers.columns:
+        return customers[["customer_id", "acquisition_channel"]]
+    return None
+
+
+# ------------------------------------------------------------------------------ for the notebook
+
+
+def figures_now_and_before(
+    transactions: ir.Table, params: Params, compared: Params | None, products: dict, compared_products: dict
+) -> tuple[dict[str, float], dict[str, float] | None]:
+    """This period's headline figures (orders, revenue, ..., the total expected value) and the compared
+    period's (None without one; its expected value as its headline published it)."""
+    figures, before = period_figures(transactions, params, compared)
+    figures["expected_clv"] = clv_total(products.get("clv"))
+    if before is not None:
+        published = compared_products.get("headline") or {}
+        before["expected_clv"] = (published.get("values") or {}).get("expected_clv")
+    return figures, before
+
+
+def model_ok(model: dict | None) -> bool:
+    """Whether the purchase model was fitted and valued the customers."""
+    return bool(model) and model.get("status") == "ok"
+
+
+def segment_names(params: Params) -> dict[str, str]:
+    """Each segment's name in the page's language, by its name in params."""
+    return {rule.name: labels.segment(rule.name, params.report.language) for rule in params.rfm.segments}
+
+
+def trend_panels(params: Params) -> list[tuple[str, str, object]]:
+    """The trend chart's panels: column, title and tick formatter."""
+    language = params.report.language
+    return [
+        ("revenue", labels.t("kpi_revenue", language), money_format(params)),
+        ("orders", labels.t("kpi_orders", language), formats.count),
+        ("buyers", labels.t("kpi_buyers", language), formats.count),
+        ("active", labels.t("trend_active", language), formats.count),
+    ]
+
+
+def money_format(params: Params):
+    """Amounts as the page writes them on bars and axes (whole units)."""
+
+    def money(value: float) -> str:
+        return formats.money(value, params.currency, params.report.language, decimals=0)
+
+    return money
+
+
+SEGMENT_KINDS = {
+    "segment": "segment",
+    "share_of_customers": "share",
+    "share_of_spend": "share",
+    "median_recency_days": "days",
+    "change": "delta",
+}
+STATUS_KINDS = {"status": "status", "share_of_customers": "share", "change": "change"}
+TRUTH_KINDS = {"segment": "segment", "median_recency_days": "days"}
+CLUSTER_KINDS = {
+    "cluster_name": "cluster",
+    "share_of_customers": "share",
+    "share_of_spend": "share",
+    "median_recency_days": "days",
+    "median_frequency_orders": "number",
+    "median_monetary_total": "money",
+}
+CLV_KINDS = {
+    "segment": "segment",
+    "status": "status",
+    "cluster_name": "cluster",
+    "total_clv": "money",
+    "mean_clv": "money",
+    "mean_p_alive": "probability",
+    "share_of_clv": "share",
+    "value_at_stake": "money",
+}
+QUALITY_KINDS = {"outcome": "text", "share": "share"}
+
+
+def clv_groups_for_page(table: pd.DataFrame, language: str) -> pd.DataFrame:
+    """A :func:`clv_by_group` table for the page: shares as 0-1, customers without a group named in
+    the page's language (the group's own names are translated by the table's kinds)."""
+    shown = table.rename(columns={"share_of_clv_%": "share_of_clv"})
+    shown["share_of_clv"] = shown["share_of_clv"] / 100.0
+    column = shown.columns[0]
+    shown[column] = shown[column].replace({"(none)": labels.t("no_group", language)})
+    return shown

@@ -16,13 +16,14 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from helpers import catalog, paths
+from helpers import catalog, labels, paths
 from helpers.catalog import Stage
 from helpers.config import MEMORY_LIMIT_HINT, OUT_OF_MEMORY, Params, list_datasets, list_periods, load_params
 
@@ -147,33 +148,55 @@ def period_lock(dataset: str, period: str, root: Path | None = None) -> Iterator
         yield
 
 
+NOTES_TAG = "notes"  # a notebook cell with this tag is for analysts: it is left out of the page
+
+
 def export_html(
-    notebook: Path, target: Path, title: str | None = None, links: list[tuple[str, str]] | None = None
+    notebook: Path,
+    target: Path,
+    title: str | None = None,
+    links: list[tuple[str, str]] | None = None,
+    language: str = "en",
 ) -> Path:
-    """The executed notebook as a stand-alone page that works offline: code hidden, figures embedded
-    as base64 PNG, no script fetched from the internet; ``title`` for the browser tab and ``links``
-    (label, relative href) in a bar at the top of the page."""
+    """The executed notebook as a stand-alone page that works offline: code hidden, cells tagged
+    ``notes`` left out, figures embedded as base64 PNG, no script fetched from the internet; ``title``
+    for the browser tab, ``links`` (label, relative href) in a bar at the top of the page and
+    ``language`` as the page's language (its ``lang``)."""
     import nbformat
 
     node = nbformat.read(notebook, as_version=4)
     if title:
         node.metadata["title"] = title
     node.metadata["ca_links"] = [list(link) for link in links or []]
-    body, _ = _html_exporter().from_notebook_node(node)
+    exporter = _html_exporter()
+    with _EXPORT_LOCK:
+        exporter.language_code = language
+        body, _ = exporter.from_notebook_node(node)
     target.write_text(body, encoding="utf-8")
     return target
 
 
+def page_language(params: Params, stage: Stage) -> str:
+    """The language of a stage's page: the report's (report.language); the analysts' stage pages are
+    in English."""
+    return params.report.language if stage.number == catalog.REPORT_STAGE else "en"
+
+
 def page_title(params: Params, stage: Stage) -> str:
-    """A page's title: dataset, period and stage."""
-    return f"{stage.title} · {params.dataset_title} · {params.period}"
+    """A page's title: stage, dataset and period (the report's in its language)."""
+    title = labels.stage_title(stage.title, page_language(params, stage))
+    return f"{title} · {params.dataset_title} · {params.period}"
 
 
-def page_links(stage: Stage) -> list[tuple[str, str]]:
+def page_links(stage: Stage, language: str = "en") -> list[tuple[str, str]]:
     """The bar at the top of a page: every other page of the period back to the report, and all reports."""
+    everything = (labels.t("all_reports", language), "../../index.html")
     if stage.number == catalog.REPORT_STAGE:
-        return [("All reports", "../../index.html")]
-    return [("← Customer report", "index.html"), ("All reports", "../../index.html")]
+        return [everything]
+    return [(labels.t("back_to_report", language), "index.html"), everything]
+
+
+_EXPORT_LOCK = threading.Lock()  # the shared exporter's language is set for one page at a time
 
 
 @functools.lru_cache(maxsize=1)
@@ -181,14 +204,17 @@ def _html_exporter():
     """One exporter for every page of a process: a fresh one compiles its templates again on first
     use (a stage page: 0.3 s with a fresh exporter, 0.15 s with a used one)."""
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
 
-    return HTMLExporter(
+    exporter = HTMLExporter(
         template_name="offline",
         extra_template_basedirs=[str(TEMPLATES)],
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={NOTES_TAG}), enabled=True)
+    return exporter
 
 
 # The kernel only talks to this process on loopback; its TCP-encryption notice is noise here.
@@ -558,7 +584,8 @@ def _run_notebooks(
 
 def _export_page(executed: Path, page: Path, params: Params, stage: Stage) -> None:
     """One stage's HTML page; the report's page is also the period's landing page (index.html)."""
-    export_html(executed, page, page_title(params, stage), page_links(stage))
+    language = page_language(params, stage)
+    export_html(executed, page, page_title(params, stage), page_links(stage, language), language)
     if stage.number == catalog.REPORT_STAGE:
         shutil.copyfile(page, page.with_name("index.html"))
 
@@ -579,6 +606,13 @@ def run_period(
     params = load_params(dataset, period, root)
     dataset, period = params.dataset, params.period
     label = run_label(dataset, period)
+    if params.report.language == "zh":
+        from helpers import plots
+
+        if plots.cjk_font() is None:
+            raise RuntimeError(
+                f"{label}: report.language is zh, but {plots.CJK_FONT_HINT}; nothing was built."
+            )
     plan = plan_stages(params, root, only)
     if only and not catalog.is_built(dataset, period, root):
         raise UsageError(
@@ -671,13 +705,15 @@ body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:960px;m
 h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0}
 td,th{border-bottom:1px solid #d9e2ec;padding:.35rem .8rem;text-align:left}th{background:#f0f4f8}
 td.num{text-align:right;font-variant-numeric:tabular-nums}a{color:#0b69a3}.muted{color:#627d98}
+.scroll{overflow-x:auto;max-width:100%}
 """
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, language: str = "en") -> str:
     return (
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{PAGE_STYLE}</style></head><body>{body}</body></html>\n"
+        f"<!DOCTYPE html><html lang='{language}'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style></head><body>{body}</body></html>\n"
     )
 
 
@@ -716,13 +752,14 @@ def write_period_index(report: Path, products: Path, run_facts: dict) -> Path:
     return target
 
 
-HEADLINE_COLUMNS = [
-    ("active_customers", "active customers"),
-    ("revenue", "revenue"),
-    ("revenue_change", "vs previous"),
-    ("customers_at_risk", "at risk"),
-    ("expected_clv", "expected CLV"),
+HEADLINE_COLUMNS = [  # key of the headline's facts, its heading (helpers.labels)
+    ("buyers", "index_buyers"),
+    ("revenue", "index_revenue"),
+    ("revenue_change", "index_change"),
+    ("at_risk", "index_at_risk"),
+    ("expected_clv", "index_clv"),
 ]
+INDEX_HEADINGS = ("index_period", "index_window", "index_built")
 
 
 def published_periods(root: Path | None = None) -> dict[str, list[dict]]:
@@ -745,7 +782,9 @@ def write_reports_index(root: Path | None = None) -> Path:
     from helpers.config import read_defaults
 
     reports = paths.reports_root(root)
-    project = read_defaults(root).get("project_name") or Params.model_fields["project_name"].default
+    defaults = read_defaults(root)
+    project = defaults.get("project_name") or Params.model_fields["project_name"].default
+    language = (defaults.get("report") or {}).get("language", "en")
     built = published_periods(root)
     sections = []
     for dataset in sorted(set(built) | set(list_datasets(root))):
@@ -755,14 +794,16 @@ def write_reports_index(root: Path | None = None) -> Path:
         if not runs:
             count = len(list_periods(dataset, root))
             sections.append(
-                heading + f"<p class='muted'>{count} period(s) defined; none has been built yet.</p>"
+                heading
+                + f"<p class='muted'>{html.escape(labels.t('index_none_built', language, count=count))}</p>"
             )
             continue
         rows = []
         for facts in runs:
-            headline = facts.get("headline", {})
+            published = facts.get("headline", {})
+            headline = published.get("facts", published)
             cells = "".join(
-                f"<td class='num'>{html.escape(str(headline.get(key, '')))}</td>"
+                f"<td class='num'>{html.escape(str(headline.get(key, '–')))}</td>"
                 for key, _ in HEADLINE_COLUMNS
             )
             link = f"{html.escape(dataset)}/{html.escape(facts['period'])}/index.html"
@@ -771,20 +812,22 @@ def write_reports_index(root: Path | None = None) -> Path:
                 f"<td>{facts['period_start']} to {facts['period_end']}</td>{cells}"
                 f"<td class='muted'>{html.escape(facts['finished'])}</td></tr>"
             )
+        period, window, built_at = (labels.t(key, language) for key in INDEX_HEADINGS)
         sections.append(
             heading
-            + "<table><tr><th>period</th><th>window</th>"
-            + "".join(f"<th>{html.escape(label)}</th>" for _, label in HEADLINE_COLUMNS)
-            + "<th>built</th></tr>"
+            + f"<div class='scroll'><table><tr><th>{html.escape(period)}</th><th>{html.escape(window)}</th>"
+            + "".join(f"<th>{html.escape(labels.t(key, language))}</th>" for _, key in HEADLINE_COLUMNS)
+            + f"<th>{html.escape(built_at)}</th></tr>"
             + "".join(rows)
-            + "</table>"
+            + "</table></div>"
         )
-    body = f"<h1>{html.escape(project)}: reports</h1>" + (
-        "".join(sections) if sections else "<p>No dataset is defined yet.</p>"
+    title = labels.t("index_title", language, project=project)
+    body = f"<h1>{html.escape(title)}</h1>" + (
+        "".join(sections) if sections else f"<p>{html.escape(labels.t('index_no_dataset', language))}</p>"
     )
     target = reports / "index.html"
     reports.mkdir(parents=True, exist_ok=True)
     tmp = reports / f".index.html.{os.getpid()}"
-    tmp.write_text(_page(f"{project}: reports", body), encoding="utf-8")
+    tmp.write_text(_page(title, body, language), encoding="utf-8")
     os.replace(tmp, target)
     return target

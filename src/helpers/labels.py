@@ -1,0 +1,828 @@
+"""The one label dictionary: every human word of the customer report and of its exports' data
+dictionary, in English and Chinese. Column names, status words, section titles, sentences, the default
+segments and cluster words all have their home here; a page or an export never shows a raw column name,
+and a column missing from :data:`COLUMNS` is an error naming it rather than a silent ``snake_case``
+heading.
+
+Sentences are templates (``str.format`` fields in braces) in both languages under one key; numbers
+come formatted by :mod:`helpers.formats` before they are put in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from helpers.config import STATUSES
+
+
+@dataclass(frozen=True)
+class Label:
+    """A name as the page shows it, and what it means (for the data dictionary), in both languages."""
+
+    en: str
+    zh: str
+    help_en: str = ""
+    help_zh: str = ""
+
+    def text(self, language: str) -> str:
+        return self.zh if language == "zh" else self.en
+
+    def help(self, language: str) -> str:
+        return self.help_zh if language == "zh" else self.help_en
+
+
+# ----------------------------------------------------------------------------------- columns
+
+COLUMNS: dict[str, Label] = {
+    "customer_id": Label(
+        "Customer",
+        "客户编号",
+        "the customer's id as in the source (or its keyed hash when pseudonymisation is on)",
+        "源数据中的客户编号（开启假名化时为其密钥哈希）",
+    ),
+    "segment": Label(
+        "Segment", "客户分群", "RFM segment (the rule table in params)", "RFM 分群（规则见参数文件）"
+    ),
+    "status": Label(
+        "Status",
+        "客户状态",
+        "potential, new, active, at risk, lapsed or churned (the rules are on the report's page)",
+        "潜在、新客、活跃、流失风险、沉寂或已流失（规则见报告页面）",
+    ),
+    "recency_days": Label(
+        "Days since last order",
+        "距上次下单天数",
+        "days from the last order to the end of the period",
+        "从最后一次下单到本期末的天数",
+    ),
+    "frequency_orders": Label(
+        "Orders", "订单数", "number of distinct orders up to the end of the period", "截至本期末的订单数"
+    ),
+    "monetary_total": Label(
+        "Total spend",
+        "累计消费",
+        "total net spend up to the end of the period (returns subtracted)",
+        "截至本期末的累计净消费（已扣除退货）",
+    ),
+    "avg_order_value": Label(
+        "Average order", "平均订单金额", "total spend divided by the number of orders", "累计消费除以订单数"
+    ),
+    "first_order_ts": Label(
+        "First order", "首次下单", "date and time of the first order", "首次下单的日期和时间"
+    ),
+    "last_order_ts": Label(
+        "Last order", "最近下单", "date and time of the last order", "最近一次下单的日期和时间"
+    ),
+    "tenure_days": Label(
+        "Days since first order",
+        "距首次下单天数",
+        "days from the first order to the end of the period",
+        "从首次下单到本期末的天数",
+    ),
+    "score": Label(
+        "Score",
+        "客户评分",
+        "weighted customer score, 0 (worst) to 100 (best)",
+        "加权客户评分，0（最差）到 100（最好）",
+    ),
+    "tier": Label("Tier", "等级", "score tier (A is best)", "评分等级（A 最好）"),
+    "driver_1": Label(
+        "Main driver",
+        "首要因素",
+        "the indicator that added most to the score (its column name)",
+        "对评分贡献最大的指标（列名）",
+    ),
+    "driver_2": Label(
+        "Second driver",
+        "次要因素",
+        "the indicator that added second most to the score (its column name)",
+        "对评分贡献第二大的指标（列名）",
+    ),
+    "p_alive": Label(
+        "Chance still a customer",
+        "仍是客户的概率",
+        "probability that the customer is still buying (purchase model)",
+        "客户仍在购买的概率（购买模型）",
+    ),
+    "expected_purchases": Label(
+        "Expected purchases",
+        "预期购买次数",
+        "expected number of purchases over the lifetime-value horizon",
+        "在终身价值预测期内的预期购买次数",
+    ),
+    "clv": Label(
+        "Expected value",
+        "预期价值",
+        "expected value of the customer's purchases over the horizon, discounted",
+        "客户在预测期内购买的预期价值（已折现）",
+    ),
+    "typical_gap_days": Label(
+        "Usual days between orders",
+        "通常下单间隔天数",
+        "the customer's average days between orders (the dataset's purchase cycle for one-order customers)",
+        "客户平均的下单间隔天数（只下过一单的客户取数据集的购买周期）",
+    ),
+    "value_at_stake": Label(
+        "Value at stake",
+        "潜在损失价值",
+        "expected value lost: expected value over the horizon times the chance the customer has left "
+        "(without a purchase model: a year at the customer's pace, at most what they spent per year)",
+        "预期损失价值：预测期内的预期价值乘以客户已流失的概率（无购买模型时：按客户节奏一年的消费，"
+        "最多为其每年实际消费）",
+    ),
+    "cluster_name": Label(
+        "Cluster", "客户簇", "k-means cluster of similar customers", "k-means 聚类得到的相似客户群"
+    ),
+    "period_orders": Label(
+        "Orders in the period", "本期订单数", "orders within the period", "本期内的订单数"
+    ),
+    "period_revenue": Label(
+        "Spend in the period", "本期消费", "net spend within the period", "本期内的净消费"
+    ),
+    # summary tables
+    "customers": Label("Customers", "客户数"),
+    "share_of_customers": Label("Share of customers", "客户占比"),
+    "share_of_revenue": Label("Share of revenue", "收入占比"),
+    "share_of_spend": Label("Share of all spend", "累计消费占比"),
+    "revenue": Label("Revenue", "收入"),
+    "change": Label("Change", "变化"),
+    "previous_customers": Label("Customers before", "上期客户数"),
+    "rule": Label("Rule", "规则"),
+    "meaning": Label("What it means", "含义"),
+    "action": Label("What to do", "建议行动"),
+    "median_recency_days": Label("Median days since last order", "距上次下单天数中位数"),
+    "median_frequency_orders": Label("Median orders", "订单数中位数"),
+    "median_monetary_total": Label("Median total spend", "累计消费中位数"),
+    "recency_claim": Label("Its name says", "名称含义"),
+    "check": Label("Checked", "核对结果"),
+    "total_clv": Label("Expected value", "预期价值"),
+    "mean_clv": Label("Expected value per customer", "人均预期价值"),
+    "mean_p_alive": Label("Average chance still a customer", "平均仍是客户的概率"),
+    "share_of_clv": Label("Share of expected value", "预期价值占比"),
+    "outcome": Label("Rows", "数据行"),
+    "rows": Label("Count", "行数"),
+    "share": Label("Share", "占比"),
+    "top": Label("Customers", "客户"),
+    "file": Label("File", "文件", "the export file", "导出文件"),
+    "column": Label("Column", "列", "the column's name in the file", "文件中的列名"),
+    "label": Label("Label", "名称", "the column as the report names it", "报告中使用的名称"),
+    "type": Label("Type", "类型", "the column's data type", "列的数据类型"),
+    "description": Label("Description", "说明", "what the column holds", "该列的内容"),
+}
+
+
+def column(key: str, language: str) -> str:
+    """A column's name as the page shows it; a column without a label is an error naming it."""
+    if key not in COLUMNS:
+        raise KeyError(f"column '{key}' has no label; add it to COLUMNS in helpers/labels.py.")
+    return COLUMNS[key].text(language)
+
+
+def headings(frame: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The frame with every column renamed to its label (an unlabelled column is an error)."""
+    return frame.rename(columns={c: column(c, language) for c in frame.columns})
+
+
+# ------------------------------------------------------------------------------- the statuses
+
+STATUS_WORDS: dict[str, Label] = {
+    "potential": Label("potential", "潜在"),
+    "new": Label("new", "新客"),
+    "active": Label("active", "活跃"),
+    "at risk": Label("at risk", "流失风险"),
+    "lapsed": Label("lapsed", "沉寂"),
+    "churned": Label("churned", "已流失"),
+}
+assert tuple(STATUS_WORDS) == STATUSES, "every status word has its label, in the vocabulary's order"
+
+
+def status(word: str, language: str, capital: bool = False) -> str:
+    """A status as the page writes it ("at risk", "At risk", "流失风险")."""
+    text = STATUS_WORDS[word].text(language)
+    return text[:1].upper() + text[1:] if capital and language == "en" else text
+
+
+# ------------------------------------------------------------------------------ the segments
+
+# The default segments of params/defaults.yaml in Chinese: name, meaning, action. A segment table of
+# one's own (rfm.segments) is shown as written in params.
+SEGMENTS_ZH: dict[str, tuple[str, str, str]] = {
+    "Champions": (
+        "冠军客户",
+        "最近购买、购买频繁且消费最多。",
+        "奖励他们，让他们抢先体验新品，并邀请他们评价和推荐。",
+    ),
+    "Loyal Customers": (
+        "忠诚客户",
+        "定期购买、消费不错，而且不久前刚买过。",
+        "提供会员或忠诚度计划，推荐更高价值的产品。",
+    ),
+    "Budding Loyalists": (
+        "成长中的忠诚客户",
+        "最近购买且不止一次，但消费还不多。",
+        "推荐相关产品并邀请加入会员，把购买习惯变成忠诚。",
+    ),
+    "Recent First-Timers": (
+        "近期首购客户",
+        "最近购买，且至今只买过一次。",
+        "欢迎他们，帮助他们上手，让第二次购买变得容易。",
+    ),
+    "Promising": ("值得培养客户", "只买过一次，购买时间较近。", "发送小额限时优惠，吸引他们再次购买。"),
+    "Need Attention": (
+        "需要关注客户",
+        "买过不止一次但消费不多，且最近没有购买。",
+        "在他们离开之前，根据以往购买推送个性化优惠。",
+    ),
+    "Can't Lose Them": (
+        "不能失去的客户",
+        "曾是最好的客户，购买频繁、消费最多，但已经很久没有购买。",
+        "亲自挽回：询问原因，并提供有力的专属优惠。",
+    ),
+    "Fading Regulars": (
+        "渐远常客",
+        "买过多次、消费不错，但已经很久以前。",
+        "在他们离开之前发送个性化的唤回信息和优惠。",
+    ),
+    "About To Sleep": (
+        "即将沉睡客户",
+        "购买少或消费少，最近一次购买已经有些时候了。",
+        "用热门产品和适度折扣提醒他们，重新激发兴趣。",
+    ),
+    "Hibernating": (
+        "冬眠客户",
+        "很久以前买过一次，金额中等或较高。",
+        "纳入低成本的相关优惠活动，不要投入太多。",
+    ),
+    "Long Gone": (
+        "久远低值客户",
+        "很久以前购买，消费最少。",
+        "不纳入付费营销活动，最多发送一次低成本的唤回信息。",
+    ),
+}
+
+
+def segment(name: str, language: str) -> str:
+    """A segment's name in the page's language (a segment of one's own keeps its name)."""
+    return SEGMENTS_ZH[name][0] if language == "zh" and name in SEGMENTS_ZH else name
+
+
+def segment_text(name: str, meaning: str, action: str, language: str) -> tuple[str, str]:
+    """A segment's meaning and action in the page's language."""
+    if language == "zh" and name in SEGMENTS_ZH:
+        return SEGMENTS_ZH[name][1], SEGMENTS_ZH[name][2]
+    return meaning, action
+
+
+# ------------------------------------------------------------------------------- the clusters
+
+CLUSTER_WORDS_ZH = {  # clustering.WORDS and its other words, in Chinese
+    "recent": "近期购买",
+    "cooling": "渐冷",
+    "dormant": "久未购买",
+    "one-off": "单次",
+    "occasional": "偶尔购买",
+    "frequent": "频繁购买",
+    "low spend": "低消费",
+    "mid spend": "中等消费",
+    "high spend": "高消费",
+    "average": "一般",
+    "all customers": "全部客户",
+}
+
+
+def cluster(name: str, language: str) -> str:
+    """A cluster's name ("recent, frequent, high spend") in the page's language, word by word; a
+    repeated name's number "(2)" is kept."""
+    if language != "zh":
+        return name
+    base, bracket, number = name.partition(" (")
+    words = [CLUSTER_WORDS_ZH.get(word.strip(), word.strip()) for word in base.split(",")]
+    return "、".join(words) + (f"（{number.rstrip(')')}）" if bracket else "")
+
+
+# ------------------------------------------------------------------------- data-quality reasons
+
+REASONS_ZH = {
+    "kept": "保留：后续所有步骤使用的干净数据行",
+    "missing_customer_id": "没有客户编号（空值或缺失值）",
+    "unparseable_timestamp": "下单日期缺失，或不符合任何配置的格式",
+    "invalid_amount": "金额缺失、不是数字，或大得不合理（10^14 及以上）",
+    "zero_amount": "金额恰好为零",
+    "before_history_start": "下单时间早于配置的历史起点",
+    "after_as_of": "下单时间晚于本期末（留给以后的期间，不是错误）",
+    "other_currency": "金额不是报告货币",
+    "return": "退货或取消，按退货设置隔离",
+    "duplicate": "与之前某行完全重复",
+    "extreme_amount": "金额超过极端值阈值，按设置剔除",
+    "total": "源数据的全部行",
+}
+REASONS_EN = {"kept": "Kept: clean rows used by every later stage", "total": "All rows of the source"}
+
+
+def reason(code: str, description: str, language: str) -> str:
+    """A data-quality outcome (kept, a reject reason, total) as the page names it."""
+    if language == "zh":
+        return REASONS_ZH.get(code, description)
+    return REASONS_EN.get(code, description[:1].upper() + description[1:])
+
+
+# ------------------------------------------------------------------------------ the sentences
+
+# Proper names a Chinese page keeps as they are (model names, file formats, abbreviations).
+PROPER_NAMES = (
+    "RFM",
+    "CLV",
+    "CRM",
+    "BG/NBD",
+    "MBG/NBD",
+    "Pareto/NBD",
+    "Gamma-Gamma",
+    "k-means",
+    "CSV",
+    "Excel",
+)
+
+TEXT: dict[str, tuple[str, str]] = {
+    # the page
+    "report_title": ("Customer report", "客户报告"),
+    "all_reports": ("All reports", "全部报告"),
+    "back_to_report": ("← Customer report", "← 客户报告"),
+    "period_line": ("{title} · {start} to {end}.", "{title} · {start}至{end}。"),
+    "contents": ("Contents", "目录"),
+    "purpose": (
+        "Who our customers are, which of them matter most and which are slipping away, from the order "
+        "data up to {end}.",
+        "基于截至{end}的订单数据：我们的客户是谁、哪些最重要、哪些正在流失。",
+    ),
+    # comparisons (helpers.catalog.compared_period gives the reason and its values)
+    "comparison_none": (
+        "This period is not compared with another (compare_with is null).",
+        "本期不与其他期间比较。",
+    ),
+    "comparison_not_built": (
+        "The period to compare with, {label}, has not been built yet, so no changes are shown.",
+        "用于比较的期间 {label} 尚未生成，因此不显示变化。",
+    ),
+    "comparison_ids_differ": (
+        "{label} was built with customer ids {other} and this period with ids {this}, so the two cannot "
+        "be compared and no changes are shown.",
+        "{label} 与本期的客户编号处理方式不同，无法比较，因此不显示变化。",
+    ),
+    "comparison_earlier_ids_differ": (
+        "The earlier periods of {title} that have been built keep customer ids {other}, unlike this one, "
+        "so no changes are shown.",
+        "{title} 已生成的早期期间与本期的客户编号处理方式不同，因此不显示变化。",
+    ),
+    "comparison_none_built": (
+        "No earlier period of {title} has been built, so no changes are shown.",
+        "{title} 的早期期间尚未生成，因此不显示变化。",
+    ),
+    "comparison_first": (
+        "This is the first period of {title}: changes appear from the next period on.",
+        "这是 {title} 的第一个期间：从下一期开始显示变化。",
+    ),
+    "comparison_explicit": ("Compared with {label}.", "与 {label} 比较。"),
+    "comparison_latest": (
+        "Compared with {label}, the latest earlier period of {title}.",
+        "与 {title} 最近的早期期间 {label} 比较。",
+    ),
+    # sections
+    "section_headline": ("Headline numbers", "核心指标"),
+    "section_trend": ("Trend", "趋势"),
+    "section_status": ("Customer status", "客户状态"),
+    "section_segments": ("Segments", "客户分群"),
+    "section_migration": ("Segment migration", "分群迁移"),
+    "section_clusters": ("Clusters", "客户聚类"),
+    "section_clv": ("Lifetime value", "终身价值"),
+    "section_lists": ("Customers to act on", "需要跟进的客户"),
+    "section_cohorts": ("Cohort retention", "同期群留存"),
+    "section_contribution": ("Customer contribution", "客户贡献"),
+    "section_quality": ("Data quality", "数据质量"),
+    "section_method": ("How the numbers are made", "数据计算方法"),
+    "section_exports": ("Exports and detailed pages", "导出文件与详细页面"),
+    # KPI cards
+    "kpi_revenue": ("Revenue", "收入"),
+    "kpi_orders": ("Orders", "订单数"),
+    "kpi_buyers": ("Customers who ordered", "下单客户数"),
+    "kpi_avg_order_value": ("Average order", "平均订单金额"),
+    "kpi_repeat_purchase_rate": ("Repeat-purchase rate", "复购率"),
+    "kpi_expected_clv": ("Expected value, next {months} months", "未来 {months} 个月预期价值"),
+    "kpi_status": ("{status} customers", "{status}客户"),
+    "kpi_vs": ("vs {label}", "对比 {label}"),
+    "kpi_trend_title": ("{label} in {periods}", "{label}：{periods}"),
+    "kpi_note": (
+        "Each card: the figure for {period}, its change since {label} and, where earlier periods are "
+        "known, a small line of its trend.",
+        "每张卡片：{period} 的数值、相对 {label} 的变化，以及已知早期期间时的小趋势线。",
+    ),
+    "kpi_note_alone": (
+        "Each card: the figure for {period} and, where earlier periods are known, a small line of its trend.",
+        "每张卡片：{period} 的数值，以及已知早期期间时的小趋势线。",
+    ),
+    # trend
+    "trend_intro": (
+        "Revenue, orders, customers who ordered and active customers in each built period of {title} up "
+        "to this one; the first three computed the same way from the orders up to {end}.",
+        "{title} 截至本期各已生成期间的收入、订单数、下单客户数和活跃客户数；前三项均按相同方法由截至{end}"
+        "的订单计算。",
+    ),
+    "trend_one_period": (
+        "No earlier period of {title} has been built, so there is no trend yet.",
+        "{title} 尚无已生成的早期期间，暂无趋势。",
+    ),
+    "trend_chart_title": ("Per period", "各期间"),
+    "trend_active": ("Active customers", "活跃客户数"),
+    "axis_period": ("period", "期间"),
+    # statuses
+    "status_intro": (
+        "Every customer has one status, with the same meaning on this page, in the lists and in the exports.",
+        "每位客户只有一个状态，在本页、名单和导出文件中含义相同。",
+    ),
+    "status_rule_potential": (
+        "known from the customer records, no order yet",
+        "客户资料中有记录，但尚未下单",
+    ),
+    "status_rule_new": ("first order in this period", "本期首次下单"),
+    "status_rule_churned_days": ("no order for more than {days}", "超过 {days} 没有下单"),
+    "status_rule_churned_model": (
+        "no order for more than {days}, or a chance below {p} of still being a customer",
+        "超过 {days} 没有下单，或仍是客户的概率低于 {p}",
+    ),
+    "status_rule_active": (
+        "last order within {gaps}× their usual gap between orders",
+        "最近一次下单在其通常下单间隔的 {gaps} 倍以内",
+    ),
+    "status_rule_at_risk": (
+        "last order between {low}× and {high}× their usual gap between orders ago",
+        "最近一次下单在其通常下单间隔的 {low} 倍到 {high} 倍之间",
+    ),
+    "status_rule_lapsed": (
+        "last order more than {gaps}× their usual gap ago, not churned",
+        "最近一次下单超过其通常下单间隔的 {gaps} 倍，但尚未流失",
+    ),
+    "status_gap_note": (
+        "A customer's usual gap is their own average time between orders; for customers with one order "
+        "it is the purchase cycle of {title}, {cycle} (the median usual gap of the customers with two or "
+        "more orders).",
+        "客户的通常间隔是其自己的平均下单间隔；只下过一单的客户取 {title} 的购买周期 {cycle}（有两单及以上"
+        "客户的通常间隔中位数）。",
+    ),
+    "flow_intro": (
+        "Where the customers of {label} stand now (rows: their status in {label}; columns: now).",
+        "{label} 的客户现在的状态（行：{label} 时的状态；列：现在的状态）。",
+    ),
+    "flow_title": ("Status: {label} → {period}", "客户状态：{label} → {period}"),
+    "flow_axis_now": ("status now", "现在的状态"),
+    "flow_axis_before": ("status in {label}", "{label} 时的状态"),
+    "flow_not_yet": ("not yet a customer", "当时尚不是客户"),
+    "flow_gone": ("no longer in the data", "已不在数据中"),
+    "flow_move": (
+        "{count} of the {total} customers who were {before} in {label} are now {now}.",
+        "{label} 时为“{before}”的 {total} 位客户中，{count} 位现在为“{now}”。",
+    ),
+    "flow_stayed": (
+        "Every customer of {label} has the same status now.",
+        "{label} 的所有客户现在的状态都没有变化。",
+    ),
+    "flow_unknown": (
+        "The statuses of {label} are not known, so the flow between statuses is not shown.",
+        "{label} 的客户状态未知，因此不显示状态流转。",
+    ),
+    # segments
+    "segments_intro": (
+        "Customers grouped by how recently, how often and how much they bought. Each segment keeps its "
+        "colour in every chart and period.",
+        "按最近购买时间、购买频率和消费金额对客户分群。每个分群在所有图表和期间中颜色不变。",
+    ),
+    "segments_chart_title": ("Customers per segment", "各分群客户数"),
+    "segments_grew": (
+        "{segment} grew by {change} customers to {now} (from {before} in {label}).",
+        "{segment} 增加了 {change} 位客户，达到 {now}（{label} 为 {before}）。",
+    ),
+    "segments_shrank": (
+        "{segment} shrank by {change} customers to {now} (from {before} in {label}).",
+        "{segment} 减少了 {change} 位客户，降至 {now}（{label} 为 {before}）。",
+    ),
+    "segments_same": (
+        "Every segment has as many customers as in {label}.",
+        "每个分群的客户数都与 {label} 相同。",
+    ),
+    "segments_none_empty": ("no customers this period", "本期没有客户"),
+    "segments_guide": ("What each segment means and what to do:", "各分群的含义和建议行动："),
+    "segment_size": ("{customers} customers, {share} of all", "{customers} 位客户，占 {share}"),
+    "segment_item": ("({size}). {meaning} What to do: {action}", "（{size}）。{meaning}建议：{action}"),
+    "status_rules": (
+        "The rules, checked in this order: new, churned, active, at risk, lapsed (the first that holds "
+        "wins):",
+        "判断规则（按新客、已流失、活跃、流失风险、沉寂的顺序判断，先满足者为准）：",
+    ),
+    "truth_intro": (
+        "Do the segment names tell the truth? Each name promises how recently its customers bought; the "
+        "table checks that against the segment's own median.",
+        "分群名称是否属实？每个名称都暗示客户最近一次购买的时间，下表用该分群自身的中位数进行核对。",
+    ),
+    "truth_ok": ("yes", "是"),
+    "truth_flag": ("no: {detail}", "否：{detail}"),
+    "truth_too_old": (
+        "half of them last ordered more than {median} ago",
+        "一半客户的最近一次下单在 {median} 以前",
+    ),
+    "truth_too_recent": (
+        "half of them ordered within the last {median}",
+        "一半客户在最近 {median} 内下过单",
+    ),
+    "truth_all_ok": (
+        "Every segment's customers match what its name says.",
+        "每个分群的客户都与其名称相符。",
+    ),
+    "truth_some_flagged": (
+        "{count} segment names do not match their customers this period (marked below).",
+        "本期有 {count} 个分群名称与其客户不符（见下表标记）。",
+    ),
+    "recency_within": ("last order within {high}", "最近下单在 {high} 以内"),
+    "recency_between": ("last order {low} to {high} ago", "最近下单在 {low} 至 {high} 以前"),
+    "recency_beyond": ("last order more than {low} ago", "最近下单在 {low} 以前"),
+    "recency_any": ("any time", "任何时间"),
+    # migration
+    "migration_intro": (
+        "Where this period's customers stood in {label} (rows) and where they stand now (columns); the "
+        "diagonal holds those who stayed.",
+        "本期客户在 {label} 时所在的分群（行）和现在所在的分群（列）；对角线为没有变化的客户。",
+    ),
+    "migration_title": ("Segments: {label} → {period}", "客户分群：{label} → {period}"),
+    "migration_axis_now": ("segment now", "现在的分群"),
+    "migration_axis_before": ("segment in {label}", "{label} 时的分群"),
+    "migration_new": ("new since {label}", "{label} 之后新增"),
+    "migration_move": (
+        "{count} customers moved from {before} to {now}.",
+        "{count} 位客户从 {before} 转入 {now}。",
+    ),
+    "migration_move_one": ("1 customer moved from {before} to {now}.", "1 位客户从 {before} 转入 {now}。"),
+    "migration_none": ("No customer changed segment.", "没有客户改变分群。"),
+    "axis_customers": ("customers", "客户数"),
+    # clusters
+    "clusters_intro": (
+        "A second, data-driven grouping: customers with similar recency, orders and spend, found by "
+        "k-means. The chart places each cluster by the percentile of its typical customer among all "
+        "customers (0-100; further out is always better: more recent, more orders, more spend).",
+        "第二种基于数据的分组：用 k-means 找出最近购买时间、订单数和消费相近的客户。图中按每个簇的典型客户"
+        "在全部客户中的百分位"
+        "（0-100）定位，越靠外越好：购买越近、订单越多、消费越高。",
+    ),
+    "clusters_chart_title": ("Cluster profiles", "客户簇画像"),
+    "clusters_axis": ("percentile among all customers", "在全部客户中的百分位"),
+    "radar_recency": ("recent order", "近期下单"),
+    "radar_frequency": ("orders", "订单数"),
+    "radar_monetary": ("spend", "消费"),
+    # lifetime value
+    "clv_intro": (
+        "The expected value of each customer's purchases over the next {months} months, from a "
+        "purchase model ({model}) and a spend model (Gamma-Gamma): {total} in all, {top} of it from the "
+        "top 10% of customers.",
+        "每位客户未来 {months} 个月购买的预期价值，来自购买模型（{model}）和消费模型（Gamma-Gamma）：合计 {"
+        "total}，其中 {top} "
+        "来自前 10% 的客户。",
+    ),
+    "clv_not_estimated": (
+        "Lifetime value could not be estimated this period: {reason}.",
+        "本期无法估计终身价值：{reason}。",
+    ),
+    "clv_too_few": (
+        "only {repeat} customers made a repeat purchase, and the models need at least {needed}",
+        "只有 {repeat} 位客户有重复购买，而模型至少需要 {needed} 位",
+    ),
+    "clv_fit_failed": ("the {model} purchase model could not be fitted", "{model} 购买模型无法拟合"),
+    "clv_chart_title": ("Expected value per segment", "各分群预期价值"),
+    "clv_axis": ("expected value, next {months} months", "未来 {months} 个月预期价值"),
+    "clv_by_status": (
+        "By status (value at stake: see the method notes):",
+        "按客户状态（潜在损失价值见计算方法）：",
+    ),
+    "no_group": ("(none)", "（无）"),
+    "clv_by_cluster": ("By cluster, largest expected value first:", "按客户簇，预期价值从高到低："),
+    # lists
+    "churn_intro": (
+        "Churn warning: all {count} customers who are {statuses}, largest value at stake first; search "
+        "by customer, segment or status.",
+        "流失预警：全部 {count} 位“{statuses}”客户，按潜在损失价值从高到低排列；可按客户编号、分群或状态搜"
+        "索。",
+    ),
+    "churn_top": (
+        "Churn warning: the {shown} of the {count} customers who are {statuses} with the largest value at "
+        "stake (all of them are in the churn-warning export); search by customer, segment or status.",
+        "流失预警：{count} 位“{statuses}”客户中潜在损失价值最高的 {shown} 位（全部客户见流失预警导出文件）"
+        "；可按客户编号、分群或状态搜索。",
+    ),
+    "churn_none": ("No customer is {statuses} this period.", "本期没有“{statuses}”的客户。"),
+    "top_clv_intro": (
+        "The {count} customers with the highest expected value over the next {months} months.",
+        "未来 {months} 个月预期价值最高的 {count} 位客户。",
+    ),
+    "list_search": ("Search customers", "搜索客户"),
+    "list_info": ("{first}–{last} of {total}", "第 {first}–{last} 条，共 {total} 条"),
+    "list_empty": ("No customer matches.", "没有匹配的客户。"),
+    "list_previous": ("Previous", "上一页"),
+    "list_next": ("Next", "下一页"),
+    "and": (" and ", "和"),
+    "colon": (": ", "："),
+    "or": (" or ", "或"),
+    # cohorts
+    "cohorts_intro": (
+        "Of the customers who first ordered in a month (rows), the share who ordered again in each later "
+        "month (columns).",
+        "在某月首次下单的客户（行）中，之后每个月（列）再次下单的客户占比。",
+    ),
+    "cohorts_title": ("Customers ordering again, by first-order month", "按首单月份的再次下单比例"),
+    "cohorts_axis_month": ("months after the first order", "首单后的月数"),
+    "cohorts_axis_cohort": ("first order in", "首单月份"),
+    "cohorts_colour": ("ordered again (%)", "再次下单（%）"),
+    "cohorts_by_channel": (
+        "The same by acquisition channel: the share of each channel's customers who ordered again, month "
+        "by month after their first order.",
+        "按获客渠道：各渠道客户首单后每个月再次下单的比例。",
+    ),
+    "cohorts_channel_title": ("Ordering again by acquisition channel", "各获客渠道的再次下单比例"),
+    "cohorts_none": (
+        "No customer has a full month after the first order yet.",
+        "还没有客户在首单后满一个月。",
+    ),
+    # contribution
+    "contribution_intro": (
+        "How much of the period's revenue ({revenue}) comes from the best customers: the top {top1} of "
+        "the {buyers} customers who ordered brought {share1}, the top 5% {share5} and the top 20% {share20}.",
+        "本期收入（{revenue}）有多少来自最好的客户：{buyers} 位下单客户中，前 {top1} 贡献了 {share1}，前 5%"
+        " 贡献了 {share5}，"
+        "前 20% 贡献了 {share20}。",
+    ),
+    "contribution_none": ("Nobody ordered in this period.", "本期没有客户下单。"),
+    "contribution_title": ("Share of revenue by share of customers", "客户占比与收入占比"),
+    "contribution_x": ("customers who ordered, best first (%)", "下单客户，从高到低（%）"),
+    "contribution_y": ("share of the period's revenue (%)", "本期收入占比（%）"),
+    "contribution_top": ("top {share}", "前 {share}"),
+    # data quality
+    "quality_intro": (
+        "Every row of the source is either used or set aside with a reason: {rows_in} rows in = {kept} "
+        "kept + {rejected} set aside.",
+        "源数据的每一行要么被使用，要么附原因被剔除：输入 {rows_in} 行 = 保留 {kept} 行 + 剔除 {rejected} "
+        "行。",
+    ),
+    # method notes
+    "method_segments": (
+        "RFM segments. Every customer gets three scores from 1 to 5: how recently they ordered (R), how "
+        "often (F) and how much they spent (M). R is scored in days ({bands}), F and M by fifths of all "
+        "customers. A rule table turns the three scores into a named segment.",
+        "RFM 分群。每位客户得到三个 1 到 5 的分数：最近一次下单时间（R）、下单频率（F）和消费金额（M）。R "
+        "按天数计分（{bands}），"
+        "F 和 M 按全部客户的五分位计分。规则表把三个分数转换成命名的分群。",
+    ),
+    "method_cycle": (
+        "R 5 to 2 end at {bands} since the last order, multiples of the purchase cycle of {cycle}",
+        "R 5 到 2 分别止于距上次下单 {bands}，即购买周期 {cycle} 的倍数",
+    ),
+    "method_days": (
+        "R 5 to 2 end at {bands} since the last order, as set in the params",
+        "R 5 到 2 分别止于距上次下单 {bands}（参数设定）",
+    ),
+    "method_quintiles": (
+        "by fifths of all customers, like F and M; its names are checked against {bands}",
+        "与 F、M 一样按五分位计分；分群名称按 {bands} 核对",
+    ),
+    "method_status": (
+        "Customer status. Every customer has one of the statuses potential, new, active, at risk, lapsed "
+        "and churned, with the rules shown under Customer status; the lists and exports use the same "
+        "words for the same customers.",
+        "客户状态。每位客户只有一个状态：潜在、新客、活跃、流失风险、沉寂或已流失，规则见“客户状态”一节；名单和导出文件使用"
+        "相同的词指代相同的客户。",
+    ),
+    "method_score": (
+        "Customer score. A number from 0 to 100 that weighs each customer's rank among all customers on "
+        "{indicators}.",
+        "客户评分。0 到 100 的数值，按客户在全部客户中的排名加权：{indicators}。",
+    ),
+    "method_clv": (
+        "Lifetime value. A purchase model ({model}, {chosen}) estimates each customer's chance of still "
+        "being a customer and how often they will buy; a spend model (Gamma-Gamma) estimates how much per "
+        "order. The expected value is the spend expected over the next {months} months, discounted by "
+        "{rate} a month.{validation}",
+        "终身价值。购买模型（{model}，{chosen}）估计每位客户仍是客户的概率和购买频率；消费模型（Gamma-Gamma）估计每单金额。"
+        "预期价值是未来 {months} 个月的预期消费，按每月 {rate} 折现。{validation}",
+    ),
+    "method_chosen": (
+        "chosen among several by how well it predicted held-out months",
+        "从多个模型中按对留出月份的预测效果选出",
+    ),
+    "method_first_listed": (
+        "the first model listed, as the models could not be compared on held-out months",
+        "因无法在留出月份上比较各模型，采用列出的第一个模型",
+    ),
+    "caveat": ("Caveat: {text}", "注意：{text}"),
+    "caveat_not_compared": (
+        "The purchase models were not compared on held-out months.",
+        "购买模型未在留出月份上进行比较。",
+    ),
+    "caveat_poor_fit": (
+        "On the held-out months {model} expected {expected} purchases where {actual} happened ({error} "
+        "off, more than the {limit} this report accepts): take its values as rough.",
+        "在留出月份上，{model} 预期 {expected} 次购买，实际 {actual} 次（偏差 {error}，超过本报告接受的 {li"
+        "mit}）：其数值仅供粗略"
+        "参考。",
+    ),
+    "caveat_at_bound": (
+        "{model}'s parameter {name} ran to the edge of its range ({value}): the model has degenerated.",
+        "{model} 的参数 {name} 达到取值范围的边界（{value}）：模型已退化。",
+    ),
+    "method_validation": (
+        " On the last months of history it had not seen, it predicted {expected} purchases against "
+        "{actual} actual ({error} off in total).",
+        "在模型未见过的最近几个月数据上，它预测了 {expected} 次购买，实际为 {actual} 次（总体偏差 {error}）"
+        "。",
+    ),
+    "method_stake": (
+        "Value at stake is the value a customer's leaving would cost: the expected value over the next "
+        "{months} months times the chance that the customer has already left (1 - P(alive)). Where no "
+        "purchase model is available it is a year of spend at the customer's usual pace, capped at what "
+        "the customer has spent per year so far.",
+        "潜在损失价值是客户流失带来的损失：未来 {months} 个月的预期价值乘以客户已经流失的概率（1 减去仍是客"
+        "户的概率）。没有购买模型时，"
+        "取按客户通常节奏一年的消费，且不超过客户至今每年的实际消费。",
+    ),
+    "method_stake_no_model": (
+        "Value at stake is a year of spend at the customer's usual pace, capped at what the customer has "
+        "spent per year so far (no purchase model was fitted this period).",
+        "潜在损失价值取按客户通常节奏一年的消费，且不超过客户至今每年的实际消费（本期未拟合购买模型）。",
+    ),
+    "method_clv_missing": (
+        "Lifetime value. Not estimated this period: {reason}.",
+        "终身价值。本期未估计：{reason}。",
+    ),
+    # exports
+    "exports_intro": (
+        "Lists for a CRM or an e-mail tool: every customer of each segment (CSV), the churn warning and "
+        "the priority list (CSV, and Excel with their first 10,000 rows), and a data dictionary of every "
+        "column. The detailed pages of the stages are for analysts.",
+        "供 CRM 或邮件工具使用的名单：各分群的全部客户（CSV）、流失预警和优先名单（CSV，以及包含前 10,000 "
+        "行的 Excel），"
+        "以及所有列的数据字典。各步骤的详细页面供分析师使用。",
+    ),
+    "export_segment": ("{segment}: every customer", "{segment}：全部客户"),
+    "export_churn": ("Churn warning", "流失预警"),
+    "export_priority": ("Priority list (best scores first)", "优先名单（评分从高到低）"),
+    "export_dictionary": ("Data dictionary", "数据字典"),
+    "export_format": ("{label} ({format})", "{label}（{format}）"),
+    "stage_page": ("{number} · {title}", "{number} · {title}"),
+    # reports/index.html
+    "index_title": ("{project}: reports", "{project}：报告"),
+    "index_period": ("period", "期间"),
+    "index_window": ("window", "时间范围"),
+    "index_buyers": ("customers who ordered", "下单客户数"),
+    "index_revenue": ("revenue", "收入"),
+    "index_change": ("vs previous", "环比"),
+    "index_at_risk": ("at risk", "流失风险"),
+    "index_clv": ("expected value", "预期价值"),
+    "index_built": ("built", "生成时间"),
+    "index_none_built": (
+        "{count} period(s) defined; none has been built yet.",
+        "已定义 {count} 个期间，尚未生成。",
+    ),
+    "index_no_dataset": ("No dataset is defined yet.", "尚未定义数据集。"),
+}
+
+
+def t(key: str, language: str, **values: object) -> str:
+    """The sentence ``key`` in the page's language with ``values`` filled in."""
+    if key not in TEXT:
+        raise KeyError(f"no text '{key}' in helpers/labels.py TEXT.")
+    english, chinese = TEXT[key]
+    return (chinese if language == "zh" else english).format(**values)
+
+
+def join(items: list[str], language: str) -> str:
+    """A list in words: "a, b and c" / "a、b和c"."""
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    separator = "、" if language == "zh" else ", "
+    return separator.join(items[:-1]) + t("and", language) + items[-1]
+
+
+STAGE_TITLES_ZH = {  # the catalog's stage titles, as the report's links name the stage pages
+    "Ingest": "数据读取",
+    "Cleaning and data quality": "数据清洗与质量",
+    "RFM segments": "RFM 分群",
+    "Behaviour and sales funnel": "行为与销售漏斗",
+    "Voice of the customer": "客户之声",
+    "Market basket": "购物篮分析",
+    "Lifetime value": "终身价值",
+    "Clusters": "客户聚类",
+    "Scores and lifecycle": "评分与客户状态",
+    "Scores and status": "评分与客户状态",
+    "Customer report": "客户报告",
+}
+
+
+def stage_title(title: str, language: str) -> str:
+    """A stage's title (from the catalog) in the page's language."""
+    return STAGE_TITLES_ZH.get(title, title) if language == "zh" else title
