@@ -7,7 +7,7 @@ DATASET ?=
 PERIOD ?=
 RUN := $(PY) -m helpers
 
-.PHONY: help venv dev data report reports new-period stages test bench bench-large lab lock clean
+.PHONY: help venv dev data report reports new-period stages cjk-font test bench bench-large lab lock clean
 
 help:
 	@echo "make report                    set up (first time) and build the default period of every dataset"
@@ -15,6 +15,7 @@ help:
 	@echo "make reports                   build every period of every dataset"
 	@echo "make new-period [DATASET=d] PERIOD=YYYY-MM   write params/<dataset>/<period>.yaml"
 	@echo "make stages                    print the stage catalog"
+	@echo "make cjk-font                  install the Chinese font a report in Chinese needs (apt; root or sudo)"
 	@echo "make test                      the whole test suite"
 	@echo "make bench                     benchmarks -> benchmarks/results.{json,md}, results_clv.json"
 
@@ -52,6 +53,11 @@ new-period: venv
 
 stages: venv
 	$(RUN) stages
+
+# A report with report.language: zh draws Chinese text in its charts: a CJK font (Debian's
+# fonts-wqy-microhei). The runner stops before building such a report when none is installed.
+cjk-font:
+	bash tests/system_deps.sh cjk-font
 
 test: dev data
 	bash tests/system_deps.sh

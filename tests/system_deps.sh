@@ -2,16 +2,30 @@
 # System packages the tests need beyond the Python venv; idempotent and quiet when already there.
 #   PostgreSQL server binaries (initdb, pg_ctl): tests/pg_server.py starts a throwaway cluster.
 #   chromium: tests/browser.py drives Debian's chromium with Playwright.
-# Called by `make test`; needs root (or sudo) only when something is missing.
+#   fonts-wqy-microhei: a font with Chinese characters, for the report in Chinese (report.language: zh).
+# Called by `make test`; `make cjk-font` calls it with `cjk-font` to install the font alone.
+# Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
+wanted=("${@:-postgresql chromium cjk-font}")
+wanted=(${wanted[*]})
 missing=()
-if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
-  missing+=(postgresql)
-fi
-if ! command -v chromium >/dev/null 2>&1; then
-  missing+=(chromium)
-fi
+has_cjk_font() {
+  { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh family 2>/dev/null)" ]; } ||
+    compgen -G "/usr/share/fonts/truetype/wqy/*.tt[cf]" >/dev/null ||
+    compgen -G "/usr/share/fonts/opentype/noto/*CJK*" >/dev/null
+}
+for item in "${wanted[@]}"; do
+  case "$item" in
+    postgresql)
+      if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+        missing+=(postgresql)
+      fi ;;
+    chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;
+    cjk-font) has_cjk_font || missing+=(fonts-wqy-microhei) ;;
+    *) echo "tests/system_deps.sh: unknown item '$item' (postgresql, chromium, cjk-font)" >&2; exit 2 ;;
+  esac
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""
