@@ -330,6 +330,21 @@ def test_the_auto_memory_limit_grows_with_the_orders_between_1gb_and_half_the_me
             "cdnow/dataset.yaml: unknown setting 'titel'; check its spelling against params/defaults.yaml (a "
             "dataset.yaml may also set title, default_period and sources).",
         ),
+        (
+            "",
+            "",
+            "currency: EUR\n",
+            "cdnow/1998-06.yaml: setting 'currency' does not belong here; it goes in the dataset's "
+            "dataset.yaml.",
+        ),
+        (
+            "",
+            "currency: usd\n",
+            "",
+            "cdnow/dataset.yaml: setting 'currency' is invalid (got 'usd'): 'usd' is not an ISO 4217 "
+            "currency code (three capital letters, e.g. USD).",
+        ),
+        ("", "report:\n  language: fr\n", "", "cdnow/dataset.yaml: setting 'report.language' is invalid"),
     ],
 )
 def test_a_setting_in_the_wrong_file_is_an_error_naming_where_it_goes(
@@ -420,3 +435,7 @@ def test_defaults_yaml_states_exactly_the_models_defaults() -> None:
     expected["default_dataset"] = written.get("default_dataset")
     assert "sources" not in written
     assert as_yaml_values(written) == expected
+
+
+def test_a_datasets_currency_and_language() -> None:
+    assert (config.Params.model_fields["currency"].default, config.ReportConfig().language) == ("USD", "en")

@@ -14,12 +14,13 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from bs4 import BeautifulSoup
 
-from helpers import labels, plots, status
+from helpers import labels, plots, runner, status
 from helpers.config import STATUSES
 
-from conftest import DATASET, REPO, products, report_folder
+from conftest import DATASET, REPO, params_project, products, report_folder
 
 
 def page_tables(page: Path) -> list[pd.DataFrame]:
@@ -157,3 +158,16 @@ def test_the_report_in_chinese(built_tiny: Path, tmp_path: Path) -> None:
     for words in ["核心指标", "流失风险", "冠军客户", "同期群留存", "搜索客户"]:
         assert words in result.text or words in (report_dir / "index.html").read_text()
     assert '<html lang="zh">' in (report_dir / "index.html").read_text()
+
+
+def test_a_chinese_report_without_a_font_stops_before_building(tmp_path: Path, monkeypatch) -> None:
+    root = params_project(tmp_path, dataset_extra="report:\n  language: zh\n")
+    monkeypatch.setattr(plots, "cjk_font", lambda: None)
+    with pytest.raises(RuntimeError) as caught:
+        runner.run_period(DATASET, "1998-06", root=root, log=lambda _: None)
+    assert str(caught.value) == (
+        "cdnow 1998-06: report.language is zh, but no font with Chinese characters is installed, which "
+        "report.language: zh needs for its charts; install one with `make cjk-font` (Debian/Ubuntu: "
+        "apt-get install fonts-wqy-microhei); nothing was built."
+    )
+    assert not (root / "reports").exists()

@@ -411,16 +411,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "kpi_expected_clv": ("Expected value, next {months} months", "未来 {months} 个月预期价值"),
     "kpi_status": ("{status} customers", "{status}客户"),
     "kpi_vs": ("vs {label}", "对比 {label}"),
-    "kpi_trend_title": ("{label} in {periods}", "{label}：{periods}"),
-    "kpi_note": (
-        "Each card: the figure for {period}, its change since {label} and, where earlier periods are "
-        "known, a small line of its trend.",
-        "每张卡片：{period} 的数值、相对 {label} 的变化，以及已知早期期间时的小趋势线。",
-    ),
-    "kpi_note_alone": (
-        "Each card: the figure for {period} and, where earlier periods are known, a small line of its trend.",
-        "每张卡片：{period} 的数值，以及已知早期期间时的小趋势线。",
-    ),
     # trend
     "trend_intro": (
         "Revenue, orders, customers who ordered and active customers in each built period of {title} up "

@@ -165,6 +165,7 @@ def _colour_grid(
     colour_label: str,
     cell_text: pd.DataFrame | None = None,
     label_every: tuple[int, int] = (1, 1),
+    colour_format: Callable[[float], str] | None = None,
 ) -> None:
     """The grid of a heatmap as seaborn draws it (cells as a mesh, first row on top, a colour bar without
     frame, no spines, labels at the cell centres, dark text on light cells and white on dark ones),
@@ -180,6 +181,8 @@ def _colour_grid(
         spine.set_visible(False)
     colour_bar = ax.figure.colorbar(grid, ax=ax, label=colour_label)
     colour_bar.outline.set_linewidth(0)
+    if colour_format is not None:
+        colour_bar.ax.yaxis.set_major_formatter(axis_formatter(colour_format))
     step_x, step_y = label_every
     columns = [str(c) for c in matrix.columns[::step_x]]
     ax.set_xticks(np.arange(0, matrix.shape[1], step_x) + 0.5, columns)
@@ -347,9 +350,11 @@ def annotated_heatmap(
     value_format: str | Callable[[float], str] = "{:,.0f}",
     cmap: str = "Blues",
     min_text: float | None = None,
+    colour_format: Callable[[float], str] | None = None,
 ) -> plt.Figure:
     """A small matrix as a colour grid with each cell's value written in it (empty cells blank).
-    ``min_text`` (points): the figure grows so that no cell's text is smaller (the report's charts)."""
+    ``min_text`` (points): the figure grows so that no cell's text is smaller (the report's charts);
+    ``colour_format`` writes the colour bar's numbers (e.g. with thousands separators)."""
     formatted = value_format.format if isinstance(value_format, str) else value_format
     labels = matrix.map(lambda v: "" if pd.isna(v) else formatted(v))
     width, height = 7.5, 5.5
@@ -363,7 +368,7 @@ def annotated_heatmap(
     if matrix.empty or matrix.isna().all().all():
         _no_data(ax, title)
         return fig
-    _colour_grid(ax, matrix, cmap, colour_label, cell_text=labels)
+    _colour_grid(ax, matrix, cmap, colour_label, cell_text=labels, colour_format=colour_format)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     return fig
 

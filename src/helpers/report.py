@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from helpers import formats, labels, status, trends
+from helpers import formats, io, labels, status, trends
 from helpers.catalog import StageRun
 from helpers.config import STATUSES, Params, load_params
 from helpers.engine import exact_sum
@@ -193,8 +193,6 @@ def trend(
             published.append(current)
             continue
         path = stage.earlier_input("headline?", label)
-        from helpers import io
-
         published.append(io.read_json(path) if path is not None else {})
     for key, *_ in KPIS:
         if key not in TREND_COLUMNS:
@@ -1023,7 +1021,6 @@ def write_xlsx(table: pd.DataFrame, path: Path, sheet: str) -> None:
 
 
 ACTION_LISTS = ("churn_warning", "priority_list")  # also written as Excel
-EXPORT_TYPES = {"CSV": ".csv", "Excel": ".xlsx"}
 
 
 def slug(name: str) -> str:
@@ -1142,8 +1139,6 @@ COMPARED_PRODUCTS = ["rfm?", "scores?", "headline?"]  # what it reads of the com
 
 
 def _load(path: Path | None) -> object:
-    from helpers import io
-
     if path is None:
         return None
     return io.read_json(path) if path.suffix == ".json" else io.read_parquet(path)
