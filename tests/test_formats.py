@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import string
 
 import pandas as pd
@@ -92,6 +93,15 @@ def test_every_word_of_the_vocabulary_and_every_default_segment_has_its_chinese(
     assert not any(word in STATUSES for word in words), "cluster names never use a status word"
     assert labels.cluster("dormant, one-off, low spend (2)", "zh") == "久未购买、单次、低消费（2）"
     assert labels.segment("My Own Segment", "zh") == "My Own Segment"  # one's own segments keep their name
+
+
+def test_every_outcome_of_a_source_row_has_words_in_both_languages() -> None:
+    from helpers.cleaning import REJECT_REASONS
+
+    assert set(REJECT_REASONS) | {"kept", "total"} == set(labels.REASONS)
+    for english, chinese in labels.REASONS.values():
+        assert "_" not in english and "." not in english.rstrip(".")  # no setting named on the page
+        assert not re.search("[A-Za-z]{2,}", chinese)
 
 
 def test_headings_come_from_the_dictionary_and_an_unknown_column_is_an_error() -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import new_dataset, report
+from helpers import formats, new_dataset
 from helpers.new_dataset import NewDatasetError, guess_timestamp_formats, match_columns
 
 from conftest import params_project, products, report_folder
@@ -162,7 +162,7 @@ def test_the_retail_layout_goes_from_file_to_report_without_an_edit(project: Pat
     assert int(kept["is_return"].sum()) == kinds["cancellation"]
     december = expected[expected["moment"] >= pd.Timestamp("2011-12-01")]
     headline = json.loads((folder / "10_headline.json").read_text())
-    assert headline["revenue"] == report.format_value(december["amount"].sum(), "money")
+    assert headline["facts"]["revenue"] == formats.money(december["amount"].sum())
     model = json.loads((folder / "07_model.json").read_text())
     assert "a third of the" in model["holdout"]["sentence"]  # five months: the holdout is shortened
     page = (report_folder(project, "2011-12", "retail") / "index.html").read_text()

@@ -304,28 +304,48 @@ def cluster(name: str, language: str) -> str:
 
 # ------------------------------------------------------------------------- data-quality reasons
 
-REASONS_ZH = {
-    "kept": "保留：后续所有步骤使用的干净数据行",
-    "missing_customer_id": "没有客户编号（空值或缺失值）",
-    "unparseable_timestamp": "下单日期缺失，或不符合任何配置的格式",
-    "invalid_amount": "金额缺失、不是数字，或大得不合理（10^14 及以上）",
-    "zero_amount": "金额恰好为零",
-    "before_history_start": "下单时间早于配置的历史起点",
-    "after_as_of": "下单时间晚于本期末（留给以后的期间，不是错误）",
-    "other_currency": "金额不是报告货币",
-    "return": "退货或取消，按退货设置隔离",
-    "duplicate": "与之前某行完全重复",
-    "extreme_amount": "金额超过极端值阈值，按设置剔除",
-    "total": "源数据的全部行",
+# Every outcome of a source row as the report's data-quality table names it (helpers.cleaning describes
+# the reasons for analysts, naming its settings): English, Chinese.
+REASONS: dict[str, tuple[str, str]] = {
+    "kept": ("Kept: clean rows used by every later stage", "保留：后续所有步骤使用的干净数据行"),
+    "malformed_line": (
+        "A line that cannot be split into its columns (a quote that never closes, too many or too few "
+        "fields): only its line number is kept",
+        "无法拆分成各列的行（引号未闭合、字段过多或过少）：只保留其行号",
+    ),
+    "missing_customer_id": ("No customer id (empty or missing)", "没有客户编号（空值或缺失值）"),
+    "unparseable_timestamp": (
+        "Order date missing or in none of the expected formats",
+        "下单日期缺失，或不符合任何预期的格式",
+    ),
+    "invalid_amount": (
+        "Amount missing, not a number, or implausibly large (10^14 or more)",
+        "金额缺失、不是数字，或大得不合理（10^14 及以上）",
+    ),
+    "zero_amount": ("Amount is exactly zero", "金额恰好为零"),
+    "before_history_start": ("Order before the start of the history", "下单时间早于历史起点"),
+    "after_as_of": (
+        "Order after the end of the period (kept for a later period, not an error)",
+        "下单时间晚于本期末（留给以后的期间，不是错误）",
+    ),
+    "other_currency": ("Amount in a currency other than the report's", "金额不是报告货币"),
+    "return": ("A return or cancellation, set aside by the returns setting", "退货或取消，按退货设置剔除"),
+    "duplicate": ("Exact repeat of an earlier row", "与之前某行完全重复"),
+    "implausible_amount": (
+        "Amount far beyond every other (a typing error, not an order)",
+        "金额远超其他所有金额（输入错误，不是订单）",
+    ),
+    "extreme_amount": ("Amount above the extreme-value threshold, set aside", "金额超过极端值阈值，已剔除"),
+    "total": ("All rows of the source", "源数据的全部行"),
 }
-REASONS_EN = {"kept": "Kept: clean rows used by every later stage", "total": "All rows of the source"}
 
 
 def reason(code: str, description: str, language: str) -> str:
-    """A data-quality outcome (kept, a reject reason, total) as the page names it."""
-    if language == "zh":
-        return REASONS_ZH.get(code, description)
-    return REASONS_EN.get(code, description[:1].upper() + description[1:])
+    """A data-quality outcome (kept, a reject reason, total) as the page names it (a reason the
+    dictionary does not know yet: the cleaning stage's description)."""
+    if code in REASONS:
+        return REASONS[code][1] if language == "zh" else REASONS[code][0]
+    return description[:1].upper() + description[1:]
 
 
 # ------------------------------------------------------------------------------ the sentences
