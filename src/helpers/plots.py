@@ -510,20 +510,6 @@ def segment_bars(
     return fig
 
 
-def interactive_tables() -> None:
-    """Sortable, searchable tables that work offline: the table library is embedded in the page."""
-    import itables
-
-    itables.init_notebook_mode(connected=False, all_interactive=False)
-
-
-def interactive(frame: pd.DataFrame, page_length: int = 10) -> None:
-    """Show a frame as an interactive table (sorting, search, paging)."""
-    import itables
-
-    itables.show(frame, pageLength=page_length, classes="display compact", showIndex=False)
-
-
 def show(fig: plt.Figure) -> None:
     """Put a chart on the page now, in order with the cell's other outputs, and only once: the inline
     backend would otherwise add every open figure again at the end of the cell (a chart shown with
