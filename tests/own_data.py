@@ -60,6 +60,10 @@ def write_retail(path: Path, seed: int = 7, customers: int = 120) -> pd.DataFram
             when, country = _us_date(moment, False), COUNTRIES[number % 4]
             lines.append(f'C{invoice},{code},"{description}",-1,{when},{price},{customer}.0,{country}')
             oracle.append((f"C{invoice}", str(customer), moment, -1, price, -price, "cancellation"))
+    # A customer whose only row is a return (the purchase came before the data begins).
+    invoice += 1
+    lines.append(f'C{invoice},22752,"SET 7 BABUSHKA NESTING BOXES",-1,10/3/2011 11:00,7.65,18999.0,France')
+    oracle.append((f"C{invoice}", "18999", dt.datetime(2011, 10, 3, 11), -1, 7.65, -7.65, "cancellation"))
     guests = len(oracle) // 3  # about a quarter of the rows come without a customer id
     for _ in range(guests):
         invoice += 1

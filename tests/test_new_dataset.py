@@ -167,6 +167,12 @@ def test_the_retail_layout_goes_from_file_to_report_without_an_edit(project: Pat
     assert "a third of the" in model["holdout"]["sentence"]  # five months: the holdout is shortened
     page = (report_folder(project, "2011-12", "retail") / "index.html").read_text()
     assert "99999" not in page  # the malformed line's text is nowhere
+    # Customer 18999 only returned goods: left out of the segments, counted, and said on the page.
+    rfm_customers = pd.read_parquet(folder / "03_rfm.parquet")
+    assert "18999" not in set(rfm_customers["customer_id"]) and rfm_customers["frequency_orders"].min() >= 1
+    assert json.loads((folder / "03_rfm_cutpoints.json").read_text())["returns_only_customers"] == 1
+    assert "1 customer only returned goods in this data" in page
+    assert "18999" not in set(pd.read_parquet(folder / "09_scores.parquet")["customer_id"])
     if not model["holdout"]["compared"]:
         assert "chosen among several" not in page
 

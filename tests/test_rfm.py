@@ -70,6 +70,12 @@ def test_customer_metrics_by_hand(con) -> None:
     assert pd.isna(d.avg_order_value)
 
 
+def test_customers_who_only_returned_goods_are_set_aside_and_counted(con) -> None:
+    buyers, returns_only = rfm.without_returns_only(rfm.customer_metrics(SMALL, PERIOD_START, AS_OF))
+    assert returns_only == 1  # d: nothing but a return
+    assert con.execute(buyers)["customer_id"].tolist() == ["a", "b", "c"]
+
+
 def test_counting_rows_as_orders_gives_the_same_metrics_when_every_row_is_an_order(con) -> None:
     one_row_each = SMALL.filter(~((SMALL.order_id == "o2") & (SMALL.amount == 10.0)))  # o2 keeps one row
     distinct = con.execute(rfm.customer_metrics(one_row_each, PERIOD_START, AS_OF))

@@ -88,7 +88,12 @@ PRODUCTS: dict[str, Product] = {
             "per customer: recency, frequency, monetary value, R/F/M scores, segment",
             True,
         ),
-        Product("rfm_cut_points", "03_rfm_cutpoints.json", "the values that separate the R, F and M scores"),
+        Product(
+            "rfm_cut_points",
+            "03_rfm_cutpoints.json",
+            "the values that separate the R, F and M scores, the purchase cycle, and the customers left out "
+            "because they only returned goods",
+        ),
         Product(
             "segments", "03_segments.parquet", "per segment: its rule, customers, revenue, meaning and action"
         ),

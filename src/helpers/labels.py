@@ -519,6 +519,18 @@ TEXT: dict[str, tuple[str, str]] = {
         "Every segment has as many customers as in {label}.",
         "每个分群的客户数都与 {label} 相同。",
     ),
+    "segments_returns_only_one": (
+        "1 customer only returned goods in this data (what they bought came before it begins): they have "
+        "no segment, status or score, and their returns count against revenue.",
+        "有 1 位客户在本数据中只有退货（购买发生在数据开始之前）：该客户没有分群、状态或评分，"
+        "其退货已从收入中扣除。",
+    ),
+    "segments_returns_only": (
+        "{count} customers only returned goods in this data (what they bought came before it begins): "
+        "they have no segment, status or score, and their returns count against revenue.",
+        "有 {count} 位客户在本数据中只有退货（购买发生在数据开始之前）：他们没有分群、状态或评分，"
+        "其退货已从收入中扣除。",
+    ),
     "segments_none_empty": ("no customers this period", "本期没有客户"),
     "segments_guide": ("What each segment means and what to do:", "各分群的含义和建议行动："),
     "segment_size": ("{customers} customers, {share} of all", "{customers} 位客户，占 {share}"),

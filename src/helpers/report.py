@@ -377,6 +377,16 @@ def segment_sentences(table: pd.DataFrame, compared_label: str | None, language:
     ]
 
 
+def returns_only_sentences(rfm_facts: dict, language: str) -> list[str]:
+    """The customers left out of the segments because they only returned goods, in a sentence (none
+    when there are none)."""
+    count = int(rfm_facts.get("returns_only_customers", 0))
+    if count == 0:
+        return []
+    key = "segments_returns_only_one" if count == 1 else "segments_returns_only"
+    return [labels.t(key, language, count=formats.count(count))]
+
+
 def recency_words(low: float, high: float, language: str) -> str:
     """The days since the last order a segment's name promises, in words."""
     if low == 0 and math.isinf(high):

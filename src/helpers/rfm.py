@@ -114,6 +114,15 @@ def customer_metrics(
     ).order_by("customer_id")
 
 
+def without_returns_only(customers: ir.Table) -> tuple[ir.Table, int]:
+    """The customers of :func:`customer_metrics` with at least one purchase, and how many were left out
+    because every row they have is a return (what they bought came before the data begins). With no
+    order there is no recency or frequency to score, and calling them new customers would be false;
+    their returns still count against revenue."""
+    returns_only = int(customers.filter(customers.frequency_orders == 0).count().execute())
+    return customers.filter(customers.frequency_orders > 0), returns_only
+
+
 def metrics_overview(customers: ir.Table) -> pd.DataFrame:
     """Customers and the spread (mean, quartiles) of each metric, one row per metric, for the page
     (means of money by exact sums; the counts of days and orders are integers, added exactly anyway)."""
