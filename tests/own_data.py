@@ -1,7 +1,8 @@
 """Awkward order exports of the kind users bring, generated deterministically for the tests of
 new-dataset and of whole runs on them: the widely used retail layout (US dates in two formats, C
 cancellations, ids written as floats, a quarter of the rows without a customer, a broken quoted line),
-ISO timestamps with UTC offsets, and a Latin-1 semicolon file with day-first dates and decimal commas.
+ISO timestamps with UTC offsets, a Latin-1 semicolon file with day-first dates and decimal commas, and
+a shop with a month in which nobody ordered.
 Each generator returns the rows it wrote as a frame, the oracle the tests compute their answers from."""
 
 from __future__ import annotations
@@ -116,4 +117,20 @@ def write_latin1_semicolons(path: Path, seed: int = 5, customers: int = 90) -> p
             oracle.append((f"B{number}{visit}", f"K{number:03d}", day, amount))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    return pd.DataFrame(oracle, columns=["order", "customer", "day", "amount"])
+
+
+def write_quiet_month(path: Path, seed: int = 3, customers: int = 40) -> pd.DataFrame:
+    """Orders in January, February and April 2024 and none in March (a shop closed for a month)."""
+    rng = random.Random(seed)
+    lines, oracle = ["order_id,customer_id,order_date,amount"], []
+    for month in (1, 2, 4):
+        for number in range(60):
+            customer = f"c{rng.randrange(customers)}"
+            day = dt.date(2024, month, rng.randrange(1, 29))
+            amount = rng.randrange(5, 90) + 0.5
+            lines.append(f"o{month}-{number},{customer},{day.isoformat()},{amount}")
+            oracle.append((f"o{month}-{number}", customer, day, amount))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return pd.DataFrame(oracle, columns=["order", "customer", "day", "amount"])

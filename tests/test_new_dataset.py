@@ -20,7 +20,7 @@ from helpers import formats, new_dataset
 from helpers.new_dataset import NewDatasetError, guess_timestamp_formats, match_columns
 
 from conftest import params_project, products, report_folder
-from own_data import write_latin1_semicolons, write_offsets, write_retail
+from own_data import write_latin1_semicolons, write_offsets, write_quiet_month, write_retail
 
 # ------------------------------------------------------------------------------------ the guesses
 
@@ -214,3 +214,26 @@ def test_a_latin1_semicolon_file_with_day_first_dates_and_decimal_commas(project
     late = helpers(project, "run", "--dataset", "kunden", "--period", "2012-01")
     assert late.returncode == 1 and "so its data has not arrived yet" in late.stdout
     assert not report_folder(project, "2012-01", "kunden").exists()
+
+
+def test_a_month_without_orders_inside_the_data_gets_a_page_saying_so(project: Path) -> None:
+    oracle = write_quiet_month(project / "data" / "raw" / "quiet" / "orders.csv")
+    made = helpers(project, "new-dataset", "quiet", "--source", "data/raw/quiet/orders.csv")
+    assert made.returncode == 0, made.stderr
+    settings = project / "params" / "quiet" / "dataset.yaml"
+    settings.write_text(settings.read_text() + "currency: EUR\n")
+    built = helpers(project, "run", "--dataset", "quiet", "--period", "2024-03")
+    assert built.returncode == 0, built.stdout + built.stderr
+    before = oracle[oracle["day"] < pd.Timestamp("2024-03-01").date()]
+    after = oracle[oracle["day"] >= pd.Timestamp("2024-04-01").date()]
+    last = max(before["day"])
+    headline = json.loads((products(project, "2024-03", "quiet") / "10_headline.json").read_text())
+    assert headline["facts"]["revenue"] == "€0.00"
+    page = (report_folder(project, "2024-03", "quiet") / "index.html").read_text()
+    assert (
+        f"Nobody ordered from 1 March 2024 to 31 March 2024; the last order before was on "
+        f"{last.day} February 2024, and the data holds {len(after)} rows after the period." in page
+    )
+    scores = pd.read_parquet(products(project, "2024-03", "quiet") / "09_scores.parquet")
+    assert len(scores) == before["customer"].nunique() and "new" not in set(scores["status"])
+    assert "$" not in page.split("</style>")[-1]

@@ -247,3 +247,36 @@ def test_join_by_id_equals_the_merge_by_position_or_not(dtype: str) -> None:
     )
     for ids in (["a", "a"], ["b", "a"], ["a", None, "b"]):
         assert not ids_increasing(pd.Series(ids, dtype=dtype))
+
+
+def test_a_sentence_counting_one_customer_takes_its_singular_form() -> None:
+    from helpers import labels
+
+    assert labels.t("segment_size", "en", customers="1", share="2.6%") == "1 customer, 2.6% of all"
+    assert labels.t("segment_size", "en", customers="12", share="31.6%") == "12 customers, 31.6% of all"
+    assert labels.t("segment_size", "zh", customers="1", share="2.6%") == "1 位客户，占 2.6%"
+    grew = dict(segment="Champions", now="5", before="4", label="1998-05")
+    assert labels.t("segments_grew", "en", change="1", **grew).startswith("Champions grew by 1 customer to")
+    assert report.returns_only_sentences({"returns_only_customers": 1}, "en")[0].startswith(
+        "1 customer only returned goods"
+    )
+    assert report.returns_only_sentences({"returns_only_customers": 0}, "en") == []
+
+
+def test_a_period_nobody_ordered_in_is_said_first_and_only_then() -> None:
+    from helpers.config import load_params
+
+    from conftest import REPO
+
+    params = load_params("cdnow", "1998-06", REPO)
+    quality = {"last_order_ts": "1998-05-27T00:00:00", "rejected_by_reason": {"after_as_of": 0}}
+    assert report.no_orders_sentences({"orders": 0}, quality, params) == [
+        "Nobody ordered from 1 June 1998 to 30 June 1998; the last order before was on 27 May 1998. The "
+        "statuses, segments and lists below describe the customers as they stood at the end of the period."
+    ]
+    quality["rejected_by_reason"]["after_as_of"] = 1_200
+    assert (
+        "and the data holds 1,200 rows after the period."
+        in report.no_orders_sentences({"orders": 0}, quality, params)[0]
+    )
+    assert report.no_orders_sentences({"orders": 3}, quality, params) == []

@@ -371,6 +371,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "back_to_report": ("← Customer report", "← 客户报告"),
     "period_line": ("{title} · {start} to {end}.", "{title} · {start}至{end}。"),
     "contents": ("Contents", "目录"),
+    "no_orders": (
+        "Nobody ordered from {start} to {end}; the last order before was on {last}. The statuses, "
+        "segments and lists below describe the customers as they stood at the end of the period.",
+        "{start}至{end}期间没有任何订单；此前最后一笔订单在{last}。以下状态、分群和名单描述的是客户在本期末的情况。",
+    ),
+    "no_orders_then_more": (
+        "Nobody ordered from {start} to {end}; the last order before was on {last}, and the data holds "
+        "{rows} rows after the period. The statuses, segments and lists below describe the customers as "
+        "they stood at the end of the period.",
+        "{start}至{end}期间没有任何订单；此前最后一笔订单在{last}，本期之后数据中还有 {rows} 行。"
+        "以下状态、分群和名单描述的是客户在本期末的情况。",
+    ),
     "purpose": (
         "Who our customers are, which of them matter most and which are slipping away, from the order "
         "data up to {end}.",
@@ -511,6 +523,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "{segment} grew by {change} customers to {now} (from {before} in {label}).",
         "{segment} 增加了 {change} 位客户，达到 {now}（{label} 为 {before}）。",
     ),
+    "segments_grew_one": (
+        "{segment} grew by 1 customer to {now} (from {before} in {label}).",
+        "{segment} 增加了 1 位客户，达到 {now}（{label} 为 {before}）。",
+    ),
+    "segments_shrank_one": (
+        "{segment} shrank by 1 customer to {now} (from {before} in {label}).",
+        "{segment} 减少了 1 位客户，降至 {now}（{label} 为 {before}）。",
+    ),
     "segments_shrank": (
         "{segment} shrank by {change} customers to {now} (from {before} in {label}).",
         "{segment} 减少了 {change} 位客户，降至 {now}（{label} 为 {before}）。",
@@ -534,6 +554,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "segments_none_empty": ("no customers this period", "本期没有客户"),
     "segments_guide": ("What each segment means and what to do:", "各分群的含义和建议行动："),
     "segment_size": ("{customers} customers, {share} of all", "{customers} 位客户，占 {share}"),
+    "segment_size_one": ("1 customer, {share} of all", "1 位客户，占 {share}"),
     "segment_item": ("({size}). {meaning} What to do: {action}", "（{size}）。{meaning}建议：{action}"),
     "status_rules": (
         "The rules, checked in this order: new, churned, active, at risk, lapsed (the first that holds "
@@ -631,6 +652,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "流失预警：全部 {count} 位“{statuses}”客户，按潜在损失价值从高到低排列；可按客户编号、分群或状态搜"
         "索。",
     ),
+    "churn_intro_one": (
+        "Churn warning: the 1 customer who is {statuses}; search by customer, segment or status.",
+        "流失预警：1 位“{statuses}”客户；可按客户编号、分群或状态搜索。",
+    ),
     "churn_top": (
         "Churn warning: the {shown} of the {count} customers who are {statuses} with the largest value at "
         "stake (all of them are in the churn-warning export); search by customer, segment or status.",
@@ -641,6 +666,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "top_clv_intro": (
         "The {count} customers with the highest expected value over the next {months} months.",
         "未来 {months} 个月预期价值最高的 {count} 位客户。",
+    ),
+    "top_clv_intro_one": (
+        "The customer with the highest expected value over the next {months} months.",
+        "未来 {months} 个月预期价值最高的 1 位客户。",
     ),
     "list_search": ("Search customers", "搜索客户"),
     "list_info": ("{first}–{last} of {total}", "第 {first}–{last} 条，共 {total} 条"),
@@ -812,10 +841,16 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+SINGULAR_BY = ("count", "customers", "change")  # a sentence's "_one" form is taken when one of these is 1
+
+
 def t(key: str, language: str, **values: object) -> str:
-    """The sentence ``key`` in the page's language with ``values`` filled in."""
+    """The sentence ``key`` in the page's language with ``values`` filled in; its ``<key>_one`` form,
+    where there is one, when the number it counts (``count``, ``customers`` or ``change``) is 1."""
     if key not in TEXT:
         raise KeyError(f"no text '{key}' in helpers/labels.py TEXT.")
+    if f"{key}_one" in TEXT and any(str(values.get(name)) == "1" for name in SINGULAR_BY):
+        key = f"{key}_one"
     english, chinese = TEXT[key]
     return (chinese if language == "zh" else english).format(**values)
 

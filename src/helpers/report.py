@@ -133,6 +133,28 @@ def period_figures(
     return figures[0], (figures[1] if compared is not None else None)
 
 
+def no_orders_sentences(figures: dict[str, float], quality: dict, params: Params) -> list[str]:
+    """When nobody ordered in the period although the data holds earlier orders (a quiet month, a shop
+    closed for a holiday), the page says so first, with the last order before it and whether the data
+    goes on after it; nothing when there were orders. (A period after the last order of the data never
+    gets this far: cleaning stops it, naming that order.)"""
+    if figures.get("orders", 0) > 0 or not quality.get("last_order_ts"):
+        return []
+    language = params.report.language
+    last = dt.datetime.fromisoformat(quality["last_order_ts"]).date()
+    later_rows = int(quality.get("rejected_by_reason", {}).get("after_as_of", 0))
+    return [
+        labels.t(
+            "no_orders_then_more" if later_rows else "no_orders",
+            language,
+            start=formats.date(params.period_start, language),
+            end=formats.date(params.period_end, language),
+            last=formats.date(last, language),
+            rows=formats.count(later_rows),
+        )
+    ]
+
+
 def plain_number(value: object) -> float | int | None:
     """A figure for the JSON products: NaN and missing become None."""
     if formats.is_missing(value):
@@ -381,10 +403,7 @@ def returns_only_sentences(rfm_facts: dict, language: str) -> list[str]:
     """The customers left out of the segments because they only returned goods, in a sentence (none
     when there are none)."""
     count = int(rfm_facts.get("returns_only_customers", 0))
-    if count == 0:
-        return []
-    key = "segments_returns_only_one" if count == 1 else "segments_returns_only"
-    return [labels.t(key, language, count=formats.count(count))]
+    return [labels.t("segments_returns_only", language, count=formats.count(count))] if count else []
 
 
 def recency_words(low: float, high: float, language: str) -> str:
@@ -473,7 +492,7 @@ def biggest_moves(migration: pd.DataFrame, how_many: int = 3, language: str = "e
     flows.sort(key=lambda f: (-f[0], f[1], f[2]))
     return [
         labels.t(
-            "migration_move_one" if count == 1 else "migration_move",
+            "migration_move",
             language,
             count=formats.count(count),
             before=labels.segment(before, language),
