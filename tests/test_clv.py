@@ -919,3 +919,65 @@ def test_the_method_note_on_lifetime_value_never_claims_a_comparison_that_did_no
     assert lifetime_value_note(model, params) == (
         "Lifetime value. Not estimated this period: the BG/NBD purchase model could not be fitted."
     )
+
+
+# Sixteen weeks of a small shop (tests/own_data.py write_offsets, built by new-dataset + run):
+# (repeat periods, recency, age, customers). Pareto/NBD's s runs to 0 on it; BG/NBD fits cleanly.
+SMALL_SHOP = [
+    *[(0, 0.0, age, n) for age, n in [(1, 1), (2, 2), (4, 3), (5, 3), (6, 2), (7, 1), (8, 1), (10, 3)]],
+    *[(0, 0.0, age, n) for age, n in [(11, 2), (14, 6), (15, 3), (16, 1), (17, 1)]],
+    *[(1, 1.0, age, 1) for age in (2, 8, 13, 14, 15)],
+    *[(1, 2.0, 3, 1), (1, 2.0, 12, 1), (1, 3.0, 3, 1), (1, 3.0, 5, 1), (1, 3.0, 6, 1), (1, 3.0, 17, 1)],
+    *[(1, 4.0, 6, 1), (1, 4.0, 7, 1), (1, 4.0, 12, 1), (1, 5.0, 8, 1), (1, 5.0, 16, 1), (1, 6.0, 16, 1)],
+    *[(1, 7.0, 9, 1), (1, 7.0, 10, 1), (1, 7.0, 17, 1), (1, 8.0, 16, 1), (1, 9.0, 11, 1), (1, 9.0, 15, 1)],
+    *[(1, 9.0, 16, 1), (1, 12.0, 14, 1), (1, 12.0, 15, 1), (1, 12.0, 16, 1), (1, 13.0, 15, 1)],
+    *[(1, 13.0, 17, 1), (1, 14.0, 16, 1), (1, 14.0, 17, 1), (2, 3.0, 6, 1), (2, 3.0, 14, 1), (2, 4.0, 12, 1)],
+    *[(2, 6.0, 12, 1), (2, 6.0, 16, 1), (2, 7.0, 14, 1), (2, 8.0, 8, 1), (2, 9.0, 9, 1), (2, 9.0, 17, 1)],
+    *[(2, 10.0, 12, 1), (2, 10.0, 16, 1), (2, 11.0, 15, 2), (2, 12.0, 14, 1), (2, 13.0, 15, 2)],
+    *[(2, 14.0, 14, 2), (2, 16.0, 17, 1), (2, 17.0, 17, 1)],
+]
+
+
+def small_shop() -> pd.DataFrame:
+    columns = ["repeat_periods", "recency_periods", "age_periods", "customers"]
+    return pd.DataFrame(SMALL_SHOP, columns=columns).astype({"age_periods": float})
+
+
+def test_a_model_that_degenerates_on_all_history_gives_way_to_the_next_that_fits_cleanly() -> None:
+    histories = small_shop()
+    assert histories["customers"].sum() == 80
+    fit, sentence = clv.fit_final_model(
+        histories, "pareto_nbd", ["bgnbd", "pareto_nbd", "mbgnbd"], 42, 4, 0.001
+    )
+    assert fit.model == "bgnbd" and fit.converged and fit.at_bound == ()
+    assert sentence == (
+        "Pareto/NBD ran to the edge of its range (s) on the whole history, so BG/NBD, the next model listed "
+        "that fits it cleanly, is used."
+    )
+    kept, nothing = clv.fit_final_model(histories, "bgnbd", ["bgnbd", "pareto_nbd"], 42, 4, 0.001)
+    assert (kept.model, nothing) == ("bgnbd", "")  # a clean first choice is kept
+    report = clv.model_report(
+        {"enough": True, "message": "m"}, None, None, 0.0, {}, None, "bgnbd", fit, fit, {}, {}, "",
+        ("pareto_nbd", sentence),
+    )  # fmt: skip
+    assert report["fallback"]["label"] == "Pareto/NBD" and sentence in report["caveats"]
+
+
+def test_parameters_that_overflow_the_predictions_or_an_infinite_average_spend_are_unusable() -> None:
+    from lifetimes import BetaGeoFitter
+
+    fitter = BetaGeoFitter()
+    degenerate = {"r": 3.06e6, "alpha": 3.5e7, "a": 0.00198, "b": 4.26e5}  # a real first fit, 4 months
+    fitter.params_ = pd.Series(degenerate)
+    assert clv.prediction_problem("bgnbd", degenerate, fitter, small_shop()) == (
+        "its predictions overflow at these parameters (r = 3.1e+06, alpha = 3.5e+07, b = 4.3e+05)"
+    )
+    sane = {"r": 3.5, "alpha": 37.9, "a": 0.63, "b": 1.79}
+    fitter.params_ = pd.Series(sane)
+    assert clv.prediction_problem("bgnbd", sane, fitter, small_shop()) is None
+    assert clv.prediction_problem("gamma_gamma", {"p": 13.0, "q": 0.51, "v": 12.8}, None, small_shop()) == (
+        "q = 0.51 is not above 1, so the average spend per order it implies is infinite"
+    )
+    assert (
+        clv.prediction_problem("gamma_gamma", {"p": 6.25, "q": 3.74, "v": 15.4}, None, small_shop()) is None
+    )

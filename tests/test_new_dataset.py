@@ -6,6 +6,7 @@ edit. Checked on generated awkward exports against answers computed from what wa
 from __future__ import annotations
 
 import codecs
+import html
 import json
 import os
 import subprocess
@@ -130,6 +131,22 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def lifetime_value_story(root: Path, dataset: str) -> dict:
+    """Four months of history: the holdout is shortened or left out, a parameter may run to its bound,
+    a model may fail. Whatever happened, the stakeholder page says it: every caveat of the CLV stage when
+    it valued the customers, else why not (and then no customer has a P(alive) anywhere)."""
+    folder = products(root, "2011-12", dataset)
+    model = json.loads((folder / "07_model.json").read_text())
+    page = (report_folder(root, "2011-12", dataset) / "index.html").read_text()
+    if model["status"] == "ok":
+        assert model["caveats"], "the short history should leave at least one caveat"
+        assert [c for c in model["caveats"] if html.escape(c) not in page] == []
+    else:
+        assert "Lifetime value could not be estimated this period: " in page
+        assert pd.read_parquet(folder / "07_clv.parquet")["p_alive"].isna().all()
+    return model
+
+
 def test_the_retail_layout_goes_from_file_to_report_without_an_edit(project: Path) -> None:
     oracle = write_retail(project / "data" / "raw" / "retail" / "online_retail.csv")
     made = helpers(project, "new-dataset", "retail", "--source", "data/raw/retail/online_retail.csv")
@@ -175,6 +192,7 @@ def test_the_retail_layout_goes_from_file_to_report_without_an_edit(project: Pat
     assert "18999" not in set(pd.read_parquet(folder / "09_scores.parquet")["customer_id"])
     if not model["holdout"]["compared"]:
         assert "chosen among several" not in page
+    assert all(html.escape(caveat) in page for caveat in model["caveats"])  # the page shows each caveat
 
 
 def test_offsets_are_converted_to_the_datasets_time_zone_through_every_stage(project: Path) -> None:
@@ -191,6 +209,7 @@ def test_offsets_are_converted_to_the_datasets_time_zone_through_every_stage(pro
         "order"
     )
     assert kept.sort_values("order_id")["order_ts"].tolist() == local["ts"].tolist()
+    assert lifetime_value_story(project, "shop")["status"] == "ok"
 
 
 def test_a_latin1_semicolon_file_with_day_first_dates_and_decimal_commas(project: Path) -> None:
@@ -209,6 +228,10 @@ def test_a_latin1_semicolon_file_with_day_first_dates_and_decimal_commas(project
         == oracle.sort_values("order")["day"].tolist()
     )
     assert not [p for p in folder.iterdir() if p.is_file() and "Müller".encode() in p.read_bytes()]
+    spend = lifetime_value_story(project, "kunden")["spend_model"]  # order values from 5 to 2,500
+    assert not spend["converged"] and "q = 0.51 is not above 1" in spend["note"]
+    page = (report_folder(project, "2011-12", "kunden") / "index.html").read_text()
+    assert "the spend model (Gamma-Gamma) could not be fitted" in page
     # A period after the data: the run stops naming the last order instead of publishing zeros.
     helpers(project, "new-period", "2012-01", "--dataset", "kunden")
     late = helpers(project, "run", "--dataset", "kunden", "--period", "2012-01")

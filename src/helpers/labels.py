@@ -636,6 +636,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "only {repeat} customers made a repeat purchase, and the models need at least {needed}",
         "只有 {repeat} 位客户有重复购买，而模型至少需要 {needed} 位",
     ),
+    "clv_spend_failed": (
+        "the spend model (Gamma-Gamma) could not be fitted, so purchases could not be given a value",
+        "消费模型（Gamma-Gamma）无法拟合，因此无法估计购买的价值",
+    ),
     "clv_fit_failed": ("the {model} purchase model could not be fitted", "{model} 购买模型无法拟合"),
     "clv_chart_title": ("Expected value per segment", "各分群预期价值"),
     "clv_axis": ("expected value, next {months} months", "未来 {months} 个月预期价值"),
@@ -768,7 +772,15 @@ TEXT: dict[str, tuple[str, str]] = {
         "the first model listed, as the models could not be compared on held-out months",
         "因无法在留出月份上比较各模型，采用列出的第一个模型",
     ),
+    "method_fallback": (
+        "the next model listed, as {first} degenerated or could not be fitted on this data",
+        "列出的下一个模型，因 {first} 在本数据上退化或无法拟合",
+    ),
     "caveat": ("Caveat: {text}", "注意：{text}"),
+    "caveat_fallback": (
+        "{first} degenerated or could not be fitted on the whole history, so {model} is used.",
+        "{first} 在全部历史数据上退化或无法拟合，因此改用 {model}。",
+    ),
     "caveat_not_compared": (
         "The purchase models were not compared on held-out months.",
         "购买模型未在留出月份上进行比较。",

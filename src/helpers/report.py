@@ -603,8 +603,12 @@ def clv_reason(model: dict, language: str) -> str:
             repeat=formats.count(buyers.get("repeat_buyers")),
             needed=formats.count(buyers.get("min_repeat_buyers")),
         )
-    label = (model.get("purchase_model") or {}).get("label") or model.get("chosen_model") or ""
-    return labels.t("clv_fit_failed", language, model=label)
+    purchase = model.get("purchase_model") or {}
+    if purchase.get("converged") and not (model.get("spend_model") or {}).get("converged"):
+        return labels.t("clv_spend_failed", language)
+    return labels.t(
+        "clv_fit_failed", language, model=purchase.get("label") or model.get("chosen_model") or ""
+    )
 
 
 def clv_text(model: dict | None, clv: pd.DataFrame | None, params: Params) -> list[str]:
@@ -657,6 +661,10 @@ def clv_caveats(model: dict, language: str) -> list[str]:
             )
         )
     fit = model.get("purchase_model") or {}
+    if model.get("fallback"):
+        found.append(
+            labels.t("caveat_fallback", language, first=model["fallback"]["label"], model=fit.get("label"))
+        )
     for name in fit.get("at_bound") or []:
         found.append(
             labels.t(
@@ -887,6 +895,17 @@ def method_notes(model: dict | None, params: Params, cut_points: dict, has_score
     return notes
 
 
+def method_choice(model: dict, language: str) -> str:
+    """How the purchase model in use was picked, in words: by the holdout, as the first listed, or as
+    the next listed after the first choice degenerated on all history."""
+    fallback = model.get("fallback")
+    if fallback:
+        return labels.t("method_fallback", language, first=fallback["label"])
+    return labels.t(
+        "method_chosen" if model.get("holdout", {}).get("compared") else "method_first_listed", language
+    )
+
+
 def lifetime_value_note(model: dict, params: Params) -> str:
     """What the lifetime values are, as it happened this period: the model used and whether it was
     chosen on held-out months (never a comparison that did not happen) with its error there; or why
@@ -911,7 +930,7 @@ def lifetime_value_note(model: dict, params: Params) -> str:
         "method_clv",
         language,
         model=(model.get("purchase_model") or {}).get("label") or model.get("chosen_model"),
-        chosen=labels.t("method_chosen" if holdout.get("compared") else "method_first_listed", language),
+        chosen=method_choice(model, language),
         months=params.clv.horizon_months,
         rate=formats.share(params.clv.monthly_discount_rate),
         validation=validation,

@@ -63,6 +63,32 @@ def parameters_at_bound(params: dict[str, float] | None) -> tuple[str, ...]:
     return tuple(name for name, value in (params or {}).items() if not BOUND_LOW <= abs(value) <= BOUND_HIGH)
 
 
+def prediction_problem(model: str, params: dict[str, float], fitter: Any, data: pd.DataFrame) -> str | None:
+    """Why a verified maximum still cannot be used to predict, or None. Gamma-Gamma with q <= 1 implies
+    an infinite average spend per order (customers without a repeat purchase would get a negative or
+    infinite value); a purchase model whose parameters ran to the edge of their range may overflow
+    (r and alpha in the millions), which is checked on the fitted histories themselves."""
+    if model == "gamma_gamma":
+        if params["q"] <= 1:
+            return (
+                f"q = {params['q']:.2g} is not above 1, so the average spend per order it implies is infinite"
+            )
+        return None
+    if not parameters_at_bound(params):
+        return None
+    x, recency, age, _ = _data_arrays(model, data)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = fitter.conditional_expected_number_of_purchases_up_to_time(
+            float(age.max()), x, recency, age
+        )
+        alive = fitter.conditional_probability_alive(x, recency, age)
+    if np.all(np.isfinite(expected)) and np.all(np.isfinite(alive)):
+        return None
+    extreme = ", ".join(f"{n} = {params[n]:.2g}" for n in parameters_at_bound(params))
+    return f"its predictions overflow at these parameters ({extreme})"
+
+
 def _derivatives(func, x: np.ndarray, step: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
     """Central finite-difference gradient and Hessian of a smooth scalar function."""
     n = len(x)
@@ -173,10 +199,12 @@ def fit_model(
     for penalizer in (0.0, penalizer_retry):
         fitter, problem = _fit_once(model, data, penalizer, seed, starts)
         errors = None
+        unusable = None
         if fitter is not None:
             params = {name: float(value) for name, value in fitter.params_.items()}
             problem, errors = check_optimum(model, params, data, penalizer)
-        if problem is None:
+            unusable = None if problem else prediction_problem(model, params, fitter, data)
+        if problem is None and unusable is None:
             if penalizer:
                 notes.append(f"refitted with penalizer {penalizer:g}")
             at_bound = parameters_at_bound(params)
@@ -197,7 +225,10 @@ def fit_model(
                 fitter,
                 at_bound,
             )
-        notes.append(f"{'penalised fit' if penalizer else 'fit'} did not converge ({problem})")
+        attempt = "penalised fit" if penalizer else "fit"
+        notes.append(
+            f"{attempt} did not converge ({problem})" if problem else f"{attempt} unusable ({unusable})"
+        )
     return ModelFit(model, None, None, None, False, penalizer_retry, customers, len(data), "; ".join(notes))
 
 
@@ -209,6 +240,43 @@ def fit_purchase_models(
         m: fit_model(histories, m, seed, pareto_starts if m == "pareto_nbd" else 1, penalizer_retry)
         for m in models
     }
+
+
+def fit_final_model(
+    histories: pd.DataFrame,
+    chosen: str,
+    models: list[str],
+    seed: int,
+    pareto_starts: int,
+    penalizer_retry: float,
+) -> tuple[ModelFit, str]:
+    """The chosen purchase model fitted on all history, and a sentence when another had to be used.
+    When the chosen model's fit fails or runs to the edge of its range (degenerates), the other listed
+    models are tried in order and the first that fits cleanly is used; when none does, the chosen
+    model's fit is kept if usable (its caveats say what is wrong), else the first usable one."""
+    order = [chosen] + [m for m in models if m != chosen]
+    fits: dict[str, ModelFit] = {}
+    for name in order:
+        fits[name] = fit_model(
+            histories, name, seed, pareto_starts if name == "pareto_nbd" else 1, penalizer_retry
+        )
+        if is_usable(fits[name]) and not fits[name].at_bound:
+            break
+    clean = [m for m in fits if is_usable(fits[m]) and not fits[m].at_bound]
+    used = clean[0] if clean else next((m for m in fits if is_usable(fits[m])), chosen)
+    if used == chosen:
+        return fits[chosen], ""
+    first = fits[chosen]
+    why = (
+        "ran to the edge of its range (" + ", ".join(first.at_bound) + ")"
+        if is_usable(first)
+        else "could not be fitted"
+    )
+    how = "could be fitted" if fits[used].at_bound else "fits it cleanly"
+    return fits[used], (
+        f"{MODEL_LABELS[chosen]} {why} on the whole history, so {MODEL_LABELS[used]}, the next model listed "
+        f"that {how}, is used."
+    )
 
 
 def is_usable(fit: ModelFit | None) -> bool:

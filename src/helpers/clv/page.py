@@ -201,10 +201,13 @@ def model_report(
     correlation: dict[str, Any],
     settings: dict[str, Any],
     holdout_sentence: str = "",
+    fallback: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Everything the model product records: a status (ok, too_few_repeat_buyers, fit_failed), the model
     comparison on the holdout (``holdout_sentence`` says how the history was split, or why not), the
-    chosen model refitted on all history, the spend model, and the caveats the page must carry."""
+    chosen model refitted on all history (``fallback``: the model first chosen and the sentence saying
+    why another is used, from :func:`helpers.clv.models.fit_final_model`), the spend model, and the
+    caveats the page must carry."""
     if not status["enough"]:
         overall = "too_few_repeat_buyers"
     elif not is_usable(purchase_fit) or not is_usable(spend_fit):
@@ -226,6 +229,11 @@ def model_report(
             "errors": errors.to_dict(orient="records") if errors is not None else [],
         },
         "chosen_model": chosen,
+        "fallback": (
+            {"from": fallback[0], "label": MODEL_LABELS[fallback[0]], "sentence": fallback[1]}
+            if fallback
+            else None
+        ),
         "purchase_model": fit_summary(purchase_fit),
         "spend_model": fit_summary(spend_fit),
         "frequency_monetary_correlation": correlation,
@@ -267,6 +275,8 @@ def caveats(report: dict[str, Any], max_holdout_error: float) -> list[str]:
     holdout = report.get("holdout", {})
     if report.get("status") == "ok" and not holdout.get("compared"):
         found.append(holdout.get("sentence") or "The purchase models were not compared on held-out months.")
+    if report.get("fallback"):
+        found.append(report["fallback"]["sentence"])
     chosen = report.get("chosen_model")
     error = next((e for e in holdout.get("errors", []) if e.get("model") == chosen), None)
     if error and error.get("total_error") is not None and error["total_error"] > max_holdout_error:

@@ -129,7 +129,8 @@ def score_customers(
 ) -> pd.DataFrame:
     """Per customer (sorted by id): the model inputs, P(alive), churn risk, expected purchases and
     average order value over the horizon, discounted CLV and expected days to the next purchase.
-    Without a usable fit the model columns are null (written as such, never guessed)."""
+    Without a usable purchase fit the model columns are null (written as such, never guessed); without
+    a usable spend fit the value columns are."""
     out = inputs.sort_values("customer_id", kind="mergesort").reset_index(drop=True).copy()
     for column in SCORE_COLUMNS:
         out[column] = np.nan
@@ -147,21 +148,22 @@ def score_customers(
     out["expected_days_to_next_purchase"] = expected_days_to_next_purchase(
         purchase_fit, x, age, p_alive, time_unit
     )[codes]
-    if spend_fit is not None and spend_fit.converged:
-        out["expected_avg_order_value"] = expected_average_value(
-            spend_fit, out["repeat_periods"], out["repeat_mean_value"]
-        )
-        # CLV is linear in the value of a purchase: the discounted purchases of each distinct history
-        # (discounted_clv at a value of 1) times the customer's own expected value.
-        discounted_purchases = discounted_clv(
-            purchase_fit,
-            x,
-            tx,
-            age,
-            np.ones(len(histories)),
-            horizon_months,
-            monthly_discount_rate,
-            units_per_month,
-        )
-        out["clv"] = out["expected_avg_order_value"].to_numpy() * discounted_purchases[codes]
+    if spend_fit is None or not spend_fit.converged:
+        return out
+    out["expected_avg_order_value"] = expected_average_value(
+        spend_fit, out["repeat_periods"], out["repeat_mean_value"]
+    )
+    # CLV is linear in the value of a purchase: the discounted purchases of each distinct history
+    # (discounted_clv at a value of 1) times the customer's own expected value.
+    discounted_purchases = discounted_clv(
+        purchase_fit,
+        x,
+        tx,
+        age,
+        np.ones(len(histories)),
+        horizon_months,
+        monthly_discount_rate,
+        units_per_month,
+    )
+    out["clv"] = out["expected_avg_order_value"].to_numpy() * discounted_purchases[codes]
     return out
