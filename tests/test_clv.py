@@ -919,6 +919,11 @@ def test_the_method_note_on_lifetime_value_never_claims_a_comparison_that_did_no
     assert lifetime_value_note(model, params) == (
         "Lifetime value. Not estimated this period: the BG/NBD purchase model could not be fitted."
     )
+    model["settings"] = {"models": ["bgnbd", "pareto_nbd", "mbgnbd"]}  # each was tried on all history
+    assert lifetime_value_note(model, params) == (
+        "Lifetime value. Not estimated this period: none of the purchase models tried (BG/NBD, Pareto/NBD "
+        "and MBG/NBD) could be fitted on the whole history."
+    )
 
 
 # Sixteen weeks of a small shop (tests/own_data.py write_offsets, built by new-dataset + run):

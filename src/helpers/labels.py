@@ -641,6 +641,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "消费模型（Gamma-Gamma）无法拟合，因此无法估计购买的价值",
     ),
     "clv_fit_failed": ("the {model} purchase model could not be fitted", "{model} 购买模型无法拟合"),
+    "clv_none_fitted": (
+        "none of the purchase models tried ({models}) could be fitted on the whole history",
+        "所尝试的购买模型（{models}）在全部历史上均无法拟合",
+    ),
     "clv_chart_title": ("Expected value per segment", "各分群预期价值"),
     "clv_axis": ("expected value, next {months} months", "未来 {months} 个月预期价值"),
     "clv_by_status": (

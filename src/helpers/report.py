@@ -20,6 +20,7 @@ import pandas as pd
 
 from helpers import formats, io, labels, status, trends
 from helpers.catalog import StageRun
+from helpers.clv.models import MODEL_LABELS
 from helpers.config import STATUSES, Params, load_params
 from helpers.engine import exact_sum
 from helpers.io import ids_increasing, join_by_id, largest_first
@@ -606,6 +607,11 @@ def clv_reason(model: dict, language: str) -> str:
     purchase = model.get("purchase_model") or {}
     if purchase.get("converged") and not (model.get("spend_model") or {}).get("converged"):
         return labels.t("clv_spend_failed", language)
+    # The final fit tries every listed model in turn (clv.fit_final_model): a failed one means all failed.
+    tried = (model.get("settings") or {}).get("models") or []
+    if len(tried) > 1:
+        names = [MODEL_LABELS.get(name, name) for name in tried]
+        return labels.t("clv_none_fitted", language, models=labels.join(names, language))
     return labels.t(
         "clv_fit_failed", language, model=purchase.get("label") or model.get("chosen_model") or ""
     )
