@@ -470,21 +470,25 @@ def test_extreme_amounts_are_flagged_not_dropped_by_default() -> None:
 
 
 def test_one_absurd_amount_cannot_own_the_revenue() -> None:
-    """A typo of 1e12 among 200 orders of 10-59.99: beyond 1,000 times the 99th percentile of amounts
-    (309.39 here: the typo itself barely moves it), it is rejected as implausible and listed; a genuine
-    big order (500 times the typical one) stays, flagged as extreme."""
+    """A typo of 1e12 among 200 orders of 10-59.99: beyond 1,000 times the 90th percentile of amounts
+    (which the typo cannot move), it is rejected as implausible and listed; a genuine big order (500
+    times the typical one) stays, flagged as extreme. Also in a first month of only 92 orders, whose
+    99th percentile would have been the typo itself."""
     amounts = [f"{10 + i % 50}.99" if i % 2 else str(10 + i % 50) for i in range(200)]
     amounts[57] = "25000"  # big but possible
     amounts[123] = "1000000000000"  # a typing error
     rows = [("1", str(i + 1), "12/01/2010 08:26", a) for i, a in enumerate(amounts)]
     kept, rejected, quality = run(rows)
-    # The 99th percentile, interpolated, of all 200 amounts: 59.99 + 0.01 x (25000 - 59.99).
-    assert quality["implausible_amount_threshold"] == pytest.approx(1000 * (59.99 + 0.01 * (25000 - 59.99)))
+    values = sorted(float(a) for a in amounts)
+    ninetieth = values[179] + 0.1 * (values[180] - values[179])  # interpolated at rank 0.9 x 199 = 179.1
+    assert quality["implausible_amount_threshold"] == pytest.approx(1000 * ninetieth)
     assert reasons(rejected) == {124: "implausible_amount"}
     assert rejected["amount"].tolist() == ["1000000000000"]
     assert quality["implausible_rows"] == [{"source_row": 124, "amount": 1e12}]
     assert quality["revenue_kept"] == pytest.approx(sum(float(a) for i, a in enumerate(amounts) if i != 123))
     assert kept.loc[kept["source_row"] == 58, "is_extreme_amount"].tolist() == [True]
+    _, rejected, few = run(rows[:91] + [rows[123]])
+    assert reasons(rejected) == {92: "implausible_amount"} and few["implausible_amount_threshold"] < 1e6
     _, rejected, quality = run(rows, implausible_amount_factor=None)  # the rule switched off
     assert rejected.empty and quality["implausible_amount_threshold"] is None
 

@@ -56,6 +56,21 @@ def test_no_definitions_and_a_literal_parameters_cell(path: Path) -> None:
         assert not defined, f"{path.name}: move definitions into src/helpers/"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_table_inside_a_block_is_displayed(path: Path) -> None:
+    """Jupyter shows only a cell's last top-level expression: a table built inside an if or a for
+    must go through display(), or its page silently lacks it (the cleaning page's implausible rows did)."""
+    for cell in code_cells(path):
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, (ast.If, ast.For, ast.While, ast.With)):
+                for inner in [*node.body, *getattr(node, "orelse", [])]:
+                    call = inner.value if isinstance(inner, ast.Expr) else None
+                    shown = ast.unparse(call) if isinstance(call, ast.Call) else ""
+                    assert not shown.startswith(("plots.table(", "page.table(")), (
+                        f"{path.name}: wrap `{shown[:60]}` in display(...)"
+                    )
+
+
 def test_every_notebook_runs_under_nbval_on_the_tiny_period(tmp_path: Path) -> None:
     """The notebooks as committed, run in order by nbval against a tiny project (its own params and
     data), which is how an analyst runs them from JupyterLab: default parameters, published folder."""

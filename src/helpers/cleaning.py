@@ -45,7 +45,7 @@ REJECT_REASONS: dict[str, str] = {
     "return": "a return or cancellation, quarantined by the returns setting",
     "duplicate": "exact repeat of an earlier row",
     "implausible_amount": "amount far beyond every other (more than cleaning.implausible_amount_factor times "
-    "the 99th percentile of amounts): a typing error, not an order",
+    "the 90th percentile of amounts): a typing error, not an order",
     "extreme_amount": "amount above the extreme-value threshold, rejected by setting",
 }
 # Formats every source may use besides its own: what typed (Parquet, database) timestamps become as text,
@@ -179,7 +179,10 @@ def repeated_source_rows(con: ibis.BaseBackend, mapped: ir.Table, key: list[str]
 
 
 LATE_REASONS = ("implausible_amount", "extreme_amount")  # need the kept amounts' quantiles first
-IMPLAUSIBLE_BASE_QUANTILE = 0.99  # implausible = more than implausible_amount_factor times this quantile
+# Implausible = more than implausible_amount_factor times this quantile of the kept amounts: the 90th, which
+# a typo cannot move unless a tenth of the rows are typos (the 99th of a first month's 92 rows was the
+# typo itself, and 1e12 passed).
+IMPLAUSIBLE_BASE_QUANTILE = 0.9
 
 
 def apply_extreme_rule(
@@ -212,8 +215,8 @@ def apply_extreme_rule(
 def amount_thresholds(classified: ir.Table, cleaning: CleaningConfig) -> tuple[float | None, float | None]:
     """The absolute amounts above which an order is extreme (a high quantile of the amounts of the
     rows every other rule keeps, the implausible ones left out) and implausible
-    (``implausible_amount_factor`` times the 99th percentile of those amounts, a percentile the few
-    typos it is there to catch barely move); None where there is no kept amount (or the factor is
+    (``implausible_amount_factor`` times the 90th percentile of those amounts, a percentile the few
+    typos it is there to catch cannot move); None where there is no kept amount (or the factor is
     null, or the percentile 0)."""
 
     def quantile(table: ir.Table, q: float) -> float | None:

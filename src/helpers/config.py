@@ -227,7 +227,7 @@ class CleaningConfig(StrictModel):
     currency: str | None = None  # keep only this currency (needs columns.currency)
     extreme_amount_quantile: float = Field(default=0.999, gt=0.5, lt=1.0)
     extreme_amount_action: Literal["flag", "reject"] = "flag"
-    # An amount more than this many times the 99th percentile of the amounts is a typing error, not an
+    # An amount more than this many times the 90th percentile of the amounts is a typing error, not an
     # order: rejected as implausible_amount and listed on the cleaning page (null: never). A single
     # 1e12 then cannot own the revenue headline; genuine large orders (hundreds of times the typical
     # one) stay.
