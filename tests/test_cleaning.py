@@ -497,7 +497,8 @@ def test_the_first_applicable_reason_wins_and_counts_add_up() -> None:
     rows = [
         ("", "1", "garbage", "abc"),  # missing id beats everything
         ("1", "2", "garbage", "abc"),  # then the timestamp
-        ("1", "3", "01/05/2011 10:00", "0"),  # zero amount beats after_as_of
+        ("1", "3", "12/05/2010 10:00", "0"),  # zero amount
+        ("", "4", "01/05/2012 10:00", "0"),  # after_as_of beats all but a malformed line: a later period's
         GOOD,
         GOOD,
     ]
@@ -506,19 +507,21 @@ def test_the_first_applicable_reason_wins_and_counts_add_up() -> None:
         1: "missing_customer_id",
         2: "unparseable_timestamp",
         3: "zero_amount",
-        5: "duplicate",
+        4: "after_as_of",
+        6: "duplicate",
     }
-    assert quality["rows_in"] == 5 == quality["rows_kept"] + quality["rows_rejected"]
+    assert quality["rows_in"] == 6 == quality["rows_kept"] + quality["rows_rejected"]
     assert quality["rejected_by_reason"] == {
         **{code: 0 for code in cleaning.REJECT_REASONS},
         "missing_customer_id": 1,
         "unparseable_timestamp": 1,
         "zero_amount": 1,
+        "after_as_of": 1,
         "duplicate": 1,
     }
     table = pd.DataFrame(cleaning.quality_table(quality))
-    assert table.iloc[0].tolist()[::2] == ["kept", 1] and table.iloc[-1]["rows"] == 5
-    assert table["rows"].iloc[:-1].sum() == 5
+    assert table.iloc[0].tolist()[::2] == ["kept", 1] and table.iloc[-1]["rows"] == 6
+    assert table["rows"].iloc[:-1].sum() == 6
 
 
 def test_cdnow_accounting_is_exact() -> None:
@@ -540,7 +543,9 @@ def test_cdnow_accounting_is_exact() -> None:
     _, _, quality = cleaning.clean_transactions(
         con, table, early.sources.transactions, early.cleaning, early.as_of_exclusive
     )
-    assert (quality["rows_kept"], quality["rejected_by_reason"]["after_as_of"]) == (35_506, 34_073)
+    # 34,153 rows lie after April 1997, 7 of them the later zero-dollar rows, counted in their own months.
+    assert (quality["rows_kept"], quality["rejected_by_reason"]["after_as_of"]) == (35_506, 34_080)
+    assert quality["rejected_by_reason"]["zero_amount"] == 73
     assert quality["rows_kept"] + quality["rows_rejected"] == 69_659
 
 

@@ -174,7 +174,7 @@ def test_fewer_customers_than_k_caps_the_range_and_explains() -> None:
     )
 
 
-def test_names_come_from_the_centre_and_repeats_get_the_cluster_number() -> None:
+def test_names_come_from_the_centre_and_repeats_are_told_apart_by_spend() -> None:
     frame = blobs(5)
     features = clustering.define_features(frame, ClusteringConfig())
     centres = np.array([[1.0, -1.0, -1.0], [0.0, 0.2, 0.7], [-1.0, 1.0, 1.0]])
@@ -185,9 +185,18 @@ def test_names_come_from_the_centre_and_repeats_get_the_cluster_number() -> None
     ]
     twins = np.array([[1.0, -1.0, -1.0], [0.9, -0.8, -0.6]])
     assert clustering.cluster_names(twins, features) == [
-        "dormant, one-off, low spend (0)",
-        "dormant, one-off, low spend (1)",
+        "dormant, one-off, low spend (lower spend)",
+        "dormant, one-off, low spend (higher spend)",
     ]
+    triplets = np.array([[1.0, -1.0, -1.0], [0.9, -0.8, -0.6], [0.8, -0.9, -0.7]])
+    assert clustering.cluster_names(triplets, features)[2] == "dormant, one-off, low spend (spend 3 of 3)"
+    from helpers import labels
+
+    assert (
+        labels.cluster("dormant, one-off, low spend (spend 3 of 3)", "zh")
+        == "久未购买、单次、低消费（消费第 3 档（共 3 档））"
+    )
+    assert labels.cluster("dormant, one-off, low spend (lower spend)", "zh").endswith("（消费较低）")
 
 
 def test_numbering_follows_mean_spend_whatever_order_the_fit_returns() -> None:

@@ -876,12 +876,31 @@ def test_caveats_name_a_poor_holdout_fit_and_a_parameter_at_its_bound() -> None:
     assert clv.caveats(report, 0.25) == [
         "On the held-out months BG/NBD expected 1,590 purchases where 1,000 happened (59% off, more than the "
         "25% this report accepts): take its values as rough.",
-        "BG/NBD's parameter a ran to the edge of its range (2e-06): the model has degenerated and sees "
-        "almost no customer leave, so P(alive) is close to 1 for everyone.",
+        "BG/NBD's parameter a ran to the edge of its range (2e-06): the model has degenerated, so its chance "
+        "that a customer is still one (P(alive)) is not used for the statuses, which follow the days since "
+        "the last order, nor for the value at stake.",
     ]
+    from helpers.status import p_alive_trusted
+
+    assert not p_alive_trusted(report) and not p_alive_trusted(None)
     report["holdout"] = {"compared": False, "sentence": "The history is 61 days long: ...", "errors": []}
     report["purchase_model"]["at_bound"] = []
     assert clv.caveats(report, 0.25) == ["The history is 61 days long: ..."]
+    # Split, but not compared: the caveat says why, not how the history was split.
+    report["settings"] = {"models": ["bgnbd", "pareto_nbd"], "selection_metric": "mae"}
+    few = {"enough": False, "message": "Only 9 of 40 customers made a repeat purchase."}
+    report["holdout"] = {"compared": False, "sentence": "The models learnt from the history up to ...",
+                         "calibration_end": "2025-03-16", "errors": [], "repeat_buyers": few}  # fmt: skip
+    assert clv.caveats(report, 0.25) == [
+        "In the calibration period only 9 of 40 customers made a repeat purchase. So the models were not "
+        "compared; BG/NBD, the first model listed, is used."
+    ]
+    report["holdout"]["repeat_buyers"] = {"enough": True, "message": "38 of 40 ..."}
+    assert clv.caveats(report, 0.25)[0].startswith(
+        "On the history up to the calibration end no purchase model"
+    )
+    report["status"] = "fit_failed"  # no value: no caveat about values
+    assert clv.caveats(report, 0.25) == []
 
 
 def test_the_method_note_on_lifetime_value_never_claims_a_comparison_that_did_not_happen() -> None:

@@ -26,6 +26,11 @@ def test_require_orders_explains_an_empty_period() -> None:
     ):
         cleaning.require_orders(quality, "1996-12", pd.Timestamp("1996-12-31").date())
     cleaning.require_orders({**quality, "rows_kept": 1}, "1996-12", pd.Timestamp("1996-12-31").date())
+    broken = {"rows_in": 6, "rows_kept": 0, "rejected_by_reason": {"after_as_of": 5, "malformed_line": 1}}
+    with pytest.raises(
+        cleaning.NoOrdersError, match=r"5 of the 6 rows are dated after 1996-12-31 \(the data"
+    ):
+        cleaning.require_orders(broken, "1996-12", pd.Timestamp("1996-12-31").date())
 
 
 def test_a_period_before_the_data_stops_at_cleaning_with_one_sentence(tmp_path: Path) -> None:

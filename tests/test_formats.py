@@ -49,7 +49,7 @@ def test_counts_shares_days_numbers_and_dates() -> None:
     [
         (76109.3, 70989.66, "money", "+7.2%", 1),
         (1655, 1759, "count", "-5.9%", -1),
-        (12, 0, "count", "new", 1),  # from nothing to something: a word, not a percentage
+        (12, 0, "count", "up from 0", 1),  # from nothing to something: a word, not a percentage
         (0, 0, "count", "no change", 0),
         (5, 5, "count", "no change", 0),
         (0.496, 0.492, "share", "+0.4 pts", 1),  # shares move in points
@@ -67,7 +67,7 @@ def test_every_change_has_words_and_never_nan(current, previous, kind, text, dir
 
 
 def test_chinese_change_words() -> None:
-    assert formats.change(12, 0, "count", "zh").text == "新增"
+    assert formats.change(12, 0, "count", "zh").text == "从 0 增加"
     assert formats.change(5, 5, "count", "zh").text == "持平"
     assert formats.change(0.5, 0.4, "share", "zh").text == "+10.0 个百分点"
 

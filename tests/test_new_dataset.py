@@ -9,6 +9,7 @@ import codecs
 import html
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,6 +84,23 @@ def test_columns_are_matched_by_common_english_and_chinese_names() -> None:
 def test_date_formats_are_found_in_the_order_to_try_them(values: list[str], formats: list[str]) -> None:
     found, share = guess_timestamp_formats(pd.Series(values))
     assert (found, share) == (formats, 1.0)
+
+
+def test_the_time_zone_is_guessed_from_the_offsets_the_timestamps_carry() -> None:
+    shanghai = pd.Series(["2025-01-03 10:00:00+08:00"] * 15 + ["2025/01/04 09:00"])
+    zone, why, check = new_dataset.guess_timezone(shanghai)
+    assert (zone, check) == ("Etc/GMT-8", None) and why.startswith("UTC+08:00, the offset of 94% of")
+    assert new_dataset.guess_timezone(pd.Series(["2025-01-03T10:00:00-0500"]))[0] == "Etc/GMT+5"
+    assert new_dataset.guess_timezone(pd.Series(["2025-01-03T10:00:00+05:30"]))[0] == "Asia/Kolkata"
+    assert new_dataset.guess_timezone(pd.Series(["2025-01-03T10:00:00Z"]))[0] == "UTC"
+    assert new_dataset.guess_timezone(pd.Series(["12/01/2010 08:26"]))[:2] == (
+        "UTC",
+        "no timestamp of the sample carries a UTC offset: they are read as UTC",
+    )
+    summer = new_dataset.guess_timezone(
+        pd.Series(["2024-01-05T10:00:00-05:00"] * 3 + ["2024-07-05T10:00:00-04:00"])
+    )
+    assert summer[0] == "Etc/GMT+5" and summer[2].startswith("the timestamps carry 2 different UTC offsets")
 
 
 def test_the_encoding_is_told_from_the_bytes(tmp_path: Path) -> None:
@@ -199,8 +217,9 @@ def test_offsets_are_converted_to_the_datasets_time_zone_through_every_stage(pro
     oracle = write_offsets(project / "data" / "raw" / "shop" / "orders.csv")
     made = helpers(project, "new-dataset", "shop", "--source", "data/raw/shop/orders.csv")
     assert made.returncode == 0, made.stderr
+    assert "Check: the timestamps carry 4 different UTC offsets" in made.stdout
     settings = project / "params" / "shop" / "dataset.yaml"
-    settings.write_text(settings.read_text().replace("timezone: UTC", "timezone: America/New_York"))
+    settings.write_text(re.sub(r"(?m)^timezone: .*$", "timezone: America/New_York", settings.read_text()))
     built = helpers(project, "run", "--dataset", "shop")
     assert built.returncode == 0, built.stdout + built.stderr
     kept = pd.read_parquet(products(project, "2011-12", "shop") / "02_transactions.parquet")

@@ -102,7 +102,8 @@ def test_the_headline_has_words_for_every_change_and_no_nan() -> None:
     }
     assert first["values"]["avg_order_value"] is None and first["status"]["new"] == 12
     from_nothing = report.headline(figures, counts, {"revenue": 0.0}, "1998-05", "zh", "CNY")
-    assert from_nothing["facts"]["revenue_change"] == "新增" and from_nothing["facts"]["revenue"] == "¥100.00"
+    assert from_nothing["facts"]["revenue_change"] == "从 0 增加"
+    assert from_nothing["facts"]["revenue"] == "¥100.00"
     assert "nan" not in json.dumps(first).lower() + json.dumps(from_nothing).lower()
 
 

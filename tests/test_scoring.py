@@ -140,6 +140,21 @@ def test_score_customers_end_to_end_and_the_churn_warning() -> None:
     assert warned["status"].tolist() == ["at risk", "lapsed"]
 
 
+def test_a_degenerated_models_p_alive_leaves_the_statuses_and_the_value_at_stake_alone() -> None:
+    """P(alive) 0.01 would churn everyone and clv x (1 - P(alive)) make the stakes; a degenerated model
+    (a parameter at its bound) is not trusted: the days rules and the customer's own pace decide."""
+    with_model = customers().assign(p_alive=0.01, clv=1000.0)
+    trusted = scoring.score_customers(with_model, ScoringConfig(), StatusConfig(), PERIOD_START, CYCLE)
+    assert set(trusted["status"]) == {"new", "churned"}
+    by_days = scoring.score_customers(with_model, ScoringConfig(), StatusConfig(), PERIOD_START, CYCLE, False)
+    plain = scoring.score_customers(customers(), ScoringConfig(), StatusConfig(), PERIOD_START, CYCLE)
+    assert by_days["status"].tolist() == plain["status"].tolist() and by_days["p_alive"].eq(0.01).all()
+    warned = scoring.churn_warning(by_days, StatusConfig().churn_warning, use_model=False)
+    assert warned["value_at_stake"].tolist() == [pytest.approx(200.92, abs=0.005), 20.0]  # as without a model
+    model = {"status": "ok", "purchase_model": {"at_bound": ["a"]}}
+    assert not status.p_alive_trusted(model) and status.p_alive_trusted({**model, "purchase_model": {}})
+
+
 def test_potential_customers_and_tier_summary() -> None:
     config = ScoringConfig()
     scored = scoring.score_customers(customers(), config, StatusConfig(), PERIOD_START, CYCLE)

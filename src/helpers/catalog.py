@@ -259,7 +259,7 @@ STAGES: list[Stage] = [
         "scoring",
         "Scores and status",
         needs=("transactions",),
-        reads=("rfm", "rfm_cut_points", "clv?", "clusters?", "ingested:customers?"),
+        reads=("rfm", "rfm_cut_points", "clv?", "clv_model?", "clusters?", "ingested:customers?"),
         writes=("scores", "churn_warning"),
     ),
     Stage(

@@ -35,12 +35,13 @@ from helpers.schema import (
 REJECT_REASONS: dict[str, str] = {
     "malformed_line": "a line that cannot be split into its columns (a quote that never closes, or too many "
     "or too few fields): none of its text is kept, only its line number",
+    "after_as_of": "order after the end of the period (kept for a later period, not an error; its other "
+    "problems, if any, are counted in its own period)",
     "missing_customer_id": "no customer id (empty, NA or null)",
     "unparseable_timestamp": "order date missing or in none of the configured formats",
     "invalid_amount": "amount missing, not a number, or implausibly large (10^14 or more)",
     "zero_amount": "amount is exactly zero",
     "before_history_start": "order before the configured start of history",
-    "after_as_of": "order after the end of the period (kept for a later period, not an error)",
     "other_currency": "amount in a currency other than the reporting currency",
     "return": "a return or cancellation, quarantined by the returns setting",
     "duplicate": "exact repeat of an earlier row",
@@ -128,6 +129,9 @@ def classify_rows(
     )
     rules: list[tuple[ir.BooleanValue, str]] = [
         *([(t[MALFORMED_COLUMN].notnull(), "malformed_line")] if MALFORMED_COLUMN in t.columns else []),
+        # A row of a later period belongs to it, whatever else is wrong with it: its missing id counts
+        # there, not in every earlier month's accounting (where it once tripped the rejected-share stop).
+        (t.order_ts >= as_of_exclusive, "after_as_of"),
         (t.customer_id.isnull(), "missing_customer_id"),
         (t.order_ts.isnull(), "unparseable_timestamp"),
         (
@@ -140,7 +144,6 @@ def classify_rows(
     if cleaning.history_start is not None:
         start = dt.datetime.combine(cleaning.history_start, dt.time())
         rules.append((t.order_ts < start, "before_history_start"))
-    rules.append((t.order_ts >= as_of_exclusive, "after_as_of"))
     if cleaning.currency is not None:
         rules.append((t.currency.upper().fill_null("") != cleaning.currency.upper(), "other_currency"))
     if cleaning.returns == "quarantine":
@@ -568,6 +571,13 @@ def require_orders(quality: dict, period: str, as_of: dt.date, period_start: dt.
             raise NoOrdersError(
                 f"period {period}: no order is left to analyse because all {later:,} rows are dated "
                 f"after {as_of}; check period_end in the period's params file and the source."
+            )
+        if later:
+            raise NoOrdersError(
+                f"period {period}: no order is left to analyse: {later:,} of the {quality['rows_in']:,} rows "
+                f"are dated after {as_of} (the data starts after this period) and the others were rejected "
+                "(the data-quality table above counts them by reason); build the periods from the first "
+                "month of the data on."
             )
         raise NoOrdersError(
             f"period {period}: no order is left to analyse because all {quality['rows_in']:,} rows "

@@ -367,7 +367,9 @@ def order_centroids(centroids: np.ndarray, scaled_fit: pd.DataFrame, order_value
 
 def cluster_names(centroids: np.ndarray, features: list[Feature]) -> list[str]:
     """A readable name per centre from its profile, e.g. "recent, frequent, high spend"; features at
-    neither end are named only for recency, frequency and spend. Repeated names get the cluster number."""
+    neither end are named only for recency, frequency and spend. Repeated names are told apart by their
+    members' spend (the centres are numbered by it, lowest first): "(lower spend)" and "(higher spend)",
+    or "(spend 2 of 3)"; never by an internal number, which means nothing to a reader."""
     names = []
     for centre in centroids:
         words = []
@@ -382,7 +384,18 @@ def cluster_names(centroids: np.ndarray, features: list[Feature]) -> list[str]:
             elif level != 1:
                 words.append(f"{('low', '', 'high')[level]} {feature.column}")
         names.append(", ".join(words) or "average")
-    return [f"{name} ({i})" if names.count(name) > 1 else name for i, name in enumerate(names)]
+    named = []
+    for i, name in enumerate(names):
+        twins = [j for j, other in enumerate(names) if other == name]
+        if len(twins) == 1:
+            named.append(name)
+            continue
+        rank = twins.index(i) + 1
+        suffix = (
+            ("lower spend", "higher spend")[rank - 1] if len(twins) == 2 else f"spend {rank} of {len(twins)}"
+        )
+        named.append(f"{name} ({suffix})")
+    return named
 
 
 def fit_model(

@@ -136,8 +136,8 @@ def date(day: dt.date, language: str = "en") -> str:
 # --------------------------------------------------------------------------------- changes
 
 CHANGE_WORDS = {  # the words of a change that is not a number
-    "en": {"new": "new", "same": "no change", "points": "pts"},
-    "zh": {"new": "新增", "same": "持平", "points": "个百分点"},
+    "en": {"from_zero": "up from 0", "same": "no change", "points": "pts"},
+    "zh": {"from_zero": "从 0 增加", "same": "持平", "points": "个百分点"},
 }
 
 
@@ -157,7 +157,8 @@ def change(current: object, previous: object, kind: str, language: str = "en") -
     - either value unknown (no compared period, no model, a rate without customers): "–";
     - equal: "no change";
     - a share (0-1): the difference in percentage points, "+0.4 pts";
-    - from 0 to anything else: "new" (a percentage of nothing is not a number);
+    - from 0 to anything else: "up from 0" (a percentage of nothing is not a number; not "new", which
+      is a customer status);
     - otherwise the relative change with its sign, one decimal: "+7.2%", "-3.6%" ("+0.0%" when it rounds
       to nothing but is not nothing).
     """
@@ -172,7 +173,7 @@ def change(current: object, previous: object, kind: str, language: str = "en") -
         points = 100 * (now - before)
         return Change(f"{points:+.1f} {words['points']}", direction)
     if before == 0:
-        return Change(words["new"], direction)
+        return Change(words["from_zero"], direction)
     relative = 100 * (now - before) / abs(before)
     text = f"{relative:+.1f}%"
     if text in ("+0.0%", "-0.0%"):

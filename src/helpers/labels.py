@@ -10,6 +10,7 @@ come formatted by :mod:`helpers.formats` before they are put in.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -198,6 +199,12 @@ STATUS_WORDS: dict[str, Label] = {
 assert tuple(STATUS_WORDS) == STATUSES, "every status word has its label, in the vocabulary's order"
 
 
+def status_customers(word: str, language: str) -> str:
+    """The customers of a status as a card's title: "New customers", "活跃客户", and 新客户 (not 新客客户)."""
+    text = t("kpi_status", language, status=status(word, language, capital=True))
+    return text.replace("新客客户", "新客户")
+
+
 def status(word: str, language: str, capital: bool = False) -> str:
     """A status as the page writes it ("at risk", "At risk", "流失风险")."""
     text = STATUS_WORDS[word].text(language)
@@ -278,6 +285,8 @@ def segment_text(name: str, meaning: str, action: str, language: str) -> tuple[s
 # ------------------------------------------------------------------------------- the clusters
 
 CLUSTER_WORDS_ZH = {  # clustering.WORDS and its other words, in Chinese
+    "lower spend": "消费较低",
+    "higher spend": "消费较高",
     "recent": "近期购买",
     "cooling": "渐冷",
     "dormant": "久未购买",
@@ -293,13 +302,16 @@ CLUSTER_WORDS_ZH = {  # clustering.WORDS and its other words, in Chinese
 
 
 def cluster(name: str, language: str) -> str:
-    """A cluster's name ("recent, frequent, high spend") in the page's language, word by word; a
-    repeated name's number "(2)" is kept."""
+    """A cluster's name ("recent, frequent, high spend") in the page's language, word by word, with
+    what tells repeated names apart ("(lower spend)", "(spend 2 of 3)")."""
     if language != "zh":
         return name
-    base, bracket, number = name.partition(" (")
+    base, bracket, apart = name.partition(" (")
     words = [CLUSTER_WORDS_ZH.get(word.strip(), word.strip()) for word in base.split(",")]
-    return "、".join(words) + (f"（{number.rstrip(')')}）" if bracket else "")
+    apart = apart.rstrip(")")
+    ranked = re.fullmatch(r"spend (\d+) of (\d+)", apart)
+    apart = f"消费第 {ranked[1]} 档（共 {ranked[2]} 档）" if ranked else CLUSTER_WORDS_ZH.get(apart, apart)
+    return "、".join(words) + (f"（{apart}）" if bracket else "")
 
 
 # ------------------------------------------------------------------------- data-quality reasons
@@ -796,9 +808,17 @@ TEXT: dict[str, tuple[str, str]] = {
         "mit}）：其数值仅供粗略"
         "参考。",
     ),
+    "method_revenue": (
+        "Revenue. The period's orders net of its returns. The average order is the period's purchases, "
+        "before returns, divided by their number, so it can differ from revenue divided by orders.",
+        "收入：本期订单扣除本期退货。平均订单金额为本期购买（未扣退货）除以订单数，因此可能与收入除以订单数不同。",
+    ),
     "caveat_at_bound": (
-        "{model}'s parameter {name} ran to the edge of its range ({value}): the model has degenerated.",
-        "{model} 的参数 {name} 达到取值范围的边界（{value}）：模型已退化。",
+        "{model}'s parameter {name} ran to the edge of its range ({value}): the model has degenerated, so "
+        "its chance that a customer is still one is not used for the statuses, which follow the days since "
+        "the last order, nor for the value at stake.",
+        "{model} 的参数 {name} 达到取值范围的边界（{value}）：模型已退化，"
+        "因此其“仍为客户的概率”不用于客户状态（状态按距上次下单的天数判定），也不用于潜在损失价值。",
     ),
     "method_validation": (
         " On the last months of history it had not seen, it predicted {expected} purchases against "

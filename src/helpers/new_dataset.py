@@ -183,6 +183,7 @@ class Guess:
     identifiers: list[str] = field(default_factory=list)
     not_copied: list[str] = field(default_factory=list)
     cleaning: dict = field(default_factory=dict)
+    timezone: str = "UTC"
     months: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
 
@@ -297,6 +298,44 @@ def match_columns(columns: list[str]) -> tuple[dict[str, str], str | None, list[
         NAME_LIKE_ALLOWED.search(reduced[c])
     ]  # fmt: skip
     return mapping, price, identifiers
+
+
+OFFSET = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z)$")
+# Fixed offsets that are not whole hours, by the zone that keeps them all year (Etc/ zones are whole hours).
+HALF_HOUR_ZONES = {"+05:30": "Asia/Kolkata", "+05:45": "Asia/Kathmandu", "+06:30": "Asia/Yangon",
+                   "+03:30": "Asia/Tehran", "+04:30": "Asia/Kabul", "+09:30": "Australia/Darwin"}  # fmt: skip
+
+
+def guess_timezone(values: pd.Series) -> tuple[str, str, str | None]:
+    """The dataset's time zone from the UTC offsets the timestamps carry: UTC when none carries one;
+    the zone of the most frequent offset otherwise (``Etc/GMT-8`` is UTC+08:00: the sign of the Etc
+    names is inverted), with the reason, and what to check when the offsets differ (summer time: only
+    the region's zone, e.g. America/New_York, converts both halves of the year right)."""
+    text = values.dropna().astype(str).str.strip()
+    found = text.str.extract(f"({OFFSET.pattern})")[0].dropna()
+    if found.empty:
+        return "UTC", "no timestamp of the sample carries a UTC offset: they are read as UTC", None
+    offsets = found.replace("Z", "+00:00").map(lambda o: o if ":" in o else f"{o[:3]}:{o[3:]}")
+    counts = offsets.value_counts()
+    common = str(counts.index[0])
+    hours, minutes = int(common[1:3]), int(common[4:6])
+    if minutes:
+        zone = HALF_HOUR_ZONES.get(common, "UTC")
+    else:
+        zone = "UTC" if hours == 0 else f"Etc/GMT{'-' if common[0] == '+' else '+'}{hours}"
+    why = (
+        f"UTC{common}, the offset of {100 * counts.iloc[0] / len(text):.0f}% of the sample's timestamps "
+        "(days and months are counted in it; a region's name such as Asia/Shanghai works too)"
+    )
+    check = None
+    if len(counts) > 1:
+        check = (
+            f"the timestamps carry {len(counts)} different UTC offsets ({', '.join(counts.index[:4])}), as "
+            "summer time does: set timezone to your region's zone (e.g. Europe/London, America/New_York)."
+        )
+    elif zone == "UTC" and minutes:
+        check = f"the timestamps are at UTC{common}: set timezone to your region's zone."
+    return zone, why, check
 
 
 def _parses(values: pd.Series, fmt: str) -> pd.Series:
@@ -418,6 +457,9 @@ def inspect(name: str, source: Path, root: Path | None = None) -> Guess:
         )
     options["timestamp_formats"] = formats
     guess.notes["timestamp_formats"] = f"read {100 * share:.1f}% of the sample's dates"
+    guess.timezone, guess.notes["timezone"], zone_check = guess_timezone(rows[mapping["order_ts"]])
+    if zone_check:
+        guess.checks.append(zone_check)
     if share < 0.99:
         guess.checks.append(
             f"{100 * (1 - share):.1f}% of the sample's values of {mapping['order_ts']} fit no date format: "
@@ -481,7 +523,8 @@ def dataset_text(guess: Guess, source_setting: str, command: str) -> str:
         f"#   python -m helpers run --dataset {guess.name} --all",
         f"title: {_yaml(guess.name)}",
         f"default_period: {_yaml(guess.months[-1])}{_comment('the last month of the data')}",
-        "timezone: UTC   # check: the time zone of timestamps written without an offset",
+        f"timezone: {guess.timezone}   # {guess.notes.get('timezone', '')}; timestamps without an offset are "
+        "read in it",
         "currency: USD   # check: the ISO code of the amounts (GBP, EUR, CNY, ...); the report writes it",
         "sources:",
         "  transactions:",
@@ -527,11 +570,14 @@ def data_months(name: str, root: Path | None = None) -> list[str]:
     from helpers.ingest import read_source
 
     source = _source_settings(name, root)
+    zone = _dataset_setting(name, "timezone", root) or "UTC"
     con = engine.connect()
     table = read_source(con, source, "transactions", root, needed=source.columns.source_columns()).table
     column = source.columns.order_ts
     formats = list(dict.fromkeys([*source.timestamp_formats, *ISO_FORMATS]))
-    parsed = table.select(ts=try_parse_timestamp(strip_blanks(table[column].cast("string")), formats))
+    parsed = table.select(
+        ts=try_parse_timestamp(strip_blanks(table[column].cast("string")), formats, timezone=zone)
+    )  # months in the dataset's time zone, as the periods will count them
     bounds = parsed.agg(first=parsed.ts.min(), last=parsed.ts.max()).execute().iloc[0]
     if pd.isna(bounds["first"]):
         raise NewDatasetError(f"{source.path}: no value of {column} is a date in the guessed formats.")
@@ -541,6 +587,12 @@ def data_months(name: str, root: Path | None = None) -> list[str]:
         months.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
+
+
+def _dataset_setting(name: str, key: str, root: Path | None):
+    import yaml
+
+    return (yaml.safe_load(dataset_file(name, root).read_text(encoding="utf-8")) or {}).get(key)
 
 
 def _source_settings(name: str, root: Path | None):
@@ -626,6 +678,7 @@ def summary(guess: Guess) -> list[str]:
         f"Dates: {', '.join(o['timestamp_formats'])} ({guess.notes['timestamp_formats']}); "
         f"decimal separator {o['decimal_separator']!r}."
     )
+    lines.append(f"Time zone: {guess.timezone} ({guess.notes['timezone']}).")
     if guess.cleaning.get("cancellation_prefix"):
         lines.append(f"Cancellations: {guess.notes['cancellation_prefix']}.")
     if guess.identifiers:

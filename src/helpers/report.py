@@ -263,7 +263,7 @@ def kpi_cards(
     for word in STATUSES:
         if word == "potential" and not statuses.get(word):
             continue
-        label = labels.t("kpi_status", language, status=labels.status(word, language, capital=True))
+        label = labels.status_customers(word, language)
         card(label, statuses.get(word), compared_statuses.get(word), "count", STATUS_GOOD[word], word)
     return cards
 
@@ -879,8 +879,10 @@ def method_notes(model: dict | None, params: Params, cut_points: dict, has_score
     scale = cut_points.get("recency", "quintiles")
     bands = labels.join([formats.days(b, language) for b in cut_points.get("recency_bands", [])], language)
     key = {"cycle": "method_cycle", "days": "method_days"}.get(scale, "method_quintiles")
-    notes = [labels.t("method_segments", language, bands=labels.t(key, language, bands=bands, cycle=cycle))]
-    has_model = model_ok(model)
+    notes = [labels.t("method_revenue", language)]
+    notes.append(
+        labels.t("method_segments", language, bands=labels.t(key, language, bands=bands, cycle=cycle))
+    )
     notes.append(labels.t("method_status", language))
     if has_scores:
         indicators = labels.join(
@@ -894,7 +896,7 @@ def method_notes(model: dict | None, params: Params, cut_points: dict, has_score
         notes.append(labels.t("method_score", language, indicators=indicators))
     if model:
         notes.append(lifetime_value_note(model, params))
-    if has_model:
+    if status.p_alive_trusted(model):  # a degenerated model's values are not used for the stakes
         notes.append(labels.t("method_stake", language, months=params.clv.horizon_months))
     else:
         notes.append(labels.t("method_stake_no_model", language))

@@ -85,24 +85,31 @@ def score_customers(
     rules: StatusConfig,
     period_start: dt.date,
     cycle_days: float,
+    use_p_alive: bool = True,
 ) -> pd.DataFrame:
-    """Every customer with score, tier, the two main drivers and status (:func:`helpers.status.assign`),
+    """Every customer with score, tier, the two main drivers and status (:func:`helpers.status.assign`;
+    with ``use_p_alive`` False, a purchase model's P(alive) is left out of the statuses),
     in the order given (the RFM product's: by id, the order the clusters and the scores product share;
     ranked lists are taken with :func:`priority_list`). Sorting 1M customers best-first had cost 1.4 s,
     and joining the clusters to that order another 1.5 s."""
     ranks = indicator_ranks(customers, scoring)
-    enriched = status.assign(customers, rules, period_start, cycle_days)
+    by_days = customers if use_p_alive else customers.drop(columns="p_alive", errors="ignore")
+    enriched = status.assign(by_days, rules, period_start, cycle_days)
+    if not use_p_alive and "p_alive" in customers.columns:
+        enriched = enriched.assign(p_alive=customers["p_alive"].to_numpy())
     scored = enriched.assign(score=weighted_score(ranks, scoring.weights).round(2))
     scored["tier"] = assign_tier(scored["score"], scoring.tiers)
     scored = scored.join(top_drivers(ranks, scoring.weights))
     return scored.reset_index(drop=True)
 
 
-def churn_warning(scored: pd.DataFrame, statuses: list[str]) -> pd.DataFrame:
+def churn_warning(scored: pd.DataFrame, statuses: list[str], use_model: bool = True) -> pd.DataFrame:
     """Every customer whose status is one of ``statuses`` (params: status.churn_warning), with the value
-    at stake (:func:`helpers.status.value_at_stake`), largest first (ties by id)."""
+    at stake (:func:`helpers.status.value_at_stake`; with ``use_model`` False, from the customer's own
+    pace and spend instead of a degenerated model's values), largest first (ties by id)."""
     warned = scored[scored["status"].isin(statuses)]
-    warned = warned.assign(value_at_stake=status.value_at_stake(warned))
+    by_pace = warned if use_model else warned.drop(columns=["clv", "p_alive"], errors="ignore")
+    warned = warned.assign(value_at_stake=status.value_at_stake(by_pace))
     return largest_first(warned, "value_at_stake").reset_index(drop=True)
 
 

@@ -63,6 +63,16 @@ def assign(
     )
 
 
+def p_alive_trusted(model: dict | None) -> bool:
+    """Whether the statuses may use the purchase model's P(alive) (the CLV stage's model product):
+    it valued the customers and no parameter of the purchase model ran to the edge of its range. A
+    degenerated model's P(alive) says little (all near 1, or a few near 0 for no visible reason), so
+    the statuses then follow the days since the last order only."""
+    if not model or model.get("status") != "ok":
+        return False
+    return not (model.get("purchase_model") or {}).get("at_bound")
+
+
 def add_potential(scored: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
     """Customers listed in the customer attributes without any order get the status 'potential' (and
     no score); none when there are no attributes."""

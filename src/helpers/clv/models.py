@@ -264,6 +264,10 @@ def fit_final_model(
             break
     clean = [m for m in fits if is_usable(fits[m]) and not fits[m].at_bound]
     used = clean[0] if clean else next((m for m in fits if is_usable(fits[m])), chosen)
+    if not is_usable(fits[used]):
+        return fits[chosen], "None of the listed purchase models could be fitted on the whole history: " + (
+            "; ".join(f"{MODEL_LABELS[m]}: {fits[m].note}" for m in fits)
+        ) + "."
     if used == chosen:
         return fits[chosen], ""
     first = fits[chosen]

@@ -260,6 +260,11 @@ def comparison_sentence(
         return f"{holdout_sentence} {label}, the first model listed, is used."
     if len(models) == 1:
         return f"Only {label} is listed in clv.models, so there was nothing to compare; it is used."
+    if calibration_status.get("enough"):
+        return (
+            f"On the history up to the calibration end no purchase model could be fitted, so they were not "
+            f"compared; {label}, the first model listed, is used."
+        )
     status = calibration_status["message"]
     return (
         f"In the calibration period {status[0].lower()}{status[1:]} So the models were not compared; "
@@ -274,9 +279,27 @@ def caveats(report: dict[str, Any], max_holdout_error: float) -> list[str]:
     found = []
     holdout = report.get("holdout", {})
     if report.get("status") == "ok" and not holdout.get("compared"):
-        found.append(holdout.get("sentence") or "The purchase models were not compared on held-out months.")
+        if holdout.get("calibration_end") and holdout.get("repeat_buyers") is not None:
+            # the history was split but the models could not be compared on it: say why, not the split
+            settings = report.get("settings") or {}
+            found.append(
+                comparison_sentence(
+                    holdout.get("sentence", ""),
+                    False,
+                    holdout["repeat_buyers"],
+                    settings.get("models") or [report.get("chosen_model")],
+                    report.get("chosen_model"),
+                    settings.get("selection_metric", "mae"),
+                )
+            )
+        else:
+            found.append(
+                holdout.get("sentence") or "The purchase models were not compared on held-out months."
+            )
     if report.get("fallback"):
         found.append(report["fallback"]["sentence"])
+    if report.get("status") != "ok":
+        return found  # no customer was valued: nothing below limits a value
     chosen = report.get("chosen_model")
     error = next((e for e in holdout.get("errors", []) if e.get("model") == chosen), None)
     if error and error.get("total_error") is not None and error["total_error"] > max_holdout_error:
@@ -290,12 +313,7 @@ def caveats(report: dict[str, Any], max_holdout_error: float) -> list[str]:
         value = fit["params"][name]
         found.append(
             f"{fit['label']}'s parameter {name} ran to the edge of its range ({value:.2g}): the model has "
-            "degenerated"
-            + (
-                " and sees almost no customer leave, so P(alive) is close to 1 for everyone"
-                if name in ("a", "s") and abs(value) < 1
-                else ""
-            )
-            + "."
+            "degenerated, so its chance that a customer is still one (P(alive)) is not used for the "
+            "statuses, which follow the days since the last order, nor for the value at stake."
         )
     return found
