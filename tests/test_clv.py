@@ -883,6 +883,10 @@ def test_caveats_name_a_poor_holdout_fit_and_a_parameter_at_its_bound() -> None:
     from helpers.status import p_alive_trusted
 
     assert not p_alive_trusted(report) and not p_alive_trusted(None)
+    both = {**report, "purchase_model": {**report["purchase_model"], "at_bound": ["a", "b"]}}
+    assert clv.caveats(both, 0.25)[-1].startswith(
+        "BG/NBD's parameters a and b ran to the edge of their range (2e-06, 1): the model has degenerated"
+    )  # one sentence for the model, not one per parameter
     report["holdout"] = {"compared": False, "sentence": "The history is 61 days long: ...", "errors": []}
     report["purchase_model"]["at_bound"] = []
     assert clv.caveats(report, 0.25) == ["The history is 61 days long: ..."]

@@ -671,14 +671,15 @@ def clv_caveats(model: dict, language: str) -> list[str]:
         found.append(
             labels.t("caveat_fallback", language, first=model["fallback"]["label"], model=fit.get("label"))
         )
-    for name in fit.get("at_bound") or []:
+    at_bound = fit.get("at_bound") or []
+    if at_bound:
         found.append(
             labels.t(
                 "caveat_at_bound",
                 language,
                 model=fit.get("label"),
-                name=name,
-                value=f"{fit['params'][name]:.2g}",
+                name="、".join(at_bound),
+                value="、".join(f"{fit['params'][name]:.2g}" for name in at_bound),
             )
         )
     return found

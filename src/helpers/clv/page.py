@@ -309,11 +309,15 @@ def caveats(report: dict[str, Any], max_holdout_error: float) -> list[str]:
             f"than the {100 * max_holdout_error:.0f}% this report accepts): take its values as rough."
         )
     fit = report.get("purchase_model") or {}
-    for name in fit.get("at_bound") or []:
-        value = fit["params"][name]
+    at_bound = fit.get("at_bound") or []
+    if at_bound:
+        names = " and ".join(at_bound)
+        values = ", ".join(f"{fit['params'][name]:.2g}" for name in at_bound)
+        which = f"parameter {names} ran" if len(at_bound) == 1 else f"parameters {names} ran"
         found.append(
-            f"{fit['label']}'s parameter {name} ran to the edge of its range ({value:.2g}): the model has "
-            "degenerated, so its chance that a customer is still one (P(alive)) is not used for the "
-            "statuses, which follow the days since the last order, nor for the value at stake."
+            f"{fit['label']}'s {which} to the edge of {'its' if len(at_bound) == 1 else 'their'} range "
+            f"({values}): the model has degenerated, so its chance that a customer is still one (P(alive)) "
+            "is not used for the statuses, which follow the days since the last order, nor for the value "
+            "at stake."
         )
     return found
