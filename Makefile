@@ -17,7 +17,7 @@ help:
 	@echo "make stages                    print the stage catalog"
 	@echo "make cjk-font                  install the Chinese font a report in Chinese needs (apt; root or sudo)"
 	@echo "make test                      the whole test suite"
-	@echo "make bench                     benchmarks -> benchmarks/results.{json,md}, results_clv.json"
+	@echo "make bench                     benchmarks -> benchmarks/results.{json,md}, results_clv.json, results_events.{json,md}"
 
 # Runtime environment: rebuilt only when the pins change.
 $(VENV)/.runtime: requirements.txt pyproject.toml
@@ -34,11 +34,18 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 venv: $(VENV)/.runtime
 dev: $(VENV)/.dev
 
-# The bundled data: CDNOW's transaction log ships inside the lifetimes package.
+# The bundled data: CDNOW's transaction log ships inside the lifetimes package; the demo shop is
+# generated (20,000 customers, 2023-2024, fixed seed; again whenever its generator changes), with its
+# params (params/demo/: the committed files, written identically).
+DEMO_CUSTOMERS := 20000
+DEMO_SEED := 20240101
 data/raw/cdnow/cdnow_transactions.txt: | $(VENV)/.runtime
 	$(RUN) bundled-data
 
-data: data/raw/cdnow/cdnow_transactions.txt
+data/raw/demo/manifest.json: src/helpers/synth_shop.py | $(VENV)/.runtime
+	$(RUN) synth-shop --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --out data/raw/demo/ --params params/demo/
+
+data: data/raw/cdnow/cdnow_transactions.txt data/raw/demo/manifest.json
 
 # No DATASET and no PERIOD: the default period of every dataset.
 report: venv data
@@ -68,9 +75,11 @@ test: dev data
 bench: dev data
 	$(PY) benchmarks/run_bench.py --sizes 1000000 10000000
 	$(PY) benchmarks/bench_clv.py --customers 1000000
+	$(PY) benchmarks/bench_events.py --rows 10000000
 
 bench-large: dev data
 	$(PY) benchmarks/run_bench.py --sizes 100000000 --skip-cdnow --out benchmarks/results_large.json
+	$(PY) benchmarks/bench_events.py --rows 100000000 --out benchmarks/results_events_large.json
 
 lab: venv
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt

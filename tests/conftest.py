@@ -112,27 +112,53 @@ def add_mirror_dataset(root: Path, periods: tuple[str, ...] = ("1998-05", "1998-
     (root / "data" / "raw" / MIRROR / "cdnow_transactions.txt").write_text("\n".join(scaled) + "\n")
 
 
+DEMO, DEMO_PERIOD = "demo", "2024-12"  # a small demo shop: every source kind, ids pseudonymised
+DEMO_CUSTOMERS, DEMO_SEED = 300, 7
+DEMO_KEY_ENV, DEMO_KEY = "CA_TEST_DEMO_KEY", "demo-test-key-5b9d1c7e"
+
+
+def add_demo_dataset(root: Path) -> None:
+    """The demo shop's generator with 300 customers, its params as `make data` writes them, and customer
+    ids pseudonymised (key from DEMO_KEY_ENV)."""
+    from helpers import synth_shop
+
+    shop = synth_shop.generate(DEMO_CUSTOMERS, DEMO_SEED)
+    synth_shop.write(shop, root / "data" / "raw" / DEMO, DEMO_CUSTOMERS, DEMO_SEED)
+    synth_shop.write_params(root / "params" / DEMO, f"data/raw/{DEMO}")
+    with (root / "params" / DEMO / "dataset.yaml").open("a") as params:
+        params.write(f"privacy:\n  pseudonymise_customer_id: true\n  key_env: {DEMO_KEY_ENV}\n")
+
+
 @pytest.fixture(scope="session")
 def built_tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny project, built once by the runner and shared by the runner, catalog and browser tests
-    (tests that change it must work on a copy): cdnow 1998-05, then the mirror dataset's 1998-06
-    (whose only earlier period is not built), then cdnow 1998-06 (compared with cdnow 1998-05). Every
-    product a notebook asked the catalog for is logged in ``CATALOG_LOG``."""
+    """The tiny project, built once by the runner and shared by the runner, catalog, sources and browser
+    tests (tests that change it must work on a copy): cdnow 1998-05, then the mirror dataset's 1998-06
+    (whose only earlier period is not built), then cdnow 1998-06 (compared with cdnow 1998-05), then
+    the small demo shop's 2024-12. Every product a notebook asked the catalog for is logged in
+    ``CATALOG_LOG``."""
     import os
 
     from helpers import catalog, runner
 
     root = make_project(tmp_path_factory.mktemp("built") / "project")
     add_mirror_dataset(root)
+    add_demo_dataset(root)
     os.environ["CA_PROJECT_ROOT"] = str(root)
     os.environ[catalog.LOG_ENV] = str(root / CATALOG_LOG)
+    os.environ[DEMO_KEY_ENV] = DEMO_KEY
     try:
-        for dataset, period in [(DATASET, "1998-05"), (MIRROR, "1998-06"), (DATASET, "1998-06")]:
+        for dataset, period in [
+            (DATASET, "1998-05"),
+            (MIRROR, "1998-06"),
+            (DATASET, "1998-06"),
+            (DEMO, DEMO_PERIOD),
+        ]:
             result = runner.run_period(dataset, period, root=root, log=lambda _: None)
             assert result.ok, result.message
     finally:
         del os.environ["CA_PROJECT_ROOT"]
         del os.environ[catalog.LOG_ENV]
+        del os.environ[DEMO_KEY_ENV]
     return root
 
 

@@ -85,7 +85,7 @@ def test_a_notebook_asking_for_an_undeclared_product_is_told_where_to_declare_it
         stage.input("scores")
     with pytest.raises(CatalogError, match=r"08_clustering writes 'rfm', which the stage catalog"):
         stage.output("rfm")
-    assert stage.input("ingested:customers?") is None  # optional and absent
+    assert stage.input("clean:customers?") is None  # optional and absent
     with pytest.raises(
         catalog.ProductError,
         match=r"03_rfm\.parquet: product not found; run notebook 03_rfm "

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from helpers.config import ColumnMap, CustomerSource, PrivacyConfig, TransactionSource
-from helpers.ingest import IngestError, hmac_ids, ingest_customers, ingest_transactions
+from helpers.ingest import IngestError, hmac_ids, ingest_transactions
+from helpers.sources import ingest_source
 
 COLUMNS = ColumnMap(customer_id="Customer", order_ts="Date", amount="Total", order_id="Invoice")
 EXPECTED = pd.DataFrame(
@@ -283,11 +284,11 @@ def test_customer_attributes_never_carry_identifiers(con, write) -> None:
     src = CustomerSource(
         format="csv",
         path=str(path),
-        customer_id="id",
+        columns={"customer_id": "id"},
         attributes={"country": "country", "segment_code": "segment_code"},
         identifier_columns=["email"],
     )
-    table, facts = ingest_customers(con, src, PrivacyConfig(), root=path.parent)
+    table, facts = ingest_source(con, "customers", src, PrivacyConfig(), root=path.parent)
     frame = table.to_pandas()
     assert frame[["customer_id", "country", "segment_code"]].values.tolist() == [
         ["17850", "UK", "A"],
@@ -300,7 +301,7 @@ def test_customer_attributes_never_carry_identifiers(con, write) -> None:
         IngestError,
         match="sources.customers.attributes.email_address: 'email' looks like a direct identifier",
     ):
-        ingest_customers(con, bad, PrivacyConfig(), root=path.parent)
+        ingest_source(con, "customers", bad, PrivacyConfig(), root=path.parent)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

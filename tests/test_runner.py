@@ -150,8 +150,9 @@ def test_each_stage_waits_for_the_stages_whose_products_it_reads() -> None:
     stage = {s.number: s for s in everything}
     assert waits_for(stage["02"], everything) == {"01_ingest"}
     assert waits_for(stage["07"], everything) == {"02_cleaning"}  # CLV reads only 02: free to run next to 03
-    assert waits_for(stage["08"], everything) == {"01_ingest", "03_rfm"}
-    assert waits_for(stage["09"], everything) == {"01_ingest", "03_rfm", "07_clv", "08_clustering"}
+    # 08 and 09 read the clean customer attributes (02) when the dataset has them.
+    assert waits_for(stage["08"], everything) == {"02_cleaning", "03_rfm"}
+    assert waits_for(stage["09"], everything) == {"02_cleaning", "03_rfm", "07_clv", "08_clustering"}
     assert waits_for(stage["10"], everything) == {
         "01_ingest",  # the customer attributes, for retention by acquisition channel
         "02_cleaning",

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from helpers import paths
 from helpers.config import LATEST, Params, list_periods, load_params
+from helpers.schema import OTHER_KINDS
 
 LOG_ENV = "CA_CATALOG_LOG"  # a file: every product a notebook asks for is appended to it (tests)
 
@@ -187,21 +188,28 @@ class Stage:
         return {ref.rstrip("?"): not ref.endswith("?") for ref in getattr(self, kind)}
 
 
+# The sources besides transactions (customers, events, interactions, feedback, leads) are optional:
+# 01 and 02 write their products when the dataset configures them.
 STAGES: list[Stage] = [
     Stage(
         "01",
         "ingest",
         "Ingest",
         needs=("transactions",),
-        writes=("ingested:transactions", "ingested:customers?", "ingest_facts"),
+        writes=("ingested:transactions", *(f"ingested:{kind}?" for kind in OTHER_KINDS), "ingest_facts"),
     ),
     Stage(
         "02",
         "cleaning",
         "Cleaning and data quality",
         needs=("transactions",),
-        reads=("ingested:transactions",),
-        writes=("clean:transactions", "rejected:transactions", "quality"),
+        reads=("ingested:transactions", *(f"ingested:{kind}?" for kind in OTHER_KINDS)),
+        writes=(
+            "clean:transactions",
+            "rejected:transactions",
+            *(f"{product}:{kind}?" for kind in OTHER_KINDS for product in ("clean", "rejected")),
+            "quality",
+        ),
     ),
     Stage(
         "03",
@@ -212,13 +220,13 @@ STAGES: list[Stage] = [
         writes=("rfm", "rfm_cut_points", "segments"),
         earlier=("rfm_cut_points?",),
     ),
-    # 04-06 have no notebook yet: their reads of the sources they need arrive with them.
+    # 04-06 have no notebook yet: their reads are the clean sources they will need.
     Stage(
         "04",
         "behaviour",
         "Behaviour and sales funnel",
         needs=("events", "leads"),
-        reads=("rfm?",),
+        reads=("rfm?", "clean:events?", "clean:leads?"),
         writes=("engagement", "funnel", "pipeline"),
     ),
     Stage(
@@ -226,7 +234,7 @@ STAGES: list[Stage] = [
         "voice",
         "Voice of the customer",
         needs=("interactions", "feedback"),
-        reads=("rfm?",),
+        reads=("rfm?", "clean:interactions?", "clean:feedback?"),
         writes=("voice",),
     ),
     Stage(
@@ -251,7 +259,7 @@ STAGES: list[Stage] = [
         "clustering",
         "Clusters",
         needs=("transactions",),
-        reads=("rfm", "ingested:customers?"),
+        reads=("rfm", "clean:customers?"),
         writes=("clusters", "personas"),
     ),
     Stage(
@@ -259,7 +267,7 @@ STAGES: list[Stage] = [
         "scoring",
         "Scores and status",
         needs=("transactions",),
-        reads=("rfm", "rfm_cut_points", "clv?", "clv_model?", "clusters?", "ingested:customers?"),
+        reads=("rfm", "rfm_cut_points", "clv?", "clv_model?", "clusters?", "clean:customers?"),
         writes=("scores", "churn_warning"),
     ),
     Stage(
@@ -270,7 +278,7 @@ STAGES: list[Stage] = [
         reads=(
             "quality",
             "clean:transactions",
-            "ingested:customers?",
+            "clean:customers?",
             "rfm",
             "rfm_cut_points",
             "segments",
@@ -590,13 +598,13 @@ class StageRun:
             refs = getattr(self.stage, kind)
             return ", ".join(file_of(r) + (" (when present)" if r.endswith("?") else "") for r in refs) or "-"
 
-        source = self.params.sources.transactions
         lines = [
             f"{self.params.dataset_title} · {self.period}: {self.params.period_start} to "
             f"{self.params.period_end}"
         ]
         if self.stage.number == "01":
-            lines.append(f"Reads  {source.path or source.url_env} ({source.format})")
+            for kind, source in self.params.sources.configured().items():
+                lines.append(f"Reads  {kind}: {source.path or source.url_env} ({source.format})")
         else:
             lines.append(f"Reads  {names('reads')}")
         lines.append(f"Writes {names('writes')}")

@@ -55,7 +55,8 @@ ISO_FORMATS = [
     "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d",
     "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S.%f%z",
 ]  # fmt: skip
-OPTIONAL_TEXT_COLUMNS = ["product_id", "category", "channel", "region", "currency"]
+OPTIONAL_TEXT_COLUMNS = ["product_id", "product_name", "category", "channel", "region", "currency"]
+OPTIONAL_NUMBER_COLUMNS = ["quantity", "unit_price"]
 
 
 def parse_columns(
@@ -93,8 +94,9 @@ def parse_columns(
         "order_ts": order_ts,
         "amount": number(t.amount),
     }
-    if "quantity" in t.columns:
-        typed["quantity"] = number(t.quantity)
+    for column in OPTIONAL_NUMBER_COLUMNS:
+        if column in t.columns:
+            typed[column] = number(t[column])
     for column in OPTIONAL_TEXT_COLUMNS:
         if column in t.columns:
             typed[column] = strip_blanks(t[column])
@@ -161,9 +163,12 @@ def duplicate_key(mapped: ir.Table, order_id_mapped: bool) -> list[str]:
     return [c for c in CANONICAL_TEXT_COLUMNS if c in mapped.columns and (c != "order_id" or order_id_mapped)]
 
 
-def repeated_source_rows(con: ibis.BaseBackend, mapped: ir.Table, key: list[str]) -> ir.Table | None:
-    """The ``source_row`` of every copy of a row after its first (by ``source_row``) with the same
-    ``key`` values, computed now and kept: None when no row repeats. Rows are first grouped by a hash
+def repeated_source_rows(
+    con: ibis.BaseBackend, mapped: ir.Table, key: list[str], row_column: str = "source_row"
+) -> ir.Table | None:
+    """The ``row_column`` (``source_row``, or another column naming each row once) of every copy of a
+    row after its first (by that column) with the same ``key`` values, computed now and kept: None when
+    no row repeats. Rows are first grouped by a hash
     of the key, and only rows whose hash occurs more than once are compared exactly (a hash collision
     costs an exact comparison, never a wrong answer). On 10M rows without repeats this is one grouping
     of hashes, 2.5 s; as part of the classifying query it had cost 5 s (the rows were read and hashed
@@ -176,9 +181,9 @@ def repeated_source_rows(con: ibis.BaseBackend, mapped: ir.Table, key: list[str]
     candidates = hashed.semi_join(shared, "_key_hash")
     # ibis.row_number() counts from 0: the first copy of a row is 0, later copies are repeats.
     candidates = candidates.mutate(
-        _copy=ibis.row_number().over(group_by=[candidates[k] for k in key], order_by=candidates.source_row)
+        _copy=ibis.row_number().over(group_by=[candidates[k] for k in key], order_by=candidates[row_column])
     )
-    return materialise(con, "cleaning_repeats", candidates.filter(candidates._copy > 0).select("source_row"))
+    return materialise(con, "cleaning_repeats", candidates.filter(candidates._copy > 0).select(row_column))
 
 
 LATE_REASONS = ("implausible_amount", "extreme_amount")  # need the kept amounts' quantiles first
@@ -276,7 +281,7 @@ def clean_transactions(
     classified = apply_extreme_rule(provisional.drop("is_extreme_amount"), cleaning, threshold, implausible)
 
     typed = ["customer_id", "order_id", "order_ts", "amount"] + [
-        c for c in ["quantity", *OPTIONAL_TEXT_COLUMNS] if c in classified.columns
+        c for c in [*OPTIONAL_NUMBER_COLUMNS, *OPTIONAL_TEXT_COLUMNS] if c in classified.columns
     ]
     kept = classified.filter(classified.reject_reason.isnull()).select(
         *typed, "is_return", "is_extreme_amount", *PROVENANCE_COLUMNS
@@ -356,6 +361,21 @@ def narrow_for_storage(classified: ir.Table, one_file: str | None) -> ir.Table:
     return t.drop("source_file") if one_file is not None else t
 
 
+def reason_counts(classified: ir.Table, codes: list[str]) -> tuple[int, int, dict[str, int]]:
+    """All rows, the kept rows (no ``reject_reason``) and the rejected rows of every code in ``codes``
+    (zeros included, in that order): one grouping of the classified rows, for every source's
+    accounting."""
+    counts = classified.group_by("reject_reason").agg(rows=classified.count()).execute()
+    by_reason = {code: 0 for code in codes}
+    kept_rows = 0
+    for reason, rows in zip(counts["reject_reason"], counts["rows"]):
+        if reason is None or reason != reason:
+            kept_rows = int(rows)
+        else:
+            by_reason[str(reason)] = int(rows)
+    return int(counts["rows"].sum()), kept_rows, by_reason
+
+
 def quality_facts(
     classified: ir.Table,
     threshold: float | None,
@@ -365,14 +385,7 @@ def quality_facts(
 ) -> dict:
     """Counts that must add up: rows in = kept + rejected, with rejected split by every reason code;
     and the rows set aside as implausible (their source row and amount), for the page to list."""
-    counts = classified.group_by("reject_reason").agg(rows=classified.count()).execute()
-    by_reason = {code: 0 for code in REJECT_REASONS}
-    kept_rows = 0
-    for reason, rows in zip(counts["reject_reason"], counts["rows"]):
-        if reason is None or reason != reason:
-            kept_rows = int(rows)
-        else:
-            by_reason[str(reason)] = int(rows)
+    rows_in, kept_rows, by_reason = reason_counts(classified, list(REJECT_REASONS))
     kept = classified.filter(classified.reject_reason.isnull())
     orders = (
         kept.count()
@@ -392,7 +405,6 @@ def quality_facts(
         .execute()
         .iloc[0]
     )
-    rows_in = int(counts["rows"].sum())
     rows_rejected = sum(by_reason.values())
     return {
         "rows_in": rows_in,

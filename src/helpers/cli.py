@@ -1,4 +1,5 @@
-"""Command line: ``python -m helpers run|new-dataset|new-period|validate|stages|bundled-data|synth``.
+"""Command line: ``python -m helpers run|new-dataset|new-period|validate|stages|bundled-data|synth``
+and ``synth-shop``.
 
 Exit status: 0 success, 1 a notebook failed (the message names notebook, cell and saved copy),
 2 bad parameters or usage (one sentence naming the file and key).
@@ -95,6 +96,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     syn.add_argument("--out", type=Path, required=True, help="orders file: .parquet or .csv")
     syn.add_argument("--customers-out", type=Path, help="customer attributes file (with --details)")
+    shop = sub.add_parser(
+        "synth-shop",
+        help="write the demo shop: customers, order lines, events, contacts, feedback and leads with planted "
+        "effects (docs/demo_data.md)",
+    )
+    shop.add_argument("--customers", type=int, required=True)
+    shop.add_argument("--seed", type=int, default=42)
+    shop.add_argument("--out", type=Path, required=True, help="folder for the files, e.g. data/raw/demo/")
+    shop.add_argument(
+        "--params",
+        type=Path,
+        help="also write dataset.yaml and one period file per month here, e.g. params/demo/",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -151,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.customers_out:
                 print(f"{synth.write(attributes, args.customers_out)}: {len(attributes):,} customers")
             return 0
+        if args.command == "synth-shop":
+            return synth_shop_command(args.customers, args.seed, args.out, args.params)
         from helpers.checks import check_period
         from helpers.ingest import IngestError
         from helpers.runner import run_period
@@ -189,3 +205,25 @@ def builds_to_run(args: argparse.Namespace) -> list[tuple[str, str]]:
     if args.all:
         return [(dataset, p) for p in list_periods(dataset)]
     return [(dataset, args.period or default_period(dataset))]
+
+
+def synth_shop_command(customers: int, seed: int, out: Path, params: Path | None) -> int:
+    """``synth-shop``: the files (and the params) of the demo shop; one line per file written."""
+    from helpers import synth_shop
+
+    if customers < 100:
+        return _fail("--customers must be at least 100 (the planted effects need people to show in).")
+    shop = synth_shop.generate(customers, seed)
+    manifest = synth_shop.write(shop, out, customers, seed)
+    for name, rows in manifest["rows"].items():
+        print(f"{out / name}: {rows:,} rows")
+    if params is not None:
+        root = paths.project_root()
+        folder = paths.resolve(out, root)
+        try:
+            relative = folder.resolve().relative_to(root)
+        except ValueError:
+            relative = folder.resolve()
+        written = synth_shop.write_params(paths.resolve(params, root), relative.as_posix())
+        print(f"{written[0]} and {len(written) - 1} period files")
+    return 0

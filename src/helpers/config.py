@@ -13,12 +13,21 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from helpers import paths
+from helpers.schema import DEFAULT_LEAD_STAGES, SCALES, SCHEMAS
 
 # A period label names a folder: letters, digits, '.', '_' and '-' (e.g. 1998-06, 2024-Q1, 2024-W05).
 PERIOD_LABEL = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,39}$")
@@ -81,7 +90,9 @@ class ColumnMap(StrictModel):
     amount: str | ComputedColumn
     order_id: str | None = None  # None: every source row is an order of its own
     quantity: str | ComputedColumn | None = None
+    unit_price: str | None = None
     product_id: str | None = None
+    product_name: str | None = None
     category: str | None = None
     channel: str | None = None
     region: str | None = None
@@ -146,17 +157,141 @@ class TransactionSource(FileOptions):
     identifier_columns: list[str] = Field(default_factory=list)
 
 
-class CustomerSource(FileOptions):
-    """Optional customer attributes: one row per customer."""
+# ------------------------------------------------------------- the other sources (customer 360)
 
-    customer_id: str
-    attributes: dict[str, str] = Field(default_factory=dict)  # canonical name -> source column
+
+class SourceColumns(StrictModel):
+    """Canonical column name -> the column's name in the source (helpers.schema.SCHEMAS lists each
+    kind's canonical columns; only mapped columns are read)."""
+
+    def mapped(self) -> dict[str, str]:
+        """Canonical name -> source name, for the columns that are mapped."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+def _column_map(kind: str) -> type[SourceColumns]:
+    """The column map of a source kind, built from its canonical schema: required columns must be
+    mapped, the others may be."""
+    fields: dict[str, Any] = {
+        column.name: (str, ...) if column.required else (str | None, None) for column in SCHEMAS[kind].columns
+    }
+    return create_model(f"{kind.title()}Columns", __base__=SourceColumns, **fields)
+
+
+class MappedSource(FileOptions):
+    """What every source kind but transactions shares: how to read it (FileOptions), its column map,
+    how its timestamps and numbers are written, its identifier columns, and value maps."""
+
+    kind: ClassVar[str]
+    timestamp_formats: list[str] = Field(
+        default_factory=lambda: ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
+    )
+    decimal_separator: Literal[".", ","] = "."
+    # Source columns holding names, e-mails, phones, addresses: never copied; their values are also
+    # replaced by a tag wherever they appear in free text (feedback text, interaction topics).
     identifier_columns: list[str] = Field(default_factory=list)
+    # Canonical column -> {the source's value: the canonical value}, for vocabulary and yes/no columns
+    # (e.g. events' event_type: {view_item: product_view}); matched ignoring case and blanks.
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _mapped_columns_are_sound(self) -> MappedSource:
+        schema = SCHEMAS[self.kind]
+        mapped = self.columns.mapped()  # type: ignore[attr-defined]
+        for column in self.identifier_columns:
+            if column in mapped.values():
+                raise ValueError(
+                    f"identifier column '{column}' is also mapped to a canonical column; an identifier is "
+                    "never copied, so map another column or remove it from identifier_columns"
+                )
+        for name in self.values:
+            if name not in schema.names or schema.column(name).role not in ("vocabulary", "bool"):
+                choices = schema.with_role("vocabulary", "bool")
+                raise ValueError(f"values names '{name}', which is not one of {self.kind}' columns {choices}")
+        return self
+
+
+class CustomerSource(MappedSource):
+    """Customer attributes: one row per customer (a second row of a customer id is quarantined)."""
+
+    kind: ClassVar[str] = "customers"
+    columns: _column_map("customers")  # type: ignore[valid-type]
+    attributes: dict[str, str] = Field(default_factory=dict)  # free attributes: name -> source column
+
+
+class EventSource(MappedSource):
+    """Behaviour events (web, app, store); a row needs a customer id or an anonymous id."""
+
+    kind: ClassVar[str] = "events"
+    columns: _column_map("events")  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _some_identity(self) -> EventSource:
+        if self.columns.customer_id is None and self.columns.anonymous_id is None:
+            raise ValueError("map columns.customer_id or columns.anonymous_id (or both)")
+        return self
+
+
+class InteractionSource(MappedSource):
+    """Contacts: calls, e-mails, chats, social messages, visits, events."""
+
+    kind: ClassVar[str] = "interactions"
+    columns: _column_map("interactions")  # type: ignore[valid-type]
+
+
+class FeedbackSource(MappedSource):
+    """Survey answers, complaints and reviews."""
+
+    kind: ClassVar[str] = "feedback"
+    columns: _column_map("feedback")  # type: ignore[valid-type]
+    # The scale of a row whose source gives none (no scale column, or an empty one), by feedback kind.
+    scales: dict[str, str] = Field(default_factory=lambda: {"survey": "nps_0_10", "review": "stars_1_5"})
+
+    @field_validator("scales")
+    @classmethod
+    def _known_scales(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value.values()) - set(SCALES))
+        if unknown:
+            raise ValueError(f"scales names {unknown}; the scales are {list(SCALES)}")
+        return value
+
+
+class LeadSource(MappedSource):
+    """The sales pipeline: one row per stage entry (columns.stage and columns.stage_ts), or one row per
+    lead with one date column per stage (stage_columns)."""
+
+    kind: ClassVar[str] = "leads"
+    columns: _column_map("leads")  # type: ignore[valid-type]
+    stages: list[str] = Field(default_factory=lambda: list(DEFAULT_LEAD_STAGES))  # in pipeline order
+    stage_columns: dict[str, str] = Field(default_factory=dict)  # stage -> the column of its entry date
+
+    @model_validator(mode="after")
+    def _one_form(self) -> LeadSource:
+        if not self.stages or len(set(self.stages)) != len(self.stages):
+            raise ValueError("stages must list at least one stage, each once")
+        long_form = self.columns.stage is not None and self.columns.stage_ts is not None
+        if long_form == bool(self.stage_columns):
+            raise ValueError(
+                "give the stage history either as rows (map columns.stage and columns.stage_ts) or as one "
+                "date column per stage (stage_columns), not both and not neither"
+            )
+        unknown = [stage for stage in self.stage_columns if stage not in self.stages]
+        if unknown:
+            raise ValueError(f"stage_columns names {unknown}, which are not in stages {self.stages}")
+        return self
 
 
 class Sources(StrictModel):
     transactions: TransactionSource
     customers: CustomerSource | None = None
+    events: EventSource | None = None
+    interactions: InteractionSource | None = None
+    feedback: FeedbackSource | None = None
+    leads: LeadSource | None = None
+
+    def configured(self) -> dict[str, FileOptions]:
+        """Source kind -> its settings, for every configured source, in helpers.schema order."""
+        return {kind: getattr(self, kind) for kind in SCHEMAS if getattr(self, kind) is not None}
 
 
 # ----------------------------------------------------------------------------------- the stages
@@ -235,6 +370,9 @@ class CleaningConfig(StrictModel):
     # More than this share of the rows up to the period's end rejected for one problem of the source (a
     # date format, a mapped column, the delimiter) stops the run with the reason and an example.
     max_rejected_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Events and interactions whose customer id appears in no other source: keep (potential customers,
+    # counted on the quality page) or reject as unknown_customer.
+    unknown_customers: Literal["keep", "reject"] = "keep"
 
 
 class RunnerConfig(StrictModel):
@@ -644,7 +782,7 @@ DATASET_FILE = "dataset.yaml"
 # Which file may set which top-level key: project-wide keys only in defaults.yaml, a dataset's own keys
 # only in its dataset.yaml, a period's window only in its period file; anything else anywhere.
 PROJECT_KEYS = ("project_name", "default_dataset")
-DATASET_KEYS = ("title", "default_period")
+DATASET_KEYS = ("title", "description", "default_period")
 PERIOD_KEYS = ("period", "period_start", "period_end")
 DATASET_WIDE = ("currency",)  # the same for every period of a dataset: never in a period's file
 DEFAULTS_FORBIDDEN = ("sources",)  # defaults name no source file and no source column
@@ -658,6 +796,8 @@ class Params(StrictModel):
     default_dataset: str  # the dataset `make report` and `python -m helpers run` build when none is named
     dataset: str  # the folder name under params/ (set by the loader, never in a file)
     title: str | None = None  # the dataset's name on its pages (default: the folder name)
+    # One or two sentences shown at the top of every report of the dataset (e.g. that it is synthetic).
+    description: str | None = None
     default_period: str  # the dataset's period built when none is named
     period: str
     period_start: dt.date

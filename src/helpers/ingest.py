@@ -29,7 +29,6 @@ from helpers.config import (
     MEMORY_LIMIT_HINT,
     OUT_OF_MEMORY,
     ComputedColumn,
-    CustomerSource,
     FileOptions,
     PrivacyConfig,
     TransactionSource,
@@ -46,7 +45,6 @@ from helpers.engine import strip_blanks, try_parse_number
 from helpers.expressions import compile_to
 from helpers.schema import (
     CANONICAL_TEXT_COLUMNS,
-    IDENTIFIER_NAME,
     NATIVE_TYPE_ROLES,
     PROVENANCE_COLUMNS,
     normalise_customer_id,
@@ -429,22 +427,25 @@ def pseudonymisation_key(privacy: PrivacyConfig) -> bytes | None:
     return key.encode("utf-8")
 
 
-def _pseudonymise(con: ibis.BaseBackend, table: ir.Table, key: bytes, name: str) -> ir.Table:
-    """Replace ``customer_id`` by its keyed hash (computed once per distinct id, joined back). The id is
-    normalised first as cleaning does (blanks, NA-like tokens, "17850.0"), so one customer keeps one
-    pseudonym and a missing id stays missing instead of becoming the hash of "NA"."""
-    table = table.mutate(customer_id=normalise_customer_id(table.customer_id.cast("string")))
-    distinct = table.select("customer_id").distinct().filter(table.customer_id.notnull()).to_pandas()
+def _pseudonymise(
+    con: ibis.BaseBackend, table: ir.Table, key: bytes, name: str, column: str = "customer_id"
+) -> ir.Table:
+    """Replace ``column`` (the customer id, or another id of a person such as an events source's
+    anonymous id) by its keyed hash (computed once per distinct id, joined back). The id is normalised
+    first as cleaning does (blanks, NA-like tokens, "17850.0"), so one customer keeps one pseudonym in
+    every source and a missing id stays missing instead of becoming the hash of "NA"."""
+    table = table.mutate(**{column: normalise_customer_id(table[column].cast("string"))})
+    distinct = table.select(column).distinct().filter(table[column].notnull()).to_pandas()
     mapping = pd.DataFrame(
         {
-            "customer_id": distinct["customer_id"].astype(str),
-            "customer_key": hmac_ids(distinct["customer_id"].astype(str), key),
+            column: distinct[column].astype(str),
+            "_pseudonym": hmac_ids(distinct[column].astype(str), key),
         }
     )
-    lookup = con.create_table(f"{name}_pseudonyms", mapping, temp=True, overwrite=True)
-    joined = table.left_join(lookup, "customer_id")
-    return joined.mutate(customer_id=joined.customer_key).drop(
-        "customer_key", *[c for c in joined.columns if c.endswith("_right")]
+    lookup = con.create_table(f"{name}_{column}_pseudonyms", mapping, temp=True, overwrite=True)
+    joined = table.left_join(lookup, column)
+    return joined.mutate(**{column: joined._pseudonym}).drop(
+        "_pseudonym", *[c for c in joined.columns if c.endswith("_right")]
     )
 
 
@@ -514,39 +515,6 @@ def ingest_transactions(
         "malformed_line_numbers": source.malformed[:100],  # the first hundred, for the page
     }
     return mapped, facts
-
-
-def ingest_customers(
-    con: ibis.BaseBackend, source_cfg: CustomerSource, privacy: PrivacyConfig, root: Path | None = None
-) -> tuple[ir.Table, dict]:
-    """Read customer attributes: the id and the mapped attribute columns, never an identifier."""
-    for attribute, column in source_cfg.attributes.items():
-        if IDENTIFIER_NAME.search(attribute) or column in source_cfg.identifier_columns:
-            raise IngestError(
-                f"sources.customers.attributes.{attribute}: '{column}' looks like a direct identifier "
-                "(name, e-mail, phone, address), which never leaves ingest; remove it from attributes."
-            )
-    key = pseudonymisation_key(privacy)
-    source = read_source(con, source_cfg, "customers", root)
-    wanted = {"customer_id": source_cfg.customer_id, **source_cfg.attributes}
-    _missing_columns(source, wanted, "sources.customers")
-    t = source.table
-    table = t.select(
-        customer_id=t[source_cfg.customer_id].cast("string").strip(),
-        **{a: t[c] for a, c in source_cfg.attributes.items()},
-        source_file=ibis.literal(source.label),
-        source_row=t.source_row.cast("int64"),
-    )
-    if key is not None:
-        table = _pseudonymise(con, table, key, "customers")
-    table = table.order_by("source_row")
-    facts = {
-        "source": source.label,
-        "rows_read": int(table.count().execute()),
-        "attributes": list(source_cfg.attributes),
-        "identifier_columns_dropped": [c for c in source_cfg.identifier_columns if c in source.columns],
-    }
-    return table, facts
 
 
 def malformed_sentence(facts: dict) -> str:

@@ -1190,7 +1190,7 @@ PAGE_PRODUCTS = [  # what the report reads of its own period: product reference 
     "churn_warning?",
     "clv?",
     "clv_model?",
-    "ingested:customers?",
+    "clean:customers?",
 ]
 COMPARED_PRODUCTS = ["rfm?", "scores?", "headline?"]  # what it reads of the compared period
 
@@ -1205,7 +1205,7 @@ def load_products(stage: StageRun) -> dict[str, object]:
     """The report's products of this period by product key (None where an optional one is absent;
     the customer attributes under ``customers``)."""
     loaded = {ref.rstrip("?").split(":")[0]: _load(stage.input(ref)) for ref in PAGE_PRODUCTS}
-    loaded["customers"] = loaded.pop("ingested")
+    loaded["customers"] = loaded.pop("clean")
     return loaded
 
 

@@ -673,6 +673,7 @@ def run_period(
         run_facts = {
             "dataset": dataset,
             "title": params.dataset_title,
+            "description": params.description,
             "period": period,
             "period_start": params.period_start,
             "period_end": params.period_end,
@@ -791,6 +792,8 @@ def write_reports_index(root: Path | None = None) -> Path:
         runs = built.get(dataset, [])
         title = runs[0].get("title", dataset) if runs else dataset
         heading = f"<h2 id='{html.escape(dataset)}'>{html.escape(title)}</h2>"
+        if runs and runs[0].get("description"):  # e.g. that the dataset is synthetic
+            heading += f"<p>{html.escape(runs[0]['description'])}</p>"
         if not runs:
             count = len(list_periods(dataset, root))
             sections.append(
