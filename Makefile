@@ -42,7 +42,7 @@ DEMO_SEED := 20240101
 data/raw/cdnow/cdnow_transactions.txt: | $(VENV)/.runtime
 	$(RUN) bundled-data
 
-data/raw/demo/manifest.json: src/helpers/synth_shop.py | $(VENV)/.runtime
+data/raw/demo/manifest.json: $(wildcard src/helpers/synth_shop/*.py) | $(VENV)/.runtime
 	$(RUN) synth-shop --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED) --out data/raw/demo/ --params params/demo/
 
 data: data/raw/cdnow/cdnow_transactions.txt data/raw/demo/manifest.json
