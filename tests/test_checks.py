@@ -5,6 +5,7 @@ are consistent)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,29 @@ def test_rules_naming_columns_that_do_not_exist_are_one_sentence(
     assert message in str(caught.value)
     done = validate(root)
     assert done.returncode == 2 and message in done.stderr
+
+
+def test_every_configured_source_is_checked_before_a_run(tmp_path: Path) -> None:
+    """A source of another kind whose file lacks a mapped column, attribute or stage column: one sentence
+    naming the file, the column and the setting."""
+    root = project(tmp_path)
+    (root / "data" / "raw" / DATASET / "leads.csv").write_text("lead,created,won\nL1,2024-01-01,2024-02-01\n")
+    dataset = root / "params" / DATASET / "dataset.yaml"
+    base = dataset.read_text()
+    for block, message in [
+        (
+            "  leads:\n    format: csv\n    path: data/raw/cdnow/leads.csv\n    columns: {lead_id: lead}\n"
+            "    stage_columns: {lead: created, contract: signed}\n",
+            "column 'signed' (mapped to contract) is not in the source; columns found: lead, created, won. "
+            "Fix 'sources.leads.stage_columns.contract' in params.",
+        ),
+        (
+            "  customers:\n    format: csv\n    path: data/raw/cdnow/leads.csv\n"
+            "    columns: {customer_id: id}\n",
+            "column 'id' (mapped to customer_id) is not in the source; columns found: lead, created, won. "
+            "Fix 'sources.customers.columns.customer_id' in params.",
+        ),
+    ]:
+        dataset.write_text(base.replace("\ncleaning:", f"\n{block}\ncleaning:", 1))
+        with pytest.raises(IngestError, match=re.escape(message)):
+            check_period(load_params(DATASET, "1998-06", root), root)

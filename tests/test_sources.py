@@ -451,3 +451,48 @@ def test_ids_known_elsewhere_come_from_every_other_source() -> None:
     con = ibis.duckdb.connect()
     ids = sorted(con.execute(identity.ids_elsewhere("events", tables))["customer_id"])
     assert ids == ["1", "2", "3"]
+
+
+def test_a_malformed_line_is_kept_without_text_and_set_aside(con, tmp_path: Path) -> None:
+    """A quote that never closes: that record keeps its row number (and its line, 3) but no text, and
+    cleaning sets it aside first, as for orders; the reader resumes at the next line."""
+    text = (
+        "when,cust,via,topic\n"
+        "2024-03-01 09:00:00,C1,phone,fine\n"
+        '2024-03-02 09:00:00,C2,phone,"never closed\n'
+        "2024-03-03 09:00:00,C3,chat,fine\n"
+        "2024-03-04 09:00:00,C4,chat,fine\n"
+    )
+    ingested, kept, rejected, facts = ingest_and_clean(
+        con,
+        tmp_path,
+        "interactions",
+        text,
+        InteractionSource,
+        columns={"interaction_ts": "when", "customer_id": "cust", "channel": "via", "topic": "topic"},
+    )
+    assert (facts["malformed_lines"], facts["malformed_line_numbers"]) == (1, [3])
+    assert facts["rejected_by_reason"]["malformed_line"] == 1 == facts["rows_rejected"]
+    assert rejected[["source_row", "malformed_line", "reject_reason"]].values.tolist() == [
+        [2, 3, "malformed_line"]
+    ]
+    assert rejected["topic"].isna().all()  # no text of a malformed line is stored
+    assert kept["customer_id"].tolist() == ["C1", "C3", "C4"] and facts["balanced"]
+    assert facts["rows_in"] == len(ingested) == facts["rows_kept"] + facts["rows_rejected"]
+
+
+def test_times_with_an_offset_become_the_datasets_wall_clock_time(con, tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "ts,user,name\n2024-03-01T01:30:00+00:00,C1,page_view\n2024-03-01 09:30:00,C1,page_view\n"
+        "2024-06-30T23:30:00+00:00,C1,page_view\n"  # 07:30 on 1 July in Shanghai: after the period
+    )
+    source = EventSource(
+        format="csv", path=str(path), columns={"event_ts": "ts", "customer_id": "user", "event_type": "name"}
+    )
+    table, _ = ingest_source(con, "events", source, PrivacyConfig(), root=tmp_path)
+    kept, rejected, _ = rules.clean_source(
+        con, "events", table, source, CleaningConfig(), AS_OF, timezone="Asia/Shanghai"
+    )
+    assert kept.to_pandas()["event_ts"].tolist() == [pd.Timestamp("2024-03-01 09:30")] * 2
+    assert rejected.to_pandas()["reject_reason"].tolist() == ["after_as_of"]

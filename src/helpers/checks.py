@@ -31,17 +31,13 @@ def check_sources(params: Params, root: Path | None = None, seen: dict | None = 
     """Every configured source is there and its header holds the mapped columns (IngestError otherwise).
     ``seen`` caches headers across the periods of a dataset, which usually share their sources."""
     seen = {} if seen is None else seen
-    configured = [("transactions", params.sources.transactions, params.sources.transactions.columns.mapped())]
-    customers = params.sources.customers
-    if customers is not None:
-        configured.append(
-            ("customers", customers, {"customer_id": customers.customer_id, **customers.attributes})
-        )
-    for name, opts, wanted in configured:
+    for name, opts in params.sources.configured().items():
         key = (name, opts.model_dump_json(exclude={"columns"}))
         if key not in seen:
             seen[key] = source_header(opts, name, root)
-        check_columns(opts, name, wanted, seen[key], root)
+        for setting in ("columns", "attributes", "stage_columns"):  # the last two: customers, leads
+            wanted = opts.columns.mapped() if setting == "columns" else getattr(opts, setting, {})
+            check_columns(opts, name, wanted, seen[key], root, setting)
 
 
 def check_rules(params: Params, root: Path | None = None) -> None:

@@ -322,15 +322,21 @@ def source_header(opts: FileOptions, name: str, root: Path | None = None) -> lis
 
 
 def check_columns(
-    opts: FileOptions, name: str, wanted: dict, columns: list[str] | None, root: Path | None = None
+    opts: FileOptions,
+    name: str,
+    wanted: dict,
+    columns: list[str] | None,
+    root: Path | None = None,
+    setting: str = "columns",
 ) -> None:
     """One sentence for the first mapped column the source's header lacks (``columns`` from
-    :func:`source_header`; None: a database, not checked)."""
+    :func:`source_header`; None: a database, not checked); ``setting``: where ``wanted`` is set under
+    ``sources.<name>`` (columns, or a customers source's attributes, a leads source's stage_columns)."""
     if columns is not None:
         _missing_columns(
             SourceTable(None, _label(opts, root or paths.project_root()), columns),
             wanted,
-            f"sources.{name}.columns" if name == "transactions" else f"sources.{name}",
+            f"sources.{name}.{setting}",
         )
 
 

@@ -48,7 +48,8 @@ ACCOUNTING_KEYS = (
 
 def ingest_summary(facts: dict[str, dict]) -> pd.DataFrame:
     """One row per ingested source: its file, rows, columns copied, identifier columns left behind,
-    free-text columns scrubbed and the tags placed in them."""
+    free-text columns scrubbed and the tags placed in them, and the lines of a delimited file that could
+    not be split into its columns (kept as rows without text; cleaning sets them aside)."""
     rows = []
     for kind, f in facts.items():
         tags = f.get("tags_placed", {})
@@ -61,6 +62,7 @@ def ingest_summary(facts: dict[str, dict]) -> pd.DataFrame:
                 "identifier columns not copied": ", ".join(f["identifier_columns_dropped"]) or "-",
                 "free text scrubbed": ", ".join(f["free_text_scrubbed"]) or "-",
                 "tags placed": ", ".join(f"{TAGS[t]} {n:,}" for t, n in tags.items() if n) or "-",
+                "lines not readable": f.get("malformed_lines", 0),
             }
         )
     return pd.DataFrame(rows)
@@ -115,6 +117,7 @@ def clean_sources(
             params.cleaning,
             params.as_of,
             ids_elsewhere(kind, everything) if kind in ("events", "interactions") else None,
+            params.timezone,
         )
         for kind, table in ingested.items()
     }

@@ -21,6 +21,7 @@ import ibis
 import ibis.expr.types as ir
 
 from helpers.config import FileOptions, LeadSource, MappedSource, PrivacyConfig, Sources
+from helpers.delimited import MALFORMED_COLUMN
 from helpers.engine import materialise
 from helpers.ingest import (
     IngestError,
@@ -94,6 +95,8 @@ def _lead_entries(cfg: LeadSource, t: ir.Table) -> ir.Table:
     common = {
         c: t[col].cast("string") for c, col in cfg.columns.mapped().items() if c not in ("stage", "stage_ts")
     }
+    if MALFORMED_COLUMN in t.columns:
+        common[MALFORMED_COLUMN] = t[MALFORMED_COLUMN]
     parts, filled = [], []
     for position, (stage, column) in enumerate(cfg.stage_columns.items()):
         value = t[column].cast("string")
@@ -155,17 +158,22 @@ def ingest_source(
                 f"it under sources.{kind}.columns instead, or give the attribute another name."
             )
     key = pseudonymisation_key(privacy)
-    source = read_source(con, cfg, kind, root)
+    stage_columns = getattr(cfg, "stage_columns", {})
+    needed = list(
+        dict.fromkeys([*cfg.columns.mapped().values(), *attributes.values(), *stage_columns.values()])
+    )
+    source = read_source(con, cfg, kind, root, needed=needed)
     _missing_columns(source, cfg.columns.mapped(), f"sources.{kind}.columns")
     _missing_columns(source, attributes, f"sources.{kind}.attributes")
-    stage_columns = getattr(cfg, "stage_columns", {})
     _missing_columns(source, stage_columns, f"sources.{kind}.stage_columns")
     t = source.table
+    # A line of a delimited file that cannot be split keeps its row and line number, no text.
+    malformed = {MALFORMED_COLUMN: t[MALFORMED_COLUMN]} if MALFORMED_COLUMN in t.columns else {}
     if stage_columns:
         entries = _lead_entries(cfg, t)  # type: ignore[arg-type]
         provenance = [SOURCE_COLUMN]
     else:
-        entries = t.select(source_row=t.source_row, **_selected(kind, cfg, t))
+        entries = t.select(source_row=t.source_row, **_selected(kind, cfg, t), **malformed)
         provenance = []
     mapped = entries.mutate(
         source_file=ibis.literal(source.label), source_row=entries.source_row.cast("int64")
@@ -183,7 +191,7 @@ def ingest_source(
                 hashed.append(column)
                 joined = True
     canonical = [c for c in [*schema.names, *attributes] if c in mapped.columns]
-    table = mapped.select(*canonical, "source_file", "source_row", *provenance)
+    table = mapped.select(*canonical, "source_file", "source_row", *provenance, *malformed)
     if (
         joined
     ):  # a join (or a union) loses the file's order; a plain scan keeps it (as in ingest_transactions)
@@ -205,6 +213,8 @@ def ingest_source(
         "identifier_columns_dropped": [c for c in cfg.identifier_columns if c in source.columns],
         "free_text_scrubbed": free_text,
         "ids_pseudonymised": hashed,
+        "malformed_lines": len(source.malformed),
+        "malformed_line_numbers": source.malformed[:100],
     }
     if stage_columns:
         facts["source_rows"] = int(t.count().execute())

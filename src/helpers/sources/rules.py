@@ -33,8 +33,15 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from helpers.cleaning import ISO_FORMATS, reason_counts, repeated_source_rows, single_source_file
+from helpers.cleaning import (
+    ISO_FORMATS,
+    REJECT_REASONS,
+    reason_counts,
+    repeated_source_rows,
+    single_source_file,
+)
 from helpers.config import CleaningConfig, MappedSource
+from helpers.delimited import MALFORMED_COLUMN
 from helpers.engine import (
     backend_name,
     materialise,
@@ -52,6 +59,7 @@ ENTRY = "_entry"  # leads given as one column per stage: numbers the several row
 MAX_AGE = 120
 
 DESCRIPTIONS = {
+    "malformed_line": REJECT_REASONS["malformed_line"],
     "missing_customer_id": "no customer id (empty, NA or null)",
     "missing_identity": "neither a customer id nor an anonymous id",
     "missing_lead_id": "no lead id",
@@ -86,6 +94,8 @@ def reasons_of(kind: str, cfg: MappedSource, cleaning: CleaningConfig, columns: 
     their descriptions."""
     schema = SCHEMAS[kind]
     reasons: dict[str, str] = {}
+    if MALFORMED_COLUMN in columns:
+        reasons["malformed_line"] = DESCRIPTIONS["malformed_line"]
     if kind == "events":
         reasons["missing_identity"] = DESCRIPTIONS["missing_identity"]
     for column in schema.columns:
@@ -157,10 +167,16 @@ def _whole_years(born: ir.DateValue, as_of: dt.date) -> ir.IntegerValue:
 
 
 def parse(
-    ingested: ir.Table, kind: str, cfg: MappedSource, as_of: dt.date, backend: str = "duckdb"
+    ingested: ir.Table,
+    kind: str,
+    cfg: MappedSource,
+    as_of: dt.date,
+    backend: str = "duckdb",
+    timezone: str = "UTC",
 ) -> ir.Table:
     """Typed canonical columns (and free attributes, trimmed) next to each mapped column's text as
-    received (``<column>__received``), and provenance."""
+    received (``<column>__received``), and provenance. Timestamps are wall-clock times in the dataset's
+    ``timezone`` (text with a UTC offset converted to it), as the orders'."""
     schema = SCHEMAS[kind]
     formats = list(dict.fromkeys([*cfg.timestamp_formats, *ISO_FORMATS]))
     as_of_exclusive = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
@@ -182,9 +198,9 @@ def parse(
             typed[name] = normalise_customer_id(text)
         elif role == "timestamp" or role == "date":
             value = (
-                try_parse_timestamp(t._time_text, formats, backend, cast)
+                try_parse_timestamp(t._time_text, formats, backend, cast, timezone)
                 if name == time
-                else try_parse_timestamp(strip_blanks(text), formats, backend)
+                else try_parse_timestamp(strip_blanks(text), formats, backend, None, timezone)
             )
             if name != time:  # a secondary date after the period end is not known yet
                 value = ibis.ifelse(value < as_of_exclusive, value, ibis.null("timestamp"))
@@ -211,7 +227,7 @@ def parse(
     if kind == "interactions" and "duration_s" in typed:
         typed["duration_s"] = ibis.ifelse(typed["duration_s"] >= 0, typed["duration_s"], ibis.null("float64"))
     received = {f"{c}{RECEIVED}": t[c] for c in [*canonical, *attributes]}
-    entry = [c for c in (ENTRY,) if c in t.columns]
+    entry = [c for c in (ENTRY, MALFORMED_COLUMN) if c in t.columns]
     return t.select(**typed, **received, **{c: t[c] for c in [*provenance, *entry]})
 
 
@@ -251,6 +267,8 @@ def classify(
     t = parsed
     as_of_exclusive = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
     conditions: dict[str, ir.BooleanValue] = {}
+    if "malformed_line" in reasons:
+        conditions["malformed_line"] = t[MALFORMED_COLUMN].notnull()
     if "missing_identity" in reasons:
         present = [t[c].notnull() for c in ("customer_id", "anonymous_id") if c in t.columns]
         conditions["missing_identity"] = ~ibis.or_(*present) if len(present) > 1 else ~present[0]
@@ -345,10 +363,12 @@ def clean_source(
     cleaning: CleaningConfig,
     as_of: dt.date,
     elsewhere: ir.Table | None = None,
+    timezone: str = "UTC",
 ) -> tuple[ir.Table, ir.Table, dict]:
     """Split an ingested source into its clean table and its rejected table; return both and the
     quality facts (rows in, kept, rejected by reason, values left empty, and for events the identity
-    counts). ``elsewhere``: the customer ids other sources know (:func:`identity.ids_elsewhere`)."""
+    counts). ``elsewhere``: the customer ids other sources know (:func:`identity.ids_elsewhere`);
+    ``timezone``: the dataset's."""
     backend = backend_name(con)
     schema = SCHEMAS[kind]
     columns = [c for c in ingested.columns if c not in (*PROVENANCE_COLUMNS, SOURCE_COLUMN)]
@@ -364,12 +384,15 @@ def clean_source(
         )
     repeats = (
         repeated_source_rows(
-            con, table, [c for c in table.columns if c in (*columns, SOURCE_COLUMN)], row_column
+            con,
+            table,
+            [c for c in table.columns if c in (*columns, SOURCE_COLUMN) and c != MALFORMED_COLUMN],
+            row_column,
         )
         if "duplicate" in reasons
         else None
     )
-    parsed = parse(table, kind, cfg, as_of, backend)
+    parsed = parse(table, kind, cfg, as_of, backend, timezone)
     classified = classify(parsed, kind, cfg, cleaning, as_of, reasons, repeats, row_column, elsewhere)
     one_file = single_source_file(ingested)
     received = [c for c in classified.columns if c.endswith(RECEIVED)]
@@ -392,7 +415,7 @@ def clean_source(
     typed = [
         c
         for c in classified.columns
-        if not c.endswith(RECEIVED) and c not in (*provenance, "reject_reason", ENTRY)
+        if not c.endswith(RECEIVED) and c not in (*provenance, "reject_reason", ENTRY, MALFORMED_COLUMN)
     ]
     kept = classified.filter(classified.reject_reason.isnull())
     facts = source_facts(classified, reasons)
@@ -402,11 +425,16 @@ def clean_source(
         typed = [*typed, *([] if "customer_id" in typed else ["customer_id"]), "identity"]
         facts["identity"] = identity.identity_facts(kept)
     entry = [ENTRY] if row_column == ENTRY else []
+    malformed = [MALFORMED_COLUMN] if MALFORMED_COLUMN in classified.columns else []
     kept_out = kept.select(*typed, *provenance, *entry).order_by(row_column).drop(*entry)
     rejected = classified.filter(classified.reject_reason.notnull())
     rejected_out = (
         rejected.select(
-            *provenance, *entry, "reject_reason", **{c.removesuffix(RECEIVED): rejected[c] for c in received}
+            *provenance,
+            *entry,
+            *malformed,
+            "reject_reason",
+            **{c.removesuffix(RECEIVED): rejected[c] for c in received},
         )
         .order_by(row_column)
         .drop(*entry)
