@@ -76,9 +76,10 @@ DESCRIPTIONS = {
 def vocabulary(kind: str, column: str, cfg: MappedSource) -> tuple[str, ...]:
     """The canonical values of a vocabulary column: the schema's, a leads source's own stages, plus any
     value the source's ``values`` map to (so a dataset may add its own, e.g. an event type)."""
-    base = (
-        tuple(cfg.stages) if (kind, column) == ("leads", "stage") else SCHEMAS[kind].column(column).vocabulary
-    )  # type: ignore[attr-defined]
+    if (kind, column) == ("leads", "stage"):
+        base = tuple(cfg.stages)  # type: ignore[attr-defined]
+    else:
+        base = SCHEMAS[kind].column(column).vocabulary
     added = [v for v in cfg.values.get(column, {}).values() if v.lower() not in {b.lower() for b in base}]
     return (*base, *dict.fromkeys(added))
 
