@@ -54,11 +54,16 @@ def test_a_product_pair_is_bought_together_with_lift_about_3(shop) -> None:
 def test_the_app_loses_about_40_percent_of_carts_at_checkout(shop) -> None:
     events = shop.events.dropna(subset=["session"])
     kind = events["event_name"].str.lower().replace(EVENT_NAMES)
-    sessions = events.assign(kind=kind, channel=events["platform"].str.lower()).groupby("session")
-    per = sessions.agg(
-        channel=("channel", "first"),
-        checkout=("kind", lambda k: (k == "checkout").any()),
-        purchase=("kind", lambda k: (k == "purchase").any()),
+    flags = pd.DataFrame(
+        {
+            "session": events["session"],
+            "channel": events["platform"].str.lower(),
+            "checkout": kind == "checkout",
+            "purchase": kind == "purchase",
+        }
+    )
+    per = flags.groupby("session").agg(
+        channel=("channel", "first"), checkout=("checkout", "any"), purchase=("purchase", "any")
     )
     conversion = per[per["checkout"]].groupby("channel")["purchase"].mean()
     assert 1 - conversion["app"] == pytest.approx(0.40, abs=0.03)
