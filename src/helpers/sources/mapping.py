@@ -192,11 +192,12 @@ def ingest_source(
                 joined = True
     canonical = [c for c in [*schema.names, *attributes] if c in mapped.columns]
     table = mapped.select(*canonical, "source_file", "source_row", *provenance, *malformed)
-    if (
-        joined
-    ):  # a join (or a union) loses the file's order; a plain scan keeps it (as in ingest_transactions)
+    if joined:  # a join (or a union) loses the file's order; a plain scan keeps it (as for orders)
         order = ["source_row", *([stage_position(table, cfg)] if stage_columns else [])]  # type: ignore[arg-type]
         table = table.order_by(order)
+    # Computed once (a Parquet file in the spill folder) for the counts, the page's sample and the
+    # product, which would each scrub and join again.
+    table = materialise(con, f"{kind}_ingested", table, on_disk=True)
     facts = {
         "kind": kind,
         "row": schema.row,
