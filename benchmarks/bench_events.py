@@ -142,7 +142,8 @@ def markdown(results: dict) -> str:
         lines += [
             f"## {size['rows']:,} events ({size['parquet_mb']} MB Parquet), {size['customers']:,} customers",
             "",
-            f"DuckDB memory_limit {size['memory_limit']}. {size['rows_read']:,} rows in = "
+            f"DuckDB memory_limit {size['memory_limit']}; load average {size.get('load_average_before')} "
+            f"when it started (2 cores). {size['rows_read']:,} rows in = "
             f"{size['rows_kept']:,} kept + {size['rows_rejected']:,} rejected "
             f"({', '.join(f'{k} {v:,}' for k, v in size['rejected_by_reason'].items())}); "
             f"{100 * size['share_identified']:.1f}% of the kept events identified "
@@ -170,6 +171,7 @@ def main() -> int:
     }
     for rows in args.rows:
         root, facts = project(rows, args.seed, args.reuse_data)
+        facts["load_average_before"] = round(os.getloadavg()[0], 1)  # other work on the machine
         os.environ["CA_PROJECT_ROOT"] = str(root)
         try:
             facts.update(run(root))

@@ -156,13 +156,12 @@ def vocabulary_table(params: Params) -> pd.DataFrame:
 
 def accounting_table(by_source: dict[str, dict]) -> pd.DataFrame:
     """One row per source, in the schema's order: rows in = kept + set aside, and why rows were set aside
-    (in words)."""
+    (in words, the most frequent reason first)."""
     rows = []
     for kind in [k for k in SCHEMAS if k in by_source]:
         q = by_source[kind]
-        reasons = [
-            f"{q['reason_descriptions'][code]} ({n:,})" for code, n in q["rejected_by_reason"].items() if n
-        ]
+        counts = sorted(q["rejected_by_reason"].items(), key=lambda item: (-item[1], item[0]))
+        reasons = [f"{q['reason_descriptions'][code]} ({n:,})" for code, n in counts if n]
         rows.append(
             {
                 "source": SCHEMAS[kind].title,

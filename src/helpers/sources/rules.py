@@ -36,6 +36,7 @@ import ibis.expr.types as ir
 from helpers.cleaning import (
     ISO_FORMATS,
     REJECT_REASONS,
+    increasing_as_stored,
     reason_counts,
     repeated_source_rows,
     single_source_file,
@@ -427,19 +428,19 @@ def clean_source(
         facts["identity"] = identity.identity_facts(kept)
     entry = [ENTRY] if row_column == ENTRY else []
     malformed = [MALFORMED_COLUMN] if MALFORMED_COLUMN in classified.columns else []
-    kept_out = kept.select(*typed, *provenance, *entry).order_by(row_column).drop(*entry)
+    kept_out = in_row_order(kept.select(*typed, *provenance, *entry), row_column, backend).drop(*entry)
     rejected = classified.filter(classified.reject_reason.notnull())
-    rejected_out = (
+    rejected_out = in_row_order(
         rejected.select(
             *provenance,
             *entry,
             *malformed,
             "reject_reason",
             **{c.removesuffix(RECEIVED): rejected[c] for c in received},
-        )
-        .order_by(row_column)
-        .drop(*entry)
-    )
+        ),
+        row_column,
+        backend,
+    ).drop(*entry)
     if kind in ("events", "interactions") and "customer_id" in kept.columns:
         facts.update(identity.unknown_customer_facts(kept, elsewhere))
     summary = {}
@@ -455,6 +456,16 @@ def clean_source(
         if "first" in summary:
             facts["first_ts"], facts["last_ts"] = values["first"], values["last"]
     return kept_out, rejected_out, facts
+
+
+def in_row_order(table: ir.Table, row_column: str, backend: str) -> ir.Table:
+    """``table`` in source order: as it is when its rows are stored that way already (checked, as
+    cleaning checks the orders: :func:`helpers.cleaning.increasing_as_stored`), sorted otherwise. The
+    stored order survives the filters and, on DuckDB so far, the stitching join; a sort of 10M kept
+    events and their writing had taken 14 s."""
+    if increasing_as_stored(table, row_column, backend):
+        return table
+    return table.order_by(row_column)
 
 
 def source_facts(classified: ir.Table, reasons: dict[str, str]) -> dict:
