@@ -496,3 +496,31 @@ def test_times_with_an_offset_become_the_datasets_wall_clock_time(con, tmp_path:
     )
     assert kept.to_pandas()["event_ts"].tolist() == [pd.Timestamp("2024-03-01 09:30")] * 2
     assert rejected.to_pandas()["reject_reason"].tolist() == ["after_as_of"]
+
+
+def test_the_auto_memory_limit_follows_the_largest_source(tmp_path: Path) -> None:
+    """The tiny CDNOW orders and 20 million events (a Parquet file's metadata says so): the limit is
+    the events' 80 bytes a row, 1.6GB (at most half the machine's memory)."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from conftest import params_project
+
+    root = params_project(tmp_path)
+    raw = root / "data" / "raw" / "cdnow"
+    raw.mkdir(parents=True)
+    rows = 20_000_000
+    pq.write_table(pa.table({"ts": pa.array(["2024-01-01"] * rows)}), raw / "events.parquet")
+    path = root / "params" / "cdnow" / "dataset.yaml"
+    block = (
+        "  events:\n    format: parquet\n    path: data/raw/cdnow/events.parquet\n"
+        "    columns: {event_ts: ts, anonymous_id: ts, event_type: ts}\n"
+    )
+    path.write_text(path.read_text().replace("\ncleaning:", f"\n{block}\ncleaning:", 1))
+    half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    assert (
+        config.load_params("cdnow", "1998-06", root).engine.memory_limit
+        == f"{min(rows * 80, half) / 1e9:.1f}GB"
+    )

@@ -303,7 +303,7 @@ class EngineConfig(StrictModel):
     spark_config: dict[str, str] = Field(default_factory=dict)  # spark: extra session settings
     threads: int | None = Field(default=None, ge=1)
     # DuckDB syntax, e.g. "4GB"; it spills to temp_directory beyond it. null: DuckDB's own 80% of RAM.
-    # "auto": 80 bytes per order in the transactions source, at least 1GB, at most half the machine's
+    # "auto": 80 bytes per row of the largest source, at least 1GB, at most half the machine's
     # memory (resolved by load_params): 1GB kept 10M orders at a 2.1 GB peak (80% of RAM: 5.9 GB)
     # without being slower, and 100M orders need about 8GB (at 1GB the cleaning stage ran out).
     memory_limit: str | None = "auto"
@@ -1124,9 +1124,10 @@ def load_params(dataset: str | None = None, period: str | None = None, root: Pat
             f"period "
             f"is compared with an earlier one: name an earlier period, '{LATEST}' or null."
         )
-    if params.engine.memory_limit == AUTO:
+    if params.engine.memory_limit == AUTO:  # sized for the largest source (behaviour events, often)
+        limits = [auto_memory_limit(source, root) for source in params.sources.configured().values()]
         engine = params.engine.model_copy(
-            update={"memory_limit": auto_memory_limit(params.sources.transactions, root)}
+            update={"memory_limit": max(limits, key=lambda limit: float(limit.removesuffix("GB")))}
         )
         params = params.model_copy(update={"engine": engine})
     return params
