@@ -138,3 +138,21 @@ def test_the_exports_and_the_cleaning_page(built: Path, browser) -> None:
     result = check_page(browser, report_dir / "02_cleaning.html")
     # The tiny extract has no rejected row, so the page says so in words and shows the monthly chart only.
     assert result.images == 1 and not result.broken_images
+
+
+def test_the_demo_shops_pages_render_cleanly_offline(built: Path, browser) -> None:
+    """The small demo shop (every source kind): its report, ingest and cleaning pages, with the
+    per-source tables, the scrubbed texts and the stitching sentence."""
+    from conftest import DEMO, DEMO_PERIOD
+
+    report = report_folder(built, DEMO_PERIOD, DEMO)
+    for name in ("index.html", "01_ingest.html", "02_cleaning.html"):
+        result = check_page(browser, report / name, ARTIFACTS / f"demo_{name.removesuffix('.html')}.png")
+        assert result.broken_images == [] and result.failed_requests == [] and result.script_errors == []
+        assert result.error_text == [] and result.dead_links == [], name
+    cleaning = (report / "02_cleaning.html").read_text()
+    assert "Who the behaviour events belong to." in cleaning and "Sales leads" in cleaning
+    assert (
+        "[EMAIL]" in (report / "01_ingest.html").read_text()
+        or "[PHONE]" in (report / "01_ingest.html").read_text()
+    )
