@@ -361,19 +361,27 @@ def narrow_for_storage(classified: ir.Table, one_file: str | None) -> ir.Table:
     return t.drop("source_file") if one_file is not None else t
 
 
-def reason_counts(classified: ir.Table, codes: list[str]) -> tuple[int, int, dict[str, int]]:
-    """All rows, the kept rows (no ``reject_reason``) and the rejected rows of every code in ``codes``
-    (zeros included, in that order): one grouping of the classified rows, for every source's
-    accounting."""
+def accounting(classified: ir.Table, reasons: dict[str, str]) -> dict:
+    """Counts that must add up, for any source: rows in = kept (no ``reject_reason``) + rejected, the
+    rejected split by every code of ``reasons`` (zeros included, in that order), from one grouping of
+    the classified rows."""
     counts = classified.group_by("reject_reason").agg(rows=classified.count()).execute()
-    by_reason = {code: 0 for code in codes}
+    by_reason = {code: 0 for code in reasons}
     kept_rows = 0
     for reason, rows in zip(counts["reject_reason"], counts["rows"]):
         if reason is None or reason != reason:
             kept_rows = int(rows)
         else:
             by_reason[str(reason)] = int(rows)
-    return int(counts["rows"].sum()), kept_rows, by_reason
+    rows_in, rows_rejected = int(counts["rows"].sum()), sum(by_reason.values())
+    return {
+        "rows_in": rows_in,
+        "rows_kept": kept_rows,
+        "rows_rejected": rows_rejected,
+        "balanced": rows_in == kept_rows + rows_rejected,
+        "rejected_by_reason": by_reason,
+        "reason_descriptions": reasons,
+    }
 
 
 def quality_facts(
@@ -385,7 +393,8 @@ def quality_facts(
 ) -> dict:
     """Counts that must add up: rows in = kept + rejected, with rejected split by every reason code;
     and the rows set aside as implausible (their source row and amount), for the page to list."""
-    rows_in, kept_rows, by_reason = reason_counts(classified, list(REJECT_REASONS))
+    counted = accounting(classified, REJECT_REASONS)
+    kept_rows, by_reason = counted["rows_kept"], counted["rejected_by_reason"]
     kept = classified.filter(classified.reject_reason.isnull())
     orders = (
         kept.count()
@@ -405,14 +414,8 @@ def quality_facts(
         .execute()
         .iloc[0]
     )
-    rows_rejected = sum(by_reason.values())
     return {
-        "rows_in": rows_in,
-        "rows_kept": kept_rows,
-        "rows_rejected": rows_rejected,
-        "balanced": rows_in == kept_rows + rows_rejected,
-        "rejected_by_reason": by_reason,
-        "reason_descriptions": REJECT_REASONS,
+        **counted,
         "customers_kept": int(summary["customers"]),
         "orders_kept": int(summary["orders"]),
         # Every kept row is an order of its own (distinct ids, none missing): later stages then count

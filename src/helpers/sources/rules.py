@@ -36,8 +36,8 @@ import ibis.expr.types as ir
 from helpers.cleaning import (
     ISO_FORMATS,
     REJECT_REASONS,
+    accounting,
     increasing_as_stored,
-    reason_counts,
     repeated_source_rows,
     single_source_file,
 )
@@ -420,7 +420,7 @@ def clean_source(
         if not c.endswith(RECEIVED) and c not in (*provenance, "reject_reason", ENTRY, MALFORMED_COLUMN)
     ]
     kept = classified.filter(classified.reject_reason.isnull())
-    facts = source_facts(classified, reasons)
+    facts = accounting(classified, reasons)
     facts["values_left_empty"] = left_empty(kept, kind, checked)
     if kind == "events":  # stitched once, on disk: the product and the counts read it
         kept = materialise(con, "events_stitched", identity.stitch(kept), on_disk=True)
@@ -466,18 +466,3 @@ def in_row_order(table: ir.Table, row_column: str, backend: str) -> ir.Table:
     if increasing_as_stored(table, row_column, backend):
         return table
     return table.order_by(row_column)
-
-
-def source_facts(classified: ir.Table, reasons: dict[str, str]) -> dict:
-    """Counts that must add up: rows in = kept + rejected, rejected split by every reason code of the
-    source (in rule order, zeros included)."""
-    rows_in, kept_rows, by_reason = reason_counts(classified, list(reasons))
-    rejected = sum(by_reason.values())
-    return {
-        "rows_in": rows_in,
-        "rows_kept": kept_rows,
-        "rows_rejected": rejected,
-        "balanced": rows_in == kept_rows + rejected,
-        "rejected_by_reason": by_reason,
-        "reason_descriptions": reasons,
-    }
