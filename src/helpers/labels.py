@@ -171,6 +171,11 @@ COLUMNS: dict[str, Label] = {
     "label": Label("Label", "名称", "the column as the report names it", "报告中使用的名称"),
     "type": Label("Type", "类型", "the column's data type", "列的数据类型"),
     "description": Label("Description", "说明", "what the column holds", "该列的内容"),
+    "source": Label("Source", "数据来源"),
+    "rows_in": Label("Rows in", "输入行数"),
+    "rows_kept": Label("Kept", "保留"),
+    "rows_rejected": Label("Set aside", "剔除"),
+    "why_set_aside": Label("Why set aside", "剔除原因"),
 }
 
 
@@ -350,6 +355,64 @@ REASONS: dict[str, tuple[str, str]] = {
     "extreme_amount": ("Amount above the extreme-value threshold, set aside", "金额超过极端值阈值，已剔除"),
     "total": ("All rows of the source", "源数据的全部行"),
 }
+
+
+# The sources as pages name them (helpers.schema: each kind's canonical columns).
+SOURCE_TITLES: dict[str, tuple[str, str]] = {
+    "transactions": ("Orders", "订单"),
+    "customers": ("Customers", "客户"),
+    "events": ("Behaviour events", "行为事件"),
+    "interactions": ("Contacts", "联系记录"),
+    "feedback": ("Feedback", "反馈"),
+    "leads": ("Sales leads", "销售线索"),
+}
+# The reasons of the other sources, worded for any row (REASONS speaks of orders), where they differ.
+SOURCE_REASONS: dict[str, tuple[str, str]] = {
+    "unparseable_timestamp": (
+        "Date missing or in none of the expected formats",
+        "日期缺失，或不符合任何预期的格式",
+    ),
+    "before_history_start": ("Dated before the start of the history", "日期早于历史起点"),
+    "after_as_of": (
+        "Dated after the end of the period (kept for a later period, not an error)",
+        "日期晚于本期末（留给以后的期间，不是错误）",
+    ),
+    "missing_identity": ("Neither a customer id nor an anonymous id", "既没有客户编号也没有匿名编号"),
+    "missing_lead_id": ("No lead id", "没有线索编号"),
+    "unknown_event_type": ("Event type missing or not a known type", "事件类型缺失，或不是已知类型"),
+    "unknown_channel": ("Channel missing or not a known channel", "渠道缺失，或不是已知渠道"),
+    "unknown_direction": ("Direction neither inbound nor outbound", "方向既不是呼入也不是呼出"),
+    "unknown_kind": ("Not a survey answer, a complaint or a review", "不是调查、投诉或评价"),
+    "unknown_scale": ("Score on an unknown scale", "评分量表未知"),
+    "unknown_stage": ("Stage missing or not a stage of the pipeline", "阶段缺失，或不是销售流程中的阶段"),
+    "unknown_outcome": ("Outcome neither won, lost nor open", "结果不是赢单、输单或进行中"),
+    "invalid_score": (
+        "Score not a number, without a scale or outside it",
+        "评分不是数字、没有量表或超出量表范围",
+    ),
+    "duplicate_customer": (
+        "A second row for a customer already listed (the first is kept)",
+        "同一客户的第二行（保留第一行）",
+    ),
+    "unknown_customer": (
+        "Customer id found in no other source, set aside by the settings",
+        "客户编号在其他来源中都不存在，按设置剔除",
+    ),
+}
+
+
+def source_title(kind: str, language: str) -> str:
+    """A source kind as pages name it."""
+    english, chinese = SOURCE_TITLES[kind]
+    return chinese if language == "zh" else english
+
+
+def source_reason(kind: str, code: str, description: str, language: str) -> str:
+    """A reject reason of a source as the page names it: the order wording for orders, the general
+    wording for the other sources (the cleaning stage's description for a reason not listed)."""
+    if kind != "transactions" and code in SOURCE_REASONS:
+        return SOURCE_REASONS[code][1] if language == "zh" else SOURCE_REASONS[code][0]
+    return reason(code, description, language)
 
 
 def reason(code: str, description: str, language: str) -> str:
@@ -733,6 +796,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "contribution_y": ("share of the period's revenue (%)", "本期收入占比（%）"),
     "contribution_top": ("top {share}", "前 {share}"),
     # data quality
+    "sources_intro": (
+        "Every source is accounted for the same way, rows in = kept + set aside:",
+        "每个数据来源都同样逐行记账，输入行 = 保留 + 剔除：",
+    ),
+    "identity_line": (
+        "Of the {total} behaviour events kept, {identified} came with a customer id and {stitched} more "
+        "were linked to a customer through the device they came from: {share} are identified.",
+        "在保留的 {total} 条行为事件中，{identified} 自带客户编号，另有 {stitched} 通过其设备关联到客户："
+        "可识别的占 {share}。",
+    ),
     "quality_intro": (
         "Every row of the source is either used or set aside with a reason: {rows_in} rows in = {kept} "
         "kept + {rejected} set aside.",

@@ -17,9 +17,12 @@ from helpers.sources.rules import clean_source
 from helpers.sources.scrub import TAGS
 
 __all__ = [
+    "ACCOUNTING_KINDS",
+    "accounting_for_page",
     "accounting_table",
     "clean_source",
     "clean_sources",
+    "identity_line",
     "identity_sentence",
     "ingest_source",
     "ingest_sources",
@@ -173,6 +176,52 @@ def accounting_table(by_source: dict[str, dict]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def accounting_for_page(by_source: dict[str, dict], language: str) -> pd.DataFrame:
+    """:func:`accounting_table` for the stakeholder page: the sources and the reasons in the page's
+    words (helpers.labels), the most frequent reason first."""
+    from helpers import formats, labels
+
+    rows = []
+    for kind in [k for k in SCHEMAS if k in by_source]:
+        q = by_source[kind]
+        counts = sorted(q["rejected_by_reason"].items(), key=lambda item: (-item[1], item[0]))
+        descriptions = q["reason_descriptions"]
+        why = [
+            f"{labels.source_reason(kind, code, descriptions[code], language)} ({formats.count(n)})"
+            for code, n in counts
+            if n
+        ]
+        rows.append(
+            {
+                "source": labels.source_title(kind, language),
+                "rows_in": q["rows_in"],
+                "rows_kept": q["rows_kept"],
+                "rows_rejected": q["rows_rejected"],
+                "why_set_aside": ("；" if language == "zh" else "; ").join(why) or "–",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+ACCOUNTING_KINDS = {"source": "text", "why_set_aside": "text"}
+
+
+def identity_line(events: dict, language: str) -> str:
+    """The share of kept events linked to a customer, before and after stitching, in the page's words."""
+    from helpers import formats, labels
+
+    counts = events["identity"]["events_by_identity"]
+    total = sum(counts.values())
+    return labels.t(
+        "identity_line",
+        language,
+        total=formats.count(total),
+        identified=formats.share(counts["identified"] / total if total else 0.0),
+        stitched=formats.share(counts["stitched"] / total if total else 0.0),
+        share=formats.share(events["identity"]["share_identified"]),
+    )
 
 
 def reason_table(q: dict) -> pd.DataFrame:

@@ -29,6 +29,7 @@ def dataset_yaml(folder: str, start: dt.date = START, end: dt.date = END) -> str
 title: "Demo shop"
 description: "{DESCRIPTION}"
 default_period: "{last}"
+currency: CNY                  # prices in yuan (the report shows CN¥)
 
 sources:
   transactions:                # one row per order line; orders are counted by order_id
