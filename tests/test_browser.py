@@ -14,10 +14,10 @@ import pytest
 from bs4 import BeautifulSoup
 from playwright.sync_api import sync_playwright
 
-from helpers import labels
+from helpers import catalog, formats, labels, sources
 
 from browser import CHROMIUM_ARGS, MIN_TEXT_PX, check_page, ensure_chromium, search_list
-from conftest import REPO, products, report_folder
+from conftest import DEMO, DEMO_PERIOD, REPO, products, report_folder
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 WIDTHS = [1400, 390]  # a desktop and a phone, in CSS px
@@ -143,8 +143,6 @@ def test_the_exports_and_the_cleaning_page(built: Path, browser) -> None:
 def test_the_demo_shops_pages_render_cleanly_offline(built: Path, browser) -> None:
     """The small demo shop (every source kind): its report, ingest and cleaning pages, with the
     per-source tables, the scrubbed texts and the stitching sentence."""
-    from conftest import DEMO, DEMO_PERIOD
-
     report = report_folder(built, DEMO_PERIOD, DEMO)
     for name in ("index.html", "01_ingest.html", "02_cleaning.html"):
         result = check_page(browser, report / name, ARTIFACTS / f"demo_{name.removesuffix('.html')}.png")
@@ -156,3 +154,25 @@ def test_the_demo_shops_pages_render_cleanly_offline(built: Path, browser) -> No
         "[EMAIL]" in (report / "01_ingest.html").read_text()
         or "[PHONE]" in (report / "01_ingest.html").read_text()
     )
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_demo_shops_report_reads_well_with_every_source(built: Path, browser, width: int) -> None:
+    """The demo shop's period page on a desktop and a phone: no sideways scrolling and no raw column name
+    or reason code with the table of every source; the figures it shows are the quality product's."""
+    by_source = json.loads((products(built, DEMO_PERIOD, DEMO) / catalog.file_of("quality")).read_text())
+    by_source = by_source["sources"]
+    # Reason codes are raw names too (those of one plain word, such as "return", are words as well).
+    codes = sorted({code for q in by_source.values() for code in q["rejected_by_reason"] if "_" in code})
+    page = report_folder(built, DEMO_PERIOD, DEMO) / "index.html"
+    result = check_page(browser, page, ARTIFACTS / f"demo_report_{width}.png", width, RAW_NAMES + codes)
+    assert result.overflow == 0, f"the page is {result.overflow} px wider than a {width} px screen"
+    assert result.raw_names == [] and not result.error_text and not result.script_errors
+    for machinery in [".parquet", ".json", "nan%", "NaN"]:
+        assert machinery not in result.text, machinery
+    text = " ".join(result.text.split())
+    for q in by_source.values():  # each source's rows in, kept and set aside, as the page writes counts
+        figures = [formats.count(q[key]) for key in ("rows_in", "rows_kept", "rows_rejected")]
+        assert re.search(r"\s+".join(re.escape(f) for f in figures), text), figures
+    assert sources.identity_line(by_source["events"], "en") in text
+    assert formats.share(by_source["events"]["identity"]["share_identified"]) in text

@@ -24,6 +24,7 @@ from helpers.config import (
     PrivacyConfig,
 )
 from helpers.ingest import IngestError, hmac_ids
+from helpers.schema import SCHEMAS
 from helpers.sources import identity, ingest_source, rules
 
 AS_OF = dt.date(2024, 6, 30)
@@ -157,19 +158,23 @@ def test_events_are_stitched_deterministically_and_counted(con, tmp_path: Path) 
     assert facts["rows_in"] == 12 == facts["rows_kept"] + facts["rows_rejected"] and facts["balanced"]
 
 
-def test_unknown_customers_are_kept_unless_params_say_otherwise(con, tmp_path: Path) -> None:
-    elsewhere = ibis.memtable({"customer_id": ["C1", "C2", "C7"]})
-    _, kept, rejected, facts = ingest_and_clean(
+def events_rejecting_unknown_customers(con, tmp_path: Path):
+    """EVENTS cleaned with ``cleaning.unknown_customers: reject`` (C5 is known to no other source)."""
+    return ingest_and_clean(
         con,
         tmp_path,
         "events",
         EVENTS,
         EventSource,
         cleaning=CleaningConfig(unknown_customers="reject"),
-        elsewhere=elsewhere,
+        elsewhere=ibis.memtable({"customer_id": ["C1", "C2", "C7"]}),
         columns=EVENT_COLUMNS,
         values={"event_type": {"pageview": "page_view", "view_item": "product_view"}},
     )
+
+
+def test_unknown_customers_are_kept_unless_params_say_otherwise(con, tmp_path: Path) -> None:
+    _, kept, rejected, facts = events_rejecting_unknown_customers(con, tmp_path)
     assert reasons(rejected)[12] == "unknown_customer"
     assert facts["rejected_by_reason"]["unknown_customer"] == 1 and 12 not in kept["source_row"].tolist()
 
@@ -524,3 +529,63 @@ def test_the_auto_memory_limit_follows_the_largest_source(tmp_path: Path) -> Non
         config.load_params("cdnow", "1998-06", root).engine.memory_limit
         == f"{min(rows * 80, half) / 1e9:.1f}GB"
     )
+
+
+def test_the_pages_accounting_and_identity_line_in_both_languages(con, tmp_path: Path) -> None:
+    """The report's per-source table and stitching sentence from real cleaning facts: every source in
+    the schema's order, its reasons in the page's words (orders in their own wording), the most frequent
+    first; the shares of the kept events hand-computed from the file above."""
+    from helpers import labels, sources
+
+    *_, events = events_rejecting_unknown_customers(con, tmp_path)
+    orders = {
+        "rows_in": 1234,
+        "rows_kept": 1231,
+        "rows_rejected": 3,
+        "rejected_by_reason": {"unparseable_timestamp": 1, "duplicate": 2, "zero_amount": 0},
+        "reason_descriptions": {"unparseable_timestamp": "-", "duplicate": "-", "zero_amount": "-"},
+    }
+    customers = {**orders, "rows_in": 5, "rows_kept": 5, "rows_rejected": 0, "rejected_by_reason": {}}
+    by_source = {"events": events, "customers": customers, "transactions": orders}
+    english = sources.accounting_for_page(by_source, "en")
+    assert english.columns.tolist() == ["source", "rows_in", "rows_kept", "rows_rejected", "why_set_aside"]
+    assert english.drop(columns="why_set_aside").values.tolist() == [
+        ["Orders", 1234, 1231, 3],
+        ["Customers", 5, 5, 0],
+        ["Behaviour events", 12, 6, 6],
+    ]
+    assert english["why_set_aside"].tolist() == [
+        "Exact repeat of an earlier row (2); Order date missing or in none of the expected formats (1)",
+        "–",
+        "Dated after the end of the period (kept for a later period, not an error) (1); "
+        "Exact repeat of an earlier row (1); Neither a customer id nor an anonymous id (1); "
+        "Customer id found in no other source, set aside by the settings (1); "
+        "Event type missing or not a known type (1); Date missing or in none of the expected formats (1)",
+    ]
+    chinese = sources.accounting_for_page(by_source, "zh")
+    assert chinese["source"].tolist() == ["订单", "客户", "行为事件"]
+    assert (
+        chinese["why_set_aside"].tolist()[0]
+        == "与之前某行完全重复 (2)；下单日期缺失，或不符合任何预期的格式 (1)"
+    )
+    # Kept: 3 signed in (rows 2, 4, 5), 1 stitched (row 1), 1 ambiguous (3), 1 anonymous (6).
+    assert sources.identity_line(events, "en") == (
+        "Of the 6 behaviour events kept, 50.0% came with a customer id and 16.7% more were linked to a "
+        "customer through the device they came from: 66.7% are identified."
+    )
+    assert sources.identity_line(events, "zh") == (
+        "在保留的 6 条行为事件中，50.0% 自带客户编号，另有 16.7% 通过其设备关联到客户：可识别的占 66.7%。"
+    )
+    nothing = {"identity": {"events_by_identity": dict.fromkeys(events["identity"]["events_by_identity"], 0)}}
+    assert sources.identity_line(nothing, "en") == "No behaviour event was kept."
+    # Every reason code a source's rules can give has its words in both languages (none falls back to
+    # the cleaning stage's English description on a Chinese page).
+    codes = set(rules.DESCRIPTIONS) | {
+        f"unknown_{column.name}"
+        for kind, schema in SCHEMAS.items()
+        if kind != "transactions"
+        for column in schema.columns
+        if column.role == "vocabulary" and (column.closed or column.required)
+    }
+    assert {"unknown_event_type", "unknown_stage", "unknown_scale", "missing_lead_id"} <= codes
+    assert [c for c in sorted(codes) if c not in labels.SOURCE_REASONS and c not in labels.REASONS] == []

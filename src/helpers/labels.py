@@ -806,6 +806,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "在保留的 {total} 条行为事件中，{identified} 自带客户编号，另有 {stitched} 通过其设备关联到客户："
         "可识别的占 {share}。",
     ),
+    "identity_none": ("No behaviour event was kept.", "没有保留任何行为事件。"),
     "quality_intro": (
         "Every row of the source is either used or set aside with a reason: {rows_in} rows in = {kept} "
         "kept + {rejected} set aside.",

@@ -214,12 +214,14 @@ def identity_line(events: dict, language: str) -> str:
 
     counts = events["identity"]["events_by_identity"]
     total = sum(counts.values())
+    if not total:
+        return labels.t("identity_none", language)
     return labels.t(
         "identity_line",
         language,
         total=formats.count(total),
-        identified=formats.share(counts["identified"] / total if total else 0.0),
-        stitched=formats.share(counts["stitched"] / total if total else 0.0),
+        identified=formats.share(counts["identified"] / total),
+        stitched=formats.share(counts["stitched"] / total),
         share=formats.share(events["identity"]["share_identified"]),
     )
 
