@@ -154,8 +154,7 @@ def test_each_stage_waits_for_the_stages_whose_products_it_reads() -> None:
     assert waits_for(stage["08"], everything) == {"02_cleaning", "03_rfm"}
     assert waits_for(stage["09"], everything) == {"02_cleaning", "03_rfm", "07_clv", "08_clustering"}
     assert waits_for(stage["10"], everything) == {
-        "01_ingest",  # the customer attributes, for retention by acquisition channel
-        "02_cleaning",
+        "02_cleaning",  # the clean customer attributes too, for retention by acquisition channel
         "03_rfm",
         "07_clv",
         "08_clustering",
