@@ -92,14 +92,15 @@ def test_the_report_reads_well_on_a_desktop_and_a_phone(built: Path, browser, wi
         "Customer-status",
         "Segment-migration",
         "Customers-to-act-on",
+        "Action-results",
         "Cohort-retention",
         "Customer-contribution",
         "How-the-numbers-are-made",
     ]:
         assert re.search(f"id=[\"']{anchor}[\"']", text) and re.search(f"href=[\"']#{anchor}[\"']", text)
     exports = len(list((report_dir / "exports").iterdir()))
-    # the bar (all reports), the 13 sections' contents, every export file and the six stage pages
-    assert result.links == 1 + 13 + exports + 6
+    # the bar (all reports), the 14 sections' contents, every export file and the six stage pages
+    assert result.links == 1 + 14 + exports + 6
     index = check_page(browser, built / "reports" / "index.html", width=width, raw_names=RAW_NAMES)
     assert index.overflow == 0 and index.raw_names == [] and "nan" not in index.text.lower()
 

@@ -95,6 +95,20 @@ def test_a_source_that_is_missing_or_lacks_a_mapped_column_is_one_sentence(
             "scoring stage "
             "does not have; use some of recency_days, frequency_orders,",
         ),
+        (
+            "actions:\n  lists:\n    vip: {filter: \"segment == 'At Risk' and clv > 'high'\"}\n",
+            "params/cdnow/1998-06.yaml: setting 'actions.lists.vip.filter' \"segment == 'At Risk' and clv > "
+            "'high'\": 'clv > 'high'' compares number with text.",
+        ),
+        (
+            'actions:\n  lists:\n    vip: {filter: "loyalty > 3"}\n',
+            "setting 'actions.lists.vip.filter' 'loyalty > 3': there is no column 'loyalty'; use one of",
+        ),
+        (
+            "actions:\n  contacted: {winback: data/raw/cdnow/sent.csv}\n",
+            "setting 'actions.contacted' names ['winback'], which are not lists of actions.lists; use some "
+            "of win_back, birthday,",
+        ),
     ],
 )
 def test_rules_naming_columns_that_do_not_exist_are_one_sentence(

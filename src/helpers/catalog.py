@@ -148,6 +148,24 @@ PRODUCTS: dict[str, Product] = {
             True,
         ),
         Product(
+            "actions",
+            "09_actions.parquet",
+            "the lists to act on in the next period: list, customer, group (contact or hold out), occasion",
+            True,
+        ),
+        Product(
+            "action_facts",
+            "09_actions.json",
+            "the action lists' period, hold-out share, customers to contact and held out per list, and the "
+            "lists the dataset cannot have with the reason",
+        ),
+        Product(
+            "action_effects",
+            "09_action_effects.parquet",
+            "the compared period's lists against their hold-outs on this period's orders: shares who "
+            "ordered again, revenue per customer, intervals, verdicts",
+        ),
+        Product(
             "headline",
             "10_headline.json",
             "the period's headline numbers and status counts, raw and as reports/index.html shows them",
@@ -265,10 +283,19 @@ STAGES: list[Stage] = [
     Stage(
         "09",
         "scoring",
-        "Scores and status",
+        "Scores, status and actions",
         needs=("transactions",),
-        reads=("rfm", "rfm_cut_points", "clv?", "clv_model?", "clusters?", "clean:customers?"),
-        writes=("scores", "churn_warning"),
+        reads=(
+            "rfm",
+            "rfm_cut_points",
+            "clv?",
+            "clv_model?",
+            "clusters?",
+            "clean:customers?",
+            "clean:interactions?",
+        ),
+        writes=("scores", "churn_warning", "actions", "action_facts", "action_effects"),
+        earlier=("actions?",),
     ),
     Stage(
         "10",
@@ -288,6 +315,9 @@ STAGES: list[Stage] = [
             "churn_warning?",
             "clv?",
             "clv_model?",
+            "actions?",
+            "action_facts?",
+            "action_effects?",
         ),
         writes=("headline", "exports"),
         earlier=("rfm?", "scores?", "headline?"),

@@ -1,7 +1,8 @@
 """What ``python -m helpers validate`` checks beyond the params model, without running anything: each
 source is there and its header holds every mapped column (and every column a computed column reads),
-and the score's indicators are columns the scoring stage has. (The status rules are numbers the params
-model checks itself.)"""
+the score's indicators are columns the scoring stage has, and every action list's filter reads columns of
+the scored customers with values of their kind. (The status rules are numbers the params model checks
+itself.)"""
 
 from __future__ import annotations
 
@@ -25,6 +26,15 @@ RULE_COLUMNS = [
 ]
 TEXT_COLUMNS = {"customer_id", "rfm_code", "segment", "tier", "driver_1", "driver_2"}
 NUMBER_COLUMNS = [c for c in RULE_COLUMNS if c not in TEXT_COLUMNS and not c.endswith("_ts")]
+# What an action list's filter may read: the scored customers' columns, by kind (helpers.filters).
+FILTER_KINDS = {
+    **{c: "date" for c in RULE_COLUMNS if c.endswith("_ts")},
+    **{c: "number" for c in NUMBER_COLUMNS},
+    **{c: "text" for c in TEXT_COLUMNS},
+    "status": "text",
+    "cluster_name": "text",
+    "value_at_stake": "number",
+}
 
 
 def check_sources(params: Params, root: Path | None = None, seen: dict | None = None) -> None:
@@ -52,7 +62,32 @@ def check_rules(params: Params, root: Path | None = None) -> None:
         )
 
 
+def check_action_filters(params: Params, root: Path | None = None) -> None:
+    """Every action list's filter reads columns the scored customers have, text compared with text and
+    numbers with numbers; and every file of contacts names a list (ParamsError naming file and setting)."""
+    from helpers.filters import FilterError, check_filter
+
+    for name, spec in params.actions.lists.items():
+        if spec is None or not spec.filter:
+            continue
+        try:
+            check_filter(spec.filter, FILTER_KINDS)
+        except FilterError as error:
+            path = where_set(params.dataset, params.period, f"actions.lists.{name}", root)
+            raise ParamsError(
+                f"{path}: setting 'actions.lists.{name}.filter' {spec.filter!r}: {error}."
+            ) from None
+    unknown = [name for name in params.actions.contacted if name not in params.actions.lists]
+    if unknown:
+        path = where_set(params.dataset, params.period, "actions.contacted", root)
+        raise ParamsError(
+            f"{path}: setting 'actions.contacted' names {unknown}, which are not lists of actions.lists; use "
+            f"some of {', '.join(params.actions.lists)}."
+        )
+
+
 def check_period(params: Params, root: Path | None = None, seen: dict | None = None) -> None:
     """All of the above for one period."""
     check_rules(params, root)
+    check_action_filters(params, root)
     check_sources(params, root, seen)

@@ -467,6 +467,67 @@ class StatusConfig(StrictModel):
         return self
 
 
+# Built-in rules of action lists (helpers.actions): who is on the list before its filter narrows it.
+ACTION_RULES = ("churn_warning", "birthday", "anniversary", "no_recent_contact")
+
+
+class ActionListConfig(StrictModel):
+    """One action list: a built-in ``rule`` (churn_warning: the statuses of ``status.churn_warning``;
+    birthday / anniversary: a birthday, or a yearly anniversary of the signup or else the first order,
+    falls in the next period; no_recent_contact: no contact recorded for ``actions.contact_gap_days``)
+    and/or a ``filter`` over the scored customers' columns (helpers.filters), e.g.
+    ``segment == "At Risk" and clv > 100``; with both, the filter narrows the rule's customers."""
+
+    rule: Literal["churn_warning", "birthday", "anniversary", "no_recent_contact"] | None = None
+    filter: str | None = None
+    description: str | None = None  # who is on the list, in words, for the page (default: from the rule)
+
+    @model_validator(mode="after")
+    def _rule_or_filter(self) -> ActionListConfig:
+        if self.rule is None and not self.filter:
+            raise ValueError("an action list needs a rule, a filter or both")
+        if self.filter:
+            from helpers.filters import FilterError, parse_filter
+
+            try:
+                parse_filter(self.filter)
+            except FilterError as error:
+                raise ValueError(f"filter {self.filter!r}: {error}") from None
+        return self
+
+
+def default_action_lists() -> dict[str, ActionListConfig | None]:
+    return {
+        "win_back": ActionListConfig(rule="churn_warning"),
+        "birthday": ActionListConfig(rule="birthday"),
+        "anniversary": ActionListConfig(rule="anniversary"),
+        "no_recent_contact": ActionListConfig(rule="no_recent_contact", filter="tier in ('A', 'B')"),
+    }
+
+
+class ActionsConfig(StrictModel):
+    """The period's action lists, their hold-out groups and how their effect is measured next period."""
+
+    # Share of customers held out of every list (never contacted, to measure the lists' effect); 0: none.
+    control_share: float = Field(default=0.1, ge=0.0, lt=1.0)
+    contact_gap_days: int = Field(default=90, ge=1)  # no_recent_contact: no contact for this many days
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)  # of the intervals of the effects
+    permutations: int = Field(default=2000, ge=200)  # shuffles of the interval of revenue per customer
+    lists: dict[str, ActionListConfig | None] = Field(default_factory=default_action_lists)
+    # List name -> a file (CSV with a customer_id column) of the customers actually contacted from the
+    # compared period's list: the effect is then contacted vs held out, and held-out customers found in
+    # it are counted as contamination.
+    contacted: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("lists")
+    @classmethod
+    def _names(cls, lists: dict[str, ActionListConfig | None]) -> dict[str, ActionListConfig | None]:
+        bad = [name for name in lists if not re.fullmatch(r"[a-z][a-z0-9_]*", name)]
+        if bad:
+            raise ValueError(f"list names are lower-case words joined by _, not {bad}")
+        return {name: spec for name, spec in lists.items() if spec is not None}  # null removes a list
+
+
 LANGUAGES = ("en", "zh")
 
 
@@ -817,6 +878,7 @@ class Params(StrictModel):
     clv: ClvConfig = ClvConfig()
     scoring: ScoringConfig = ScoringConfig()
     status: StatusConfig = StatusConfig()
+    actions: ActionsConfig = ActionsConfig()
     report: ReportConfig = ReportConfig()
     runner: RunnerConfig = RunnerConfig()
 

@@ -125,6 +125,64 @@ COLUMNS: dict[str, Label] = {
         "the customer's average days between orders (the dataset's purchase cycle for one-order customers)",
         "客户平均的下单间隔天数（只下过一单的客户取数据集的购买周期）",
     ),
+    "action_list": Label("List", "名单", "the action list", "行动名单"),
+    "purpose": Label("Who is on it", "名单对象", "who the list holds", "名单包含哪些客户"),
+    "to_contact": Label("To contact", "待联系", "customers of the list to contact", "名单中需联系的客户数"),
+    "held_out": Label(
+        "Held out",
+        "对照组",
+        "customers of the list held out (not to be contacted)",
+        "名单中的对照组客户数（不联系）",
+    ),
+    "group": Label(
+        "Group",
+        "分组",
+        "contact, or hold out: do not contact (a random share kept aside to measure the list's effect)",
+        "联系，或对照组：请勿联系（随机留出的一部分客户，用于衡量名单效果）",
+    ),
+    "occasion_date": Label(
+        "Occasion", "纪念日", "the birthday or anniversary in the next period", "下期内的生日或周年纪念日"
+    ),
+    "treated": Label(
+        "Contacted or on the list", "名单组", "customers compared with the hold-out", "与对照组比较的客户数"
+    ),
+    "ordered_treated": Label(
+        "Ordered again", "再次下单", "share of them who ordered in this period", "本期下单的比例"
+    ),
+    "ordered_held_out": Label(
+        "Ordered again (held out)",
+        "再次下单（对照组）",
+        "share of the hold-out who ordered",
+        "对照组下单比例",
+    ),
+    "ordered_difference_text": Label(
+        "Difference (interval)",
+        "差异（置信区间）",
+        "difference in points and its interval",
+        "差异（百分点）及置信区间",
+    ),
+    "revenue_treated": Label(
+        "Revenue per customer", "人均收入", "this period's revenue per customer", "本期人均收入"
+    ),
+    "revenue_held_out": Label(
+        "Revenue per customer (held out)",
+        "人均收入（对照组）",
+        "the hold-out's revenue per customer",
+        "对照组人均收入",
+    ),
+    "active_treated": Label(
+        "Active now",
+        "现为活跃",
+        "share of them whose status is active or new now",
+        "现状态为活跃或新客的比例",
+    ),
+    "active_held_out": Label(
+        "Active now (held out)",
+        "现为活跃（对照组）",
+        "the hold-out's share active or new now",
+        "对照组现为活跃或新客的比例",
+    ),
+    "effect": Label("Effect", "效果", "whether the difference is clear", "差异是否明确"),
     "value_at_stake": Label(
         "Value at stake",
         "潜在损失价值",
@@ -504,6 +562,100 @@ TEXT: dict[str, tuple[str, str]] = {
     "section_clusters": ("Clusters", "客户聚类"),
     "section_clv": ("Lifetime value", "终身价值"),
     "section_lists": ("Customers to act on", "需要跟进的客户"),
+    "section_effects": ("Did last period's actions work?", "上期行动有效吗？"),
+    # action lists (helpers.actions) and their measured effect (helpers.effects)
+    "action_win_back": ("Win-back", "挽回"),
+    "action_birthday": ("Birthday greetings", "生日关怀"),
+    "action_anniversary": ("Anniversaries", "周年关怀"),
+    "action_no_recent_contact": ("Valuable, not contacted lately", "高价值但近期未联系"),
+    "rule_churn_warning": (
+        "customers who are {statuses}: reach them before they are gone",
+        "“{statuses}”的客户：在他们离开之前联系",
+    ),
+    "rule_birthday": (
+        "customers whose birthday falls between {start} and {end}",
+        "生日在{start}至{end}之间的客户",
+    ),
+    "rule_anniversary": (
+        "customers whose signup (or, without one, first order) has its anniversary between {start} and {end}",
+        "注册日（无注册日时为首单日）周年纪念在{start}至{end}之间的客户",
+    ),
+    "rule_no_recent_contact": (
+        "customers with no contact recorded for {days} days",
+        "{days} 天内没有任何联系记录的客户",
+    ),
+    "rule_own": ("chosen by a rule of this dataset's settings", "按本数据集设置中的规则选出"),
+    "rule_narrowed": (
+        "{rule}, narrowed by a rule of this dataset's settings",
+        "{rule}，并按本数据集设置中的规则筛选",
+    ),
+    "lists_intro": (
+        "Lists for {start} to {end}. {share} of the customers, chosen at random once and for all, are held "
+        "out "
+        "of every list: do not contact them, so that next period's report can measure what contacting the "
+        "others did. The exports mark them.",
+        "{start}至{end}的行动名单。{share}的客户被一次性随机选为对照组，不进入任何名单的联系范围：请勿联系他们，"
+        "以便下期报告衡量联系其他客户的效果。导出文件中已标注。",
+    ),
+    "lists_intro_no_holdout": (
+        "Lists for {start} to {end}. Nobody is held out (actions.control_share is 0), so next period's "
+        "report cannot measure what the lists did.",
+        "{start}至{end}的行动名单。未设对照组，因此下期报告无法衡量名单的效果。",
+    ),
+    "lists_skipped": ("No “{list}” list: {why}.", "没有“{list}”名单：{why}。"),
+    "why_no_birth_dates": ("the customer attributes hold no birth dates", "客户属性中没有出生日期"),
+    "why_no_interactions": (
+        "there is no record of contacts (an interactions source)",
+        "没有联系记录（互动数据源）",
+    ),
+    "group_contact": ("contact", "联系"),
+    "group_hold_out": ("hold out: do not contact", "对照组：请勿联系"),
+    "effects_intro": (
+        "The lists of {then} held out a random share of their customers, who were not to be contacted. "
+        "What both groups did in {now}:",
+        "{then}的名单随机留出一部分客户作为对照组（不联系）。两组客户在{now}的表现：",
+    ),
+    "effects_none_then": (
+        "{then}, the compared period, has no action lists (it was built before they existed or with none "
+        "configured), so there is nothing to measure yet.",
+        "对比期{then}没有行动名单（构建时尚无此功能或未配置），因此暂无可衡量的内容。",
+    ),
+    "effect_sentence": (
+        "{list} ({then}): {treated} customers {how} and {held} held out. {ordered_treated} of the first "
+        "ordered in {now} against {ordered_held} of those held out, {difference} ({level} CI {low} to "
+        "{high}): {verdict}. Revenue per customer {revenue_treated} against {revenue_held}, "
+        "{revenue_difference} ({level} CI {revenue_low} to {revenue_high}): {revenue_verdict}.",
+        "{list}（{then}）：{treated} 位客户{how}，{held} 位为对照组。前者在{now}有 {ordered_treated} 下单，"
+        "对照组为 {ordered_held}，相差 {difference}（{level} 置信区间 {low} 至 {high}）：{verdict}。"
+        "人均收入 {revenue_treated}，对照组 {revenue_held}，相差 {revenue_difference}（{level} 置信区间 "
+        "{revenue_low} 至 {revenue_high}）：{revenue_verdict}。",
+    ),
+    "effect_too_few": (
+        "{list} ({then}): too few customers to compare ({treated} and {held} held out; at least {needed} "
+        "each "
+        "are needed).",
+        "{list}（{then}）：客户太少，无法比较（{treated} 位与对照组 {held} 位；每组至少需要 {needed} 位）。",
+    ),
+    "treated_by_list": (
+        "on the list (no record of who was contacted was given, so all of them count, contacted or not)",
+        "在名单上（未提供实际联系记录，因此无论是否联系都计入）",
+    ),
+    "treated_by_contacts": ("contacted from the list", "从名单中被联系"),
+    "effect_contaminated": (
+        "{count} held-out customers were contacted anyway; they stay in the hold-out, which makes an effect "
+        "look smaller than it is.",
+        "有 {count} 位对照组客户仍被联系；他们仍计入对照组，这会使效果看起来比实际小。",
+    ),
+    "effect_contaminated_one": (
+        "1 held-out customer was contacted anyway; they stay in the hold-out, which makes an effect look "
+        "smaller than it is.",
+        "有 1 位对照组客户仍被联系；其仍计入对照组，这会使效果看起来比实际小。",
+    ),
+    "verdict_gain": ("a clear gain", "效果明显（提升）"),
+    "verdict_loss": ("a clear loss", "效果明显（下降）"),
+    "verdict_unclear": ("not a clear effect", "效果尚不明确"),
+    "verdict_too_few": ("too few to tell", "样本太少，无法判断"),
+    "points": ("{value} points", "{value} 个百分点"),
     "section_cohorts": ("Cohort retention", "同期群留存"),
     "section_contribution": ("Customer contribution", "客户贡献"),
     "section_quality": ("Data quality", "数据质量"),
@@ -985,7 +1137,7 @@ STAGE_TITLES_ZH = {  # the catalog's stage titles, as the report's links name th
     "Lifetime value": "终身价值",
     "Clusters": "客户聚类",
     "Scores and lifecycle": "评分与客户状态",
-    "Scores and status": "评分与客户状态",
+    "Scores, status and actions": "评分、客户状态与行动",
     "Customer report": "客户报告",
 }
 

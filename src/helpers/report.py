@@ -963,7 +963,8 @@ SECTIONS = [
     ("Segment-migration", "section_migration", "comparison"),
     ("Clusters", "section_clusters", "personas"),
     ("Lifetime-value", "section_clv", "clv_model"),
-    ("Customers-to-act-on", "section_lists", ("churn_warning", "clv")),
+    ("Customers-to-act-on", "section_lists", ("churn_warning", "clv", "action_facts")),
+    ("Action-results", "section_effects", "action_effects"),
     ("Cohort-retention", "section_cohorts", None),
     ("Customer-contribution", "section_contribution", None),
     ("Data-quality", "section_quality", None),
@@ -1077,7 +1078,18 @@ def write_xlsx(table: pd.DataFrame, path: Path, sheet: str) -> None:
                     write[kind](row + 1, column, value if kind != "string" else str(value))
 
 
-ACTION_LISTS = ("churn_warning", "priority_list")  # also written as Excel
+ACTION_LISTS = ("churn_warning", "priority_list")  # also written as Excel, with every action list
+LIST_FACT_KINDS = {"to_contact": "count", "held_out": "count"}
+EFFECT_KINDS = {
+    "treated": "count",
+    "held_out": "count",
+    "ordered_treated": "share",
+    "ordered_held_out": "share",
+    "revenue_treated": "money",
+    "revenue_held_out": "money",
+    "active_treated": "share",
+    "active_held_out": "share",
+}
 
 
 def slug(name: str) -> str:
@@ -1190,6 +1202,9 @@ PAGE_PRODUCTS = [  # what the report reads of its own period: product reference 
     "churn_warning?",
     "clv?",
     "clv_model?",
+    "actions?",
+    "action_facts?",
+    "action_effects?",
     "clean:customers?",
 ]
 COMPARED_PRODUCTS = ["rfm?", "scores?", "headline?"]  # what it reads of the compared period
@@ -1206,6 +1221,8 @@ def load_products(stage: StageRun) -> dict[str, object]:
     the customer attributes under ``customers``)."""
     loaded = {ref.rstrip("?").split(":")[0]: _load(stage.input(ref)) for ref in PAGE_PRODUCTS}
     loaded["customers"] = loaded.pop("clean")
+    if loaded["action_effects"] is not None and loaded["action_effects"].empty:
+        loaded["action_effects"] = None  # nothing to measure: the compared period had no lists, or none
     return loaded
 
 
