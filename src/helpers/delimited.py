@@ -228,11 +228,29 @@ def _recovered(
 ) -> tuple[ir.Table, list[str], list[int]]:
     """Every record parsed in Python with its line number, malformed ones without text, written to a
     Parquet file in batches and read back into the engine."""
+    spill.mkdir(parents=True, exist_ok=True)
+    target = spill / f"{name}-{os.getpid()}-records.parquet"
+    malformed = write_records(path, encoding, delimiter, header, needed, names, target)
+    con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM read_parquet('{target}')")
+    target.unlink()
+    return con.table(name), names, malformed
+
+
+def write_records(
+    path: Path,
+    encoding: str,
+    delimiter: str,
+    header: bool,
+    needed: list[str],
+    names: list[str],
+    target: Path,
+) -> list[int]:
+    """Every record of the file as a row of the Parquet file ``target`` (``source_row``,
+    ``malformed_line``, then ``names`` as text; a malformed record without text); returns the
+    malformed records' line numbers. The parser every engine falls back to for a file with a bad line."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    spill.mkdir(parents=True, exist_ok=True)
-    target = spill / f"{name}-{os.getpid()}-records.parquet"
     schema = pa.schema(
         [("source_row", pa.int64()), (MALFORMED_COLUMN, pa.int64())] + [(n, pa.string()) for n in names]
     )
@@ -250,6 +268,4 @@ def _recovered(
                 batch = []
         if batch:
             writer.write_table(_batch_table(batch, names, schema))
-    con.raw_sql(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM read_parquet('{target}')")
-    target.unlink()
-    return con.table(name), names, malformed
+    return malformed

@@ -80,14 +80,70 @@ def connect_spark(engine: EngineConfig) -> ibis.BaseBackend:
         SparkSession.builder.master(engine.spark_master)
         .appName("customer-analytics")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")  # no progress bars in the notebooks' output
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "8")
+        # Results reach pandas through Arrow (1M customers: seconds instead of a minute of pickling).
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         # Nothing is saved as a Spark table; keep its default warehouse folder out of the project.
         .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "spark-warehouse"))
     )
     for key, value in engine.spark_config.items():
         builder = builder.config(key, value)
-    return ibis.pyspark.connect(builder.getOrCreate())
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")  # Spark's warnings would land on the stage pages
+    con = ibis.pyspark.connect(session)
+    con.ca_scratch = spill_directory(engine)  # see scratch_directory
+    return con
+
+
+def scratch_directory(con: ibis.BaseBackend) -> Path:
+    """Where the engine keeps files of its own between queries (a staged source, a delimited file
+    parsed record by record): DuckDB's spill folder, and on Spark the same place
+    (``engine.temp_directory``, else a folder in the system's temporary directory), which on a
+    cluster must be storage every executor reads. Created."""
+    if backend_name(con) == "spark":
+        folder = Path(con.ca_scratch)
+    else:
+        folder = Path(con.raw_sql("SELECT current_setting('temp_directory')").fetchone()[0])
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_parquet_file(table: ir.Table, path: Path) -> Path:
+    """Write an engine table to one Parquet file at ``path`` in the expression's row order.
+
+    DuckDB writes the file itself. Spark writes a folder of part files, so the rows are coalesced
+    into one partition (keeping a sorted table's order) and its one part file is moved to ``path``;
+    timestamps are written as wall-clock times without a zone (Spark's own TIMESTAMP is an instant),
+    as DuckDB writes them, so both engines' products read back the same."""
+    con = table._find_backend()
+    if backend_name(con) != "spark":
+        table.to_parquet(path)
+        return path
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import TimestampType
+
+    con._run_pre_execute_hooks(table)
+    frame = con._session.sql(con.compile(table))
+    frame = frame.select(
+        *[
+            F.col(f"`{f.name}`").cast("timestamp_ntz").alias(f.name)
+            if isinstance(f.dataType, TimestampType)
+            else F.col(f"`{f.name}`")
+            for f in frame.schema.fields
+        ]
+    )
+    parts = path.with_name(f"{path.name}.parts")
+    shutil.rmtree(parts, ignore_errors=True)
+    frame.coalesce(1).write.mode("overwrite").parquet(str(parts))
+    written = sorted(parts.glob("part-*.parquet"))
+    if len(written) != 1:
+        raise RuntimeError(f"Spark wrote {len(written)} part files for {path.name}, expected one")
+    written[0].replace(path)
+    shutil.rmtree(parts, ignore_errors=True)
+    return path
 
 
 def backend_name(con: ibis.BaseBackend) -> str:
@@ -113,6 +169,14 @@ def materialise(con: ibis.BaseBackend, name: str, table: ir.Table, on_disk: bool
         atexit.register(path.unlink, missing_ok=True)
     table.to_parquet(path)
     return con.read_parquet(path, table_name=name)
+
+
+def small_table(con: ibis.BaseBackend, name: str, frame) -> ir.Table:
+    """A small pandas frame (a lookup) as an engine table: a DuckDB temporary table, or on Spark (which
+    has no temporary tables) an in-memory table Ibis hands to the session."""
+    if backend_name(con) == "spark":
+        return ibis.memtable(frame, name=f"{name}_{os.getpid()}")
+    return con.create_table(name, frame, temp=True, overwrite=True)
 
 
 MONEY = dtypes.Decimal(18, 4)  # what amounts are added as: exact to 1/10,000 of a currency unit

@@ -41,7 +41,7 @@ from helpers.delimited import (
     records,
     sniff_delimiter,
 )
-from helpers.engine import strip_blanks, try_parse_number
+from helpers.engine import backend_name, small_table, strip_blanks, try_parse_number
 from helpers.expressions import compile_to
 from helpers.schema import (
     CANONICAL_TEXT_COLUMNS,
@@ -95,10 +95,7 @@ def _read_error(exc: Exception, label: str, encoding: str) -> IngestError:
     """The engine's error on reading a file as one sentence naming the file and what to check."""
     text = str(exc)
     if "unicode" in text.lower() or "utf-8" in text.lower() or "encoding" in text.lower():
-        return IngestError(
-            f"{label}: the file is not valid {encoding} text; set the source's 'encoding' "
-            "(utf-8, latin-1 or utf-16) to the file's encoding."
-        )
+        return IngestError(encoding_message(label, encoding))
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     first = (
         (" ".join(lines[:2]) if lines[0].startswith("CSV Error on Line") else lines[0])
@@ -128,10 +125,7 @@ def _read_csv(
             con, path, name, delimiter, opts.encoding, opts.header, needed, spill
         )
     except UnicodeError:
-        raise IngestError(
-            f"{label}: the file is not valid {opts.encoding} text; set the source's 'encoding' "
-            "(utf-8, latin-1 or utf-16) to the file's encoding."
-        ) from None
+        raise IngestError(encoding_message(label, opts.encoding)) from None
     except DelimitedError as exc:
         raise IngestError(f"{label}: {exc}; export the data again.") from None
     except IngestError:
@@ -181,6 +175,24 @@ def keeps_native_type(role: str, dtype) -> bool:
     return dtype.is_integer() or dtype.is_decimal() or (dtype.is_floating() and dtype.nbytes == 8)
 
 
+def typed_or_text(raw: ir.Table, native: dict[str, str], exclude: tuple[str, ...] = ()) -> dict:
+    """A typed source's columns: those in ``native`` (source column -> role) as they are where
+    :func:`keeps_native_type` allows, every other one as text."""
+    return {
+        c: raw[c] if c in native and keeps_native_type(native[c], raw[c].type()) else raw[c].cast("string")
+        for c in raw.columns
+        if c not in exclude
+    }
+
+
+def encoding_message(label: str, encoding: str) -> str:
+    """The sentence for a file that is not text in its configured encoding."""
+    return (
+        f"{label}: the file is not valid {encoding} text; set the source's 'encoding' "
+        "(utf-8, latin-1 or utf-16) to the file's encoding."
+    )
+
+
 def read_source(
     con: ibis.BaseBackend,
     opts: FileOptions,
@@ -197,10 +209,15 @@ def read_source(
     malformed: list[int] = []
     root = root or paths.project_root()
     label = _label(opts, root)
+    path = None
     if opts.format in ("csv", "parquet", "excel", "duckdb"):
         path = paths.resolve(opts.path, root)
         _check_file(path, label, f"sources.{name}.path")
-    if opts.format == "csv" and opts.delimiter == "whitespace":
+    if backend_name(con) == "spark":
+        from helpers import spark_sources
+
+        table, malformed = spark_sources.read_source(con, opts, name, path, label, native, needed or [], root)
+    elif opts.format == "csv" and opts.delimiter == "whitespace":
         table = _read_whitespace(con, path, name, opts, label)
     elif opts.format == "csv":
         table, malformed = _read_csv(con, path, name, opts, label, needed or [])
@@ -210,14 +227,7 @@ def read_source(
         )
         raw = con.table(name)
         table = raw.select(
-            source_row=raw.file_row_number + 1,
-            **{
-                c: raw[c]
-                if c in native and keeps_native_type(native[c], raw[c].type())
-                else raw[c].cast("string")
-                for c in raw.columns
-                if c != "file_row_number"
-            },
+            source_row=raw.file_row_number + 1, **typed_or_text(raw, native, exclude=("file_row_number",))
         )
     elif opts.format == "excel":
         table = _read_excel(path, opts, label)
@@ -309,10 +319,7 @@ def source_header(opts: FileOptions, name: str, root: Path | None = None) -> lis
             query = opts.query or f"SELECT * FROM {opts.table}"
             return [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({query}) LIMIT 0").fetchall()]
     except UnicodeError:
-        raise IngestError(
-            f"{label}: the file is not valid {opts.encoding} text; set the source's 'encoding' "
-            "(utf-8, latin-1 or utf-16) to the file's encoding."
-        ) from None
+        raise IngestError(encoding_message(label, opts.encoding)) from None
     except IngestError:
         raise
     except Exception as exc:
@@ -448,7 +455,7 @@ def _pseudonymise(
             "_pseudonym": hmac_ids(distinct[column].astype(str), key),
         }
     )
-    lookup = con.create_table(f"{name}_{column}_pseudonyms", mapping, temp=True, overwrite=True)
+    lookup = small_table(con, f"{name}_{column}_pseudonyms", mapping)
     joined = table.left_join(lookup, column)
     return joined.mutate(**{column: joined._pseudonym}).drop(
         "_pseudonym", *[c for c in joined.columns if c.endswith("_right")]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from helpers import engine
 from helpers.catalog import ProductError, stage_of_file
 
 
@@ -109,7 +110,7 @@ def write_table(table: Any, path: Path) -> Path:
     ``order_by`` fixes the row order, so reruns give identical files."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    table.to_parquet(tmp)
+    engine.write_parquet_file(table, tmp)
     tmp.replace(path)
     return path
 

@@ -484,9 +484,16 @@ class Lane:
 
 def parallel_allowed(params, products_stage: Path) -> bool:
     """Two stages at once (a second kernel) only with shared kernels and a period of at most
-    ``runner.parallel_max_rows`` ingested rows: each stage holds its own working set in memory."""
+    ``runner.parallel_max_rows`` ingested rows: each stage holds its own working set in memory. Never
+    on Spark: a second kernel would start a second Spark driver (a JVM, about 10 s), while the one
+    session already spreads each stage's work over the executors."""
     facts = products_stage / catalog.file_of("ingest_facts")
-    if not params.runner.shared_kernel or params.runner.parallel_max_rows == 0 or not facts.is_file():
+    if (
+        not params.runner.shared_kernel
+        or params.runner.parallel_max_rows == 0
+        or params.engine.backend == "spark"
+        or not facts.is_file()
+    ):
         return False
     return int(json.loads(facts.read_text()).get("rows_read", 0)) <= params.runner.parallel_max_rows
 
