@@ -167,6 +167,22 @@ def con():
     return engine.connect()
 
 
+SPARK_TEST_CONFIG = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (two cores, two shuffle partitions) for every Spark test of the run:
+    starting one takes about 10 s."""
+    from helpers.config import EngineConfig
+
+    con = engine.connect(
+        EngineConfig(backend="spark", spark_master="local[2]", spark_config=SPARK_TEST_CONFIG)
+    )
+    yield con
+    con._session.stop()
+
+
 def ingested(rows: list[tuple], source_file: str = "x.csv"):
     """An ingested (all-text) table, as 01 writes it, from (customer_id, order_id, order_ts, amount) rows."""
     import ibis

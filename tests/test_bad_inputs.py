@@ -168,7 +168,11 @@ def test_bad_input_gives_its_expected_outcome(
         monkeypatch.setenv(name, value)
     for name in case.get("env_unset", []):
         monkeypatch.delenv(name, raising=False)
-    root, period = build_project(tmp_path, case)
+    check_case(case, *build_project(tmp_path, case))
+
+
+def check_case(case: dict[str, Any], root: Path, period: str) -> None:
+    """Run a case's project through ingest and cleaning and check its outcome."""
     try:
         params, facts, kept, rejected, quality = run_case(root, period)
     except (ParamsError, IngestError, ValueError) as error:  # stopped before cleaning finished

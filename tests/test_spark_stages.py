@@ -16,18 +16,10 @@ import pandas as pd
 import pytest
 
 from helpers import clv, engine, io, rfm, synth
-from helpers.config import EngineConfig
 
 AS_OF = dt.date(2023, 12, 31)  # a Sunday: the last day of a calendar week
 PERIOD_START = dt.date(2023, 12, 1)
 CALIBRATION_END = clv.calibration_end(AS_OF, 182, "weeks")
-
-
-@pytest.fixture(scope="module")
-def spark():
-    con = engine.connect(EngineConfig(backend="spark", spark_master="local[2]"))
-    yield con
-    con._session.stop()
 
 
 def edge_rows() -> pd.DataFrame:

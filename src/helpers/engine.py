@@ -175,7 +175,7 @@ def small_table(con: ibis.BaseBackend, name: str, frame) -> ir.Table:
     """A small pandas frame (a lookup) as an engine table: a DuckDB temporary table, or on Spark (which
     has no temporary tables) an in-memory table Ibis hands to the session."""
     if backend_name(con) == "spark":
-        return ibis.memtable(frame, name=f"{name}_{os.getpid()}")
+        return ibis.memtable(frame)
     return con.create_table(name, frame, temp=True, overwrite=True)
 
 

@@ -67,6 +67,7 @@ def read_source(
         if opts.format == "csv":
             return _delimited(con, session, path, opts, name, label, needed)
         if opts.format == "parquet":
+            _check_parquet(path)
             frame = session.read.parquet(str(path))
             frame = frame.select("*", frame["_metadata.row_index"].alias("_row_index"))
             raw = _view(con, frame, name)
@@ -77,10 +78,32 @@ def read_source(
         raise
     except UnicodeError:
         raise ingest.IngestError(ingest.encoding_message(label, opts.encoding)) from None
-    except Exception as exc:  # Spark's own errors (Py4J or analysis errors)
+    except Exception as exc:  # DuckDB's footer check, or Spark's own errors (Py4J or analysis errors)
         kind = "parquet" if opts.format == "parquet" else opts.encoding
-        raise ingest._read_error(exc, label, kind) from None
+        raise ingest._read_error(_plain_error(exc), label, kind) from None
     return _staged(con, opts, name, native, needed, root)
+
+
+def _check_parquet(path: Path) -> None:
+    """Read a Parquet file's footer with DuckDB (the footer only: milliseconds): a file that is not
+    Parquet, or is cut short, fails here with the same words as on the DuckDB engine, instead of
+    Spark's stack of Java exceptions."""
+    import duckdb
+
+    with duckdb.connect() as duck:
+        duck.execute("SELECT count(*) FROM parquet_metadata(?)", [str(path)]).fetchone()
+
+
+def _plain_error(exc: Exception) -> Exception:
+    """A Py4J error as the Java exception's own message (its first line reads "An error occurred
+    while calling o47.parquet"); other errors as they are."""
+    java = getattr(exc, "java_exception", None)
+    if java is None:
+        return exc
+    cause = java
+    while cause.getCause() is not None:  # the innermost cause says what was wrong with the file
+        cause = cause.getCause()
+    return RuntimeError(str(cause.getMessage() or java.getMessage()))
 
 
 def _view(con: ibis.BaseBackend, frame, name: str) -> ir.Table:
