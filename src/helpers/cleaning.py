@@ -108,12 +108,14 @@ def parse_columns(
 def classify_rows(
     parsed: ir.Table,
     cleaning: CleaningConfig,
-    as_of_exclusive: dt.datetime,
+    as_of_exclusive: dt.datetime | None,
     repeats: ir.Table | None,
     extreme_threshold: float | None = None,
 ) -> ir.Table:
     """Add ``reject_reason`` (null when kept), ``is_return`` and ``is_extreme_amount``; ``repeats``
     holds the ``source_row`` of each exact repeat (:func:`repeated_source_rows`; None: there is none).
+    ``as_of_exclusive`` None: no row is after the as-of date, and ``settled`` says where a rule before
+    after_as_of gave the reason (the history, see :func:`slice_as_of`).
 
     Cancellations marked by an order-id prefix become negative amounts; with ``returns: net`` they
     stay and reduce the customer's value, with ``returns: quarantine`` they are rejected.
@@ -129,11 +131,14 @@ def classify_rows(
     t = t.mutate(
         _repeat=t.source_row.isin(repeats.source_row) if repeats is not None else ibis.literal(False)
     )
+    # A malformed line is rejected first; then a row of a later period belongs to it, whatever else is
+    # wrong with it: its missing id counts there, not in every earlier month's accounting (where it once
+    # tripped the rejected-share stop). ``settled``: a rule before after_as_of gave the reason.
+    malformed = t[MALFORMED_COLUMN].notnull() if MALFORMED_COLUMN in t.columns else None
+    settled = malformed.fill_null(False) if malformed is not None else ibis.literal(False)
     rules: list[tuple[ir.BooleanValue, str]] = [
-        *([(t[MALFORMED_COLUMN].notnull(), "malformed_line")] if MALFORMED_COLUMN in t.columns else []),
-        # A row of a later period belongs to it, whatever else is wrong with it: its missing id counts
-        # there, not in every earlier month's accounting (where it once tripped the rejected-share stop).
-        (t.order_ts >= as_of_exclusive, "after_as_of"),
+        *([(malformed, "malformed_line")] if malformed is not None else []),
+        *([(t.order_ts >= as_of_exclusive, "after_as_of")] if as_of_exclusive is not None else []),
         (t.customer_id.isnull(), "missing_customer_id"),
         (t.order_ts.isnull(), "unparseable_timestamp"),
         (
@@ -154,6 +159,8 @@ def classify_rows(
         rules.append((t._repeat, "duplicate"))
     reason = ibis.cases(*[(cond.fill_null(False), code) for cond, code in rules], else_=ibis.null("string"))
     classified = t.mutate(reject_reason=reason).drop("_repeat")
+    if as_of_exclusive is None:
+        classified = classified.mutate(**{SETTLED: settled})
     return apply_extreme_rule(classified, cleaning, extreme_threshold)
 
 
@@ -186,6 +193,7 @@ def repeated_source_rows(
     return materialise(con, "cleaning_repeats", candidates.filter(candidates._copy > 0).select(row_column))
 
 
+SETTLED = "settled"  # in the classified history: a rule before after_as_of rejected the row
 LATE_REASONS = ("implausible_amount", "extreme_amount")  # need the kept amounts' quantiles first
 # Implausible = more than implausible_amount_factor times this quantile of the kept amounts: the 90th, which
 # a typo cannot move unless a tenth of the rows are typos (the 99th of a first month's 92 rows was the
@@ -254,7 +262,28 @@ def clean_transactions(
 ) -> tuple[ir.Table, ir.Table, dict]:
     """Split the ingested rows into the clean table and the rejected table; return both and the
     data-quality facts (rows in, kept, rejected by reason, flags). Timestamps come out as wall-clock
-    times in ``timezone`` (the dataset's)."""
+    times in ``timezone`` (the dataset's). The two steps of :func:`classify_history` (every rule but
+    the period's; what the history cache keeps) and :func:`clean_as_of` (the period's rules)."""
+    history = materialise(
+        con,
+        "cleaning_provisional",
+        classify_history(con, mapped, source, cleaning, timezone),
+        on_disk=True,
+    )
+    return clean_as_of(con, history, mapped, cleaning, as_of_exclusive)
+
+
+def classify_history(
+    con: ibis.BaseBackend,
+    mapped: ir.Table,
+    source: TransactionSource,
+    cleaning: CleaningConfig,
+    timezone: str = "UTC",
+) -> ir.Table:
+    """The ingested rows parsed and classified by every rule that does not depend on the period (all
+    but after_as_of and the amount thresholds), narrowed for storage (:func:`narrow_for_storage`):
+    the costly part of cleaning (every timestamp and amount parsed, exact repeats found), the same for
+    every period of a dataset, so the history cache keeps it (helpers.cache)."""
     if cleaning.currency is not None and "currency" not in mapped.columns:
         raise ValueError(
             "cleaning.currency is set but sources.transactions.columns.currency is not mapped; "
@@ -266,19 +295,44 @@ def clean_transactions(
         else None
     )
     parsed = parse_columns(mapped, source, backend_name(con), timezone)
-    # Parsed and classified once (the costly part: every timestamp and amount parsed), materialised;
-    # the threshold, the kept and rejected tables and the counts all read it.
     classified = classify_rows(
-        parsed, cleaning.model_copy(update={"extreme_amount_action": "flag"}), as_of_exclusive, repeats
+        parsed, cleaning.model_copy(update={"extreme_amount_action": "flag"}), None, repeats
     )
+    return narrow_for_storage(classified.drop("is_extreme_amount"), single_source_file(mapped))
+
+
+PERIOD_REASONS = ("after_as_of", *LATE_REASONS)  # decided per period: their text is read back
+
+
+def slice_as_of(history: ir.Table, as_of_exclusive: dt.datetime) -> ir.Table:
+    """The period's reason for each row of the history: what :func:`classify_rows` gives with the
+    period's as-of date, from the history's reasons (rule order kept: a rule before after_as_of, which
+    ``settled`` marks, wins). A flag rather than a test of the reason's name: DuckDB turns a long IN
+    list into a join, which does not keep the rows' order."""
+    t = history
+    after = (t.order_ts >= as_of_exclusive).fill_null(False)
+    reason = ibis.cases(
+        (t[SETTLED], t.reject_reason), (after, ibis.literal("after_as_of")), else_=t.reject_reason
+    )
+    return t.mutate(reject_reason=reason).drop(SETTLED)
+
+
+def clean_as_of(
+    con: ibis.BaseBackend,
+    history: ir.Table,
+    mapped: ir.Table,
+    cleaning: CleaningConfig,
+    as_of_exclusive: dt.datetime,
+) -> tuple[ir.Table, ir.Table, dict]:
+    """The period's clean and rejected tables and quality facts from the classified history (stored:
+    the cache's file, or a table of the connection) and the ingested rows: the as-of date, then the
+    implausible and extreme amounts among the rows up to it."""
     one_file = single_source_file(mapped)
-    provisional = materialise(
-        con, "cleaning_provisional", narrow_for_storage(classified, one_file), on_disk=True
-    )
+    classified = slice_as_of(history, as_of_exclusive)
     if one_file is not None:
-        provisional = provisional.mutate(source_file=ibis.literal(one_file, type="string"))
-    threshold, implausible = amount_thresholds(provisional, cleaning)
-    classified = apply_extreme_rule(provisional.drop("is_extreme_amount"), cleaning, threshold, implausible)
+        classified = classified.mutate(source_file=ibis.literal(one_file, type="string"))
+    threshold, implausible = amount_thresholds(classified, cleaning)
+    classified = apply_extreme_rule(classified, cleaning, threshold, implausible)
 
     typed = ["customer_id", "order_id", "order_ts", "amount"] + [
         c for c in [*OPTIONAL_NUMBER_COLUMNS, *OPTIONAL_TEXT_COLUMNS] if c in classified.columns
@@ -286,12 +340,18 @@ def clean_transactions(
     kept = classified.filter(classified.reject_reason.isnull()).select(
         *typed, "is_return", "is_extreme_amount", *PROVENANCE_COLUMNS
     )
-    late = int(classified.filter(classified.reject_reason.isin(LATE_REASONS)).count().execute())
-    rejected = rejected_rows(classified, mapped, late > 0)
-    # Both come out in source_row order without a sort when the ingested rows were stored in that
-    # order and no join (repeats, or the late rejections' text) came between: DuckDB keeps the order of
-    # a single table through SELECT, WHERE and COPY (documented). 10M kept rows written: 5.4 s -> 3.3 s.
-    if late or not (repeats is None and increasing_as_stored(mapped, "source_row", backend_name(con))):
+    refilled = int(
+        classified.filter(
+            ibis.or_(*[classified.reject_reason == reason for reason in PERIOD_REASONS]).fill_null(False)
+        )
+        .count()
+        .execute()
+    )
+    rejected = rejected_rows(classified, mapped, refilled > 0)
+    # Both come out in source_row order without a sort when the history was stored in that order and
+    # no join (the text of the period's rejections) came between: DuckDB keeps the order of a single
+    # table through SELECT, WHERE and COPY (documented). 10M kept rows written: 5.4 s -> 3.3 s.
+    if refilled or not increasing_as_stored(history, "source_row", backend_name(con)):
         kept, rejected = kept.order_by("source_row"), rejected.order_by("source_row")
     quality = quality_facts(classified, threshold, cleaning, backend_name(con), implausible)
     return kept, rejected, quality
@@ -318,9 +378,10 @@ def single_source_file(mapped: ir.Table) -> str | None:
 
 
 def rejected_rows(classified: ir.Table, mapped: ir.Table, any_late: bool = True) -> ir.Table:
-    """The rejected rows with their provenance, reason and original text. Rows rejected by the late
-    rules (:data:`LATE_REASONS`; ``any_late`` False when there is none) had no text kept between
-    cleaning's queries: theirs is read back from the ingested rows by ``source_row`` (a handful)."""
+    """The rejected rows with their provenance, reason and original text. Rows rejected by the
+    period's rules (:data:`PERIOD_REASONS`: after the as-of date, and the late rules; ``any_late``
+    False when there is none) had no text kept in the classified history: theirs is read back from
+    the ingested rows by ``source_row``."""
     text_columns = [c for c in classified.columns if c.endswith("_text")]
     out = classified.filter(classified.reject_reason.notnull()).select(
         *PROVENANCE_COLUMNS,
@@ -331,14 +392,14 @@ def rejected_rows(classified: ir.Table, mapped: ir.Table, any_late: bool = True)
     if not any_late:
         return out
     names = [c.removesuffix("_text") for c in text_columns]
-    late = out.filter(out.reject_reason.isin(LATE_REASONS))
+    late = out.filter(out.reject_reason.isin(PERIOD_REASONS))
     source = mapped.select("source_row", **{f"_{n}": mapped[n].cast("string") for n in names})
     filled = (
         late.join(source, "source_row")
         .select(*[c for c in out.columns if c not in names], **{n: ibis._[f"_{n}"] for n in names})
         .select(*out.columns)
     )
-    return out.filter(~out.reject_reason.isin(LATE_REASONS)).union(filled)
+    return out.filter(~out.reject_reason.isin(PERIOD_REASONS)).union(filled)
 
 
 def narrow_for_storage(classified: ir.Table, one_file: str | None) -> ir.Table:

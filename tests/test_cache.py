@@ -1,0 +1,138 @@
+"""The history cache (helpers.cache): the second period of a dataset reuses the ingested and classified
+history and only slices it by its own as-of date; a changed source (even edited in place to the same
+size with its old modification time put back) or changed settings make new entries; and the products
+are the same bytes as a build without the cache."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers import cache, catalog, cleaning, engine, io
+from helpers.config import load_params
+
+from conftest import DATASET, MIRROR, make_project
+
+PRODUCTS = ["ingested:transactions", "ingest_facts", "clean:transactions", "rejected:transactions", "quality"]
+
+
+def build_01_02(root: Path, period: str, folder: Path) -> tuple[str, str]:
+    """What notebooks 01 and 02 do for a period, writing their products to ``folder``; returns the
+    two cache sentences the pages print."""
+    params = load_params(DATASET, period, root)
+    con = engine.connect(params.engine)
+    ingested = cache.ingested(con, params, "transactions", root)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = io.write_table(ingested.table, folder / catalog.file_of("ingested:transactions"))
+    io.write_json(ingested.facts, folder / catalog.file_of("ingest_facts"))
+    history = cache.classified(con, params, "transactions", path, root)
+    kept, rejected, quality = cleaning.clean_as_of(
+        con, history.table, io.read_table(con, path), params.cleaning, params.as_of_exclusive
+    )
+    io.write_table(kept, folder / catalog.file_of("clean:transactions"))
+    io.write_table(rejected, folder / catalog.file_of("rejected:transactions"))
+    io.write_json(quality, folder / catalog.file_of("quality"))
+    return ingested.sentence, history.sentence
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {ref: (folder / catalog.file_of(ref)).read_bytes() for ref in PRODUCTS}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "project", periods=("1997-03", "1998-05", "1998-06"))
+
+
+def test_the_second_period_reuses_the_history_and_publishes_the_same_bytes(
+    project: Path, tmp_path: Path
+) -> None:
+    first = build_01_02(project, "1998-05", tmp_path / "may")
+    assert first[0].startswith("Read from the source") and first[1].startswith("Every row parsed")
+    entries = cache.entries(DATASET, project)
+    assert [e.split("-")[:2] for e in entries] == [["clean", "transactions"], ["ingest", "transactions"]]
+    warm = build_01_02(project, "1998-06", tmp_path / "june-warm")
+    assert warm[0].startswith("The source has not changed") and warm[1].startswith("The same rows")
+    assert cache.entries(DATASET, project) == entries
+    early = build_01_02(project, "1997-03", tmp_path / "march-warm")  # most of the history is after it
+    assert early[1].startswith("The same rows")
+    cache.clear(DATASET, project)
+    assert build_01_02(project, "1998-06", tmp_path / "june-cold")[1].startswith("Every row parsed")
+    build_01_02(project, "1997-03", tmp_path / "march-cold")
+    assert files(tmp_path / "june-warm") == files(tmp_path / "june-cold")
+    assert files(tmp_path / "march-warm") == files(tmp_path / "march-cold")
+    march = json.loads((tmp_path / "march-cold" / catalog.file_of("quality")).read_text())
+    june = json.loads((tmp_path / "june-cold" / catalog.file_of("quality")).read_text())
+    assert march["rows_in"] == june["rows_in"] == 1395  # the tiny extract's every row, in both
+    assert (
+        march["rejected_by_reason"]["after_as_of"]
+        == march["rows_rejected"]
+        == 1395 - march["rows_kept"]
+        > 700
+    )
+    assert june["rows_rejected"] == 0 and june["rows_kept"] == 1395
+    rejected = pd.read_parquet(tmp_path / "march-cold" / catalog.file_of("rejected:transactions"))
+    after = rejected[rejected["reject_reason"] == "after_as_of"]
+    assert after["order_ts"].notna().all() and after["amount"].notna().all()  # their text, read back
+    assert rejected["source_row"].is_monotonic_increasing
+
+
+def edit_in_place_same_size_and_mtime(path: Path) -> None:
+    """Change one amount's digit without changing the file's size, then put its modification time back
+    (as a copy that preserves times, or a careful hand edit, would)."""
+    stat = path.stat()
+    text = path.read_text()
+    line = text.splitlines()[1]  # ' 00001 19970101  1   11.77'
+    edited = line[:-1] + ("8" if line[-1] != "8" else "9")
+    path.write_text(text.replace(line, edited, 1))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+
+
+def test_a_source_edited_in_place_with_the_same_size_and_mtime_is_read_again(
+    project: Path, tmp_path: Path
+) -> None:
+    build_01_02(project, "1998-05", tmp_path / "before")
+    before = cache.entries(DATASET, project)
+    source = project / "data" / "raw" / DATASET / "cdnow_transactions.txt"
+    edit_in_place_same_size_and_mtime(source)
+    sentences = build_01_02(project, "1998-06", tmp_path / "after")
+    assert sentences[0].startswith("Read from the source") and sentences[1].startswith("Every row parsed")
+    after = cache.entries(DATASET, project)
+    assert len(after) == 2 and not set(after) & set(before)  # new entries; the stale ones pruned
+    amounts = [
+        pd.read_parquet(tmp_path / folder / catalog.file_of("clean:transactions"))["amount"].iloc[0]
+        for folder in ("before", "after")
+    ]
+    assert amounts[0] == 11.77 and amounts[1] == 11.78
+
+
+def test_changed_cleaning_settings_reclassify_and_changed_source_settings_reingest(
+    project: Path, tmp_path: Path
+) -> None:
+    build_01_02(project, "1998-05", tmp_path / "one")
+    ingest_entry = [e for e in cache.entries(DATASET, project) if e.startswith("ingest-")]
+    june = project / "params" / DATASET / "1998-06.yaml"
+    june.write_text(june.read_text() + "cleaning: {zero_amount: keep}\n")
+    sentences = build_01_02(project, "1998-06", tmp_path / "two")
+    assert sentences[0].startswith("The source has not changed") and sentences[1].startswith("Every row")
+    assert [e for e in cache.entries(DATASET, project) if e.startswith("ingest-")] == ingest_entry
+    quality = json.loads((tmp_path / "two" / catalog.file_of("quality")).read_text())
+    assert quality["rejected_by_reason"]["zero_amount"] == 0
+    dataset = project / "params" / DATASET / "dataset.yaml"
+    dataset.write_text(dataset.read_text().replace("quantity: number_of_cds", "quantity: null"))
+    sentences = build_01_02(project, "1998-06", tmp_path / "three")
+    assert sentences[0].startswith("Read from the source")
+    assert "quantity" not in pd.read_parquet(tmp_path / "three" / catalog.file_of("clean:transactions"))
+
+
+def test_each_dataset_of_the_built_project_has_its_own_history(built_tiny: Path) -> None:
+    """The runner's builds left one ingest and one clean entry per dataset, under the dataset's own
+    folder (cdnow was built twice: its second period reused them)."""
+    for dataset in (DATASET, MIRROR):
+        assert [e.split("-")[0] for e in cache.entries(dataset, built_tiny)] == ["clean", "ingest"]
+    assert cache.cache_root(DATASET, built_tiny) == built_tiny / "data" / "interim" / DATASET / ".cache"
