@@ -7,7 +7,7 @@ DATASET ?=
 PERIOD ?=
 RUN := $(PY) -m helpers
 
-.PHONY: help venv dev data report reports new-period stages cjk-font test bench bench-large lab lock clean
+.PHONY: help venv spark dev data report reports new-period stages cjk-font test bench bench-large lab lock clean
 
 help:
 	@echo "make report                    set up (first time) and build the default period of every dataset"
@@ -15,6 +15,7 @@ help:
 	@echo "make reports                   build every period of every dataset"
 	@echo "make new-period [DATASET=d] PERIOD=YYYY-MM   write params/<dataset>/<period>.yaml"
 	@echo "make stages                    print the stage catalog"
+	@echo "make spark                     install the Spark engine (pyspark) for engine.backend: spark"
 	@echo "make cjk-font                  install the Chinese font a report in Chinese needs (apt; root or sudo)"
 	@echo "make test                      the whole test suite"
 	@echo "make bench                     benchmarks -> benchmarks/results.{json,md}, results_clv.json, results_events.{json,md}"
@@ -26,12 +27,18 @@ $(VENV)/.runtime: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-# Test environment: runtime + test tools (pytest, nbval, hypothesis, pyspark).
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+# The Spark engine (engine.backend: spark): pyspark; Java comes from the system (default-jre-headless).
+$(VENV)/.spark: $(VENV)/.runtime requirements-spark.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-spark.txt
+	@touch $@
+
+# Test environment: runtime + Spark + test tools (pytest, nbval, hypothesis).
+$(VENV)/.dev: $(VENV)/.spark requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
 venv: $(VENV)/.runtime
+spark: $(VENV)/.spark
 dev: $(VENV)/.dev
 
 # The bundled data: CDNOW's transaction log ships inside the lifetimes package; the demo shop is
@@ -73,7 +80,7 @@ test: dev data
 	$(PY) -m pytest
 
 bench: dev data
-	$(PY) benchmarks/run_bench.py --sizes 1000000 10000000
+	$(PY) benchmarks/run_bench.py --sizes 1000000 10000000 --spark-sizes 10000000
 	$(PY) benchmarks/bench_clv.py --customers 1000000
 	$(PY) benchmarks/bench_events.py --rows 10000000
 

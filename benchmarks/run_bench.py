@@ -8,8 +8,9 @@ Measured per size: data generation, every stage's wall time, the peak memory of 
   (c) on the bundled CDNOW data: our runner vs a chain of `papermill` + `jupyter nbconvert` CLI calls,
 and, outside the chain, the CLV model fitting as notebook 07 does it ("fit small, score big": a
 fixed-seed sample above clv.FIT_SAMPLE_ABOVE customers, unique histories with weights).
-Usage: python benchmarks/run_bench.py [--sizes 1000000 10000000] [--skip-naive-cli] [--skip-cdnow]
-[--memory-limit 4GB] [--reuse-data]
+and, for the sizes in --spark-sizes, the same chain on local Spark (engine.backend: spark).
+Usage: python benchmarks/run_bench.py [--sizes 1000000 10000000] [--spark-sizes 10000000]
+[--skip-naive-cli] [--skip-cdnow] [--memory-limit 4GB] [--reuse-data]
 """
 
 from __future__ import annotations
@@ -156,6 +157,27 @@ def synthetic_project(
         "generate_seconds": seconds,
         "parquet_mb": round(path.stat().st_size / 1e6, 1),
     }
+
+
+SPARK_CONFIG = {"spark.driver.memory": "6g", "spark.sql.shuffle.partitions": "8"}
+
+
+def spark_project(root: Path) -> Path:
+    """The generated project again, with ``engine.backend: spark`` on a local session using every core
+    (the same orders file, linked; its own products)."""
+    spark = root.with_name(f"{root.name}-spark")
+    shutil.rmtree(spark, ignore_errors=True)
+    shutil.copytree(root / "params", spark / "params")
+    shutil.copytree(root / "notebooks", spark / "notebooks")
+    (spark / "data").mkdir(parents=True)
+    (spark / "data" / "raw").symlink_to(root / "data" / "raw")
+    dataset = spark / "params" / DATASET / "dataset.yaml"
+    settings = ", ".join(f'"{k}": "{v}"' for k, v in SPARK_CONFIG.items())
+    dataset.write_text(
+        dataset.read_text()
+        + f'engine:\n  backend: spark\n  spark_master: "local[*]"\n  spark_config: {{{settings}}}\n'
+    )
+    return spark
 
 
 def bare_duckdb_summary(parquet: Path, as_of: dt.date, engine_config: EngineConfig) -> float:
@@ -405,6 +427,21 @@ def markdown(results: dict) -> str:
             f"| {stage} | {secs} | {peaks.get(stage, '')} |"
             for stage, secs in size["chain"]["stages"].items()
         ]
+        spark = size.get("spark_chain")
+        if spark:
+            lines += [
+                "",
+                f"The same chain on local Spark ({size['spark_config']}): **{spark['seconds']} s**, "
+                f"{spark['seconds'] / size['chain']['seconds']:.2f}x DuckDB's, peak memory of the process "
+                f"tree {spark['peak_gb']} GB.",
+                "",
+                "| stage | DuckDB seconds | Spark seconds |",
+                "|---|---:|---:|",
+            ]
+            lines += [
+                f"| {stage} | {secs} | {spark['stages'].get(stage, '')} |"
+                for stage, secs in size["chain"]["stages"].items()
+            ]
         if "bare_duckdb_seconds" not in size:  # the run stopped before the reference routes
             lines.append("")
             continue
@@ -459,6 +496,13 @@ def main() -> int:
         action="store_true",
         help="keep the orders file of an earlier run of the same size and seed instead of generating it",
     )
+    parser.add_argument(
+        "--spark-sizes",
+        type=int,
+        nargs="*",
+        default=[],
+        help="sizes (among --sizes) whose chain also runs on local Spark, next to DuckDB",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
     args = parser.parse_args()
     results: dict = {
@@ -491,6 +535,16 @@ def main() -> int:
             flush=True,
         )
         save(results, args.out)  # what is measured so far survives a failure in the reference routes
+        if transactions in args.spark_sizes:
+            facts["spark_chain"] = run_chain(spark_project(root), DATASET, PERIOD)
+            facts["spark_config"] = {"spark_master": "local[*]", **SPARK_CONFIG}
+            print(
+                f"{transactions:,} transactions on local Spark: chain {facts['spark_chain']['seconds']} s "
+                f"({facts['spark_chain']['seconds'] / facts['chain']['seconds']:.2f}x DuckDB), peak "
+                f"{facts['spark_chain']['peak_gb']} GB",
+                flush=True,
+            )
+            save(results, args.out)
         # The per-customer summary routes, all from the chain's own clean transactions file, with the
         # chain's own memory limit.
         clean = root / "data" / "processed" / DATASET / PERIOD / "02_transactions.parquet"

@@ -3,11 +3,12 @@
 #   PostgreSQL server binaries (initdb, pg_ctl): tests/pg_server.py starts a throwaway cluster.
 #   chromium: tests/browser.py drives Debian's chromium with Playwright.
 #   fonts-wqy-microhei: a font with Chinese characters, for the report in Chinese (report.language: zh).
+#   a Java runtime (17 or 21, Debian's default): pyspark starts Spark in it (tests/test_spark*.py).
 # Called by `make test`; `make cjk-font` calls it with `cjk-font` to install the font alone.
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-wanted=("${@:-postgresql chromium cjk-font}")
+wanted=("${@:-postgresql chromium cjk-font java}")
 wanted=(${wanted[*]})
 missing=()
 has_cjk_font() {
@@ -23,7 +24,8 @@ for item in "${wanted[@]}"; do
       fi ;;
     chromium) command -v chromium >/dev/null 2>&1 || missing+=(chromium) ;;
     cjk-font) has_cjk_font || missing+=(fonts-wqy-microhei) ;;
-    *) echo "tests/system_deps.sh: unknown item '$item' (postgresql, chromium, cjk-font)" >&2; exit 2 ;;
+    java) command -v java >/dev/null 2>&1 || missing+=(default-jre-headless) ;;
+    *) echo "tests/system_deps.sh: unknown item '$item' (postgresql, chromium, cjk-font, java)" >&2; exit 2 ;;
   esac
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

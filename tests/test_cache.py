@@ -15,7 +15,7 @@ import pytest
 from helpers import cache, catalog, cleaning, engine, io
 from helpers.config import load_params
 
-from conftest import DATASET, MIRROR, make_project
+from conftest import DATASET, MIRROR, make_project, report_folder
 
 PRODUCTS = ["ingested:transactions", "ingest_facts", "clean:transactions", "rejected:transactions", "quality"]
 
@@ -130,9 +130,20 @@ def test_changed_cleaning_settings_reclassify_and_changed_source_settings_reinge
     assert "quantity" not in pd.read_parquet(tmp_path / "three" / catalog.file_of("clean:transactions"))
 
 
-def test_each_dataset_of_the_built_project_has_its_own_history(built_tiny: Path) -> None:
-    """The runner's builds left one ingest and one clean entry per dataset, under the dataset's own
-    folder (cdnow was built twice: its second period reused them)."""
-    for dataset in (DATASET, MIRROR):
-        assert [e.split("-")[0] for e in cache.entries(dataset, built_tiny)] == ["clean", "ingest"]
-    assert cache.cache_root(DATASET, built_tiny) == built_tiny / "data" / "interim" / DATASET / ".cache"
+def test_the_runner_reuses_a_datasets_history_and_never_another_datasets(built_tiny: Path) -> None:
+    """In the built project (cdnow 1998-05, then mirror 1998-06, then cdnow 1998-06), the second cdnow
+    period reused cdnow's history, and the mirror dataset, built between them with the same file name,
+    customer ids and period label, read its own source."""
+    import nbformat
+
+    def printed(dataset: str, period: str, stage: str) -> str:
+        path = report_folder(built_tiny, period, dataset) / "notebooks" / f"{stage}.ipynb"
+        cells = nbformat.read(path, as_version=4).cells
+        return "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
+
+    assert "Read from the source, and kept" in printed(DATASET, "1998-05", "01_ingest")
+    assert "Every row parsed and checked now" in printed(DATASET, "1998-05", "02_cleaning")
+    assert "Read from the source, and kept" in printed(MIRROR, "1998-06", "01_ingest")
+    assert "The source has not changed since" in printed(DATASET, "1998-06", "01_ingest")
+    assert "The same rows were cleaned for an earlier period" in printed(DATASET, "1998-06", "02_cleaning")
+    assert cache.cache_root(MIRROR, built_tiny) == built_tiny / "data" / "interim" / MIRROR / ".cache"

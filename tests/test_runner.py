@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers import cache
+
 from conftest import DATASET, period_file, products, report_folder
 
 
@@ -109,14 +111,15 @@ def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built:
         "error: data/raw/missing.txt: file not found; put the file there or fix 'sources.transactions.path' "
         "in params.\n"
     )
-    # A failure inside a notebook (DuckDB out of memory while reading) names notebook, cell and line.
+    # A failure inside a notebook (DuckDB out of memory while reading) names notebook, cell and line. (The
+    # history cache is cleared so that the source is read again: its copy would be reused.)
+    cache.clear(DATASET, built)
     done = run_with('engine:\n  memory_limit: "1MB"\n')
     assert done.returncode == 1
     failed = built / "reports" / ".failed" / DATASET / "1998-06" / "notebooks" / "01_ingest.ipynb"
     assert (
-        "01_ingest.ipynb failed in cell 6 (transactions, facts = ingest.ingest_transactions(con, "
-        "params.sources.transactions, params.privacy)): IngestError: data/raw/cdnow/cdnow_transactions.txt: "
-        "cannot be read (Out of Memory Error"
+        '01_ingest.ipynb failed in cell 6 (ingested = cache.ingested(con, params, "transactions")): '
+        "IngestError: data/raw/cdnow/cdnow_transactions.txt: cannot be read (Out of Memory Error"
     ) in done.stdout
     assert (
         f"The executed notebook is saved at {failed}; the published report of cdnow 1998-06 is unchanged."
@@ -167,20 +170,22 @@ def test_each_stage_waits_for_the_stages_whose_products_it_reads() -> None:
 def test_second_kernel_only_for_small_periods_with_shared_kernels(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from helpers.config import RunnerConfig
+    from helpers.config import EngineConfig, RunnerConfig
     from helpers.runner import parallel_allowed
 
-    def allowed(rows: int | None, **runner) -> bool:
-        folder = tmp_path / f"{rows}-{sorted(runner.items())}"
+    def allowed(rows: int | None, backend: str = "duckdb", **runner) -> bool:
+        folder = tmp_path / f"{rows}-{backend}-{sorted(runner.items())}"
         folder.mkdir()
         if rows is not None:
             (folder / "01_ingest.json").write_text(json.dumps({"rows_read": rows}))
-        return parallel_allowed(SimpleNamespace(runner=RunnerConfig(**runner)), folder)
+        settings = SimpleNamespace(runner=RunnerConfig(**runner), engine=EngineConfig(backend=backend))
+        return parallel_allowed(settings, folder)
 
     assert allowed(69_659) and allowed(20_000_000)  # 10M orders side by side: 2.47 GB peak
     assert not allowed(20_000_001)  # two working sets of a big period at once would double the peak memory
     assert not allowed(10, parallel_max_rows=0) and not allowed(10, shared_kernel=False)
     assert not allowed(None)  # 01 did not run and left no facts: one stage at a time
+    assert not allowed(69_659, backend="spark")  # a second kernel would start a second Spark driver
 
 
 def test_clv_ran_next_to_rfm_and_clustering_and_scoring_and_the_report_after_it(built: Path) -> None:
@@ -237,8 +242,7 @@ def test_running_out_of_duckdb_memory_names_the_params_key_to_raise(tiny_project
     result = runner.run_period(DATASET, "1998-06", root=tiny_project, log=lambda _: None)
     assert not result.ok and result.message.count(MEMORY_LIMIT_HINT) == 1
     assert result.message.startswith(
-        "01_ingest.ipynb failed in cell 6 (transactions, facts = ingest.ingest_transactions(con, "
-        "params.sources.transactions, params.privacy)): "
+        '01_ingest.ipynb failed in cell 6 (ingested = cache.ingested(con, params, "transactions")): '
         "IngestError: data/raw/cdnow/cdnow_transactions.txt: cannot be read (Out of Memory Error"
     )
     assert "delimiter" not in result.message  # not blamed on the file's format

@@ -18,6 +18,10 @@ import ibis.expr.types as ir
 from helpers.config import AUTO, EngineConfig, auto_memory_limit
 
 
+class EngineError(RuntimeError):
+    """The configured engine cannot be started; the message names the setting and the fix."""
+
+
 def connect(engine: EngineConfig | None = None) -> ibis.BaseBackend:
     """A fresh Ibis connection for the configured backend (DuckDB in memory, spilling to disk, or a
     Spark session)."""
@@ -74,7 +78,13 @@ def _running(pid: int) -> bool:
 def connect_spark(engine: EngineConfig) -> ibis.BaseBackend:
     """An Ibis connection on a Spark session (local by default; ``spark_master`` for a cluster).
     Timestamps are read and written in UTC, like DuckDB's, so both engines give the same values."""
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise EngineError(
+            "engine.backend is spark but pyspark is not installed; run `make spark` (or "
+            "`.venv/bin/pip install -r requirements-spark.txt`) and install Java 17 or 21."
+        ) from None
 
     builder = (
         SparkSession.builder.master(engine.spark_master)
@@ -91,7 +101,14 @@ def connect_spark(engine: EngineConfig) -> ibis.BaseBackend:
     )
     for key, value in engine.spark_config.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # no Java, or a master that cannot be reached
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise EngineError(
+            f"engine.spark_master {engine.spark_master!r}: Spark did not start ({first}); check that Java "
+            "17 or 21 is installed (java -version) and that the master URL is right."
+        ) from None
     session.sparkContext.setLogLevel("ERROR")  # Spark's warnings would land on the stage pages
     con = ibis.pyspark.connect(session)
     con.ca_scratch = spill_directory(engine)  # see scratch_directory
