@@ -27,7 +27,7 @@ def build_01_02(root: Path, period: str, folder: Path) -> tuple[str, str]:
     con = engine.connect(params.engine)
     ingested = cache.ingested(con, params, "transactions", root)
     folder.mkdir(parents=True, exist_ok=True)
-    path = io.write_table(ingested.table, folder / catalog.file_of("ingested:transactions"))
+    path = cache.publish(ingested, folder / catalog.file_of("ingested:transactions"))
     io.write_json(ingested.facts, folder / catalog.file_of("ingest_facts"))
     history = cache.classified(con, params, "transactions", path, root)
     kept, rejected, quality = cleaning.clean_as_of(

@@ -17,13 +17,13 @@ entry, named by what it holds and its key:
   the ingested rows' file, the source's and cleaning's settings, the time zone, the engine and the
   cleaning code.
 
-A product built from the cache is the same file as one built without it: the period's products are
-always written from the entry (read back after it is built), so a cold run and a warm one write the
-same bytes (tested). Entries are built under a lock (two periods of a dataset built side by side build
-an entry once) and written to a temporary folder that is renamed into place. Pruning: writing an entry
-removes the other entries of the same dataset, kind and source, so the cache holds one copy of each
-source's history (a changed or deleted source leaves no stale copy behind once the next period is
-built); ``clear`` removes a dataset's cache.
+A product built from the cache is the same file as one built without it: the ingested rows are published
+as a copy of the entry's file (:func:`publish`) and cleaning's products are always computed from the
+entry's file read back, so a cold run and a warm one write the same bytes (tested). Entries are built
+under a lock (two periods of a dataset built side by side build an entry once) and written to a temporary
+folder that is renamed into place. Pruning: writing an entry removes the other entries of the same
+dataset, kind and source, so the cache holds one copy of each source's history (a changed or deleted
+source leaves no stale copy behind once the next period is built); ``clear`` removes a dataset's cache.
 """
 
 from __future__ import annotations
@@ -105,14 +105,41 @@ def source_fingerprint(params: Params, kind: str, root: Path | None = None) -> d
     }
 
 
+# What pages 01 and 02 say (keyed by whether the entry was there already).
+INGEST_SENTENCES = {
+    True: "The source has not changed since an earlier period read it: its ingested rows come from the "
+    "history cache.",
+    False: "Read from the source, and kept in the history cache for the dataset's other periods.",
+}
+CLEAN_SENTENCES = {
+    True: "The same rows were cleaned for an earlier period: every rule but this period's (its as-of date "
+    "and the amount thresholds) comes from the history cache.",
+    False: "Every row parsed and checked now, and kept in the history cache for the dataset's other periods.",
+}
+
+
 @dataclass
 class Entry:
-    """A table from the history cache (or, for an uncached source, computed now), its facts, and a
-    sentence for the page saying which."""
+    """A table from the history cache (or, for an uncached source, computed now), its facts, a
+    sentence for the page saying which, and the entry's file (None when not cached)."""
 
     table: ir.Table
     facts: dict
     sentence: str
+    path: Path | None = None
+
+
+def publish(entry: Entry, target: Path) -> Path:
+    """Write an entry's table as a product: a copy of the entry's file (the same bytes whether the
+    entry was built now or by an earlier period; 10M ingested orders: a file copy instead of reading
+    and writing them again), or the table written by the engine when it is not cached."""
+    if entry.path is None:
+        return io.write_table(entry.table, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(entry.path, tmp)
+    tmp.replace(target)
+    return target
 
 
 @contextmanager
@@ -165,13 +192,9 @@ def ingested(con: ibis.BaseBackend, params: Params, kind: str, root: Path | None
         io.write_json(facts, folder / FACTS)
 
     entry, reused = _build(cache_root(params.dataset, root), f"ingest-{kind}-", _key(fingerprint), write)
-    sentence = (
-        "The source has not changed since an earlier period read it: its ingested rows come from the "
-        "history cache."
-        if reused
-        else "Read from the source, and kept in the history cache for the dataset's other periods."
+    return Entry(
+        io.read_table(con, entry / name), io.read_json(entry / FACTS), INGEST_SENTENCES[reused], entry / name
     )
-    return Entry(io.read_table(con, entry / name), io.read_json(entry / FACTS), sentence)
 
 
 def classified(
@@ -199,14 +222,7 @@ def classified(
         io.write_table(history, folder / CLASSIFIED)
 
     entry, reused = _build(cache_root(params.dataset, root), f"clean-{kind}-", _key(parts), write)
-    sentence = (
-        "The same rows were cleaned for an earlier period: every rule but this period's (its as-of date and "
-        "the amount thresholds) comes from the history cache."
-        if reused
-        else "Every row parsed and checked now, and kept in the history cache for the dataset's other "
-        "periods."
-    )
-    return Entry(io.read_table(con, entry / CLASSIFIED), {}, sentence)
+    return Entry(io.read_table(con, entry / CLASSIFIED), {}, CLEAN_SENTENCES[reused], entry / CLASSIFIED)
 
 
 def clear(dataset: str, root: Path | None = None) -> None:
