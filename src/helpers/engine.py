@@ -132,16 +132,22 @@ def write_parquet_file(table: ir.Table, path: Path) -> Path:
     """Write an engine table to one Parquet file at ``path`` in the expression's row order.
 
     DuckDB writes the file itself. Spark writes a folder of part files, so the rows are coalesced
-    into one partition (keeping a sorted table's order) and its one part file is moved to ``path``;
-    timestamps are written as wall-clock times without a zone (Spark's own TIMESTAMP is an instant),
-    as DuckDB writes them, so both engines' products read back the same."""
+    into one partition and its one part file is moved to ``path``; timestamps are written as
+    wall-clock times without a zone (Spark's own TIMESTAMP is an instant), as DuckDB writes them, so
+    both engines' products read back the same. Spark keeps no insertion order: a table of source rows
+    (with ``source_row``) and no order of its own is written in ``source_row`` order, the order DuckDB
+    keeps. The coalescing comes after the sort's exchange, so the work before it still runs in
+    parallel (coalescing an unsorted query would have run it all in one task)."""
     con = table._find_backend()
     if backend_name(con) != "spark":
         table.to_parquet(path)
         return path
+    import ibis.expr.operations as ops
     from pyspark.sql import functions as F
     from pyspark.sql.types import TimestampType
 
+    if not isinstance(table.op(), ops.Sort) and "source_row" in table.columns:
+        table = table.order_by("source_row")
     con._run_pre_execute_hooks(table)
     frame = con._session.sql(con.compile(table))
     frame = frame.select(
