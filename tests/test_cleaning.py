@@ -88,14 +88,17 @@ def test_mixed_date_formats_parse_and_garbage_is_quarantined() -> None:
     }
 
 
+OFFSET_ROWS = [
+    ("1", "1", "2010-12-01T10:00:00+01:00", "1"),  # 09:00 UTC
+    ("1", "2", "2010-12-31T23:30:00-05:00", "1"),  # 2011-01-01 04:30 UTC
+    ("1", "3", "2010-12-01T10:00:00Z", "1"),
+    ("1", "4", "2010-12-01 10:00:00.250+0530", "1"),  # 04:30:00.25 UTC
+    ("1", "5", "12/01/2010 10:00", "1"),  # no offset: the dataset's own wall-clock time
+]  # tests/test_spark.py reads them (and more) on Spark too
+
+
 def test_offsets_are_converted_to_the_datasets_time_zone_and_naive_times_read_in_it() -> None:
-    rows = [
-        ("1", "1", "2010-12-01T10:00:00+01:00", "1"),  # 09:00 UTC
-        ("1", "2", "2010-12-31T23:30:00-05:00", "1"),  # 2011-01-01 04:30 UTC
-        ("1", "3", "2010-12-01T10:00:00Z", "1"),
-        ("1", "4", "2010-12-01 10:00:00.250+0530", "1"),  # 04:30:00.25 UTC
-        ("1", "5", "12/01/2010 10:00", "1"),  # no offset: the dataset's own wall-clock time
-    ]
+    rows = OFFSET_ROWS
     kept, rejected, _ = run(rows, timezone="UTC")
     assert kept["order_ts"].tolist() == [
         pd.Timestamp("2010-12-01 09:00"), pd.Timestamp("2010-12-01 10:00"),

@@ -7,10 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from test_bad_inputs import CASES, build_project, case_param, check_case
+from test_cleaning import AS_OF, OFFSET_ROWS, SOURCE
 
 from helpers import cleaning, engine, ingest, io
-from helpers.config import load_params
+from helpers.config import CleaningConfig, load_params
 
+from conftest import ingested as text_rows
 from conftest import make_project
 
 
@@ -128,3 +130,110 @@ def test_bad_input_gives_the_same_outcome_on_spark(
     dataset = root / "params" / "bad" / "dataset.yaml"
     dataset.write_text(dataset.read_text() + "engine: {backend: spark}\n")
     check_case(case, root, period)
+
+
+# Timestamps with a UTC offset (an instant) and without one (the dataset's wall-clock time), as
+# tests/test_cleaning.py reads them on DuckDB, in three zones: one without daylight saving and a
+# half-hour offset, one with it, and UTC.
+SPARK_OFFSET_ROWS = [
+    *OFFSET_ROWS,
+    ("1", "6", "2010-03-01 10:00:00+05:30", "1"),  # 04:30 UTC
+    ("1", "7", "2010-07-01 10:00:00-04:00", "1"),  # 14:00 UTC, in New York's summer time
+    ("1", "8", "2010-12-01 10:00:00+0000", "1"),
+    ("1", "9", "2010-12-01 10:00:00+02", "1"),  # 08:00 UTC
+    ("1", "10", "2010-12-01 10:00:00-0330", "1"),  # 13:30 UTC
+]
+
+
+@pytest.mark.parametrize(
+    ("timezone", "expected"),
+    [
+        ("Asia/Kolkata", {
+            1: "2010-12-01 14:30", 2: None, 3: "2010-12-01 15:30", 4: "2010-12-01 10:00:00.25",
+            5: "2010-12-01 10:00", 6: "2010-03-01 10:00", 7: "2010-07-01 19:30", 8: "2010-12-01 15:30",
+            9: "2010-12-01 13:30", 10: "2010-12-01 19:00",
+        }),
+        ("America/New_York", {
+            1: "2010-12-01 04:00", 2: "2010-12-31 23:30", 3: "2010-12-01 05:00", 4: "2010-11-30 23:30:00.25",
+            5: "2010-12-01 10:00", 6: "2010-02-28 23:30", 7: "2010-07-01 10:00", 8: "2010-12-01 05:00",
+            9: "2010-12-01 03:00", 10: "2010-12-01 08:30",
+        }),
+        ("UTC", {
+            1: "2010-12-01 09:00", 2: None, 3: "2010-12-01 10:00", 4: "2010-12-01 04:30:00.25",
+            5: "2010-12-01 10:00", 6: "2010-03-01 04:30", 7: "2010-07-01 14:00", 8: "2010-12-01 10:00",
+            9: "2010-12-01 08:00", 10: "2010-12-01 13:30",
+        }),
+    ],
+)  # fmt: skip
+def test_offsets_give_the_same_rows_on_spark_as_on_duckdb(
+    spark, timezone: str, expected: dict, tmp_path: Path
+) -> None:
+    """Each instant converted to the dataset's zone and each wall-clock time read in it, by both
+    engines; row 2 is 2011 already (after the as-of date) everywhere but in New York."""
+    rows = tmp_path / "rows.parquet"
+    text_rows(SPARK_OFFSET_ROWS).to_parquet(rows)  # ingested text, as 01 writes it, for each engine to read
+    outcome = {}
+    for name, con in (("duckdb", engine.connect()), ("spark", spark)):
+        kept, rejected, quality = cleaning.clean_transactions(
+            con, con.read_parquet(str(rows)), SOURCE, CleaningConfig(), AS_OF, timezone
+        )
+        kept, rejected = kept.to_pandas(), rejected.to_pandas()
+        times = dict(zip(kept["source_row"], kept["order_ts"]))
+        outcome[name] = (times, dict(zip(rejected["source_row"], rejected["reject_reason"])), quality)
+    times, reasons, quality = outcome["spark"]
+    assert times == {row: pd.Timestamp(text) for row, text in expected.items() if text}
+    assert reasons == {row: "after_as_of" for row, text in expected.items() if not text}
+    assert outcome["duckdb"][:2] == (times, reasons)
+    assert quality["rows_in"] == quality["rows_kept"] + quality["rows_rejected"] == len(SPARK_OFFSET_ROWS)
+
+
+def test_a_parquet_sources_instants_and_wall_clock_times_give_the_same_rows_on_spark(
+    spark, tmp_path: Path
+) -> None:
+    """A Parquet timestamp adjusted to UTC is an instant, converted to the dataset's time zone; one
+    without a zone is already its wall-clock time. Both engines ingest the same text and clean to the
+    same times."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from helpers.config import ColumnMap, PrivacyConfig, TransactionSource
+
+    instants = pd.to_datetime(
+        ["2010-12-01 09:00:00", "2010-07-01 14:00:00.25"], format="ISO8601"
+    ).tz_localize("UTC")
+    path = tmp_path / "orders.parquet"
+    pq.write_table(
+        pa.table({
+            "c": ["1", "2"], "o": ["1", "2"], "a": [1.5, 2.5],
+            "t": pa.array(instants, pa.timestamp("us", tz="UTC")),
+            "w": pa.array(instants.tz_localize(None), pa.timestamp("us")),
+        }),
+        path,
+    )  # fmt: skip
+    outcome = {}
+    for column in ("t", "w"):
+        source = TransactionSource(
+            format="parquet",
+            path=str(path),
+            columns=ColumnMap(customer_id="c", order_id="o", order_ts=column, amount="a"),
+        )
+        for name, con in (("duckdb", engine.connect()), ("spark", spark)):
+            mapped, _ = ingest.ingest_transactions(con, source, PrivacyConfig())
+            kept, rejected, _ = cleaning.clean_transactions(
+                con, mapped, source, CleaningConfig(), AS_OF, "Asia/Kolkata"
+            )
+            assert rejected.count().execute() == 0
+            ingested_ts = mapped.order_ts.execute().tolist()
+            outcome[column, name] = (
+                ingested_ts,
+                kept.to_pandas().sort_values("source_row")["order_ts"].tolist(),
+            )
+    assert outcome["t", "spark"] == outcome["t", "duckdb"]
+    assert outcome["t", "spark"][0] == ["2010-12-01 09:00:00+00", "2010-07-01 14:00:00.25+00"]
+    assert outcome["t", "spark"][1] == [
+        pd.Timestamp("2010-12-01 14:30"),
+        pd.Timestamp("2010-07-01 19:30:00.25"),
+    ]
+    assert outcome["w", "spark"][1] == outcome["w", "duckdb"][1] == [
+        pd.Timestamp("2010-12-01 09:00"), pd.Timestamp("2010-07-01 14:00:00.25")
+    ]  # fmt: skip

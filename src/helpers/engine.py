@@ -372,6 +372,8 @@ def try_parse_timestamp(
             branches.append(((cast >= earliest) & (cast.strftime(fmt) == text), cast))
         source = text.re_replace(r"Z$", "+00:00") if has_offset(fmt) and backend != "spark" else text
         if backend == "spark":
+            if has_offset(fmt):  # Spark's pattern reads "+05:30" and "Z" only; strptime also "+0530", "+05"
+                source = text.re_replace(r"([+-]\d\d)(\d\d)$", "$1:$2").re_replace(r"([+-]\d\d)$", "$1:00")
             value = _spark_try_to_timestamp(source, ibis.literal(java_pattern(fmt)))
             if has_offset(fmt):
                 value = _spark_local_time(value, ibis.literal(timezone))

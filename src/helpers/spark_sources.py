@@ -68,7 +68,7 @@ def read_source(
             return _delimited(con, session, path, opts, name, label, needed)
         if opts.format == "parquet":
             _check_parquet(path)
-            frame = session.read.parquet(str(path))
+            frame = _instants_as_text(session.read.parquet(str(path)))
             frame = frame.select("*", frame["_metadata.row_index"].alias("_row_index"))
             raw = _view(con, frame, name)
             return raw.select(
@@ -82,6 +82,26 @@ def read_source(
         kind = "parquet" if opts.format == "parquet" else opts.encoding
         raise ingest._read_error(_plain_error(exc), label, kind) from None
     return _staged(con, opts, name, native, needed, root)
+
+
+def _instants_as_text(frame):
+    """``frame`` with each instant column (a Parquet timestamp adjusted to UTC, which Spark reads as
+    TIMESTAMP and Ibis as a timestamp without zone) as the text DuckDB gives its TIMESTAMPTZ in UTC
+    ("2010-12-01 09:00:00.25+00"): cleaning then converts it to the dataset's time zone, as on DuckDB.
+    Wall-clock timestamps (TIMESTAMP_NTZ) are kept."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import TimestampType
+
+    columns = []
+    for field in frame.schema.fields:
+        column = F.col(f"`{field.name}`")
+        if isinstance(field.dataType, TimestampType):  # the session's time zone is UTC (engine.py)
+            fraction = F.regexp_replace(F.date_format(column, "SSSSSS"), "0+$", "")
+            dot = F.when(fraction != "", F.concat(F.lit("."), fraction)).otherwise(F.lit(""))
+            text = F.concat(F.date_format(column, "yyyy-MM-dd HH:mm:ss"), dot, F.lit("+00"))
+            column = text.alias(field.name)
+        columns.append(column)
+    return frame.select(*columns)
 
 
 def _check_parquet(path: Path) -> None:
