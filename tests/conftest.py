@@ -170,6 +170,17 @@ def con():
 SPARK_TEST_CONFIG = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
 
 
+def run_on_spark(root: Path) -> None:
+    """Set the project's cdnow dataset to the engine of the ``spark`` fixture (local[2], two
+    partitions): a stage's ``engine.connect`` then reuses that session."""
+    dataset = root / "params" / DATASET / "dataset.yaml"
+    settings = ", ".join(f'"{k}": "{v}"' for k, v in SPARK_TEST_CONFIG.items())
+    dataset.write_text(
+        dataset.read_text()
+        + f'\nengine:\n  backend: spark\n  spark_master: "local[2]"\n  spark_config: {{{settings}}}\n'
+    )
+
+
 @pytest.fixture(scope="session")
 def spark():
     """One local Spark session (two cores, two shuffle partitions) for every Spark test of the run:

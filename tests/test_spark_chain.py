@@ -18,7 +18,7 @@ import pytest
 
 from helpers import runner
 
-from conftest import DATASET, SPARK_TEST_CONFIG, make_project, products, report_folder
+from conftest import DATASET, make_project, products, report_folder, run_on_spark
 
 PERIOD = "1998-05"  # built first in built_tiny too, so neither build has an earlier period to compare with
 
@@ -26,12 +26,7 @@ PERIOD = "1998-05"  # built first in built_tiny too, so neither build has an ear
 @pytest.fixture(scope="module")
 def built_on_spark(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = make_project(tmp_path_factory.mktemp("spark_chain") / "project")
-    dataset = root / "params" / DATASET / "dataset.yaml"
-    settings = ", ".join(f'"{k}": "{v}"' for k, v in SPARK_TEST_CONFIG.items())
-    dataset.write_text(
-        dataset.read_text()
-        + f'\nengine:\n  backend: spark\n  spark_master: "local[2]"\n  spark_config: {{{settings}}}\n'
-    )
+    run_on_spark(root)
     os.environ["CA_PROJECT_ROOT"] = str(root)
     lines: list[str] = []
     try:

@@ -23,7 +23,10 @@ entry's file read back, so a cold run and a warm one write the same bytes (teste
 under a lock (two periods of a dataset built side by side build an entry once) and written to a temporary
 folder that is renamed into place. Pruning: writing an entry removes the other entries of the same
 dataset, kind and source, so the cache holds one copy of each source's history (a changed or deleted
-source leaves no stale copy behind once the next period is built); ``clear`` removes a dataset's cache.
+source leaves no stale copy behind once the next period is built), except an entry a period running at
+the same time reads (periods with different settings built side by side; each process holds a shared
+lock on the entries it reads until it ends): the next build removes it. ``clear`` removes a dataset's
+cache.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, TextIO
 
 import ibis
 import ibis.expr.types as ir
@@ -150,10 +153,47 @@ def _locked(folder: Path, name: str) -> Iterator[None]:
         yield
 
 
+_IN_USE: dict[Path, TextIO] = {}  # this process's open lock files on the entries it reads
+
+
+def _in_use_lock(folder: Path, name: str) -> Path:
+    return folder / f".{name}.in-use"
+
+
+def _hold(folder: Path, prefix: str, name: str) -> None:
+    """Mark the entry ``name`` as read by this process (a shared lock on its in-use file) until it ends
+    or holds another entry of the same source: a period built at the same time with other settings
+    (another entry of the same source) then leaves it in place instead of removing it while this
+    period's queries still read it."""
+    path = _in_use_lock(folder, name)
+    if path in _IN_USE:
+        return
+    for held in [p for p in _IN_USE if p.parent == folder and p.name.startswith(f".{prefix}")]:
+        _IN_USE.pop(held).close()  # this process has moved on to another entry of the source
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a")  # noqa: SIM115 - held open (locked) until released
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    _IN_USE[path] = handle
+
+
+def _remove_unless_read(folder: Path, other: Path) -> None:
+    """Remove the entry ``other`` unless a running period reads it (then the next build removes it)."""
+    path = _in_use_lock(folder, other.name)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        shutil.rmtree(other, ignore_errors=True)
+        path.unlink(missing_ok=True)  # a reader that opened it before finds the entry gone and rebuilds
+
+
 def _build(folder: Path, prefix: str, key: str, write) -> tuple[Path, bool]:
     """The entry ``<prefix><key>``: built by ``write(temporary folder)`` unless it exists; the other
-    entries with the same prefix are removed. Returns the folder and whether it was there already."""
+    entries with the same prefix are removed, except those another running period reads. Returns the
+    folder and whether it was there already."""
     entry = folder / f"{prefix}{key}"
+    _hold(folder, prefix, entry.name)  # before looking: an entry seen from now on stays while held
     if entry.is_dir():
         return entry, True
     with _locked(folder, prefix.rstrip("-")):
@@ -169,7 +209,7 @@ def _build(folder: Path, prefix: str, key: str, write) -> tuple[Path, bool]:
             shutil.rmtree(building, ignore_errors=True)
         for other in folder.glob(f"{prefix}*"):
             if other != entry:
-                shutil.rmtree(other, ignore_errors=True)
+                _remove_unless_read(folder, other)
     return entry, False
 
 
