@@ -25,7 +25,7 @@ def build_01_02(root: Path, period: str, folder: Path) -> tuple[str, str]:
     two cache sentences the pages print."""
     params = load_params(DATASET, period, root)
     con = engine.connect(params.engine)
-    ingested = cache.ingested(con, params, "transactions", root)
+    ingested = cache.ingested(con, params, root)
     folder.mkdir(parents=True, exist_ok=True)
     path = cache.publish(ingested, folder / catalog.file_of("ingested:transactions"))
     io.write_json(ingested.facts, folder / catalog.file_of("ingest_facts"))
@@ -174,3 +174,48 @@ def test_the_runner_reuses_a_datasets_history_and_never_another_datasets(built_t
     assert "The source has not changed since" in printed(DATASET, "1998-06", "01_ingest")
     assert "The same rows were cleaned for an earlier period" in printed(DATASET, "1998-06", "02_cleaning")
     assert cache.cache_root(MIRROR, built_tiny) == built_tiny / "data" / "interim" / MIRROR / ".cache"
+
+
+def test_the_other_sources_are_ingested_once_until_one_of_them_changes(project: Path, tmp_path: Path) -> None:
+    """Customers and feedback (scrubbed with the customers' names) read by the first period, reused by
+    the second; the published products are the same bytes; editing the customers file (whose names
+    the feedback's scrubbing uses) makes a new entry for both."""
+    raw = project / "data" / "raw" / DATASET
+    (raw / "customers.csv").write_text("id,name\n00001,Ann Lee\n00002,Bo Li\n")
+    (raw / "feedback.csv").write_text(
+        "at,cust,type,comment\n1998-01-02,00001,review,ann lee says hi\n1998-01-03,00002,review,ok\n"
+    )
+    dataset = project / "params" / DATASET / "dataset.yaml"
+    block = (
+        "  customers:\n    format: csv\n    path: data/raw/cdnow/customers.csv\n"
+        "    columns: {customer_id: id}\n    identifier_columns: [name]\n"
+        "  feedback:\n    format: csv\n    path: data/raw/cdnow/feedback.csv\n"
+        "    columns: {feedback_ts: at, customer_id: cust, kind: type, text: comment}\n"
+    )
+    dataset.write_text(dataset.read_text().replace("\ncleaning:", f"\n{block}\ncleaning:", 1))
+
+    def build(period: str, folder: Path) -> dict[str, cache.Entry]:
+        params = load_params(DATASET, period, project)
+        others = cache.ingested_others(engine.connect(params.engine), params, project)
+        for kind, entry in others.items():
+            cache.publish(entry, folder / catalog.file_of(f"ingested:{kind}"))
+        return others
+
+    first = build("1998-05", tmp_path / "may")
+    assert sorted(first) == ["customers", "feedback"]
+    assert first["feedback"].sentence.startswith("Read from the sources")
+    assert first["feedback"].table.to_pandas()["text"].tolist() == ["[IDENTIFIER] says hi", "ok"]
+    assert first["customers"].facts["identifier_columns_dropped"] == ["name"]
+    entry = [e for e in cache.entries(DATASET, project) if e.startswith("ingest-sources-")]
+    assert len(entry) == 1
+    second = build("1998-06", tmp_path / "june")
+    assert second["customers"].sentence.startswith("No source has changed")
+    for kind in ("customers", "feedback"):
+        name = catalog.file_of(f"ingested:{kind}")
+        assert (tmp_path / "may" / name).read_bytes() == (tmp_path / "june" / name).read_bytes()
+    (raw / "customers.csv").write_text("id,name\n00001,Ann Lea\n00002,Bo Li\n")  # same size
+    third = build("1998-06", tmp_path / "june-again")
+    assert third["feedback"].sentence.startswith("Read from the sources")
+    assert third["feedback"].table.to_pandas()["text"].tolist() == ["ann lee says hi", "ok"]
+    after = [e for e in cache.entries(DATASET, project) if e.startswith("ingest-sources-")]
+    assert len(after) == 1 and after != entry

@@ -527,6 +527,38 @@ def test_the_first_applicable_reason_wins_and_counts_add_up() -> None:
     assert table["rows"].iloc[:-1].sum() == 6
 
 
+def test_the_history_sliced_by_an_as_of_date_gives_the_reasons_of_one_pass() -> None:
+    """The history cache's route (every rule but the period's, then the as-of date) gives each row the
+    reason that classifying with the as-of date in one pass gives, at as-of dates before, between and
+    after the rows: a later row is after_as_of whatever else is wrong with it (a missing id, a zero
+    amount, a repeat), the rules before it still win, and the same row gets another reason later."""
+    rows = [
+        ("", "1", "12/05/2010 10:00", "5"),  # missing id: after_as_of only for the earliest as-of date
+        ("", "2", "01/05/2012 10:00", "0"),  # missing id and zero amount in 2012
+        ("1", "3", "garbage", "1"),  # no timestamp: never after any as-of date
+        ("1", "4", "06/01/2011 10:00", "0"),  # zero amount in mid-2011
+        ("1", "4", "06/01/2011 10:00", "0"),  # its repeat
+        GOOD,
+    ]
+    con = connect()
+    config = CleaningConfig(zero_amount="reject", duplicates="reject")
+    table = mapped(rows)
+    repeats = cleaning.repeated_source_rows(con, table, cleaning.duplicate_key(table, True))
+    parsed = cleaning.parse_columns(table, SOURCE)
+    history = cleaning.classify_history(con, table, SOURCE, config)
+    seen = []
+    for as_of in (dt.datetime(2010, 1, 1), AS_OF, dt.datetime(2012, 1, 1), dt.datetime(2013, 1, 1)):
+        direct = cleaning.classify_rows(parsed, config, as_of, repeats).order_by("source_row")
+        sliced = cleaning.slice_as_of(history, as_of).order_by("source_row")
+        expected = direct.reject_reason.fill_null("kept").to_pandas().tolist()
+        assert sliced.reject_reason.fill_null("kept").to_pandas().tolist() == expected, as_of
+        seen.append(expected)
+    assert seen[0] == [*["after_as_of"] * 2, "unparseable_timestamp", *["after_as_of"] * 3]
+    missing, after = "missing_customer_id", "after_as_of"
+    assert seen[1] == [missing, after, "unparseable_timestamp", after, after, "kept"]
+    assert seen[3] == [missing, missing, "unparseable_timestamp", "zero_amount", "zero_amount", "kept"]
+
+
 def test_cdnow_accounting_is_exact() -> None:
     """The bundled data: 69,659 rows in; 80 zero-dollar rows rejected; 23,502 customers kept."""
     params = load_params("cdnow", "1998-06", REPO)

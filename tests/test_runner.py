@@ -118,7 +118,7 @@ def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built:
     assert done.returncode == 1
     failed = built / "reports" / ".failed" / DATASET / "1998-06" / "notebooks" / "01_ingest.ipynb"
     assert (
-        '01_ingest.ipynb failed in cell 6 (ingested = cache.ingested(con, params, "transactions")): '
+        "01_ingest.ipynb failed in cell 6 (ingested = cache.ingested(con, params)): "
         "IngestError: data/raw/cdnow/cdnow_transactions.txt: cannot be read (Out of Memory Error"
     ) in done.stdout
     assert (
@@ -242,7 +242,7 @@ def test_running_out_of_duckdb_memory_names_the_params_key_to_raise(tiny_project
     result = runner.run_period(DATASET, "1998-06", root=tiny_project, log=lambda _: None)
     assert not result.ok and result.message.count(MEMORY_LIMIT_HINT) == 1
     assert result.message.startswith(
-        '01_ingest.ipynb failed in cell 6 (ingested = cache.ingested(con, params, "transactions")): '
+        "01_ingest.ipynb failed in cell 6 (ingested = cache.ingested(con, params)): "
         "IngestError: data/raw/cdnow/cdnow_transactions.txt: cannot be read (Out of Memory Error"
     )
     assert "delimiter" not in result.message  # not blamed on the file's format

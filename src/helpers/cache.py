@@ -12,6 +12,12 @@ entry, named by what it holds and its key:
   key), the source's settings, the pseudonymisation setting (and a keyed digest of the key, never the
   key), the engine and the code that reads sources. A SQL database source is not cached: nothing
   cheap tells whether its rows changed, so it is read every period.
+- ``ingest-sources-<key>/``: the other sources (customers, events, interactions, feedback, leads)
+  ingested together (:func:`helpers.sources.ingest_sources`: each one's free text is scrubbed of the
+  identifiers every source lists), their facts in one file. The key covers every other source's file
+  and settings (and transactions' when it lists identifier columns), privacy, the engine and the code
+  that reads, maps and scrubs them; no entry when one of them is a SQL database. Their cleaning
+  depends on the period (the as-of date, the customer ids of the period's orders): not cached.
 - ``clean-<source>-<key>/``: the rows with every cleaning rule applied but the period's (after the
   as-of date, and the amount thresholds computed from the rows up to it). The key covers a SHA-256 of
   the ingested rows' file, the source's and cleaning's settings, the time zone, the engine and the
@@ -56,6 +62,9 @@ CHUNK = 1 << 20
 # The code an entry is computed by: a change to any of these modules makes new keys.
 INGEST_CODE = ("ingest", "delimited", "spark_sources", "engine", "schema", "expressions")
 CLEAN_CODE = ("cleaning", "engine", "schema", "delimited")
+# The other sources (customers, events, interactions, feedback, leads): read by the same code, then
+# mapped, scrubbed and pseudonymised by helpers.sources.
+SOURCES_CODE = (*INGEST_CODE, "sources/__init__", "sources/mapping", "sources/scrub")
 
 
 def cache_root(dataset: str, root: Path | None = None) -> Path:
@@ -84,27 +93,55 @@ def _key(parts: dict) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
+def _file_facts(path: Path) -> dict:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": file_digest(path)}
+
+
+def _privacy_facts(params: Params) -> dict:
+    privacy = params.privacy
+    key_digest = None
+    if privacy.pseudonymise_customer_id and os.environ.get(privacy.key_env):
+        # A different key gives different pseudonyms: a keyed digest tells keys apart without storing one.
+        key_digest = hmac.new(os.environ[privacy.key_env].encode(), b"history-cache", "sha256").hexdigest()
+    return {"privacy": privacy.model_dump(mode="json"), "pseudonym_key": key_digest}
+
+
 def source_fingerprint(params: Params, kind: str, root: Path | None = None) -> dict | None:
     """What an ingested source depends on, as JSON-able facts; None for a source that is not cached
     (a SQL database)."""
     source = getattr(params.sources, kind)
     if source.format == "sql":
         return None
-    path = paths.resolve(source.path, root)
-    stat = path.stat()
-    privacy = params.privacy
-    key_digest = None
-    if privacy.pseudonymise_customer_id and os.environ.get(privacy.key_env):
-        # A different key gives different pseudonyms: a keyed digest tells keys apart without storing one.
-        key_digest = hmac.new(os.environ[privacy.key_env].encode(), b"history-cache", "sha256").hexdigest()
     return {
         "version": VERSION,
         "code": _code_digest(INGEST_CODE),
         "backend": params.engine.backend,
         "source": source.model_dump(mode="json"),
-        "file": {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": file_digest(path)},
-        "privacy": privacy.model_dump(mode="json"),
-        "pseudonym_key": key_digest,
+        "file": _file_facts(paths.resolve(source.path, root)),
+        **_privacy_facts(params),
+    }
+
+
+def other_sources_fingerprint(params: Params, root: Path | None = None) -> dict | None:
+    """What the other sources' ingest (:func:`helpers.sources.ingest_sources`) depends on: every
+    configured source's settings and file (transactions' too when it lists identifier columns, whose
+    values are scrubbed from the others' free text), privacy, the engine and the code. None when there
+    is no other source or one of them is a SQL database (not cached)."""
+    configured = params.sources.configured()
+    if set(configured) <= {"transactions"}:
+        return None
+    if not configured["transactions"].identifier_columns:  # then the others never read it
+        configured = {kind: cfg for kind, cfg in configured.items() if kind != "transactions"}
+    if any(cfg.format == "sql" for cfg in configured.values()):
+        return None
+    return {
+        "version": VERSION,
+        "code": _code_digest(SOURCES_CODE),
+        "backend": params.engine.backend,
+        "sources": {kind: cfg.model_dump(mode="json") for kind, cfg in sorted(configured.items())},
+        "files": {kind: _file_facts(paths.resolve(cfg.path, root)) for kind, cfg in configured.items()},
+        **_privacy_facts(params),
     }
 
 
@@ -114,6 +151,12 @@ INGEST_SENTENCES = {
     "history cache.",
     False: "Read from the source, and kept in the history cache for the dataset's other periods.",
 }
+OTHERS_SENTENCES = {
+    True: "No source has changed since an earlier period read them: their ingested rows come from the "
+    "history cache.",
+    False: "Read from the sources, and kept in the history cache for the dataset's other periods.",
+}
+DATABASE_SENTENCE = "A source is a database: read now (a database source is not cached)."
 CLEAN_SENTENCES = {
     True: "The same rows were cleaned for an earlier period: every rule but this period's (its as-of date "
     "and the amount thresholds) comes from the history cache.",
@@ -213,28 +256,59 @@ def _build(folder: Path, prefix: str, key: str, write) -> tuple[Path, bool]:
     return entry, False
 
 
-def ingested(con: ibis.BaseBackend, params: Params, kind: str, root: Path | None = None) -> Entry:
-    """A source's ingested rows and ingest's facts (helpers.ingest), from the cache when the source
-    and its settings have not changed since a period of the dataset read it, else read now and kept."""
+def ingested(con: ibis.BaseBackend, params: Params, root: Path | None = None) -> Entry:
+    """The transactions source's ingested rows and ingest's facts (helpers.ingest), from the cache when
+    the source and its settings have not changed since a period of the dataset read it, else read now
+    and kept."""
     from helpers import ingest
 
-    read = {"transactions": ingest.ingest_transactions, "customers": ingest.ingest_customers}[kind]
-    source = getattr(params.sources, kind)
-    fingerprint = source_fingerprint(params, kind, root)
+    source = params.sources.transactions
+    fingerprint = source_fingerprint(params, "transactions", root)
     if fingerprint is None:
-        table, facts = read(con, source, params.privacy, root)
-        return Entry(table, facts, "The source is a database: read now (a database source is not cached).")
-    name = catalog.file_of(f"ingested:{kind}")
+        table, facts = ingest.ingest_transactions(con, source, params.privacy, root)
+        return Entry(table, facts, DATABASE_SENTENCE)
+    name = catalog.file_of("ingested:transactions")
 
     def write(folder: Path) -> None:
-        table, facts = read(con, source, params.privacy, root)
+        table, facts = ingest.ingest_transactions(con, source, params.privacy, root)
         io.write_table(table, folder / name)
         io.write_json(facts, folder / FACTS)
 
-    entry, reused = _build(cache_root(params.dataset, root), f"ingest-{kind}-", _key(fingerprint), write)
+    entry, reused = _build(cache_root(params.dataset, root), "ingest-transactions-", _key(fingerprint), write)
     return Entry(
         io.read_table(con, entry / name), io.read_json(entry / FACTS), INGEST_SENTENCES[reused], entry / name
     )
+
+
+def ingested_others(con: ibis.BaseBackend, params: Params, root: Path | None = None) -> dict[str, Entry]:
+    """Every configured source but transactions, ingested (:func:`helpers.sources.ingest_sources`):
+    kind -> entry, from one cache entry for all of them (they are read together: the identifiers of
+    every source are scrubbed from each one's free text) while no source and no setting has changed."""
+    from helpers import sources
+
+    fingerprint = other_sources_fingerprint(params, root)
+    if fingerprint is None:
+        others = sources.ingest_sources(con, params.sources, params.privacy, root)
+        return {kind: Entry(table, facts, DATABASE_SENTENCE) for kind, (table, facts) in others.items()}
+
+    def write(folder: Path) -> None:
+        others = sources.ingest_sources(con, params.sources, params.privacy, root)
+        for kind, (table, facts) in others.items():
+            io.write_table(table, folder / catalog.file_of(f"ingested:{kind}"))
+        io.write_json({kind: facts for kind, (_, facts) in others.items()}, folder / FACTS)
+
+    entry, reused = _build(cache_root(params.dataset, root), "ingest-sources-", _key(fingerprint), write)
+    facts = io.read_json(entry / FACTS)  # its keys sorted: the sources come back in the params' order
+    order = list(params.sources.configured())
+    return {
+        kind: Entry(
+            io.read_table(con, entry / catalog.file_of(f"ingested:{kind}")),
+            kind_facts,
+            OTHERS_SENTENCES[reused],
+            entry / catalog.file_of(f"ingested:{kind}"),
+        )
+        for kind, kind_facts in sorted(facts.items(), key=lambda item: order.index(item[0]))
+    }
 
 
 def classified(

@@ -300,7 +300,8 @@ class Sources(StrictModel):
 class EngineConfig(StrictModel):
     backend: Literal["duckdb", "spark"] = "duckdb"
     spark_master: str = "local[*]"  # spark: a cluster URL such as spark://host:7077 or yarn
-    spark_config: dict[str, str] = Field(default_factory=dict)  # spark: extra session settings
+    # spark: extra session settings (spark.sql.session.timeZone stays UTC: products hold wall-clock times)
+    spark_config: dict[str, str] = Field(default_factory=dict)
     threads: int | None = Field(default=None, ge=1)
     # DuckDB syntax, e.g. "4GB"; it spills to temp_directory beyond it. null: DuckDB's own 80% of RAM.
     # "auto": 80 bytes per row of the largest source, at least 1GB, at most half the machine's

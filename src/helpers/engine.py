@@ -75,9 +75,14 @@ def _running(pid: int) -> bool:
     return True
 
 
+SPARK_TIMEZONE_KEY = "spark.sql.session.timeZone"
+
+
 def connect_spark(engine: EngineConfig) -> ibis.BaseBackend:
     """An Ibis connection on a Spark session (local by default; ``spark_master`` for a cluster).
-    Timestamps are read and written in UTC, like DuckDB's, so both engines give the same values."""
+    Timestamps are read and written in UTC, like DuckDB's, so both engines give the same values: the
+    session's time zone is UTC whatever ``engine.spark_config`` says (set after it, and again on a
+    session that already existed), since every time is converted to the dataset's zone explicitly."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -91,7 +96,6 @@ def connect_spark(engine: EngineConfig) -> ibis.BaseBackend:
         .appName("customer-analytics")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")  # no progress bars in the notebooks' output
-        .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "8")
         # Results reach pandas through Arrow (1M customers: seconds instead of a minute of pickling).
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -101,6 +105,7 @@ def connect_spark(engine: EngineConfig) -> ibis.BaseBackend:
     )
     for key, value in engine.spark_config.items():
         builder = builder.config(key, value)
+    builder = builder.config(SPARK_TIMEZONE_KEY, "UTC")
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # no Java, or a master that cannot be reached
@@ -109,6 +114,7 @@ def connect_spark(engine: EngineConfig) -> ibis.BaseBackend:
             f"engine.spark_master {engine.spark_master!r}: Spark did not start ({first}); check that Java "
             "17 or 21 is installed (java -version) and that the master URL is right."
         ) from None
+    session.conf.set(SPARK_TIMEZONE_KEY, "UTC")  # getOrCreate may hand back a session set otherwise
     session.sparkContext.setLogLevel("ERROR")  # Spark's warnings would land on the stage pages
     con = ibis.pyspark.connect(session)
     con.ca_scratch = spill_directory(engine)  # see scratch_directory

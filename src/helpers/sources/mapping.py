@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 
 from helpers.config import FileOptions, LeadSource, MappedSource, PrivacyConfig, Sources
 from helpers.delimited import MALFORMED_COLUMN
-from helpers.engine import materialise
+from helpers.engine import backend_name, materialise
 from helpers.ingest import (
     IngestError,
     _missing_columns,
@@ -35,7 +35,7 @@ from helpers.sources.scrub import (
     MIN_IDENTIFIER_LENGTH,
     TAGS,
     Identifiers,
-    regexp_escape,
+    escaped,
     row_identifiers,
     scrub,
 )
@@ -73,7 +73,9 @@ def identifier_lookup(con: ibis.BaseBackend, sources: Sources, root: Path | None
     values = ibis.union(*parts, distinct=True)
     values = values.filter(values.customer_id.notnull() & (values.value.length() >= MIN_IDENTIFIER_LENGTH))
     lookup = values.group_by("customer_id").agg(
-        _alternation=regexp_escape(values.value).group_concat("|", order_by=values.value.length().desc()),
+        _alternation=escaped(values.value, backend_name(con)).group_concat(
+            "|", order_by=values.value.length().desc()
+        ),
         _values=values.value.lower().collect(),
     )
     return materialise(con, "identifier_lookup", lookup)
@@ -181,7 +183,9 @@ def ingest_source(
     free_text = [c for c in schema.with_role("free_text") if c in mapped.columns]
     joined = bool(stage_columns)  # the union of the stage columns is not in the file's order either
     if free_text:
-        mapped, joined_here = _scrubbed(mapped, free_text, cfg, source.columns, t, identifiers)
+        mapped, joined_here = _scrubbed(
+            mapped, free_text, cfg, source.columns, t, identifiers, backend_name(con)
+        )
         joined = joined or joined_here
     hashed = []
     if key is not None:
@@ -231,6 +235,7 @@ def _scrubbed(
     source_columns: list[str],
     raw: ir.Table,
     identifiers: ir.Table | None,
+    backend: str = "duckdb",
 ) -> tuple[ir.Table, bool]:
     """``mapped`` with its free-text columns scrubbed: the values of the row's own identifier columns
     and of the customer's identifiers in every source (``identifiers``), then the patterns; and whether
@@ -238,7 +243,7 @@ def _scrubbed(
     own = [c for c in cfg.identifier_columns if c in source_columns]
     t, found, joined = mapped, None, False
     if own:  # the row's own identifier values, joined back by provenance (they are never copied)
-        mine = row_identifiers([raw[c] for c in own])
+        mine = row_identifiers([raw[c] for c in own], backend)
         values = raw.select(_row=raw.source_row.cast("int64"), _own=mine.alternation, _own_values=mine.values)
         t = t.left_join(values, t.source_row == values._row).drop("_row")
         found, joined = Identifiers(t._own, t._own_values), True
@@ -249,7 +254,7 @@ def _scrubbed(
         )
         theirs = Identifiers(t._alternation, t._values)
         found, joined = (theirs if found is None else found + theirs), True
-    t = t.mutate(**{c: scrub(t[c], found) for c in free_text})
+    t = t.mutate(**{c: scrub(t[c], found, backend) for c in free_text})
     helpers = ("_own", "_own_values", "_alternation", "_values")
     return t.drop(*[c for c in helpers if c in t.columns]), joined
 

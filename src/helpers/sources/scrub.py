@@ -20,10 +20,10 @@ In this order, each one a pass of its own over what the previous left:
    ((555) 123-4567, 010-8888-6666, 020 7946 0958) and national numbers starting with 0 (07700 900123,
    010-88886666).
 
-The patterns are RE2 (DuckDB's regex engine), which has no look-behind: a pattern that must not start
-inside a longer digit run captures the character before it (``(^|[^0-9])``) and writes it back. Text
-without ``@`` and without five digits in a row skips steps 2-5 (most search terms), which keeps the cost
-low on large event tables.
+The patterns are RE2 (DuckDB's regex engine; Spark's Java regexes read them the same), which has no
+look-behind: a pattern that must not start inside a longer digit run captures the character before it
+(``(^|[^0-9])``) and writes it back. Text without ``@`` and without five digits in a row skips steps
+2-5 (most search terms), which keeps the cost low on large event tables.
 """
 
 from __future__ import annotations
@@ -64,16 +64,30 @@ SKIP_UNLESS = r"@|[0-9]{5}|[0-9][ .-][0-9]"  # text without any of these holds n
 MIN_IDENTIFIER_LENGTH = 2
 
 
+# How a replacement names the pattern's first group: RE2 (DuckDB) writes \1; Java (Spark) reads \1 as a
+# plain "1" and writes $1.
+GROUP_ONE = {"duckdb": r"\1", "spark": "$1"}
+JAVA_METACHARACTER = r"([\\.^$|?*+()\[\]{}])"
+
+
 @ibis.udf.scalar.builtin(name="regexp_escape")
 def regexp_escape(value: str) -> str:  # type: ignore[empty-body]
     """DuckDB's regexp_escape: the text with every regex metacharacter escaped."""
 
 
-def scrub_patterns(text: ir.StringValue) -> ir.StringValue:
+def escaped(value: ir.StringValue, backend: str = "duckdb") -> ir.StringValue:
+    """``value`` as a regex matching itself: DuckDB's regexp_escape; on Spark, which has none, a
+    backslash before every metacharacter of Java's regexes."""
+    if backend == "spark":
+        return value.re_replace(JAVA_METACHARACTER, r"\\$1")
+    return regexp_escape(value)
+
+
+def scrub_patterns(text: ir.StringValue, backend: str = "duckdb") -> ir.StringValue:
     """Steps 2-5: e-mails, id numbers, card numbers and phone numbers replaced by their tags."""
     scrubbed = text
     for kind, pattern in PATTERNS:
-        replacement = TAGS[kind] if kind == "email" else r"\1" + TAGS[kind]
+        replacement = TAGS[kind] if kind == "email" else GROUP_ONE[backend] + TAGS[kind]
         scrubbed = scrubbed.re_replace(pattern, replacement)
     return ibis.ifelse(text.re_search(SKIP_UNLESS), scrubbed, text)
 
@@ -96,15 +110,15 @@ class Identifiers:
         )
 
 
-def row_identifiers(values: list[ir.StringValue]) -> Identifiers:
+def row_identifiers(values: list[ir.StringValue], backend: str = "duckdb") -> Identifiers:
     """The identifiers of a row's own columns: blanks trimmed, values shorter than
     MIN_IDENTIFIER_LENGTH left out."""
     kept = []
     for value in values:
         trimmed = value.cast("string").strip()
         kept.append(ibis.ifelse(trimmed.length() >= MIN_IDENTIFIER_LENGTH, trimmed, ibis.null("string")))
-    escaped = [regexp_escape(v) for v in kept]
-    joined = ibis.literal("|").join(escaped) if len(escaped) > 1 else escaped[0]
+    patterns = [escaped(v, backend) for v in kept]
+    joined = ibis.literal("|").join(patterns) if len(patterns) > 1 else patterns[0]
     return Identifiers(
         ibis.ifelse(joined.length() > 0, joined, ibis.null("string")),
         ibis.array([v.lower() for v in kept]).filter(lambda v: v.notnull()),
@@ -123,8 +137,11 @@ def scrub_identifiers(text: ir.StringValue, identifiers: Identifiers) -> ir.Stri
     )
 
 
-def scrub(text: ir.StringValue, identifiers: Identifiers | None = None) -> ir.StringValue:
-    """The whole scrub of one free-text column: identifier values (when given), then the patterns."""
+def scrub(
+    text: ir.StringValue, identifiers: Identifiers | None = None, backend: str = "duckdb"
+) -> ir.StringValue:
+    """The whole scrub of one free-text column: identifier values (when given), then the patterns
+    (``backend``: the engine the expression runs on, "duckdb" or "spark")."""
     if identifiers is not None:
         text = scrub_identifiers(text, identifiers)
-    return scrub_patterns(text)
+    return scrub_patterns(text, backend)
