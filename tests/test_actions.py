@@ -285,7 +285,7 @@ def test_a_lists_effect_by_hand_with_contacts_and_contamination() -> None:
         pd.DataFrame([row], columns=effects.EFFECT_COLUMNS), "2024-05", "2024-06", 0.95, "en", "GBP"
     )[0]
     assert sentence.startswith(
-        "Win-back (2024-05): 20 customers contacted from the list and 12 held out. 50.0% of the first "
+        "Win-back (2024-05): 20 customers contacted from the list and 12 held out. 50.0% of them "
         "ordered in 2024-06 against 25.0% of those held out, +25.0 points (95% CI "
     )
     assert "Revenue per customer £15.00 against £7.50, +£7.50 (95% CI " in sentence

@@ -101,6 +101,15 @@ def test_a_source_that_is_missing_or_lacks_a_mapped_column_is_one_sentence(
             "'high'\": 'clv > 'high'' compares number with text.",
         ),
         (
+            "actions:\n  lists:\n    vip: {filter: \"segment == 'At Risk' or status == 'new'\"}\n",
+            "no customer has segment 'At Risk'; the segment values are Champions, Loyal Customers,",
+        ),
+        (
+            "actions:\n  lists:\n    vip: {filter: \"status in ('at-risk', 'new')\"}\n",
+            "no customer has status 'at-risk'; the status values are potential, new, active, at risk, "
+            "lapsed, churned.",
+        ),
+        (
             'actions:\n  lists:\n    vip: {filter: "loyalty > 3"}\n',
             "setting 'actions.lists.vip.filter' 'loyalty > 3': there is no column 'loyalty'; use one of",
         ),

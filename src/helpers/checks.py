@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers.config import Params, ParamsError, where_set
+from helpers.config import STATUSES, Params, ParamsError, where_set
 from helpers.ingest import check_columns, source_header
 from helpers.rfm import CUSTOMER_COLUMNS
 from helpers.scoring import CLV_INDICATORS
@@ -65,18 +65,31 @@ def check_rules(params: Params, root: Path | None = None) -> None:
 def check_action_filters(params: Params, root: Path | None = None) -> None:
     """Every action list's filter reads columns the scored customers have, text compared with text and
     numbers with numbers; and every file of contacts names a list (ParamsError naming file and setting)."""
-    from helpers.filters import FilterError, check_filter
+    from helpers.filters import FilterError, check_filter, text_values
 
     for name, spec in params.actions.lists.items():
         if spec is None or not spec.filter:
             continue
+        path = where_set(params.dataset, params.period, f"actions.lists.{name}", root)
         try:
-            check_filter(spec.filter, FILTER_KINDS)
+            parsed = check_filter(spec.filter, FILTER_KINDS)
         except FilterError as error:
-            path = where_set(params.dataset, params.period, f"actions.lists.{name}", root)
             raise ParamsError(
                 f"{path}: setting 'actions.lists.{name}.filter' {spec.filter!r}: {error}."
             ) from None
+        known = {
+            "segment": [rule.name for rule in params.rfm.segments],
+            "status": list(STATUSES),
+            "tier": list(params.scoring.tiers),
+        }
+        for column, values in text_values(parsed).items():
+            unknown = sorted(values - set(known.get(column, values)))
+            if unknown:
+                raise ParamsError(
+                    f"{path}: setting 'actions.lists.{name}.filter' {spec.filter!r}: no customer has "
+                    f"{column} "
+                    f"{', '.join(map(repr, unknown))}; the {column} values are {', '.join(known[column])}."
+                )
     unknown = [name for name in params.actions.contacted if name not in params.actions.lists]
     if unknown:
         path = where_set(params.dataset, params.period, "actions.contacted", root)

@@ -92,7 +92,7 @@ def randomization_mean_difference(
 
 def outcomes(scored_now: pd.DataFrame) -> pd.DataFrame:
     """What each customer did in this period: ``ordered`` (an order in the period), ``revenue`` (the
-    period's revenue) and ``active`` (status active or new now)."""
+    period's revenue) and ``active`` (status active now: the vocabulary's word, not new)."""
     orders = scored_now.get("period_orders", pd.Series(0, index=scored_now.index)).fillna(0)
     revenue = scored_now.get("period_revenue", pd.Series(0.0, index=scored_now.index)).fillna(0.0)
     return pd.DataFrame(
@@ -100,7 +100,7 @@ def outcomes(scored_now: pd.DataFrame) -> pd.DataFrame:
             "customer_id": scored_now["customer_id"].to_numpy(),
             "ordered": (orders > 0).to_numpy(),
             "revenue": revenue.astype(float).to_numpy(),
-            "active": scored_now["status"].isin(["active", "new"]).to_numpy(),
+            "active": (scored_now["status"] == "active").to_numpy(),
         }
     )
 
@@ -306,5 +306,6 @@ def effects_for_page(effects: pd.DataFrame, language: str) -> pd.DataFrame:
             "active_treated": effects["active_treated"].to_numpy(),
             "active_held_out": effects["active_held_out"].to_numpy(),
             "effect": [labels.t(f"verdict_{v}", language) for v in effects["verdict"]],
+            "revenue_effect": [labels.t(f"verdict_{v}", language) for v in effects["revenue_verdict"]],
         }
     )

@@ -168,6 +168,26 @@ def check_filter(text: str, kinds: dict[str, str]) -> Filter:
     return parsed
 
 
+def text_values(parsed: Filter) -> dict[str, set[str]]:
+    """The quoted text each column is compared with (``segment == 'Champions'``, ``tier in ('A', 'B')``),
+    so that a value no customer can have (a misspelt segment) is caught before the list comes out empty."""
+    found: dict[str, set[str]] = {}
+    for node in ast.walk(parsed.tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        for left, right in zip(sides, sides[1:], strict=False):
+            for name_side, value_side in ((left, right), (right, left)):
+                if not isinstance(name_side, ast.Name):
+                    continue
+                column = parsed.names.get(name_side.id, name_side.id)
+                items = value_side.elts if isinstance(value_side, ast.Tuple | ast.List) else [value_side]
+                texts = {i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)}
+                if texts:
+                    found.setdefault(column, set()).update(texts)
+    return found
+
+
 def column_kinds(table: pd.DataFrame) -> dict[str, str]:
     """Each column of a table as 'number' (numeric or boolean) or 'text' (anything else)."""
     return {name: kind_of_dtype(dtype) for name, dtype in table.dtypes.items()}

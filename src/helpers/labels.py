@@ -173,16 +173,27 @@ COLUMNS: dict[str, Label] = {
     "active_treated": Label(
         "Active now",
         "现为活跃",
-        "share of them whose status is active or new now",
-        "现状态为活跃或新客的比例",
+        "share of them whose status is active now",
+        "现状态为活跃的比例",
     ),
     "active_held_out": Label(
         "Active now (held out)",
         "现为活跃（对照组）",
-        "the hold-out's share active or new now",
-        "对照组现为活跃或新客的比例",
+        "the hold-out's share active now",
+        "对照组现为活跃的比例",
     ),
-    "effect": Label("Effect", "效果", "whether the difference is clear", "差异是否明确"),
+    "effect": Label(
+        "Effect on ordering again",
+        "对再次下单的效果",
+        "whether the difference in ordering again is clear",
+        "再次下单比例的差异是否明确",
+    ),
+    "revenue_effect": Label(
+        "Effect on revenue",
+        "对收入的效果",
+        "whether the difference in revenue per customer is clear",
+        "人均收入差异是否明确",
+    ),
     "value_at_stake": Label(
         "Value at stake",
         "潜在损失价值",
@@ -621,7 +632,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "对比期{then}没有行动名单（构建时尚无此功能或未配置），因此暂无可衡量的内容。",
     ),
     "effect_sentence": (
-        "{list} ({then}): {treated} customers {how} and {held} held out. {ordered_treated} of the first "
+        "{list} ({then}): {treated} customers {how} and {held} held out. {ordered_treated} of them "
         "ordered in {now} against {ordered_held} of those held out, {difference} ({level} CI {low} to "
         "{high}): {verdict}. Revenue per customer {revenue_treated} against {revenue_held}, "
         "{revenue_difference} ({level} CI {revenue_low} to {revenue_high}): {revenue_verdict}.",
@@ -784,9 +795,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "segment_size_one": ("1 customer, {share} of all", "1 位客户，占 {share}"),
     "segment_item": ("({size}). {meaning} What to do: {action}", "（{size}）。{meaning}建议：{action}"),
     "status_rules": (
-        "The rules, checked in this order: new, churned, active, at risk, lapsed (the first that holds "
-        "wins):",
-        "判断规则（按新客、已流失、活跃、流失风险、沉寂的顺序判断，先满足者为准）：",
+        "The rules, checked in this order: potential, new, churned, active, at risk, lapsed (the first "
+        "that holds wins):",
+        "判断规则（按潜在、新客、已流失、活跃、流失风险、沉寂的顺序判断，先满足者为准）：",
     ),
     "truth_intro": (
         "Do the segment names tell the truth? Each name promises how recently its customers bought; the "
@@ -1072,16 +1083,17 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     # exports
     "exports_intro": (
-        "Lists for a CRM or an e-mail tool: every customer of each segment (CSV), the churn warning and "
-        "the priority list (CSV, and Excel with their first 10,000 rows), and a data dictionary of every "
-        "column. The detailed pages of the stages are for analysts.",
-        "供 CRM 或邮件工具使用的名单：各分群的全部客户（CSV）、流失预警和优先名单（CSV，以及包含前 10,000 "
-        "行的 Excel），"
-        "以及所有列的数据字典。各步骤的详细页面供分析师使用。",
+        "Lists for a CRM or an e-mail tool: every customer of each segment (CSV), the churn warning, the "
+        "priority list and each action list with its held-out customers marked (CSV, and Excel with their "
+        "first 10,000 rows), and a data dictionary of every column. The detailed pages of the stages are "
+        "for analysts.",
+        "供 CRM 或邮件工具使用的名单：各分群的全部客户（CSV）、流失预警、优先名单和各行动名单（已标注对照组；"
+        "CSV，以及包含前 10,000 行的 Excel），以及所有列的数据字典。各步骤的详细页面供分析师使用。",
     ),
     "export_segment": ("{segment}: every customer", "{segment}：全部客户"),
     "export_churn": ("Churn warning", "流失预警"),
     "export_priority": ("Priority list (best scores first)", "优先名单（评分从高到低）"),
+    "export_action": ("{list}: to contact and held out", "{list}：待联系与对照组"),
     "export_dictionary": ("Data dictionary", "数据字典"),
     "export_format": ("{label} ({format})", "{label}（{format}）"),
     "stage_page": ("{number} · {title}", "{number} · {title}"),

@@ -1150,7 +1150,8 @@ def export_links(
     written: list[Path], pages: Path, segment_order: list[str], language: str
 ) -> list[tuple[str, str]]:
     """(words, relative link) of every export file: a segment's customers, the churn warning, the
-    priority list and the data dictionary, each with its format; never a bare file name."""
+    priority list, each action list and the data dictionary, each with its format; never a bare file
+    name."""
     by_slug = {f"segment_{slug(name)}": name for name in segment_order}
     items = []
     for path in written:
@@ -1161,6 +1162,12 @@ def export_links(
             text = labels.t("export_churn", language)
         elif stem == "priority_list":
             text = labels.t("export_priority", language)
+        elif stem.startswith("action_"):
+            from helpers.actions import list_title
+
+            text = labels.t(
+                "export_action", language, list=list_title(stem.removeprefix("action_"), language)
+            )
         else:
             text = labels.t("export_dictionary", language)
         kind = "Excel" if path.suffix == ".xlsx" else "CSV"
