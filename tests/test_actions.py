@@ -281,6 +281,9 @@ def test_a_lists_effect_by_hand_with_contacts_and_contamination() -> None:
     assert row["ordered_treated"] == 0.5
     few = effects.list_effect("win_back", members.iloc[20:], effects.outcomes(now), None, 0.95, 500, seed=1)
     assert few["verdict"] == "too_few" and few["ordered_low"] is None  # 8 treated: fewer than 10
+    shown = effects.effects_for_page(pd.DataFrame([few], columns=effects.EFFECT_COLUMNS), "en").iloc[0]
+    assert (shown["treated"], shown["held_out"]) == (8, 12)
+    assert shown[["ordered_treated", "revenue_treated"]].isna().all()
     sentence = effects.effect_sentences(
         pd.DataFrame([row], columns=effects.EFFECT_COLUMNS), "2024-05", "2024-06", 0.95, "en", "GBP"
     )[0]

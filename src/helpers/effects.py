@@ -283,7 +283,9 @@ def effect_sentences(
 
 def effects_for_page(effects: pd.DataFrame, language: str) -> pd.DataFrame:
     """The comparison as the page's table: per list, both groups' sizes, shares who ordered again, the
-    difference with its interval in words, revenue per customer, and the verdict."""
+    difference with its interval in words, revenue per customer, and the verdicts. A list too small to
+    compare (fewer than :data:`MIN_GROUP` a side) shows its sizes only: the shares of a handful of
+    customers would tell what each did."""
     from helpers.actions import list_title
 
     def interval(row) -> str:
@@ -293,18 +295,23 @@ def effects_for_page(effects: pd.DataFrame, language: str) -> pd.DataFrame:
         low, high = f"{100 * row.ordered_low:+.1f}", f"{100 * row.ordered_high:+.1f}"
         return f"{points(row.ordered_difference, language)} ({low}{between}{high})"
 
+    few = (effects["verdict"] == "too_few").to_numpy()
+
+    def shown(column: str) -> np.ndarray:
+        return np.where(few, np.nan, effects[column].astype(float).to_numpy())
+
     return pd.DataFrame(
         {
             "action_list": [list_title(name, language) for name in effects["list"]],
             "treated": effects["treated"].to_numpy(),
             "held_out": effects["held_out"].to_numpy(),
-            "ordered_treated": effects["ordered_treated"].to_numpy(),
-            "ordered_held_out": effects["ordered_held_out"].to_numpy(),
+            "ordered_treated": shown("ordered_treated"),
+            "ordered_held_out": shown("ordered_held_out"),
             "ordered_difference_text": [interval(row) for row in effects.itertuples(index=False)],
-            "revenue_treated": effects["revenue_treated"].to_numpy(),
-            "revenue_held_out": effects["revenue_held_out"].to_numpy(),
-            "active_treated": effects["active_treated"].to_numpy(),
-            "active_held_out": effects["active_held_out"].to_numpy(),
+            "revenue_treated": shown("revenue_treated"),
+            "revenue_held_out": shown("revenue_held_out"),
+            "active_treated": shown("active_treated"),
+            "active_held_out": shown("active_held_out"),
             "effect": [labels.t(f"verdict_{v}", language) for v in effects["verdict"]],
             "revenue_effect": [labels.t(f"verdict_{v}", language) for v in effects["revenue_verdict"]],
         }
