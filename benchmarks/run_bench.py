@@ -7,10 +7,12 @@ Measured per size: data generation, every stage's wall time, the peak memory of 
   (b) the naive route: lifetimes' summary_data_from_transaction_data on a pandas frame,
   (c) on the bundled CDNOW data: our runner vs a chain of `papermill` + `jupyter nbconvert` CLI calls,
 and, outside the chain, the CLV model fitting as notebook 07 does it ("fit small, score big": a
-fixed-seed sample above clv.FIT_SAMPLE_ABOVE customers, unique histories with weights).
-and, for the sizes in --spark-sizes, the same chain on local Spark (engine.backend: spark).
-Usage: python benchmarks/run_bench.py [--sizes 1000000 10000000] [--spark-sizes 10000000]
-[--skip-naive-cli] [--skip-cdnow] [--memory-limit 4GB] [--reuse-data]
+fixed-seed sample above clv.FIT_SAMPLE_ABOVE customers, unique histories with weights); for the sizes in
+--spark-sizes the same chain on local Spark (engine.backend: spark); for the sizes in --encrypted-sizes the
+chain once more with encryption at rest on (privacy.encrypt_products and encrypt_exports), next to the run
+without.
+Usage: python benchmarks/run_bench.py [--sizes 1000000 10000000] [--spark-sizes 10000000] [--skip-naive-cli]
+[--skip-cdnow] [--memory-limit 4GB] [--reuse-data] [--encrypted-sizes 10000000]
 """
 
 from __future__ import annotations
@@ -318,6 +320,25 @@ def run_chain(root: Path, dataset: str, period: str) -> dict:
     }
 
 
+BENCH_KEY_ENV = "CA_BENCH_ENCRYPTION_KEY"  # a key for the benchmark's own encrypted run, nothing else
+
+
+def encrypted_chain(root: Path) -> dict:
+    """The same chain with every product with personal data and every export encrypted at rest."""
+    period = root / "params" / DATASET / f"{PERIOD}.yaml"
+    plain = period.read_text()
+    period.write_text(
+        plain + "privacy:\n  encrypt_products: true\n  encrypt_exports: true\n"
+        f"  encryption_key_env: {BENCH_KEY_ENV}\n"
+    )
+    os.environ[BENCH_KEY_ENV] = "benchmark-key-" + "0" * 20
+    try:
+        return run_chain(root, DATASET, PERIOD)
+    finally:
+        period.write_text(plain)
+        del os.environ[BENCH_KEY_ENV]
+
+
 def naive_cli_chain(root: Path, dataset: str, period: str) -> float:
     """Reference (c): one `papermill` and one `jupyter nbconvert --no-input` CLI call per notebook."""
     bin_dir = Path(sys.executable).parent
@@ -462,6 +483,26 @@ def markdown(results: dict) -> str:
                 f"{size['lifetimes_peak_gb']} | "
                 f"{size['lifetimes_seconds'] / size['bare_duckdb_seconds']:.2f} |"
             )
+        encrypted = size.get("chain_encrypted")
+        if encrypted:
+            plain_chain = size["chain"]
+            overhead = 100 * (encrypted["seconds"] / plain_chain["seconds"] - 1)
+            lines += [
+                "",
+                f"Encryption at rest (products with personal data and exports encrypted): whole chain "
+                f"**{encrypted['seconds']} s** against {plain_chain['seconds']} s without "
+                f"({overhead:+.0f}%), "
+                f"peak memory {encrypted['peak_gb']} GB against {plain_chain['peak_gb']} GB.",
+                "",
+                "| stage | seconds, plain | seconds, encrypted | peak GB, plain | peak GB, encrypted |",
+                "|---|---:|---:|---:|---:|",
+            ]
+            peaks_on = encrypted.get("stage_peak_gb", {})
+            lines += [
+                f"| {stage} | {secs} | {encrypted['stages'].get(stage, '')} | {peaks.get(stage, '')} | "
+                f"{peaks_on.get(stage, '')} |"
+                for stage, secs in plain_chain["stages"].items()
+            ]
         fit = size.get("clv_fitting")
         if fit:
             lines += [
@@ -502,6 +543,13 @@ def main() -> int:
         nargs="*",
         default=[],
         help="sizes (among --sizes) whose chain also runs on local Spark, next to DuckDB",
+    )
+    parser.add_argument(
+        "--encrypted-sizes",
+        type=int,
+        nargs="*",
+        default=[10_000_000],
+        help="sizes whose chain is run again with encryption at rest on",
     )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results.json")
     args = parser.parse_args()
@@ -554,6 +602,14 @@ def main() -> int:
         if transactions <= 10_000_000:
             facts["lifetimes_seconds"], facts["lifetimes_peak_gb"] = naive_lifetimes_summary(clean, END)
         save(results, args.out)
+        if transactions in args.encrypted_sizes:  # last: it leaves the products encrypted
+            facts["chain_encrypted"] = encrypted_chain(root)
+            print(
+                f"{transactions:,} transactions, encrypted: chain {facts['chain_encrypted']['seconds']} s, "
+                f"peak {facts['chain_encrypted']['peak_gb']} GB",
+                flush=True,
+            )
+            save(results, args.out)
     print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
     return 0
 

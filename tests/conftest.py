@@ -81,6 +81,14 @@ def report_folder(root: Path, period: str, dataset: str = DATASET) -> Path:
     return root / "reports" / dataset / period
 
 
+RESTRICTED = "restricted"  # the customer-level audience's folder by default (report.audiences.crm)
+
+
+def restricted_folder(root: Path, period: str, dataset: str = DATASET) -> Path:
+    """A period's published customer-level folder (stage pages, notebooks, exports, the full page)."""
+    return report_folder(root, period, dataset) / RESTRICTED
+
+
 @pytest.fixture
 def tiny_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = make_project(tmp_path / "project")

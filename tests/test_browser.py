@@ -17,7 +17,7 @@ from playwright.sync_api import sync_playwright
 from helpers import catalog, formats, labels, sources
 
 from browser import CHROMIUM_ARGS, MIN_TEXT_PX, check_page, ensure_chromium, search_list
-from conftest import DEMO, DEMO_PERIOD, REPO, products, report_folder
+from conftest import DEMO, DEMO_PERIOD, REPO, products, report_folder, restricted_folder
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 WIDTHS = [1400, 390]  # a desktop and a phone, in CSS px
@@ -45,8 +45,14 @@ def browser():
 
 
 def pages(root: Path) -> list[Path]:
-    report = report_folder(root, "1998-06")
-    return [root / "reports" / "index.html", report / "index.html", *sorted(report.glob("[0-9][0-9]_*.html"))]
+    """reports/index.html, the stakeholders' page, and the restricted report with every stage's page."""
+    report, restricted = report_folder(root, "1998-06"), restricted_folder(root, "1998-06")
+    return [
+        root / "reports" / "index.html",
+        report / "index.html",
+        restricted / "index.html",
+        *sorted(restricted.glob("[0-9][0-9]_*.html")),
+    ]
 
 
 def test_every_page_renders_cleanly_offline(built: Path, browser) -> None:
@@ -61,12 +67,12 @@ def test_every_page_renders_cleanly_offline(built: Path, browser) -> None:
         assert result.error_text == [], f"{page}: error text on the page"
         assert result.dead_links == [], f"{page}: links that lead nowhere"
         assert result.screenshot is not None and result.screenshot.stat().st_size > 5_000
-    assert checked[:2] == ["index.html", "index.html"] and "02_cleaning.html" in checked
+    assert checked[:3] == ["index.html"] * 3 and "02_cleaning.html" in checked
 
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_report_reads_well_on_a_desktop_and_a_phone(built: Path, browser, width: int) -> None:
-    report_dir = report_folder(built, "1998-06")
+    report_dir = restricted_folder(built, "1998-06")  # the whole report, its lists included
     page = report_dir / "index.html"
     assert page.read_text() == (report_dir / "10_report.html").read_text()
     result = check_page(browser, page, ARTIFACTS / f"report_{width}.png", width, RAW_NAMES)
@@ -106,10 +112,33 @@ def test_the_report_reads_well_on_a_desktop_and_a_phone(built: Path, browser, wi
 
 
 @pytest.mark.parametrize("width", WIDTHS)
+def test_the_stakeholders_page_is_the_report_without_its_customer_lists(
+    built: Path, browser, width: int
+) -> None:
+    page = report_folder(built, "1998-06") / "index.html"
+    result = check_page(browser, page, ARTIFACTS / f"stakeholders_{width}.png", width, RAW_NAMES)
+    assert result.title == "Customer report · CDNOW · 1998-06" and result.overflow == 0
+    assert not result.script_errors and not result.failed_requests and not result.dead_links
+    assert not result.broken_images and not result.error_text and result.raw_names == []
+    assert result.lists_ready == 0  # no list of customers
+    restricted = restricted_folder(built, "1998-06") / "index.html"
+    charts = re.findall(r"<img [^>]*src=[\"']data:image/png;base64,([A-Za-z0-9+/=]+)", page.read_text())
+    assert charts == re.findall(
+        r"<img [^>]*src=[\"']data:image/png;base64,([A-Za-z0-9+/=]+)", restricted.read_text()
+    )  # the same charts as the whole report
+    text = page.read_text()
+    for anchor in ["Headline-numbers", "Customers-to-act-on", "Exports-and-detailed-pages"]:
+        assert re.search(f"id=[\"']{anchor}[\"']", text) and re.search(f"href=[\"']#{anchor}[\"']", text)
+    assert result.text.count("This part lists individual customers") == 2  # the lists; exports and pages
+    # the bar (all reports), the 13 sections' contents and the two links to the restricted report
+    assert result.links == 1 + 13 + 2 and "exports/" not in text and "03_rfm.html" not in text
+
+
+@pytest.mark.parametrize("width", WIDTHS)
 def test_every_list_finds_a_customer_from_the_end_of_the_full_list(built: Path, browser, width: int) -> None:
     """The churn warning holds every customer at risk or lapsed (as its CSV export and its product do),
     the top-value list its 100 customers; typing the last one's id finds that customer."""
-    report_dir = report_folder(built, "1998-06")
+    report_dir = restricted_folder(built, "1998-06")
     page = report_dir / "index.html"
     everyone = pd.read_csv(report_dir / "exports" / "churn_warning.csv", dtype={"customer_id": str})
     warned = pd.read_parquet(products(built, "1998-06") / "09_churn_warning.parquet")
@@ -127,7 +156,7 @@ def test_every_list_finds_a_customer_from_the_end_of_the_full_list(built: Path, 
 
 
 def test_the_exports_and_the_cleaning_page(built: Path, browser) -> None:
-    report_dir = report_folder(built, "1998-06")
+    report_dir = restricted_folder(built, "1998-06")
     exports = sorted(p.name for p in (report_dir / "exports").iterdir())
     assert {
         "churn_warning.csv",
@@ -143,8 +172,9 @@ def test_the_exports_and_the_cleaning_page(built: Path, browser) -> None:
 
 def test_the_demo_shops_pages_render_cleanly_offline(built: Path, browser) -> None:
     """The small demo shop (every source kind): its report, ingest and cleaning pages, with the
-    per-source tables, the scrubbed texts and the stitching sentence."""
-    report = report_folder(built, DEMO_PERIOD, DEMO)
+    per-source tables, the scrubbed texts and the stitching sentence (the customer-level audience's
+    folder, where the stage pages are)."""
+    report = restricted_folder(built, DEMO_PERIOD, DEMO)
     for name in ("index.html", "01_ingest.html", "02_cleaning.html"):
         result = check_page(browser, report / name, ARTIFACTS / f"demo_{name.removesuffix('.html')}.png")
         assert result.broken_images == [] and result.failed_requests == [] and result.script_errors == []

@@ -27,6 +27,7 @@ from conftest import (
     period_file,
     products,
     report_folder,
+    restricted_folder,
 )
 
 # ------------------------------------------------------------------------------------ the table
@@ -159,7 +160,7 @@ def test_the_catalog_matches_what_every_notebook_opens(built_tiny: Path) -> None
                 assert required <= asked, f"{stage.notebook} declares but never {mode}s {required - asked}"
     written = {catalog.file_of(a["product"]) for a in log if a["mode"] == "write"}
     in_products = {p.name for p in products(built_tiny, "1998-06").iterdir()}
-    in_report = {p.name for p in report_folder(built_tiny, "1998-06").iterdir()} & written
+    in_report = {p.name for p in restricted_folder(built_tiny, "1998-06").iterdir()} & written
     assert in_products | in_report == written, "every published product file goes through the catalog"
 
 
@@ -218,7 +219,7 @@ def run(root: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def started(root: Path, notebook: str) -> str:
-    executed = report_folder(root, "1998-06") / "notebooks" / f"{notebook}.ipynb"
+    executed = restricted_folder(root, "1998-06") / "notebooks" / f"{notebook}.ipynb"
     return json.loads(executed.read_text())["metadata"]["papermill"]["start_time"]
 
 
@@ -273,7 +274,7 @@ def test_a_skipped_stage_leaves_no_section_and_no_error(built_tiny: Path, tmp_pa
     assert 'id="Lifetime-value"' in page and "#Lifetime-value" in page
     assert (
         "08_clustering.html" not in page
-        and not (report_folder(root, "1998-06") / "08_clustering.html").exists()
+        and not (restricted_folder(root, "1998-06") / "08_clustering.html").exists()
     )
     assert not re.search(r"Traceback|Error", page.split("</style>")[-1])
     assert not (products(root, "1998-06") / "08_clusters.parquet").exists()

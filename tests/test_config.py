@@ -179,7 +179,8 @@ def test_duckdb_gets_the_memory_limit_and_spills_outside_the_notebooks_folder(
     spill_root = Path(tempfile.gettempdir()) / "customer-analytics-duckdb"
     assert setting(default, "temp_directory") == str(
         spill_root / str(os.getpid())
-    )  # this process's own folder
+    )  # this process's own folder, which only this user can enter (spilled rows are customer data)
+    assert oct((spill_root / str(os.getpid())).stat().st_mode & 0o777) == "0o700"
     monkeypatch.setenv("CA_PROJECT_ROOT", str(tmp_path))
     chosen = engine.connect(EngineConfig(memory_limit="2GB", temp_directory="spill"))
     assert setting(chosen, "memory_limit") == "1.8 GiB"

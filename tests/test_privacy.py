@@ -32,68 +32,11 @@ import pytest
 
 from helpers import catalog
 
-from conftest import DATASET, make_project, period_file, products, report_folder
+from conftest import make_project, period_file, products, report_folder
+from privacy_inputs import SOURCES, write_inputs
 
 KEY_ENV, KEY = "CA_TEST_PSEUDONYM_KEY", "privacy-test-key-6c1f0e9a2b"
 CLEAR, PSEUDONYMISED, NO_KEY = "1998-05", "1998-06", "1998-04"
-FIRST_NAMES = ["Alice", "Bruno", "Chiara", "Dmitri", "Elif", "Farah", "Goran", "Hana"]
-
-
-def person(n: int) -> dict[str, str]:
-    first = FIRST_NAMES[n % len(FIRST_NAMES)]
-    return {
-        "name": f"{first} Quillfeather{n:03d}",
-        "email": f"{first.lower()}.quillfeather{n:03d}@probe.example",
-        "phone": f"+44 7700 9{n:05d}",
-        "address": f"{n} Quokka Lane, Probeton PB{n:03d} 7QX",
-    }
-
-
-def customer_id(n: int) -> str:
-    return f"CUST-{n:06d}"
-
-
-def write_inputs(root: Path) -> tuple[list[str], list[str]]:
-    """The tiny CDNOW orders with distinctive ids and four identifier columns, and a customers file
-    with the same identifiers and two harmless attributes; returns (identifier values, ids)."""
-    raw = root / "data" / "raw" / DATASET
-    rows = [
-        line.split() for line in (raw / "cdnow_transactions.txt").read_text().splitlines()[1:] if line.strip()
-    ]
-    numbers = sorted({int(r[0]) for r in rows})
-    lines = ["customer,date,number_of_cds,dollar_value,name,email,phone,address"]
-    for cid, day, cds, dollars in rows:
-        p = person(int(cid))
-        lines.append(
-            f'{customer_id(int(cid))},{day},{cds},{dollars},{p["name"]},{p["email"]},{p["phone"]},"{p["address"]}"'
-        )
-    (raw / "orders_with_identifiers.csv").write_text("\n".join(lines) + "\n")
-    customers = ["customer_id,full_name,email,phone,street_address,country,loyalty_tier"]
-    for n in numbers:
-        p = person(n)
-        customers.append(
-            f'{customer_id(n)},{p["name"]},{p["email"]},{p["phone"]},"{p["address"]}",'
-            f"{'Freedonia' if n % 2 else 'Sylvania'},{'gold' if n % 3 == 0 else 'silver'}"
-        )
-    (raw / "customers_with_identifiers.csv").write_text("\n".join(customers) + "\n")
-    identifiers = sorted({value for n in numbers for value in person(n).values()})
-    return identifiers, [customer_id(n) for n in numbers]
-
-
-SOURCES = """sources:
-  transactions:
-    format: csv
-    path: data/raw/cdnow/orders_with_identifiers.csv
-    delimiter: ","
-    columns: {customer_id: customer, order_ts: date, amount: dollar_value, quantity: number_of_cds}
-    identifier_columns: [name, email, phone, address]
-  customers:
-    format: csv
-    path: data/raw/cdnow/customers_with_identifiers.csv
-    columns: {customer_id: customer_id}
-    attributes: {country: country, loyalty_tier: loyalty_tier}
-    identifier_columns: [full_name, email, phone, street_address]
-"""
 
 
 def searchable(path: Path) -> list[bytes]:
@@ -175,7 +118,7 @@ def test_no_identifier_reaches_any_product_or_page(built) -> None:
     for period in (CLEAR, PSEUDONYMISED):
         code, out, err = done[period]
         assert code == 0, out + err
-        pages = list(report_folder(root, period).glob("*.html"))
+        pages = list(report_folder(root, period).rglob("*.html"))
         assert len(pages) >= 3 and (products(root, period) / "01_customers.parquet").is_file()
         assert len(identifiers) == 4 * len(ids) == 4 * 400
         assert scan(folders(root, period), identifiers) == {}
@@ -206,14 +149,16 @@ def test_pseudonymised_ids_never_appear_in_clear(built) -> None:
 
 
 def test_pseudonymisation_without_its_key_is_one_clear_sentence(built) -> None:
+    """The run checks its keys before it starts a kernel (fail closed): nothing is built."""
     root, _, _, done = built
     code, out, err = done[NO_KEY]
     assert code == 1
     assert (
-        "IngestError: privacy.pseudonymise_customer_id is on but environment variable CA_TEST_UNSET_KEY is "
-        "not set; export a secret of at least 16 characters."
+        "[cdnow 1998-04] FAILED privacy.pseudonymise_customer_id is on but environment variable "
+        "CA_TEST_UNSET_KEY is not set; export a secret of at least 16 characters. Nothing was built or "
+        "published; nothing of cdnow 1998-04 has been published."
     ) in out
-    assert "01_ingest.ipynb failed in cell " in out and "Traceback" not in out + err
+    assert "building" not in out and "Traceback" not in out + err
     assert not report_folder(root, NO_KEY).exists() and not products(root, NO_KEY).exists()
 
 
@@ -238,7 +183,7 @@ def test_rerun_of_the_later_stages_gives_byte_identical_products(built) -> None:
     and model and two exports then differed in their last bits; exact sums do not depend on the order."""
     root, _, _, done = built
     assert done[PSEUDONYMISED][0] == 0, done[PSEUDONYMISED][1] + done[PSEUDONYMISED][2]
-    folder, pages = products(root, PSEUDONYMISED), report_folder(root, PSEUDONYMISED)
+    folder, pages = products(root, PSEUDONYMISED), report_folder(root, PSEUDONYMISED) / "restricted"
     before = {
         **digests(folder, "*.parquet"),
         **digests(folder, "*.json"),

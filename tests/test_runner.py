@@ -16,7 +16,7 @@ import pytest
 
 from helpers import cache
 
-from conftest import DATASET, period_file, products, report_folder
+from conftest import DATASET, period_file, products, report_folder, restricted_folder
 
 
 def tiny_rows(root: Path) -> pd.DataFrame:
@@ -51,8 +51,8 @@ def test_products_are_published_with_exact_accounting(built: Path) -> None:
 
 
 def test_report_pages_hide_code_and_embed_images(built: Path) -> None:
-    report = report_folder(built, "1998-06")
-    run = json.loads((report / "run.json").read_text())
+    report = restricted_folder(built, "1998-06")  # the stage pages are the customer-level audience's
+    run = json.loads((report_folder(built, "1998-06") / "run.json").read_text())
     stages = [s["notebook"] for s in run["stages"]]
     assert stages[:2] == ["01_ingest", "02_cleaning"]
     for stage in stages:
@@ -62,10 +62,16 @@ def test_report_pages_hide_code_and_embed_images(built: Path) -> None:
         assert not re.search(r"<img[^>]+src=['\"](?!data:)", page), "images must be embedded"
     assert "data:image/png;base64," in (report / "02_cleaning.html").read_text()
     index = (report / "index.html").read_text()
-    assert index == (report / "10_report.html").read_text()  # the stakeholder page is the period's page
+    assert index == (report / "10_report.html").read_text()  # the full report is restricted/'s page
     for stage in stages[:-1]:
         assert f"{stage}.html" in index  # which links every stage's own page
     assert "<title>Customer report · CDNOW · 1998-06</title>" in index
+    assert "../../../index.html" in index  # "All reports", three folders up from restricted/
+    # The stakeholders' page is the same report without the cells that list customers.
+    stakeholders = (report_folder(built, "1998-06") / "index.html").read_text()
+    assert "<title>Customer report · CDNOW · 1998-06</title>" in stakeholders
+    assert "../../index.html" in stakeholders and "03_rfm.html" not in stakeholders
+    assert not list(report_folder(built, "1998-06").glob("[0-9][0-9]_*.html"))
     assert "<title>RFM segments · CDNOW · 1998-06</title>" in (report / "03_rfm.html").read_text()
     assert '<a href="index.html"' in (report / "03_rfm.html").read_text()  # each stage page links back
     assert run["skipped"] == {
@@ -190,7 +196,7 @@ def test_second_kernel_only_for_small_periods_with_shared_kernels(tmp_path: Path
 
 def test_clv_ran_next_to_rfm_and_clustering_and_scoring_and_the_report_after_it(built: Path) -> None:
     def span(stage: str) -> tuple[str, str]:
-        meta = json.loads((report_folder(built, "1998-06") / "notebooks" / f"{stage}.ipynb").read_text())
+        meta = json.loads((restricted_folder(built, "1998-06") / "notebooks" / f"{stage}.ipynb").read_text())
         return meta["metadata"]["papermill"]["start_time"], meta["metadata"]["papermill"]["end_time"]
 
     names = ["01_ingest", "02_cleaning", "03_rfm", "07_clv", "08_clustering", "09_scoring", "10_report"]

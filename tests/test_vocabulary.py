@@ -20,7 +20,7 @@ from bs4 import BeautifulSoup
 from helpers import labels, plots, runner, status
 from helpers.config import STATUSES
 
-from conftest import DATASET, REPO, params_project, products, report_folder
+from conftest import DATASET, REPO, params_project, products, report_folder, restricted_folder
 
 
 def page_tables(page: Path) -> list[pd.DataFrame]:
@@ -50,7 +50,7 @@ def number(text: str) -> int:
 
 
 def test_the_same_word_counts_the_same_customers_everywhere(built_tiny: Path) -> None:
-    folder, report_dir = products(built_tiny, "1998-06"), report_folder(built_tiny, "1998-06")
+    folder, report_dir = products(built_tiny, "1998-06"), restricted_folder(built_tiny, "1998-06")
     scores = pd.read_parquet(folder / "09_scores.parquet")
     truth = status.count_of(scores["status"])  # the scoring stage's status table counts these
     assert sum(truth.values()) == len(scores) and truth["churned"] > 0 and truth["at risk"] > 0
@@ -136,7 +136,7 @@ def test_the_report_in_chinese(built_tiny: Path, tmp_path: Path) -> None:
         timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    report_dir = report_folder(root, "1998-06")
+    report_dir = restricted_folder(root, "1998-06")  # the whole report; the stakeholders' page is checked too
     executed = json.loads((report_dir / "notebooks" / "10_report.ipynb").read_text())
     streams = [
         "".join(output.get("text", ""))
@@ -150,11 +150,14 @@ def test_the_report_in_chinese(built_tiny: Path, tmp_path: Path) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=ensure_chromium(), args=CHROMIUM_ARGS)
         result = check_page(browser, report_dir / "index.html", width=390)
+        stakeholders = check_page(browser, report_folder(root, "1998-06") / "index.html", width=390)
         browser.close()
-    assert result.title == "客户报告 · CDNOW · 1998-06" and result.overflow == 0
-    assert not result.script_errors and not result.dead_links and len(result.charts) == 8
-    english = sorted(set(re.findall(r"[A-Za-z]{2,}", result.text)) - ALLOWED_LATIN)
-    assert english == [], f"English left on the Chinese page: {english}"
+    for checked in (result, stakeholders):
+        assert checked.title == "客户报告 · CDNOW · 1998-06" and checked.overflow == 0
+        assert not checked.script_errors and not checked.dead_links and len(checked.charts) == 8
+        english = sorted(set(re.findall(r"[A-Za-z]{2,}", checked.text)) - ALLOWED_LATIN)
+        assert english == [], f"English left on the Chinese page: {english}"
+    assert "受限报告" in stakeholders.text
     for words in ["核心指标", "流失风险", "冠军客户", "同期群留存", "搜索客户"]:
         assert words in result.text or words in (report_dir / "index.html").read_text()
     assert '<html lang="zh">' in (report_dir / "index.html").read_text()

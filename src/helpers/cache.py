@@ -98,13 +98,21 @@ def _file_facts(path: Path) -> dict:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": file_digest(path)}
 
 
-def _privacy_facts(params: Params) -> dict:
+def _privacy_facts(params: Params, root: Path | None = None) -> dict:
     privacy = params.privacy
+    erasures = paths.erasure_list(params.dataset, root)
+    erased = file_digest(erasures) if erasures.is_file() else None  # a new erasure: ingest again
     key_digest = None
     if privacy.pseudonymise_customer_id and os.environ.get(privacy.key_env):
         # A different key gives different pseudonyms: a keyed digest tells keys apart without storing one.
         key_digest = hmac.new(os.environ[privacy.key_env].encode(), b"history-cache", "sha256").hexdigest()
-    return {"privacy": privacy.model_dump(mode="json"), "pseudonym_key": key_digest}
+    return {"privacy": privacy.model_dump(mode="json"), "pseudonym_key": key_digest, "erased": erased}
+
+
+def encrypted(params: Params) -> bool:
+    """Whether products are encrypted at rest: then nothing is cached (the cache would keep the rows in
+    clear in data/interim), every period reads and cleans its sources itself."""
+    return bool(params.privacy.encrypt_products)
 
 
 def source_fingerprint(params: Params, kind: str, root: Path | None = None) -> dict | None:
@@ -119,7 +127,7 @@ def source_fingerprint(params: Params, kind: str, root: Path | None = None) -> d
         "backend": params.engine.backend,
         "source": source.model_dump(mode="json"),
         "file": _file_facts(paths.resolve(source.path, root)),
-        **_privacy_facts(params),
+        **_privacy_facts(params, root),
     }
 
 
@@ -141,7 +149,7 @@ def other_sources_fingerprint(params: Params, root: Path | None = None) -> dict 
         "backend": params.engine.backend,
         "sources": {kind: cfg.model_dump(mode="json") for kind, cfg in sorted(configured.items())},
         "files": {kind: _file_facts(paths.resolve(cfg.path, root)) for kind, cfg in configured.items()},
-        **_privacy_facts(params),
+        **_privacy_facts(params, root),
     }
 
 
@@ -157,6 +165,10 @@ OTHERS_SENTENCES = {
     False: "Read from the sources, and kept in the history cache for the dataset's other periods.",
 }
 DATABASE_SENTENCE = "A source is a database: read now (a database source is not cached)."
+ENCRYPTED_SENTENCE = (
+    "Products are encrypted at rest, so nothing is kept in the history cache: the sources are read and "
+    "cleaned now."
+)
 CLEAN_SENTENCES = {
     True: "The same rows were cleaned for an earlier period: every rule but this period's (its as-of date "
     "and the amount thresholds) comes from the history cache.",
@@ -236,6 +248,8 @@ def _build(folder: Path, prefix: str, key: str, write) -> tuple[Path, bool]:
     entries with the same prefix are removed, except those another running period reads. Returns the
     folder and whether it was there already."""
     entry = folder / f"{prefix}{key}"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)  # the ingested rows of customers: their owner's only, like data/processed
     _hold(folder, prefix, entry.name)  # before looking: an entry seen from now on stays while held
     if entry.is_dir():
         return entry, True
@@ -264,13 +278,13 @@ def ingested(con: ibis.BaseBackend, params: Params, root: Path | None = None) ->
 
     source = params.sources.transactions
     fingerprint = source_fingerprint(params, "transactions", root)
-    if fingerprint is None:
-        table, facts = ingest.ingest_transactions(con, source, params.privacy, root)
-        return Entry(table, facts, DATABASE_SENTENCE)
+    if fingerprint is None or encrypted(params):
+        table, facts = ingest.ingest_transactions(con, source, params.privacy, root, dataset=params.dataset)
+        return Entry(table, facts, ENCRYPTED_SENTENCE if encrypted(params) else DATABASE_SENTENCE)
     name = catalog.file_of("ingested:transactions")
 
     def write(folder: Path) -> None:
-        table, facts = ingest.ingest_transactions(con, source, params.privacy, root)
+        table, facts = ingest.ingest_transactions(con, source, params.privacy, root, dataset=params.dataset)
         io.write_table(table, folder / name)
         io.write_json(facts, folder / FACTS)
 
@@ -287,12 +301,13 @@ def ingested_others(con: ibis.BaseBackend, params: Params, root: Path | None = N
     from helpers import sources
 
     fingerprint = other_sources_fingerprint(params, root)
-    if fingerprint is None:
-        others = sources.ingest_sources(con, params.sources, params.privacy, root)
-        return {kind: Entry(table, facts, DATABASE_SENTENCE) for kind, (table, facts) in others.items()}
+    if fingerprint is None or encrypted(params):
+        others = sources.ingest_sources(con, params.sources, params.privacy, root, dataset=params.dataset)
+        said = ENCRYPTED_SENTENCE if encrypted(params) else DATABASE_SENTENCE
+        return {kind: Entry(table, facts, said) for kind, (table, facts) in others.items()}
 
     def write(folder: Path) -> None:
-        others = sources.ingest_sources(con, params.sources, params.privacy, root)
+        others = sources.ingest_sources(con, params.sources, params.privacy, root, dataset=params.dataset)
         for kind, (table, facts) in others.items():
             io.write_table(table, folder / catalog.file_of(f"ingested:{kind}"))
         io.write_json({kind: facts for kind, (_, facts) in others.items()}, folder / FACTS)
@@ -320,6 +335,10 @@ def classified(
     from helpers import cleaning
 
     source = getattr(params.sources, kind)
+    if encrypted(params):
+        mapped = io.read_table(con, ingested_path)
+        history = cleaning.classify_history(con, mapped, source, params.cleaning, params.timezone)
+        return Entry(history, {}, ENCRYPTED_SENTENCE)
     parts = {
         "version": VERSION,
         "code": _code_digest(CLEAN_CODE),

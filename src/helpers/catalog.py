@@ -22,6 +22,7 @@ from pathlib import Path
 
 from helpers import paths
 from helpers.config import LATEST, Params, list_periods, load_params
+from helpers.privacy import encryption, permissions
 from helpers.schema import OTHER_KINDS
 
 LOG_ENV = "CA_CATALOG_LOG"  # a file: every product a notebook asks for is appended to it (tests)
@@ -44,6 +45,15 @@ class Product:
     description: str
     customer_level: bool = False  # one row (or more) per customer: personal data
     in_report: bool = False  # published under reports/<dataset>/<period>/ instead of data/processed/
+    # Facts that list single source rows (their row numbers and values) without being a customer table:
+    # encrypted like the customer-level products.
+    row_level: bool = False
+
+    @property
+    def personal(self) -> bool:
+        """Whether the product holds personal data (customer rows or single source rows): encrypted
+        when privacy.encrypt_products (privacy.encrypt_exports for the exports) is on."""
+        return self.customer_level or self.row_level
 
     def file_for(self, source: str | None) -> str:
         if ("{source}" in self.file) != (source is not None):
@@ -81,7 +91,10 @@ PRODUCTS: dict[str, Product] = {
             True,
         ),
         Product(
-            "quality", "02_quality.json", "rows in = kept + rejected by reason, and the flags cleaning set"
+            "quality",
+            "02_quality.json",
+            "rows in = kept + rejected by reason, and the flags cleaning set (with example rows)",
+            row_level=True,
         ),
         Product(
             "rfm",
@@ -441,7 +454,27 @@ class Comparison:
 def ids_pseudonymised(dataset: str, period: str, root: Path | None = None) -> bool:
     """Whether a built period's customer ids are keyed hashes (as its ingest recorded)."""
     facts = paths.processed_dir(dataset, period, root) / file_of("ingest_facts")
-    return bool(json.loads(facts.read_text()).get("customer_id_pseudonymised")) if facts.is_file() else False
+    if not facts.is_file():
+        return False
+    return bool(json.loads(encryption.read_bytes(facts)).get("customer_id_pseudonymised"))
+
+
+def protection(product: Product, params: Params) -> encryption.Protection | None:
+    """How a product is to be encrypted under the period's privacy settings, or None (written plain):
+    products with personal data when ``privacy.encrypt_products`` is on, the exports when
+    ``privacy.encrypt_exports`` is."""
+    privacy = params.privacy
+    if not product.personal:
+        return None
+    if product.in_report:
+        return (
+            encryption.Protection(privacy.encryption_key_env, "privacy.encrypt_exports")
+            if (privacy.encrypt_exports)
+            else None
+        )
+    if privacy.encrypt_products:
+        return encryption.Protection(privacy.encryption_key_env, "privacy.encrypt_products")
+    return None
 
 
 def _ids(pseudonymised: bool) -> str:
@@ -519,27 +552,24 @@ class StageRun:
     def params(self) -> Params:
         return load_params(self.dataset, self.period, self.root)
 
+    def _own_folder(self, given: str | None, published: Path) -> Path:
+        """``given`` (the runner's staging folder, which it closed itself), else the folder of a hand run,
+        created readable by its owner only (or the privacy.group)."""
+        if given:
+            folder = Path(given)
+            folder.mkdir(parents=True, exist_ok=True)
+            return folder
+        return permissions.private_folder(published, permissions.Modes.of(self.params.privacy))
+
     @cached_property
     def folder(self) -> Path:
         """The products folder (created)."""
-        folder = (
-            Path(self.products_dir)
-            if self.products_dir
-            else paths.processed_dir(self.dataset, self.period, self.root)
-        )
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        return self._own_folder(self.products_dir, paths.processed_dir(self.dataset, self.period, self.root))
 
     @cached_property
     def pages(self) -> Path:
         """Where the report stage writes what is published under reports/ (exports)."""
-        folder = (
-            Path(self.report_dir)
-            if self.report_dir
-            else paths.interim_dir(self.dataset, self.period, self.root)
-        )
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        return self._own_folder(self.report_dir, paths.interim_dir(self.dataset, self.period, self.root))
 
     def _declared(self, ref: str, kind: str) -> bool:
         declared = self.stage.refs(kind)
@@ -589,13 +619,14 @@ class StageRun:
         return None
 
     def output(self, ref: str) -> Path:
-        """The path where the stage writes a product it declares (its folder created)."""
+        """The path where the stage writes a product it declares (its folder created); marked to be
+        written encrypted when the privacy settings ask for it (``helpers.io`` then encrypts it)."""
         self._declared(ref, "writes")
         product, source = split_ref(ref)
         path = (self.pages if product.in_report else self.folder) / product.file_for(source)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._record(ref, "write", True)
-        return path
+        return encryption.protect(path, protection(product, self.params))
 
     @property
     def written(self) -> list[str]:

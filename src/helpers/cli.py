@@ -1,5 +1,5 @@
-"""Command line: ``python -m helpers run|new-dataset|new-period|validate|stages|bundled-data|synth``
-and ``synth-shop``.
+"""Command line: ``python -m helpers run|new-dataset|new-period|validate|stages|bundled-data|synth|
+synth-shop|forget|decrypt|rotate-key``.
 
 Exit status: 0 success, 1 a notebook failed (the message names notebook, cell and saved copy),
 2 bad parameters or usage (one sentence naming the file and key).
@@ -109,6 +109,26 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="also write dataset.yaml and one period file per month here, e.g. params/demo/",
     )
+    fgt = sub.add_parser(
+        "forget",
+        help="erase customers: list them for ingest, rebuild or delete every period, export and notebook "
+        "holding them",
+    )
+    fgt.add_argument("--dataset", help="default: default_dataset in params/defaults.yaml")
+    fgt.add_argument("--customer-id", action="append", default=[], help="a customer id as the source has it")
+    fgt.add_argument("--from-file", type=Path, help="a file of customer ids, one a line")
+    acc = sub.add_parser("access", help="everything the products hold about customers, into one private file")
+    acc.add_argument("--dataset", help="default: default_dataset in params/defaults.yaml")
+    acc.add_argument("--customer-id", action="append", default=[], help="a customer id as the source has it")
+    acc.add_argument("--out", type=Path, required=True, help="the JSON file to write (readable by you only)")
+    dec = sub.add_parser("decrypt", help="decrypt an encrypted export or product for a CRM import")
+    dec.add_argument("file", type=Path, help="a <name>.csv.enc or .xlsx.enc export, or an encrypted product")
+    dec.add_argument("--out", type=Path, help="default: the name without .enc, in the current folder")
+    rot = sub.add_parser(
+        "rotate-key",
+        help="re-encrypt every encrypted product and export under the key now in its variable",
+    )
+    rot.add_argument("--old-key-env", required=True, help="the environment variable holding the previous key")
     args = parser.parse_args(argv)
 
     try:
@@ -145,6 +165,22 @@ def main(argv: list[str] | None = None) -> int:
 
             print(format_stage_table())
             return 0
+        if args.command == "forget":
+            return forget_command(args)
+        if args.command == "decrypt":
+            return decrypt_command(args)
+        if args.command == "access":
+            from helpers.privacy import access
+
+            found = access.report(args.dataset or default_dataset(), args.customer_id)
+            rows = sum(len(r) for p in found["periods"].values() for r in p["rows"].values())
+            print(
+                f"{access.write(found, args.out)}: {rows:,} rows in {len(found['periods'])} period(s) "
+                "(readable by you only)."
+            )
+            return 0
+        if args.command == "rotate-key":
+            return rotate_command(args)
         if args.command == "bundled-data":
             print(bundled_data())
             return 0
@@ -226,4 +262,87 @@ def synth_shop_command(customers: int, seed: int, out: Path, params: Path | None
             relative = folder.resolve()
         written = synth_shop.write_params(paths.resolve(params, root), relative.as_posix())
         print(f"{written[0]} and {len(written) - 1} period files")
+    return 0
+
+
+def forget_command(args: argparse.Namespace) -> int:
+    """``forget``: erase the customers named and say what was touched (status 2 when it cannot)."""
+    from helpers.privacy import consent, forget
+
+    ids = list(args.customer_id)
+    try:
+        if args.from_file:
+            ids += consent.read_id_list(args.from_file)
+        dataset = args.dataset or default_dataset()
+        params = load_params(dataset, default_period(dataset))
+        erasure = forget.forget(dataset, ids)
+    except (forget.ErasureError, consent.ConsentError) as exc:
+        return _fail(str(exc))
+    sources = [
+        s.path or f"the database in ${s.url_env}"
+        for s in (getattr(params.sources, kind) for kind in type(params.sources).model_fields)
+        if s is not None
+    ]
+    print("\n".join(erasure.lines(sources)))
+    return 0
+
+
+def decrypt_command(args: argparse.Namespace) -> int:
+    """``decrypt``: an encrypted export (Fernet) or product (Parquet) written in clear to ``--out``, a file
+    only its owner can read; the key comes from the variable named in the file."""
+    from helpers.privacy import encryption, permissions
+
+    source: Path = args.file
+    if not source.is_file():
+        return _fail(f"{source}: file not found.")
+    kind = encryption.encrypted_kind(source)
+    if kind is None:
+        return _fail(f"{source}: not encrypted; use it as it is.")
+    target = args.out or Path.cwd() / encryption.plain_name(source).name
+    if target.resolve() == source.resolve():
+        return _fail(f"{target}: would overwrite the encrypted file; name another with --out.")
+    try:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            table = encryption.read_parquet(source)
+            permissions.write_private(target, b"")
+            pq.write_table(table, target)
+        else:
+            permissions.write_private(target, encryption.read_bytes(source))
+    except encryption.EncryptionError as exc:
+        return _fail(str(exc), 1)
+    print(f"{target}: decrypted (readable by you only); delete it once imported.")
+    return 0
+
+
+def rotate_command(args: argparse.Namespace) -> int:
+    """``rotate-key``: every encrypted file under data/processed and reports re-encrypted under the key
+    now in the variable it names, reading those written before with the key in ``--old-key-env``."""
+    from helpers.privacy import audit, encryption, keys
+
+    try:
+        old = keys.secret(args.old_key_env, "--old-key-env")
+    except keys.KeyMissing:
+        return _fail(
+            f"environment variable {args.old_key_env} (--old-key-env) holds no key of 16 characters or more."
+        )
+    folders = [paths.processed_root(), paths.reports_root(), paths.interim_root()]
+    try:
+        rewrapped, current = encryption.rotate(folders, (old,))
+    except encryption.EncryptionError as exc:
+        return _fail(str(exc), 1)
+    audit.record(
+        {
+            "action": "rotate-key",
+            "old_key": keys.fingerprint(old),
+            "files_reencrypted": len(rewrapped),
+            "files_already_current": len(current),
+        }
+    )
+    print(
+        f"Re-encrypted {len(rewrapped):,} file{'s' if len(rewrapped) != 1 else ''} under the current key; "
+        f"{len(current):,} {'was' if len(current) == 1 else 'were'} already under it. The old key "
+        f"(fingerprint {keys.fingerprint(old)}) opens none of them now: it can be destroyed."
+    )
     return 0

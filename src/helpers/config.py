@@ -349,9 +349,108 @@ MEMORY_LIMIT_HINT = (
 )
 
 
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")  # an environment variable's name
+OTHERS_BITS = 0o007
+
+
+def parse_file_mode(value: Any) -> str:
+    """A file mode as four octal digits ("0640"), from text ("640", "0640", "0o640") or from the number
+    YAML makes of an unquoted 0640 (416). The owner must be able to read and write; nothing may be
+    executable, and no bit may be given to every user (a team reads through ``privacy.group``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        mode = value
+    elif isinstance(value, str) and re.fullmatch(r"(0o?)?[0-7]{3}", value.strip()):
+        mode = int(value.strip().removeprefix("0o"), 8)
+    else:
+        raise ValueError("write the mode as octal digits in quotes, e.g. '0600' or '0640'")
+    if not 0 <= mode <= 0o777:
+        raise ValueError("write the mode as octal digits in quotes, e.g. '0600' or '0640'")
+    if mode & 0o600 != 0o600:
+        raise ValueError("the owner must be able to read and write the files (e.g. '0600')")
+    if mode & 0o111:
+        raise ValueError("files are not programs: give no execute bit (folders get it where read is given)")
+    if mode & OTHERS_BITS:
+        raise ValueError(
+            "customer-level files are never readable by every user; let a team read them through "
+            "privacy.group and a mode such as '0640'"
+        )
+    return f"{mode:04o}"
+
+
 class PrivacyConfig(StrictModel):
+    """Pseudonymised ids, encryption at rest, who may read customer-level files, consent and
+    suppression lists, retention and spreadsheet-safe exports. Keys come from environment variables
+    named here, never from a params file."""
+
     pseudonymise_customer_id: bool = False  # replace ids by HMAC-SHA256(key, id)
-    key_env: str = "CA_PSEUDONYM_KEY"
+    key_env: str = "CA_PSEUDONYM_KEY"  # also keys the erasure list (python -m helpers forget)
+    # Customer-level products (Parquet: modular encryption, AES-GCM, encrypted footer; JSON: Fernet)
+    # and, separately, the customer-level exports (Fernet, as <name>.csv.enc and <name>.xlsx.enc).
+    encrypt_products: bool = False
+    encrypt_exports: bool = False
+    encryption_key_env: str = "CA_ENCRYPTION_KEY"
+    # Files of customer-level data (products, restricted pages and exports): this mode, their folders
+    # the same with search (x) where read is given: "0600" -> folders 0700; "0640" -> 0750.
+    file_mode: str = "0600"
+    group: str | None = None  # a group name: customer-level files and folders are given to it
+    min_group_size: int = Field(default=5, ge=1)  # stakeholder page: smaller groups' figures hidden
+    # Periods ending more than this many months before the latest period built lose their products and
+    # restricted outputs on the next run (their aggregate page stays); null: kept.
+    retention_months: int | None = Field(default=None, ge=1)
+    suppression_lists: list[str] = Field(default_factory=list)  # files of customer ids never exported
+    escape_formulas: bool = True  # CSV exports: a cell starting with = + - @ tab or CR gets a leading '
+
+    @field_validator("key_env", "encryption_key_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not ENV_NAME.match(value):
+            raise ValueError(f"'{value}' is not the name of an environment variable (letters, digits, _)")
+        return value
+
+    @field_validator("file_mode", mode="before")
+    @classmethod
+    def _file_mode(cls, value: Any) -> str:
+        return parse_file_mode(value)
+
+    @property
+    def file_mode_bits(self) -> int:
+        return int(self.file_mode, 8)
+
+    @property
+    def folder_mode_bits(self) -> int:
+        """The folders' mode: the files' mode plus search (x) wherever read is given."""
+        mode = self.file_mode_bits
+        return mode | ((mode & 0o444) >> 2)
+
+
+AUDIENCE_FOLDER = re.compile(r"^(\.|[a-z0-9][a-z0-9_-]{0,39})$")
+RESERVED_FOLDERS = ("notebooks", "exports")  # the report's own folders inside an audience's folder
+
+
+class Audience(StrictModel):
+    """Who reads one part of a period's report: its folder under reports/<dataset>/<period>/ ("." is
+    the period's folder, where index.html is) and whether it may see customer-level content (ids,
+    per-customer rows: the lists, the exports, every stage's page and executed notebook)."""
+
+    folder: str = "."
+    customer_level: bool = False
+
+    @field_validator("folder")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        if not AUDIENCE_FOLDER.match(value) or value in RESERVED_FOLDERS:
+            raise ValueError(
+                f"'{value}' is not an audience folder: '.' (the period's folder) or one plain name in lower "
+                f"case (not {' or '.join(RESERVED_FOLDERS)}), e.g. restricted"
+            )
+        return value
+
+
+def default_audiences() -> dict[str, Audience]:
+    return {
+        "stakeholders": Audience(folder=".", customer_level=False),
+        "crm": Audience(folder="restricted", customer_level=True),
+    }
 
 
 class CleaningConfig(StrictModel):
@@ -533,7 +632,8 @@ LANGUAGES = ("en", "zh")
 
 
 class ReportConfig(StrictModel):
-    """The stakeholder page: its language and how far its trends reach back."""
+    """The stakeholder page: its language, how far its trends reach back, and who reads which part of a
+    period's report (``audiences``)."""
 
     language: Literal["en", "zh"] = "en"  # every label, sentence, chart and number format of the page
     trend_periods: int = Field(default=12, ge=2, le=60)  # this period and the earlier ones in the trends
@@ -541,6 +641,44 @@ class ReportConfig(StrictModel):
     # The churn warning on the page holds every customer up to this many (its CSV export always does);
     # beyond, the page lists those with the largest value at stake and says how many it leaves out.
     list_max_rows: int = Field(default=20_000, ge=100)
+    # Who reads what of reports/<dataset>/<period>/ (helpers.privacy.audiences). An audience set to null
+    # in a dataset's or period's file is removed (the files merge key by key).
+    audiences: dict[str, Audience | None] = Field(default_factory=default_audiences)
+
+    @field_validator("audiences", mode="after")
+    @classmethod
+    def _without_removed(cls, value: dict[str, Audience | None]) -> dict[str, Audience]:
+        return {name: audience for name, audience in value.items() if audience is not None}
+
+    @field_validator("audiences")
+    @classmethod
+    def _one_landing_page(cls, value: dict[str, Audience]) -> dict[str, Audience]:
+        at_root = [name for name, a in value.items() if a.folder == "."]
+        if len(at_root) != 1:
+            raise ValueError(
+                "exactly one audience must have folder '.', the period's page "
+                f"(now {', '.join(at_root) or 'none'})"
+            )
+        folders = [a.folder for a in value.values()]
+        if len(set(folders)) != len(folders):
+            raise ValueError("each audience needs a folder of its own")
+        detailed = [name for name, a in value.items() if a.customer_level]
+        if len(value) > 1 and any(value[name].folder == "." for name in detailed):
+            raise ValueError(
+                f"audience {detailed[0]} sees customer-level content in the period's folder, which is then "
+                "closed to everyone else: it must be the only audience, or move it to a folder of its own"
+            )
+        if len(detailed) > 1:
+            raise ValueError(
+                f"at most one audience may be customer_level (now {', '.join(detailed)}); the lists, exports "
+                "and stage pages are published once"
+            )
+        return value
+
+    @property
+    def customer_level(self) -> tuple[str, Audience] | None:
+        """The audience that receives customer-level content (name, audience), if any."""
+        return next(((n, a) for n, a in self.audiences.items() if a.customer_level), None)
 
 
 class ClvConfig(StrictModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import itertools
 import os
 import re
 import shutil
@@ -51,7 +52,11 @@ def spill_directory(engine: EngineConfig) -> str:
 
     if engine.temp_directory:
         return str(paths.resolve(engine.temp_directory))
-    return str(own_spill_folder(Path(tempfile.gettempdir()) / "customer-analytics-duckdb"))
+    folder = own_spill_folder(Path(tempfile.gettempdir()) / "customer-analytics-duckdb")
+    # Spilled rows are customer data in clear: the folder is this user's only, from its creation.
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return str(folder)
 
 
 def own_spill_folder(root: Path) -> Path:
@@ -175,8 +180,21 @@ def write_parquet_file(table: ir.Table, path: Path) -> Path:
     return path
 
 
+_ARROW_NAMES = itertools.count(1)  # a fresh view name for each Arrow table handed to a connection
+
+
 def backend_name(con: ibis.BaseBackend) -> str:
     return "spark" if con.name == "pyspark" else con.name
+
+
+def from_arrow(con: ibis.BaseBackend, table, name: str) -> ir.Table:
+    """An Arrow table (a decrypted product) as an engine table of ``con``: on DuckDB registered as a view
+    of the Arrow memory (no copy), on Spark created as a temporary view."""
+    name = f"decrypted_{re.sub(r'[^0-9A-Za-z_]', '_', name)}_{next(_ARROW_NAMES)}"
+    if backend_name(con) == "spark":
+        return con.create_table(name, obj=table.to_pandas(), temp=True)
+    con.con.register(name, table)
+    return con.table(name)
 
 
 def materialise(con: ibis.BaseBackend, name: str, table: ir.Table, on_disk: bool = False) -> ir.Table:

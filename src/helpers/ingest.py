@@ -12,8 +12,6 @@ replaced by a keyed hash.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import re
 from dataclasses import dataclass, field
@@ -43,6 +41,8 @@ from helpers.delimited import (
 )
 from helpers.engine import backend_name, small_table, strip_blanks, try_parse_number
 from helpers.expressions import compile_to
+from helpers.privacy.forget import leave_out_erased
+from helpers.privacy.keys import keyed_hash
 from helpers.schema import (
     CANONICAL_TEXT_COLUMNS,
     NATIVE_TYPE_ROLES,
@@ -424,7 +424,7 @@ def _missing_columns(source: SourceTable, wanted: dict[str, str | ComputedColumn
 
 def hmac_ids(ids: pd.Series, key: bytes) -> pd.Series:
     """HMAC-SHA256 of each id, hex, truncated to 32 characters (128 bits): stable, keyed, one-way."""
-    return ids.map(lambda value: hmac.new(key, str(value).encode("utf-8"), hashlib.sha256).hexdigest()[:32])
+    return ids.map(lambda value: keyed_hash(key, str(value)))
 
 
 def pseudonymisation_key(privacy: PrivacyConfig) -> bytes | None:
@@ -501,14 +501,23 @@ def computed_column(table: ir.Table, column: ComputedColumn, decimal_separator: 
 
 
 def ingest_transactions(
-    con: ibis.BaseBackend, source_cfg: TransactionSource, privacy: PrivacyConfig, root: Path | None = None
+    con: ibis.BaseBackend,
+    source_cfg: TransactionSource,
+    privacy: PrivacyConfig,
+    root: Path | None = None,
+    dataset: str | None = None,
 ) -> tuple[ir.Table, dict]:
-    """Read and map the transaction source; return the canonical table and facts for the page."""
+    """Read and map the transaction source; return the canonical table and facts for the page. With
+    ``dataset``, the rows of customers on its erasure list (``python -m helpers forget``) are left out
+    and counted."""
     key = pseudonymisation_key(privacy)
     mapping = source_cfg.columns.mapped()
     native = {mapping[c]: role for c, role in NATIVE_TYPE_ROLES.items() if isinstance(mapping.get(c), str)}
     source = read_source(con, source_cfg, "transactions", root, native, source_cfg.columns.source_columns())
     mapped = map_transactions(source, mapping, source_cfg.decimal_separator)
+    erased_rows = 0
+    if dataset is not None:
+        mapped, erased_rows = leave_out_erased(mapped, dataset, privacy, root)
     if key is not None:
         # The join does not keep the file's order: sort again. Without it no sort is needed (the
         # connection preserves insertion order, and rows are read in source_row order); sorting
@@ -524,10 +533,21 @@ def ingest_transactions(
         "columns_not_copied": unmapped,
         "identifier_columns_dropped": [c for c in source_cfg.identifier_columns if c in source.columns],
         "customer_id_pseudonymised": key is not None,
+        "rows_erased": erased_rows,  # rows of erased customers, left out (not in rows_read)
         "malformed_lines": len(source.malformed),
         "malformed_line_numbers": source.malformed[:100],  # the first hundred, for the page
     }
     return mapped, facts
+
+
+def erased_sentence(facts: dict) -> str:
+    """What ingest left out for erasure requests, in one sentence (empty when nothing)."""
+    rows = facts.get("rows_erased", 0)
+    if not rows:
+        return ""
+    if rows == 1:
+        return "1 more row of the source belongs to a customer erased on request and was left out."
+    return f"{rows:,} more rows of the source belong to customers erased on request and were left out."
 
 
 def malformed_sentence(facts: dict) -> str:

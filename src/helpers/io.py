@@ -14,6 +14,8 @@ import pyarrow.parquet as pq
 
 from helpers import engine
 from helpers.catalog import ProductError, stage_of_file
+from helpers.privacy import encryption
+from helpers.privacy.encryption import EncryptionError, protection_of
 
 
 def _stage_for(path: Path) -> str:
@@ -29,15 +31,24 @@ def require(path: Path) -> Path:
     return Path(path)
 
 
-def read_parquet(path: Path) -> pd.DataFrame:
-    """A product as a pandas frame (for customer-level work, small by construction)."""
+def read_arrow(path: Path):
+    """A product as an Arrow table, decrypted when it is encrypted (the key named in the file)."""
     require(path)
     try:
-        return pq.read_table(path).to_pandas()
+        if encryption.encrypted_kind(Path(path)) == "parquet":
+            return encryption.read_parquet(Path(path))
+        return pq.read_table(path)
+    except EncryptionError:
+        raise
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise ProductError(
             f"{path}: product is unreadable ({type(exc).__name__}); re-run notebook {_stage_for(Path(path))}."
         ) from None
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """A product as a pandas frame (for customer-level work, small by construction)."""
+    return read_arrow(path).to_pandas()
 
 
 def read_optional(path: Path | None) -> pd.DataFrame | None:
@@ -46,10 +57,17 @@ def read_optional(path: Path | None) -> pd.DataFrame | None:
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, sort_by: list[str] | None = None) -> Path:
-    """Write a frame sorted by ``sort_by`` without the pandas index, so reruns give identical bytes."""
+    """Write a frame sorted by ``sort_by`` without the pandas index, so reruns give identical bytes
+    (identical content when the path asks for encryption: each file gets a fresh key and nonces)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if sort_by:
         frame = frame.sort_values(sort_by, kind="mergesort")
+    protection = protection_of(path)
+    if protection is not None:
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+        return encryption.write_parquet([table], table.schema, path, protection)
     frame.reset_index(drop=True).to_parquet(path, index=False)
     return path
 
@@ -109,6 +127,14 @@ def write_table(table: Any, path: Path) -> Path:
     """Write an engine (Ibis) table to Parquet without passing through pandas; the expression's own
     ``order_by`` fixes the row order, so reruns give identical files."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    protection = protection_of(path)
+    if protection is not None:  # streamed from the engine in batches into the encrypted writer
+        import warnings
+
+        with warnings.catch_warnings():  # ibis 12 still calls DuckDB's deprecated fetch_record_batch
+            warnings.simplefilter("ignore", DeprecationWarning)
+            batches = table.to_pyarrow_batches()
+            return encryption.write_parquet(batches, batches.schema, path, protection)
     tmp = path.with_name(f".{path.name}.tmp")
     engine.write_parquet_file(table, tmp)
     tmp.replace(path)
@@ -117,8 +143,13 @@ def write_table(table: Any, path: Path) -> Path:
 
 def read_table(con: Any, path: Path) -> Any:
     """An earlier stage's Parquet product as an engine (Ibis) table, with a clear error if it is
-    missing or damaged."""
+    missing or damaged. An encrypted product (which the engines cannot read) is decrypted by pyarrow
+    into memory and handed to the engine as an Arrow table."""
     require(path)
+    if encryption.encrypted_kind(Path(path)) == "parquet":
+        from helpers.engine import from_arrow
+
+        return from_arrow(con, read_arrow(path), Path(path).stem)
     try:
         table = con.read_parquet(path)
         table.limit(1).execute()  # a damaged file fails here, not in the middle of a later stage
@@ -145,16 +176,22 @@ def _plain(value: Any) -> Any:
 
 
 def write_json(data: dict[str, Any], path: Path) -> Path:
+    """Facts as sorted, indented JSON; encrypted (Fernet) when the path asks for it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_plain(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    text = json.dumps(_plain(data), indent=2, sort_keys=True) + "\n"
+    protection = protection_of(path)
+    if protection is not None:
+        return encryption.write_sealed(text.encode("utf-8"), path, protection)
+    path.write_text(text, encoding="utf-8")
     return path
 
 
 def read_json(path: Path) -> dict[str, Any]:
+    """A JSON product (decrypted when it is encrypted)."""
     require(path)
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
+        return json.loads(encryption.read_bytes(Path(path)).decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise ProductError(
             f"{path}: product is not valid JSON; re-run notebook {_stage_for(Path(path))}."
         ) from None

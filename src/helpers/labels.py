@@ -1081,6 +1081,48 @@ TEXT: dict[str, tuple[str, str]] = {
         "Lifetime value. Not estimated this period: {reason}.",
         "终身价值。本期未估计：{reason}。",
     ),
+    # privacy (helpers.privacy): what the stakeholders' page says instead of a customer list, small groups
+    "restricted_note": (
+        "This part lists individual customers: it is in the {link}, which only the people it is shared with "
+        "can open.",
+        "此部分列出具体客户，见{link}，仅限获授权的人员打开。",
+    ),
+    "restricted_link": ("restricted report", "受限报告"),
+    "restricted_unpublished": (
+        "This part lists individual customers; it is not published.",
+        "此部分列出具体客户，不予发布。",
+    ),
+    "small_groups": (
+        "A group of fewer than {size} customers shows how many customers it has but not their spend, value "
+        "or medians (–), which would be nearly one customer's own figures.",
+        "客户数少于 {size} 的分组只显示客户数，不显示其消费、价值或中位数（–），以免接近于单个客户的数据。",
+    ),
+    "small_groups_none": (
+        "Every group's figures are shown, however small.",
+        "所有分组的数据均显示，无论大小。",
+    ),
+    "exports_left_out_none": (
+        "The exports hold every customer of their lists: no marketing consent or do-not-contact list is "
+        "recorded for this data.",
+        "导出名单包含全部相关客户：本数据未记录营销同意或免打扰名单。",
+    ),
+    "exports_left_out_zero": (
+        "No customer of the lists is left out of the exports: {reasons}.",
+        "导出名单未排除任何客户：{reasons}。",
+    ),
+    "exports_all_consented": ("every one has marketing consent", "所有客户均已同意营销"),
+    "exports_none_listed": ("none is on a do-not-contact list", "无人在免打扰名单上"),
+    "exports_left_out": (
+        "{count} customers are left out of the exports: {reasons}.",
+        "导出名单排除了 {count} 位客户：{reasons}。",
+    ),
+    "exports_left_out_one": (
+        "1 customer is left out of the exports: {reasons}.",
+        "导出名单排除了 1 位客户：{reasons}。",
+    ),
+    "exports_without_consent": ("{count} without marketing consent", "{count} 位未同意营销"),
+    "exports_on_list": ("{count} on a do-not-contact list", "{count} 位在免打扰名单上"),
+    "exports_both": (" ({count} both)", "（其中 {count} 位两者皆是）"),
     # exports
     "exports_intro": (
         "Lists for a CRM or an e-mail tool: every customer of each segment (CSV), the churn warning, the "
@@ -1096,6 +1138,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "export_action": ("{list}: to contact and held out", "{list}：待联系与对照组"),
     "export_dictionary": ("Data dictionary", "数据字典"),
     "export_format": ("{label} ({format})", "{label}（{format}）"),
+    "export_format_encrypted": ("{label} ({format}, encrypted)", "{label}（{format}，已加密）"),
     "stage_page": ("{number} · {title}", "{number} · {title}"),
     # reports/index.html
     "index_title": ("{project}: reports", "{project}：报告"),

@@ -46,10 +46,14 @@ def processed_dir(dataset: str, period: str, root: Path | None = None) -> Path:
     return processed_root(root) / dataset / period
 
 
+def interim_root(root: Path | None = None) -> Path:
+    return (root or project_root()) / "data" / "interim"
+
+
 def interim_dir(dataset: str, period: str, root: Path | None = None) -> Path:
     """Where a report notebook run by hand (JupyterLab, papermill) writes what the runner would publish
     under reports/ (the exports): never a published folder."""
-    return (root or project_root()) / "data" / "interim" / dataset / period
+    return interim_root(root) / dataset / period
 
 
 def reports_root(root: Path | None = None) -> Path:
@@ -69,3 +73,19 @@ def resolve(path: str | os.PathLike, root: Path | None = None) -> Path:
     """A path from a params file: absolute as given, relative to the project root otherwise."""
     path = Path(path).expanduser()
     return path if path.is_absolute() else (root or project_root()) / path
+
+
+def failed_dir(dataset: str, period: str, root: Path | None = None) -> Path:
+    """Where the runner keeps the executed notebooks of a period's last failed run."""
+    return reports_root(root) / ".failed" / dataset / period
+
+
+def audit_file(root: Path | None = None) -> Path:
+    """``reports/audit.jsonl``: one JSON line per run, erasure and retention action."""
+    return reports_root(root) / "audit.jsonl"
+
+
+def erasure_list(dataset: str, root: Path | None = None) -> Path:
+    """``data/privacy/<dataset>/erased.txt``: keyed hashes of the customers erased from the dataset, left
+    out by ingest on every later run."""
+    return (root or project_root()) / "data" / "privacy" / dataset / "erased.txt"

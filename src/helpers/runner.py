@@ -26,6 +26,7 @@ from typing import Callable, Iterator
 from helpers import catalog, labels, paths
 from helpers.catalog import Stage
 from helpers.config import MEMORY_LIMIT_HINT, OUT_OF_MEMORY, Params, list_datasets, list_periods, load_params
+from helpers.privacy import audiences, audit, guard, permissions, retention
 
 STAGING = ".staging"
 TEMPLATES = Path(__file__).parent / "templates"  # nbconvert template "offline": lab without CDN scripts
@@ -152,19 +153,19 @@ NOTES_TAG = "notes"  # a notebook cell with this tag is for analysts: it is left
 
 
 def export_html(
-    notebook: Path,
+    notebook,
     target: Path,
     title: str | None = None,
     links: list[tuple[str, str]] | None = None,
     language: str = "en",
 ) -> Path:
-    """The executed notebook as a stand-alone page that works offline: code hidden, cells tagged
-    ``notes`` left out, figures embedded as base64 PNG, no script fetched from the internet; ``title``
-    for the browser tab, ``links`` (label, relative href) in a bar at the top of the page and
-    ``language`` as the page's language (its ``lang``)."""
+    """The executed notebook (a file, or a notebook already read) as a stand-alone page that works
+    offline: code hidden, cells tagged ``notes`` left out, figures embedded as base64 PNG, no script
+    fetched from the internet; ``title`` for the browser tab, ``links`` (label, relative href) in a bar
+    at the top of the page and ``language`` as the page's language (its ``lang``)."""
     import nbformat
 
-    node = nbformat.read(notebook, as_version=4)
+    node = nbformat.read(notebook, as_version=4) if isinstance(notebook, (str, Path)) else notebook
     if title:
         node.metadata["title"] = title
     node.metadata["ca_links"] = [list(link) for link in links or []]
@@ -188,9 +189,10 @@ def page_title(params: Params, stage: Stage) -> str:
     return f"{title} · {params.dataset_title} · {params.period}"
 
 
-def page_links(stage: Stage, language: str = "en") -> list[tuple[str, str]]:
-    """The bar at the top of a page: every other page of the period back to the report, and all reports."""
-    everything = (labels.t("all_reports", language), "../../index.html")
+def page_links(stage: Stage, language: str = "en", depth: int = 0) -> list[tuple[str, str]]:
+    """The bar at the top of a page: every other page of the period back to the report, and all reports
+    (``depth``: how many folders the page is below the period's folder, e.g. 1 in restricted/)."""
+    everything = (labels.t("all_reports", language), "../" * (2 + depth) + "index.html")
     if stage.number == catalog.REPORT_STAGE:
         return [everything]
     return [(labels.t("back_to_report", language), "index.html"), everything]
@@ -495,7 +497,9 @@ def parallel_allowed(params, products_stage: Path) -> bool:
         or not facts.is_file()
     ):
         return False
-    return int(json.loads(facts.read_text()).get("rows_read", 0)) <= params.runner.parallel_max_rows
+    from helpers import io
+
+    return int(io.read_json(facts).get("rows_read", 0)) <= params.runner.parallel_max_rows
 
 
 def _run_notebooks(
@@ -505,10 +509,12 @@ def _run_notebooks(
     params: Params,
     result: RunResult,
     log: Callable[[str], None],
+    depth: int = 0,
 ) -> tuple[Path, str] | None:
     """Execute the planned stages, each once the stages whose products it reads have finished, and
     export each to HTML; returns the first failure as (notebook, message), after the notebooks still
-    running have ended.
+    running have ended. ``report_stage`` is the work folder of the report (the customer-level
+    audience's), ``depth`` folders below the period's folder.
 
     One lane (kernel) runs the stages in order. After 01, when the period is small enough
     (``parallel_allowed``), a second lane starts its kernel and takes any stage whose inputs are ready
@@ -573,7 +579,7 @@ def _run_notebooks(
                         continue
                     executed = report_stage / "notebooks" / notebook.name
                     page = report_stage / f"{stage.notebook}.html"
-                    exports.append(exporter.submit(_export_page, executed, page, params, stage))
+                    exports.append(exporter.submit(_export_page, executed, page, params, stage, depth))
                     seconds = time.perf_counter() - t0
                     result.stages.append(StageResult(stage.notebook, round(seconds, 2), page.name, lane.name))
                     log(f"[{label}] {stage.notebook:<16} {seconds:6.1f} s")
@@ -589,12 +595,44 @@ def _run_notebooks(
     return failure
 
 
-def _export_page(executed: Path, page: Path, params: Params, stage: Stage) -> None:
-    """One stage's HTML page; the report's page is also the period's landing page (index.html)."""
+def _export_page(executed: Path, page: Path, params: Params, stage: Stage, depth: int = 0) -> None:
+    """One stage's HTML page; the report's page is also the landing page (index.html) of its folder."""
     language = page_language(params, stage)
-    export_html(executed, page, page_title(params, stage), page_links(stage, language), language)
+    export_html(executed, page, page_title(params, stage), page_links(stage, language, depth), language)
     if stage.number == catalog.REPORT_STAGE:
         shutil.copyfile(page, page.with_name("index.html"))
+
+
+def _aggregate_pages(layout: audiences.Layout, params: Params, run_facts: dict, products: Path) -> list[Path]:
+    """The landing page of each aggregate audience (stakeholders): the report's page without the
+    cells that show individual customers, or, when the report stage did not run, the list of stages
+    (linking to the customer-level audience's stage pages) with the data-quality accounting."""
+    import nbformat
+
+    report = catalog.stage(catalog.REPORT_STAGE)
+    executed = layout.work / "notebooks" / f"{report.notebook}.ipynb"
+    written = []
+    for folder in layout.aggregate.values():
+        folder.mkdir(parents=True, exist_ok=True)
+        depth = layout.depth(folder)
+        target = folder / "index.html"
+        if executed.is_file():
+            language = page_language(params, report)
+            node = audiences.aggregate_notebook(
+                nbformat.read(executed, as_version=4), audiences.restricted_note(params)
+            )
+            export_html(
+                node, target, page_title(params, report), page_links(report, language, depth), language
+            )
+        else:
+            prefix = (
+                "../" * depth + str(layout.work.relative_to(layout.root)) + "/"
+                if layout.work_published
+                else None
+            )
+            write_period_index(folder, products, run_facts, prefix, depth)
+        written.append(target)
+    return written
 
 
 def run_period(
@@ -605,7 +643,14 @@ def run_period(
     log: Callable[[str], None] = print,
 ) -> RunResult:
     """Build one period's products and report; returns what happened (never raises for a notebook
-    failure: the result says which notebook and cell failed and where the executed copy is)."""
+    failure: the result says which notebook and cell failed and where the executed copy is).
+
+    Privacy (``helpers.privacy``): the run first checks that its privacy settings can be honoured and
+    refuses to start otherwise; products and the customer-level part of the report are written into
+    folders closed to everyone but the owner (or ``privacy.group``) from the start; the stakeholders'
+    page is exported without the cells that show individual customers; on failure a published build
+    that contradicts today's settings is withdrawn; every run ends with a line in reports/audit.jsonl,
+    and a successful one applies ``privacy.retention_months`` to the dataset's older periods."""
     root = Path(root).resolve() if root else paths.project_root()
     if os.environ.get("CA_PROJECT_ROOT"):
         # The kernels inherit it but run in the notebooks' folder: a relative root would point elsewhere.
@@ -636,25 +681,42 @@ def run_period(
     products_stage = staging_folder(paths.processed_root(root), dataset, period, token)
     report_stage = staging_folder(paths.reports_root(root), dataset, period, token)
     result = RunResult(dataset=dataset, period=period, ok=False)
+    modes = permissions.Modes.of(params.privacy)
     with period_lock(dataset, period, root):
         remove_stale_staging(dataset, period, root)
+        try:
+            guard.preflight(params, root)
+            refusal = retention.refuse_expired(params, root)
+        except guard.PrivacyError as exc:
+            refusal = str(exc)
+        if refusal:
+            return _fail_closed(params, result, refusal, root, log, only)
+        layout = audiences.layout(params, report_stage)
         if only and products_final.is_dir():
             # Re-running some stages: start from the last published build, replace what is re-run.
             shutil.copytree(products_final, products_stage)
-            if report_final.is_dir():
-                shutil.copytree(report_final, report_stage)
-        products_stage.mkdir(parents=True, exist_ok=True)
-        (report_stage / "notebooks").mkdir(parents=True, exist_ok=True)
+            published_work = report_final / layout.work.relative_to(report_stage)
+            if layout.work_published and published_work.is_dir():
+                shutil.copytree(published_work, layout.work)
+            if (report_final / RUN_FILE).is_file():
+                report_stage.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(report_final / RUN_FILE, report_stage / RUN_FILE)
+        permissions.private_folder(products_stage, modes)  # closed before any notebook writes into them
+        permissions.private_folder(layout.work, modes)
+        (layout.work / "notebooks").mkdir(exist_ok=True)
         started = time.perf_counter()
         log(f"[{label}] building {len(plan.run)} notebooks")
         for line in plan.lines(label):
             log(line)
-        failure = _run_notebooks(plan.run, report_stage, products_stage, params, result, log)
+        failure = _run_notebooks(
+            plan.run, layout.work, products_stage, params, result, log, layout.depth(layout.work)
+        )
         if failure is not None:
-            failed = paths.reports_root(root) / FAILED / dataset / period
+            failed = paths.failed_dir(dataset, period, root)
             shutil.rmtree(failed, ignore_errors=True)
             failed.parent.mkdir(parents=True, exist_ok=True)
-            report_stage.rename(failed)
+            layout.work.rename(failed)  # closed like the customer-level folder it was
+            shutil.rmtree(report_stage, ignore_errors=True)
             shutil.rmtree(products_stage, ignore_errors=True)
             result.failed_notebook = failed / "notebooks" / failure[0].name
             saved = (
@@ -662,14 +724,15 @@ def run_period(
                 if result.failed_notebook.is_file()
                 else "Its kernel stopped before the notebook could be saved"
             )
-            kept = (
-                f"the published report of {label} is unchanged"
-                if report_final.is_dir()
-                else f"nothing of {label} has been published"
-            )
+            withdrawn = guard.withdraw_contradicting(params, root)
             message = failure[1] if failure[1].endswith((".", "!", "?")) else f"{failure[1]}."
-            result.message = f"{message} {saved}; {kept}."
-
+            if withdrawn:
+                result.message = f"{message} {saved}; nothing was published. {' '.join(withdrawn)}"
+            else:
+                result.message = f"{message} {saved}; {_unchanged(report_final, label)}."
+            _audit(params, "failed", [], result.message, withdrawn, root, only)
+            if withdrawn:
+                write_reports_index(root)
             log(f"[{label}] FAILED {result.message}")
             return result
         if only and (report_stage / RUN_FILE).is_file():  # keep the timings of stages not re-run
@@ -688,21 +751,85 @@ def run_period(
             "seconds": round(time.perf_counter() - started, 2),
             "stages": [s.__dict__ for s in result.stages],
             "skipped": {s.notebook: why for s, why in plan.skipped},
+            "privacy": guard.facts_to_record(params, layout),
         }
         headline = products_stage / catalog.file_of("headline")
         if headline.is_file():
             run_facts["headline"] = json.loads(headline.read_text())
+        report_stage.mkdir(parents=True, exist_ok=True)
         (report_stage / RUN_FILE).write_text(json.dumps(run_facts, indent=2, default=str) + "\n")
-        if not (report_stage / "index.html").is_file():
-            write_period_index(report_stage, products_stage, run_facts)
+        if layout.work_published and not (layout.work / "index.html").is_file():
+            write_period_index(layout.work, products_stage, run_facts, "", layout.depth(layout.work))
+        _aggregate_pages(layout, params, run_facts, products_stage)
+        _set_modes(layout, products_stage, modes)
         _publish(products_stage, products_final, token)
         _publish(report_stage, report_final, token)
-        shutil.rmtree(paths.reports_root(root) / FAILED / dataset / period, ignore_errors=True)
+        shutil.rmtree(paths.failed_dir(dataset, period, root), ignore_errors=True)
     write_reports_index(root)
     result.ok = True
     result.report = report_final / "index.html"
+    published = sorted(p.name for p in products_final.iterdir() if p.is_file())
+    _audit(params, "published", published, "", [], root, only, run_facts["seconds"])
+    for line in retention.apply(params, root, log):
+        audit.record(line, root)
     log(f"[{label}] done in {run_facts['seconds']:.1f} s: {result.report}")
     return result
+
+
+def _unchanged(report_final: Path, label: str) -> str:
+    return (
+        f"the published report of {label} is unchanged"
+        if report_final.is_dir()
+        else f"nothing of {label} has been published"
+    )
+
+
+def _fail_closed(
+    params: Params, result: RunResult, refusal: str, root: Path, log: Callable[[str], None], only
+) -> RunResult:
+    """A run refused because a privacy setting cannot be honoured: nothing is built or published, a
+    published build that contradicts the settings is withdrawn, and the audit trail says so."""
+    label = run_label(params.dataset, params.period)
+    withdrawn = guard.withdraw_contradicting(params, root)
+    refusal = refusal if refusal.endswith(".") else f"{refusal}."
+    if withdrawn:
+        result.message = f"{refusal} Nothing was built or published. {' '.join(withdrawn)}"
+        write_reports_index(root)
+    else:
+        result.message = (
+            f"{refusal} Nothing was built or published; "
+            f"{_unchanged(paths.report_dir(params.dataset, params.period, root), label)}."
+        )
+    _audit(params, "refused", [], result.message, withdrawn, root, only)
+    log(f"[{label}] FAILED {result.message}")
+    return result
+
+
+def _audit(
+    params: Params,
+    outcome: str,
+    products: list[str],
+    message: str,
+    withdrawn: list[str],
+    root: Path,
+    only,
+    seconds: float | None = None,
+) -> None:
+    audit.record(audit.run_entry(params, outcome, products, message, withdrawn, seconds, root, only), root)
+
+
+def _set_modes(layout: audiences.Layout, products: Path, modes: permissions.Modes) -> None:
+    """Before publishing: products and the customer-level report folder get the customer-level modes
+    and group; the aggregate audiences' files are readable as the user's umask allows."""
+    permissions.restrict_tree(products, modes)
+    if not layout.work_published:
+        shutil.rmtree(layout.work, ignore_errors=True)
+    elif layout.work == layout.root:
+        permissions.restrict_tree(layout.root, modes)
+        return
+    else:
+        permissions.restrict_tree(layout.work, modes)
+    permissions.open_tree(layout.root, skip={layout.work})
 
 
 # ------------------------------------------------------------------------------------ index pages
@@ -725,24 +852,34 @@ def _page(title: str, body: str, language: str = "en") -> str:
     )
 
 
-def write_period_index(report: Path, products: Path, run_facts: dict) -> Path:
-    """The period's landing page when the report stage did not run: links to every stage page and
-    the data-quality accounting."""
+def write_period_index(
+    report: Path, products: Path, run_facts: dict, stage_prefix: str | None = "", depth: int = 0
+) -> Path:
+    """The period's landing page when the report stage did not run: the stages (linked to their pages
+    under ``stage_prefix``; not linked when None) and the data-quality accounting. ``depth``: how many
+    folders the page is below the period's folder."""
     label = f"{run_facts['title']} · {run_facts['period']}"
+
+    def name(stage: dict) -> str:
+        if stage_prefix is None:
+            return html.escape(stage["notebook"])
+        return f"<a href='{html.escape(stage_prefix + stage['html'])}'>{html.escape(stage['notebook'])}</a>"
+
     rows = "".join(
-        f"<tr><td><a href='{html.escape(s['html'])}'>{html.escape(s['notebook'])}</a></td>"
-        f"<td class='num'>{s['seconds']:.1f} s</td></tr>"
-        for s in run_facts["stages"]
+        f"<tr><td>{name(s)}</td><td class='num'>{s['seconds']:.1f} s</td></tr>" for s in run_facts["stages"]
     )
     body = [
         f"<h1>Customer analytics: {html.escape(label)}</h1>",
         f"<p class='muted'>Period {run_facts['period_start']} to {run_facts['period_end']}; "
-        f"built {html.escape(run_facts['finished'])}. <a href='../../index.html'>All reports</a></p>",
+        f"built {html.escape(run_facts['finished'])}. "
+        f"<a href='{'../' * (2 + depth)}index.html'>All reports</a></p>",
         "<h2>Stages</h2><table><tr><th>page</th><th>time</th></tr>" + rows + "</table>",
     ]
     quality_path = products / catalog.file_of("quality")
     if quality_path.is_file():
-        quality = json.loads(quality_path.read_text())
+        from helpers import io
+
+        quality = io.read_json(quality_path)
         lines = [("rows in the source", quality["rows_in"]), ("kept", quality["rows_kept"])]
         lines += [
             (f"rejected: {quality['reason_descriptions'][code]}", n)

@@ -235,3 +235,15 @@ def normalise_customer_id(raw: ir.StringValue) -> ir.StringValue:
     is_token = functools.reduce(operator.or_, [lowered == token for token in MISSING_ID_TOKENS])
     missing = (trimmed.length() <= max(map(len, MISSING_ID_TOKENS))) & is_token
     return ibis.ifelse(missing, ibis.null("string"), unfloated)
+
+
+def normalised_ids(values: list[str]) -> list[str | None]:
+    """Ids given by hand (a suppression list, an erasure request) normalised as ingest and cleaning
+    normalise the source's ids, in order (None for a blank or NA-like one)."""
+    if not values:
+        return []
+    import pandas as pd
+
+    table = ibis.memtable(pd.DataFrame({"id": pd.Series(values, dtype="string")}))
+    frame = table.select(id=normalise_customer_id(table.id)).to_pandas()
+    return [None if pd.isna(v) else str(v) for v in frame["id"]]

@@ -51,8 +51,9 @@ ACCOUNTING_KEYS = (
 
 def ingest_summary(facts: dict[str, dict]) -> pd.DataFrame:
     """One row per ingested source: its file, rows, columns copied, identifier columns left behind,
-    free-text columns scrubbed and the tags placed in them, and the lines of a delimited file that could
-    not be split into its columns (kept as rows without text; cleaning sets them aside)."""
+    free-text columns scrubbed and the tags placed in them, the lines of a delimited file that could
+    not be split into its columns (kept as rows without text; cleaning sets them aside), and the rows of
+    customers erased on request that were left out (a column only when there are any)."""
     rows = []
     for kind, f in facts.items():
         tags = f.get("tags_placed", {})
@@ -66,9 +67,13 @@ def ingest_summary(facts: dict[str, dict]) -> pd.DataFrame:
                 "free text scrubbed": ", ".join(f["free_text_scrubbed"]) or "-",
                 "tags placed": ", ".join(f"{TAGS[t]} {n:,}" for t, n in tags.items() if n) or "-",
                 "lines not readable": f.get("malformed_lines", 0),
+                "rows of erased customers left out": f.get("rows_erased", 0),
             }
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if not frame.empty and not frame["rows of erased customers left out"].any():
+        frame = frame.drop(columns="rows of erased customers left out")  # nobody erased: no column
+    return frame
 
 
 def scrubbed_sample(tables: dict[str, ir.Table], per_source: int = 3) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from helpers.ingest import (
     pseudonymisation_key,
     read_source,
 )
+from helpers.privacy.forget import leave_out_erased
 from helpers.schema import IDENTIFIER_NAME, PROVENANCE_COLUMNS, SCHEMAS, normalise_customer_id
 from helpers.sources.scrub import (
     MIN_IDENTIFIER_LENGTH,
@@ -142,10 +143,13 @@ def ingest_source(
     privacy: PrivacyConfig,
     root: Path | None = None,
     identifiers: ir.Table | None = None,
+    dataset: str | None = None,
 ) -> tuple[ir.Table, dict]:
     """Read and map one source of ``kind``; return its canonical table (text as received, free text
     scrubbed, ids pseudonymised when asked, provenance) and the facts for the page. ``identifiers``: the
-    :func:`identifier_lookup` of the dataset, whose values are scrubbed from free text."""
+    :func:`identifier_lookup` of the dataset, whose values are scrubbed from free text. With ``dataset``,
+    the rows of customers on its erasure list (``python -m helpers forget``) are left out and counted
+    (an events source's anonymous rows of their devices too)."""
     schema = SCHEMAS[kind]
     attributes = getattr(cfg, "attributes", {})
     for attribute, column in attributes.items():
@@ -180,6 +184,9 @@ def ingest_source(
     mapped = entries.mutate(
         source_file=ibis.literal(source.label), source_row=entries.source_row.cast("int64")
     )
+    erased_rows = 0
+    if dataset is not None and "customer_id" in mapped.columns:
+        mapped, erased_rows = leave_out_erased(mapped, dataset, privacy, root)
     free_text = [c for c in schema.with_role("free_text") if c in mapped.columns]
     joined = bool(stage_columns)  # the union of the stage columns is not in the file's order either
     if free_text:
@@ -218,6 +225,7 @@ def ingest_source(
         "identifier_columns_dropped": [c for c in cfg.identifier_columns if c in source.columns],
         "free_text_scrubbed": free_text,
         "ids_pseudonymised": hashed,
+        "rows_erased": erased_rows,  # rows of erased customers, left out (not in rows_read)
         "malformed_lines": len(source.malformed),
         "malformed_line_numbers": source.malformed[:100],
     }
@@ -272,16 +280,21 @@ def tag_counts(table: ir.Table, columns: list[str]) -> dict[str, int]:
 
 
 def ingest_sources(
-    con: ibis.BaseBackend, sources: Sources, privacy: PrivacyConfig, root: Path | None = None
+    con: ibis.BaseBackend,
+    sources: Sources,
+    privacy: PrivacyConfig,
+    root: Path | None = None,
+    dataset: str | None = None,
 ) -> dict[str, tuple[ir.Table, dict]]:
     """Every configured source but transactions, ingested: kind -> (table, facts). The identifier
-    lookup is built only when some source has free text."""
+    lookup is built only when some source has free text. With ``dataset``, erased customers are left
+    out of every source."""
     others = {kind: cfg for kind, cfg in sources.configured().items() if kind != "transactions"}
     has_text = any(
         set(SCHEMAS[kind].with_role("free_text")) & set(cfg.columns.mapped()) for kind, cfg in others.items()
     )
     identifiers = identifier_lookup(con, sources, root) if has_text else None
     return {
-        kind: ingest_source(con, kind, cfg, privacy, root, identifiers)  # type: ignore[arg-type]
+        kind: ingest_source(con, kind, cfg, privacy, root, identifiers, dataset)  # type: ignore[arg-type]
         for kind, cfg in others.items()
     }
