@@ -17,7 +17,7 @@ from helpers import actions, effects, status
 from helpers.config import ActionListConfig, ActionsConfig, StatusConfig
 from helpers.filters import FilterError, apply_filter, check_filter, column_kinds, parse_filter
 
-from conftest import CDNOW, DEMO, DEMO_PERIOD, products, report_folder
+from conftest import CDNOW, DEMO, DEMO_PERIOD, products, report_folder, restricted_folder
 
 # ------------------------------------------------------------------------------------------- filters
 
@@ -389,7 +389,9 @@ def test_the_lists_of_one_period_are_measured_on_the_next_and_shown_on_its_page(
         f"Win-back (1998-05): too few customers to compare ({(~held).sum():,} and {held.sum()} held out"
         in page
     )
-    export = pd.read_csv(report_folder(built_tiny, "1998-06") / "exports" / "action_win_back.csv", dtype=str)
+    export = pd.read_csv(
+        restricted_folder(built_tiny, "1998-06") / "exports" / "action_win_back.csv", dtype=str
+    )
     june_lists = pd.read_parquet(june / "09_actions.parquet")
     assert (export["group"] == "hold out: do not contact").sum() == (june_lists["group"] == "hold out").sum()
 

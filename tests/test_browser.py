@@ -130,8 +130,8 @@ def test_the_stakeholders_page_is_the_report_without_its_customer_lists(
     for anchor in ["Headline-numbers", "Customers-to-act-on", "Exports-and-detailed-pages"]:
         assert re.search(f"id=[\"']{anchor}[\"']", text) and re.search(f"href=[\"']#{anchor}[\"']", text)
     assert result.text.count("This part lists individual customers") == 2  # the lists; exports and pages
-    # the bar (all reports), the 13 sections' contents and the two links to the restricted report
-    assert result.links == 1 + 13 + 2 and "exports/" not in text and "03_rfm.html" not in text
+    # the bar (all reports), the 14 sections' contents and the two links to the restricted report
+    assert result.links == 1 + 14 + 2 and "exports/" not in text and "03_rfm.html" not in text
 
 
 @pytest.mark.parametrize("width", WIDTHS)
