@@ -15,7 +15,7 @@ import pytest
 from helpers import cache, catalog, cleaning, engine, io
 from helpers.config import load_params
 
-from conftest import DATASET, MIRROR, make_project, report_folder, run_on_spark
+from conftest import DATASET, MIRROR, make_project, restricted_folder, run_on_spark
 
 PRODUCTS = ["ingested:transactions", "ingest_facts", "clean:transactions", "rejected:transactions", "quality"]
 
@@ -164,7 +164,7 @@ def test_the_runner_reuses_a_datasets_history_and_never_another_datasets(built_t
     import nbformat
 
     def printed(dataset: str, period: str, stage: str) -> str:
-        path = report_folder(built_tiny, period, dataset) / "notebooks" / f"{stage}.ipynb"
+        path = restricted_folder(built_tiny, period, dataset) / "notebooks" / f"{stage}.ipynb"
         cells = nbformat.read(path, as_version=4).cells
         return "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.outputs)
 

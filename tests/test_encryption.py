@@ -163,6 +163,7 @@ def test_the_catalog_marks_personal_products_for_encryption_as_the_params_say(tm
         "clusters",
         "scores",
         "churn_warning",
+        "actions",
     }
     assert catalog.protection(catalog.PRODUCTS["rfm"], on) == Protection("K_ENV", "privacy.encrypt_products")
     assert not any(catalog.protection(p, params()) for p in catalog.PRODUCTS.values())

@@ -230,7 +230,8 @@ def test_no_plaintext_customer_id_in_any_encrypted_file(built) -> None:
     rows = {f"0{stage}_{kind}.parquet" for stage in (1, 2) for kind in kinds_of_source}
     rows |= {f"02_{kind}_rejected.parquet" for kind in kinds_of_source}
     personal = rows | {"02_quality.json", "03_rfm.parquet", "09_scores.parquet", "09_churn_warning.parquet"}
-    assert len(personal) == 22
+    personal |= {"09_actions.parquet"}  # the action lists: customers and their group
+    assert len(personal) == 23
     kinds = {p.name: encryption.encrypted_kind(p) for p in folder.iterdir()}
     assert {name for name, kind in kinds.items() if kind} == personal
     assert {kinds[n] for n in personal} == {"parquet", "fernet"} and kinds["02_quality.json"] == "fernet"

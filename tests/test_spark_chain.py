@@ -18,7 +18,7 @@ import pytest
 
 from helpers import runner
 
-from conftest import DATASET, make_project, products, report_folder, run_on_spark
+from conftest import DATASET, make_project, products, restricted_folder, run_on_spark
 
 PERIOD = "1998-05"  # built first in built_tiny too, so neither build has an earlier period to compare with
 
@@ -61,8 +61,8 @@ def test_spark_publishes_the_products_duckdb_publishes(built_tiny: Path, built_o
 
 
 def test_spark_exports_the_lists_duckdb_exports(built_tiny: Path, built_on_spark: Path) -> None:
-    duck = report_folder(built_tiny, PERIOD) / "exports"
-    spark = report_folder(built_on_spark, PERIOD) / "exports"
+    duck = restricted_folder(built_tiny, PERIOD) / "exports"
+    spark = restricted_folder(built_on_spark, PERIOD) / "exports"
     names = sorted(p.name for p in duck.glob("*.csv"))
     assert names == sorted(p.name for p in spark.glob("*.csv")) and len(names) > 5
     for name in names:
