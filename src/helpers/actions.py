@@ -118,7 +118,6 @@ def _with_occasion(customer_ids: pd.Series, dates: pd.Series) -> pd.DataFrame:
 
 
 def list_members(
-    name: str,
     spec: ActionListConfig,
     scored: pd.DataFrame,
     churn_statuses: list[str],
@@ -163,7 +162,6 @@ def action_lists(
         if spec is None:
             continue
         members, why = list_members(
-            name,
             spec,
             scored,
             churn_statuses,

@@ -35,8 +35,10 @@ class Expression:
     columns: tuple[str, ...]
 
 
-def parse(text: str) -> Expression:
-    """Parse and check an expression; :class:`ExpressionError` names the first thing not allowed."""
+def parse_tree(text: str, error: type[ValueError], not_parsed: str) -> tuple[ast.expr, dict[str, str]]:
+    """Python's parse of ``text`` (never evaluated) with each backticked name replaced by a placeholder
+    identifier, and placeholder -> name; ``error(not_parsed)`` when it is not an expression, or a
+    backtick is not closed. Shared by computed columns and action-list filters."""
     names: dict[str, str] = {}
 
     def placeholder(match: re.Match) -> str:
@@ -46,11 +48,16 @@ def parse(text: str) -> Expression:
 
     source = BACKTICKED.sub(placeholder, text)
     if "`" in source:
-        raise ExpressionError("a backtick is not closed")
+        raise error("a backtick is not closed")
     try:
-        tree = ast.parse(source.strip(), mode="eval").body
+        return ast.parse(source.strip(), mode="eval").body, names
     except SyntaxError:
-        raise ExpressionError("it is not arithmetic over column names and numbers") from None
+        raise error(not_parsed) from None
+
+
+def parse(text: str) -> Expression:
+    """Parse and check an expression; :class:`ExpressionError` names the first thing not allowed."""
+    tree, names = parse_tree(text, ExpressionError, "it is not arithmetic over column names and numbers")
     found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp):

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import ast
 import operator
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-BACKTICKED = re.compile(r"`([^`]+)`")
+from helpers.expressions import parse_tree
+
 ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
 COMPARISONS = {
     ast.Eq: operator.eq,
@@ -48,22 +48,9 @@ class Filter:
 
 def parse_filter(text: str) -> Filter:
     """Parse and check a filter's grammar; :class:`FilterError` names the first thing not allowed."""
-    names: dict[str, str] = {}
-
-    def placeholder(match: re.Match) -> str:
-        name = f"__col{len(names)}"
-        names[name] = match.group(1)
-        return name
-
-    source = BACKTICKED.sub(placeholder, text)
-    if "`" in source:
-        raise FilterError("a backtick is not closed")
-    try:
-        tree = ast.parse(source.strip(), mode="eval").body
-    except SyntaxError:
-        raise FilterError(
-            "it is not a condition on the customers' columns (see the grammar in the README)"
-        ) from None
+    tree, names = parse_tree(
+        text, FilterError, "it is not a condition on the customers' columns (see the grammar in the README)"
+    )
     columns: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.BoolOp | ast.Compare | ast.Tuple | ast.List | ast.expr_context):
