@@ -114,17 +114,68 @@ PRODUCTS: dict[str, Product] = {
         Product(
             "engagement",
             "04_engagement.parquet",
-            "per customer: sessions, views, searches, carts, channels",
+            "per customer (and potential customer): sessions, active days, views, searches, carts, last "
+            "seen, channel shares, top category, browse-to-buy ratio",
             True,
         ),
         Product(
-            "funnel", "04_funnel.parquet", "browse-to-buy funnel: sessions and customers reaching each step"
+            "funnel",
+            "04_funnel.parquet",
+            "browse-to-buy funnel: sessions and customers reaching each step, conversion and drop-off, "
+            "overall and by channel, segment and new/returning",
         ),
         Product(
-            "pipeline", "04_pipeline.parquet", "sales pipeline: leads entering each stage, conversion, time"
+            "search_terms", "04_search.parquet", "search terms: searches, sessions, conversion to purchase"
+        ),
+        Product("activity", "04_activity.parquet", "sessions and events by weekday and hour of the day"),
+        Product("page_heat", "04_pages.parquet", "the most visited pages and products with their conversion"),
+        Product(
+            "channel_mix", "04_channels.parquet", "visits, buyers and purchases by channel (web, app, store)"
+        ),
+        Product(
+            "pipeline",
+            "04_pipeline.parquet",
+            "sales pipeline per stage: leads entering, conversion to the next, median days in stage, "
+            "weighted open value",
+        ),
+        Product(
+            "pipeline_groups",
+            "04_pipeline_groups.parquet",
+            "sales pipeline by lead source, campaign and month of creation: leads, won, win rate",
+        ),
+        Product(
+            "behaviour_facts",
+            "04_behaviour.json",
+            "the behaviour stage's figures for the page: sessions, the largest funnel drop, the pipeline's "
+            "bottleneck, what was measured and what the dataset lacks",
         ),
         Product(
             "voice", "05_voice.parquet", "per customer: contacts, latest satisfaction score, complaints", True
+        ),
+        Product(
+            "contacts", "05_contacts.parquet", "contacts by channel and direction: counts, response times"
+        ),
+        Product(
+            "satisfaction",
+            "05_satisfaction.parquet",
+            "NPS, CSAT and stars with counts and intervals: overall, by segment, by channel, by period",
+        ),
+        Product(
+            "complaints",
+            "05_complaints.parquet",
+            "complaints by category: count, open, resolved, median days to resolve, repeat complainers",
+        ),
+        Product(
+            "voice_value",
+            "05_voice_value.parquet",
+            "churn of customers with an unresolved complaint vs none, detractors vs promoters: counts, "
+            "rates, test",
+        ),
+        Product(
+            "voice_facts",
+            "05_voice.json",
+            "the voice stage's figures for the page: the complaint classifier and its accuracy, the tests' "
+            "verdicts, what the dataset lacks",
         ),
         Product("basket_rules", "06_rules.parquet", "association rules between products and categories"),
         Product(
@@ -251,22 +302,32 @@ STAGES: list[Stage] = [
         writes=("rfm", "rfm_cut_points", "segments"),
         earlier=("rfm_cut_points?",),
     ),
-    # 04-06 have no notebook yet: their reads are the clean sources they will need.
+    # 04 and 05 write what their sources allow (the funnel needs events, the pipeline leads).
     Stage(
         "04",
         "behaviour",
         "Behaviour and sales funnel",
         needs=("events", "leads"),
-        reads=("rfm?", "clean:events?", "clean:leads?"),
-        writes=("engagement", "funnel", "pipeline"),
+        reads=("rfm?", "clean:transactions", "clean:events?", "clean:leads?"),
+        writes=(
+            "engagement?",
+            "funnel?",
+            "search_terms?",
+            "activity?",
+            "page_heat?",
+            "channel_mix?",
+            "pipeline?",
+            "pipeline_groups?",
+            "behaviour_facts",
+        ),
     ),
     Stage(
         "05",
         "voice",
         "Voice of the customer",
         needs=("interactions", "feedback"),
-        reads=("rfm?", "clean:interactions?", "clean:feedback?"),
-        writes=("voice",),
+        reads=("rfm?", "clean:transactions", "clean:interactions?", "clean:feedback?"),
+        writes=("voice", "contacts?", "satisfaction?", "complaints?", "voice_value?", "voice_facts"),
     ),
     Stage(
         "06",

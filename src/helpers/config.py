@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from helpers import paths
-from helpers.schema import DEFAULT_LEAD_STAGES, SCALES, SCHEMAS
+from helpers.schema import DEFAULT_LEAD_STAGES, EVENT_TYPES, SCALES, SCHEMAS
 
 # A period label names a folder: letters, digits, '.', '_' and '-' (e.g. 1998-06, 2024-Q1, 2024-W05).
 PERIOD_LABEL = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,39}$")
@@ -974,6 +974,48 @@ class ClusteringConfig(StrictModel):
         return self
 
 
+class BehaviourConfig(StrictModel):
+    """Stage 04: sessions, the browse-to-buy funnel, search, heat maps and the sales pipeline."""
+
+    session_gap_minutes: float = Field(default=30.0, gt=0)  # a longer pause starts a new session
+    # The browse-to-buy steps in order (event types); a session reaches a step when it has its event.
+    funnel_steps: list[str] = Field(
+        default_factory=lambda: ["product_view", "add_to_cart", "checkout", "purchase"]
+    )
+    top_n: int = Field(default=20, ge=1)  # rows of the search-term and page tables
+    min_searches: int = Field(default=20, ge=1)  # a term searched less often is never called low-converting
+    # Voice and value (05): a customer churned when they placed no order in this many days after the
+    # cut (the as-of date minus this window), so every customer compared had the same time to come back.
+    churn_window_days: int = Field(default=180, ge=7)
+
+    @field_validator("funnel_steps")
+    @classmethod
+    def _known_steps(cls, steps: list[str]) -> list[str]:
+        unknown = [step for step in steps if step not in EVENT_TYPES]
+        if unknown:
+            raise ValueError(
+                f"funnel_steps names {unknown}, which are not event types ({', '.join(EVENT_TYPES)})"
+            )
+        if len(steps) < 2 or len(set(steps)) != len(steps):
+            raise ValueError("funnel_steps must list at least two event types, each once")
+        return steps
+
+
+class VoiceConfig(StrictModel):
+    """Stage 05: contacts, satisfaction (NPS, CSAT, stars), complaints and their link to churn."""
+
+    # Complaints without a category: a TF-IDF model (character n-grams) trained on the labelled ones
+    # when there are at least this many, else the keyword rules below.
+    min_labelled_complaints: int = Field(default=100, ge=10)
+    classifier_test_share: float = Field(
+        default=0.2, gt=0, lt=1
+    )  # labelled rows held out to measure accuracy
+    # category: words or phrases; a complaint containing one (case-insensitive) gets the category, the
+    # first category listed wins. Used when too few complaints carry a category.
+    complaint_keywords: dict[str, list[str]] = Field(default_factory=dict)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)  # of the NPS intervals and the churn tests
+
+
 # ------------------------------------------------------------------------------------ the whole
 
 LATEST = "latest"  # compare_with: the latest earlier period of the same dataset that has been built
@@ -1014,6 +1056,8 @@ class Params(StrictModel):
     cleaning: CleaningConfig = CleaningConfig()
     rfm: RfmConfig = RfmConfig()
     clustering: ClusteringConfig = ClusteringConfig()
+    behaviour: BehaviourConfig = BehaviourConfig()
+    voice: VoiceConfig = VoiceConfig()
     clv: ClvConfig = ClvConfig()
     scoring: ScoringConfig = ScoringConfig()
     status: StatusConfig = StatusConfig()
