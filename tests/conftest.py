@@ -170,6 +170,31 @@ def built_tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+PLANTED_CUSTOMERS, PLANTED_SEED = 6000, 20240101  # the bundled seed; enough customers to measure effects
+
+
+@pytest.fixture(scope="session")
+def demo_planted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo shop at 6,000 customers (the bundled data's seed, ids as the files hold them), its default
+    period built by the runner: the tests that recover the generator's planted effects read its products
+    and run the stage helpers on its clean sources."""
+    import os
+
+    from helpers import runner, synth_shop
+
+    root = make_project(tmp_path_factory.mktemp("planted") / "project", periods=())
+    shop = synth_shop.generate(PLANTED_CUSTOMERS, PLANTED_SEED)
+    synth_shop.write(shop, root / "data" / "raw" / DEMO, PLANTED_CUSTOMERS, PLANTED_SEED)
+    synth_shop.write_params(root / "params" / DEMO, f"data/raw/{DEMO}")
+    os.environ["CA_PROJECT_ROOT"] = str(root)
+    try:
+        result = runner.run_period(DEMO, DEMO_PERIOD, root=root, log=lambda _: None)
+    finally:
+        del os.environ["CA_PROJECT_ROOT"]
+    assert result.ok, result.message
+    return root
+
+
 @pytest.fixture
 def con():
     return engine.connect()
