@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -106,7 +107,10 @@ def run(root: Path) -> dict:
         table, facts = ingested["events"]
         io.write_table(table, out / catalog.file_of("ingested:events"))
         steps["events_ingest"] = {"seconds": round(time.perf_counter() - t0, 2), "peak_gb": memory.mark()}
-        del con
+        # 02 runs in a kernel whose namespace was cleared: nothing of 01's connection may stay alive
+        # (its buffer pool would count in 02's peak).
+        del con, orders, ingested, table
+        gc.collect()
         t0 = time.perf_counter()
         con = engine.connect(params.engine)  # 02 runs in a fresh connection, as the notebooks do
         others = {"events": io.read_table(con, out / catalog.file_of("ingested:events"))}
