@@ -954,6 +954,12 @@ TEXT: dict[str, tuple[str, str]] = {
         "前 20% 贡献了 {share20}。",
     ),
     "contribution_none": ("Nobody ordered in this period.", "本期没有客户下单。"),
+    "contribution_few": (
+        "The period's revenue ({revenue}) came from {buyers} customers who ordered: too few to show the "
+        "share of the best of them without telling single customers' spend.",
+        "本期收入（{revenue}）来自 {buyers} "
+        "位下单客户：人数太少，展示其中最好客户的占比会暴露单个客户的消费。",
+    ),
     "contribution_title": ("Share of revenue by share of customers", "客户占比与收入占比"),
     "contribution_x": ("customers who ordered, best first (%)", "下单客户，从高到低（%）"),
     "contribution_y": ("share of the period's revenue (%)", "本期收入占比（%）"),

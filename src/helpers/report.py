@@ -816,10 +816,14 @@ def contribution_text(top: pd.DataFrame, revenue: float, buyers: int, params: Pa
     if not buyers:
         return labels.t("contribution_none", language)
     shares = dict(zip(top["top"], top["share_of_revenue"]))
+    money = formats.money(revenue, params.currency, language)
+    if any(formats.is_missing(share) for share in shares.values()):
+        # A top group smaller than privacy.min_group_size would tell single customers' spend.
+        return labels.t("contribution_few", language, revenue=money, buyers=formats.count(buyers))
     return labels.t(
         "contribution_intro",
         language,
-        revenue=formats.money(revenue, params.currency, language),
+        revenue=money,
         top1=formats.share(trends.TOP_SHARES[0], 0),
         buyers=formats.count(buyers),
         share1=formats.share(shares[0.01]),
