@@ -954,6 +954,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "前 20% 贡献了 {share20}。",
     ),
     "contribution_none": ("Nobody ordered in this period.", "本期没有客户下单。"),
+    "retention_notice": (
+        "The customer-level data of this period (its lists, exports and detailed pages) was removed on "
+        "{date} under the data-retention setting; the figures on this page stay.",
+        "按数据保留设置，本期的客户级数据（名单、导出文件和详细页面）已于 {date} 删除；本页的数字保留。",
+    ),
     "contribution_few": (
         "The period's revenue ({revenue}) came from {buyers} customers who ordered: too few to show the "
         "share of the best of them without telling single customers' spend.",
