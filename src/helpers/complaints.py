@@ -66,7 +66,9 @@ def _model(seed: int):
     )
 
 
-def held_out_accuracy(texts: pd.Series, labels: pd.Series, test_share: float, seed: int) -> tuple[int, int, float]:
+def held_out_accuracy(
+    texts: pd.Series, labels: pd.Series, test_share: float, seed: int
+) -> tuple[int, int, float]:
     """Train on a seeded share of the labelled complaints, measure on the rest: (train rows, test rows,
     accuracy). The split keeps each category's share when every category has two or more rows."""
     from sklearn.model_selection import train_test_split

@@ -33,7 +33,9 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from helpers.schema import INTERACTION_CHANNELS, SCALES
+from helpers import formats, labels
+from helpers.complaints import KEYWORDS, MODEL, UNCATEGORISED
+from helpers.schema import INTERACTION_CHANNELS
 
 NPS, CSAT, STARS = "nps_0_10", "csat_1_5", "stars_1_5"
 PROMOTER_FROM, DETRACTOR_UP_TO = 9, 6  # NPS: 9-10 promoters, 0-6 detractors, 7-8 passives
@@ -54,7 +56,13 @@ COMPARISONS = (
 )
 # The views of the satisfaction table: all answers of the period, of the last 12 months, by segment,
 # by channel (12 months) and by month (the whole history up to as_of).
-PERIOD_VIEW, YEAR_VIEW, SEGMENT_VIEW, CHANNEL_VIEW, MONTH_VIEW = "period", "12 months", "segment", "channel", "month"
+PERIOD_VIEW, YEAR_VIEW, SEGMENT_VIEW, CHANNEL_VIEW, MONTH_VIEW = (
+    "period",
+    "12 months",
+    "segment",
+    "channel",
+    "month",
+)
 
 
 # ------------------------------------------------------------------------------------- windows
@@ -168,18 +176,24 @@ def complaint_rows(feedback: ir.Table, as_of: dt.date, with_text: bool = True) -
 
 
 def complaint_table(
-    complaints: pd.DataFrame, period_start: dt.date, as_of: dt.date, categories: pd.Series
+    complaints: pd.DataFrame,
+    period_start: dt.date,
+    as_of: dt.date,
+    categories: pd.Series,
+    category_sources: pd.Series,
 ) -> pd.DataFrame:
     """Complaints by category, for the period and the last 12 months (``window``), with an ``all`` row
     each: complaints, customers, open and resolved at ``as_of`` (``unknown_state`` where the source
     gives no state), median days to resolve, repeat complainers (customers with two or more complaints of
     the window, of the category), and how many were categorised by the classifier (``classified``)."""
     start, year, _ = windows(period_start, as_of)
-    frame = complaints.assign(category=categories.to_numpy())
+    frame = complaints.assign(category=categories.to_numpy(), source=category_sources.to_numpy())
     rows = []
     for window, since in (("period", start), ("12 months", year)):
         part = frame[frame["feedback_ts"] >= since]
-        groups = [("all", part)] + [(name, part[part["category"] == name]) for name in sorted(part["category"].unique())]
+        groups = [("all", part)] + [
+            (name, part[part["category"] == name]) for name in sorted(part["category"].unique())
+        ]
         for category, group in groups:
             per_customer = group["customer_id"].value_counts()
             state = group["resolved"]
@@ -196,7 +210,7 @@ def complaint_table(
                     if group["days_to_resolve"].notna().any()
                     else float("nan"),
                     "repeat_complainers": int((per_customer >= 2).sum()),
-                    "classified": int(group.get("category_source", pd.Series(dtype=str)).isin(["model", "keywords"]).sum()),
+                    "classified": int(group["source"].isin([MODEL, KEYWORDS]).sum()),
                 }
             )
     return pd.DataFrame(rows)
@@ -239,9 +253,7 @@ def latest_answers(feedback: ir.Table, scale: str, before: dt.datetime) -> ir.Ta
     return ranked.filter(ranked["rank"] == 0).drop("rank")
 
 
-def customer_features(
-    contacts: ir.Table | None, feedback: ir.Table | None, as_of: dt.date
-) -> ir.Table:
+def customer_features(contacts: ir.Table | None, feedback: ir.Table | None, as_of: dt.date) -> ir.Table:
     """The per-customer voice product: every customer with a contact or feedback up to ``as_of``, the
     contact figures (:func:`customer_contacts`) and the feedback figures (:func:`customer_feedback`),
     counts 0 where a customer has none, sorted by customer."""
@@ -292,7 +304,7 @@ def nps_figures(promoters: int, passives: int, detractors: int, confidence: floa
 def score_summary(counts: pd.DataFrame, keys: list[str], confidence: float) -> pd.DataFrame:
     """From answer counts (``keys``, ``scale``, ``score``, ``answers``) one row per ``keys`` and scale:
     answers, and for NPS promoters, passives, detractors, NPS with its interval; for CSAT and stars the
-    satisfied answers (4-5), their share in % and the mean score."""
+    satisfied answers (4-5), their share (0-1) and the mean score."""
     rows = []
     for values, group in counts.groupby([*keys, "scale"], sort=True, dropna=False):
         *key_values, scale = values
@@ -301,11 +313,13 @@ def score_summary(counts: pd.DataFrame, keys: list[str], confidence: float) -> p
         if scale == NPS:
             promoters = int(answers[score >= PROMOTER_FROM].sum())
             detractors = int(answers[score <= DETRACTOR_UP_TO].sum())
-            row.update(promoters=promoters, passives=row["answers"] - promoters - detractors, detractors=detractors)
+            row.update(
+                promoters=promoters, passives=row["answers"] - promoters - detractors, detractors=detractors
+            )
             row.update(nps_figures(promoters, row["passives"], detractors, confidence))
         else:
             satisfied = int(answers[score >= SATISFIED_FROM].sum())
-            row.update(satisfied=satisfied, satisfied_share=100 * satisfied / row["answers"])
+            row.update(satisfied=satisfied, satisfied_share=satisfied / row["answers"])
         row["mean_score"] = float((score * answers).sum() / answers.sum())
         rows.append(row)
     return pd.DataFrame(rows).reindex(columns=[*keys, "scale", *SCORE_COLUMNS])
@@ -315,8 +329,11 @@ def main_channel(transactions: ir.Table, as_of: dt.date) -> ir.Table:
     """Each customer's main order channel up to ``as_of``: the channel of most of their orders (ties:
     the first by name). Needs the transactions' ``channel``."""
     end = windows(as_of, as_of)[2]
-    t = transactions.filter((transactions.order_ts < end) & ~transactions.is_return & transactions.channel.notnull())
-    per = t.group_by(["customer_id", "channel"]).agg(rows=t.count())
+    t = transactions.filter(
+        (transactions.order_ts < end) & ~transactions.is_return & transactions.channel.notnull()
+    )
+    orders = t.order_id.nunique() if "order_id" in t.columns else t.count()  # lines of one order count once
+    per = t.group_by(["customer_id", "channel"]).agg(rows=orders)
     ranked = per.mutate(
         rank=ibis.row_number().over(group_by="customer_id", order_by=[ibis.desc("rows"), ibis.asc("channel")])
     )
@@ -404,9 +421,13 @@ def churn_groups(
     c = feedback.filter((feedback.kind == "complaint") & (feedback.feedback_ts < cut))
     c = c.mutate(resolved=resolved_at(c, end))
     first = c.mutate(
-        rank=ibis.row_number().over(group_by="customer_id", order_by=[ibis.asc("feedback_ts"), ibis.desc("resolved")])
+        rank=ibis.row_number().over(
+            group_by="customer_id", order_by=[ibis.asc("feedback_ts"), ibis.desc("resolved")]
+        )
     )
-    first = first.filter(first["rank"] == 0).select("customer_id", first_resolved=first.resolved, has_complaint=ibis.literal(True))
+    first = first.filter(first["rank"] == 0).select(
+        "customer_id", first_resolved=first.resolved, has_complaint=ibis.literal(True)
+    )
     table = buyers.left_join(first, "customer_id").drop("customer_id_right")
     complaint_group = ibis.cases(
         (table.has_complaint.isnull(), NO_COMPLAINT),
@@ -419,7 +440,9 @@ def churn_groups(
         latest = latest_answers(feedback, NPS, cut).select("customer_id", "score")
         scored = buyers.inner_join(latest, "customer_id")
         score_group = ibis.cases(
-            (scored.score >= PROMOTER_FROM, PROMOTERS), (scored.score <= DETRACTOR_UP_TO, DETRACTORS), else_=PASSIVES
+            (scored.score >= PROMOTER_FROM, PROMOTERS),
+            (scored.score <= DETRACTOR_UP_TO, DETRACTORS),
+            else_=PASSIVES,
         )
         frames.append(_group_counts(scored, score_group, "score_group"))
     return pd.concat(frames, ignore_index=True).sort_values(["grouping", "group"]).reset_index(drop=True)
@@ -433,7 +456,7 @@ def _group_counts(table: ir.Table, group: ir.StringValue, grouping: str) -> pd.D
 
 def voice_value(groups: pd.DataFrame, confidence: float) -> pd.DataFrame:
     """The churn comparisons (:data:`COMPARISONS`) from :func:`churn_groups`' counts: per comparison the
-    two groups' customers, churned customers and churn rate (%), the ratio and difference (points) of
+    two groups' customers, churned customers and churn rate (0-1), the ratio and difference (points) of
     the rates, the test's p-value and name, and whether the difference is significant at
     ``confidence``; a group without customers leaves the test empty."""
     rows = []
@@ -443,8 +466,8 @@ def voice_value(groups: pd.DataFrame, confidence: float) -> pd.DataFrame:
             continue
         n_a, x_a = (int(part.at[a, "customers"]), int(part.at[a, "churned"])) if a in part.index else (0, 0)
         n_b, x_b = (int(part.at[b, "customers"]), int(part.at[b, "churned"])) if b in part.index else (0, 0)
-        rate_a = 100 * x_a / n_a if n_a else math.nan
-        rate_b = 100 * x_b / n_b if n_b else math.nan
+        rate_a = x_a / n_a if n_a else math.nan
+        rate_b = x_b / n_b if n_b else math.nan
         p_value, test, significant = math.nan, "", None
         if n_a and n_b and 0 < x_a + x_b < n_a + n_b:
             p_value, test = proportion_test(x_a, n_a, x_b, n_b)
@@ -463,10 +486,241 @@ def voice_value(groups: pd.DataFrame, confidence: float) -> pd.DataFrame:
                 "churned_b": x_b,
                 "churn_rate_b": rate_b,
                 "ratio": rate_a / rate_b if n_a and n_b and rate_b > 0 else math.nan,
-                "difference_points": rate_a - rate_b if n_a and n_b else math.nan,
+                "difference_points": 100 * (rate_a - rate_b) if n_a and n_b else math.nan,
                 "p_value": p_value,
                 "test": test,
                 "significant": significant,
             }
         )
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------- the facts
+
+
+def facts(
+    has_contacts: bool,
+    has_feedback: bool,
+    has_scores: bool,
+    classification: dict | None,
+    unlabelled: int,
+    as_of: dt.date,
+    window_days: int,
+    confidence: float,
+    has_durations: bool,
+) -> dict:
+    """The stage's figures for the page (``05_voice.json``): which sources it had, the complaint
+    classification, the churn window and its cut, the confidence and the interval's minimum answers."""
+    return {
+        "contacts": has_contacts,
+        "feedback": has_feedback,
+        "scores": has_scores,
+        "durations": has_durations,
+        "response_times": False,  # the contacts schema has no response time; durations are given instead
+        "classification": {**(classification or {}), "without_category": unlabelled},
+        "as_of": as_of,
+        "churn_window_days": window_days,
+        "churn_cut": churn_cut(as_of, window_days).date(),
+        "confidence": confidence,
+        "min_interval_answers": MIN_INTERVAL_ANSWERS,
+    }
+
+
+# ------------------------------------------------------------------------------------- the page
+
+
+def _signed(value: float) -> str:
+    return formats.MISSING if formats.is_missing(value) else f"{value:+.1f}"
+
+
+def _p_value(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+def _row(satisfaction: pd.DataFrame, view: str, scale: str) -> pd.Series | None:
+    rows = satisfaction[(satisfaction["view"] == view) & (satisfaction["scale"] == scale)]
+    return None if rows.empty else rows.iloc[0]
+
+
+def nps_sentence(satisfaction: pd.DataFrame, end: dt.date, language: str) -> str:
+    """The NPS of the last 12 months' answers with its counts and interval, or why there is no interval,
+    or that nobody answered."""
+    row = _row(satisfaction, YEAR_VIEW, NPS)
+    when = {"end": formats.date(end, language)}
+    if row is None:
+        return labels.t("voice_nps_none", language, **when)
+    values = {
+        **when,
+        "nps": _signed(row["nps"]),
+        "answers": formats.count(row["answers"]),
+        "promoters": formats.count(row["promoters"]),
+        "passives": formats.count(row["passives"]),
+        "detractors": formats.count(row["detractors"]),
+    }
+    if formats.is_missing(row["nps_low"]):
+        return labels.t("voice_nps_no_interval", language, minimum=MIN_INTERVAL_ANSWERS, **values)
+    return labels.t(
+        "voice_nps", language, low=_signed(row["nps_low"]), high=_signed(row["nps_high"]), **values
+    )
+
+
+def satisfied_sentences(satisfaction: pd.DataFrame, language: str) -> list[str]:
+    """For CSAT and stars, the share of the last 12 months' answers that gave 4 or 5, when there are any."""
+    out = []
+    for scale in (CSAT, STARS):
+        row = _row(satisfaction, YEAR_VIEW, scale)
+        if row is not None:
+            out.append(
+                labels.t(
+                    f"voice_satisfied_{scale}",
+                    language,
+                    share=formats.share(row["satisfied_share"]),
+                    answers=formats.count(row["answers"]),
+                    mean=formats.number(row["mean_score"], 2),
+                )
+            )
+    return out
+
+
+def nps_trend(satisfaction: pd.DataFrame, min_customers: int) -> pd.DataFrame:
+    """NPS by month for the chart (``month``, ``nps``, ``nps_low``, ``nps_high``), without the months whose
+    answering customers are fewer than ``min_customers`` (privacy)."""
+    rows = satisfaction[(satisfaction["view"] == MONTH_VIEW) & (satisfaction["scale"] == NPS)]
+    rows = rows[rows["customers"] >= min_customers]
+    return rows.rename(columns={"group": "month"})[["month", "nps", "nps_low", "nps_high"]].reset_index(
+        drop=True
+    )
+
+
+def nps_by_segment(satisfaction: pd.DataFrame, segment_order: list[str]) -> pd.DataFrame:
+    """NPS by RFM segment (last 12 months) in the segment table's order, for the page."""
+    rows = satisfaction[(satisfaction["view"] == SEGMENT_VIEW) & (satisfaction["scale"] == NPS)]
+    rank = {name: i for i, name in enumerate(segment_order)}
+    rows = rows.assign(order=rows["group"].map(rank).fillna(len(rank))).sort_values(["order", "group"])
+    table = rows.rename(columns={"group": "segment"})
+    columns = ["segment", "customers", "answers", "promoters", "detractors", "nps", "nps_low", "nps_high"]
+    return table[columns].reset_index(drop=True)
+
+
+def complaints_for_page(complaints: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The last 12 months' complaints by category (all complaints first), for the page."""
+    rows = complaints[complaints["window"] == "12 months"].copy()
+    rows["order"] = (rows["category"] != "all").astype(int)
+    rows = rows.sort_values(["order", "complaints", "category"], ascending=[True, False, True])
+    rows["category"] = rows["category"].map(
+        lambda name: (
+            labels.t("voice_all_complaints", language)
+            if name == "all"
+            else labels.t("voice_uncategorised", language)
+            if name == UNCATEGORISED
+            else name
+        )
+    )
+    columns = ["category", "complaints", "customers", "open", "resolved", "median_days_to_resolve"]
+    return rows[[*columns, "repeat_complainers"]].reset_index(drop=True)
+
+
+def classification_sentence(voice_facts: dict, language: str) -> str | None:
+    """How the complaints without a category were categorised (None when every one had a category)."""
+    info = voice_facts.get("classification") or {}
+    todo = info.get("without_category", 0)
+    if not todo:
+        return None
+    if info.get("method") == MODEL:
+        return labels.t(
+            "voice_classified_model",
+            language,
+            count=formats.count(todo),
+            labelled=formats.count(info["labelled"]),
+            accuracy=formats.share(info["accuracy"]),
+            test=formats.count(info["test_rows"]),
+        )
+    if info.get("method") == KEYWORDS:
+        return labels.t(
+            "voice_classified_keywords",
+            language,
+            count=formats.count(todo),
+            found=formats.count(info["classified"]),
+        )
+    return labels.t("voice_classified_none", language, count=formats.count(todo))
+
+
+def churn_table(value: pd.DataFrame, language: str) -> pd.DataFrame:
+    """Each group of the comparisons once (``group`` in words, customers, churned, churn rate)."""
+    rows = {}
+    for record in value.itertuples(index=False):
+        for side in ("a", "b"):
+            name = getattr(record, f"group_{side}")
+            rows.setdefault(
+                name,
+                {
+                    "group": labels.t(f"voice_group_{name.replace(' ', '_')}", language),
+                    "customers": getattr(record, f"customers_{side}"),
+                    "churned": getattr(record, f"churned_{side}"),
+                    "churn_rate": getattr(record, f"churn_rate_{side}"),
+                },
+            )
+    return pd.DataFrame(list(rows.values()), columns=["group", "customers", "churned", "churn_rate"])
+
+
+def churn_sentences(value: pd.DataFrame, confidence: float, min_customers: int, language: str) -> list[str]:
+    """One sentence per comparison: the two churn rates, their ratio and whether the difference is
+    significant at ``confidence``; or why the two groups are not compared (a group without customers, or
+    smaller than ``min_customers``, whose rate the page does not show)."""
+    out = []
+    for row in value.itertuples(index=False):
+        names = {
+            side: labels.t(f"voice_group_{getattr(row, f'group_{side}').replace(' ', '_')}", language)
+            for side in ("a", "b")
+        }
+        if not row.customers_a or not row.customers_b:
+            out.append(labels.t("voice_churn_empty", language, group_a=names["a"], group_b=names["b"]))
+            continue
+        if min(row.customers_a, row.customers_b) < min_customers:
+            out.append(
+                labels.t(
+                    "voice_churn_small",
+                    language,
+                    group_a=names["a"],
+                    group_b=names["b"],
+                    minimum=min_customers,
+                )
+            )
+            continue
+        verdict = "voice_churn_significant" if row.significant else "voice_churn_not_significant"
+        out.append(
+            labels.t(
+                "voice_churn",
+                language,
+                group_a=names["a"],
+                rate_a=formats.share(row.churn_rate_a),
+                churned_a=formats.count(row.churned_a),
+                customers_a=formats.count(row.customers_a),
+                group_b=names["b"],
+                rate_b=formats.share(row.churn_rate_b),
+                churned_b=formats.count(row.churned_b),
+                customers_b=formats.count(row.customers_b),
+                ratio=formats.MISSING if formats.is_missing(row.ratio) else f"{row.ratio:.2f}",
+            )
+            + labels.t(verdict, language, confidence=formats.share(confidence, 0), p=_p_value(row.p_value))
+        )
+    return out
+
+
+def contacts_sentence(contacts: pd.DataFrame, end: dt.date, language: str) -> str:
+    """The last 12 months' contacts in one sentence (inbound and outbound where the source says)."""
+    if contacts is None or contacts["contacts_12m"].sum() == 0:
+        return labels.t("voice_contacts_none", language, end=formats.date(end, language))
+    by_direction = contacts.groupby("direction")["contacts_12m"].sum()
+    return labels.t(
+        "voice_contacts",
+        language,
+        contacts=formats.count(contacts["contacts_12m"].sum()),
+        end=formats.date(end, language),
+        inbound=formats.count(by_direction.get("inbound", 0)),
+        outbound=formats.count(by_direction.get("outbound", 0)),
+    ) + (
+        labels.t("voice_contacts_unknown", language, count=formats.count(by_direction["unknown"]))
+        if by_direction.get("unknown", 0)
+        else ""
+    )
