@@ -253,8 +253,9 @@ def latest_answers(feedback: ir.Table, scale: str, before: dt.datetime) -> ir.Ta
     return ranked.filter(ranked["rank"] == 0).drop("rank")
 
 
-def customer_features(contacts: ir.Table | None, feedback: ir.Table | None, as_of: dt.date) -> ir.Table:
-    """The per-customer voice product: every customer with a contact or feedback up to ``as_of``, the
+def customer_features(contacts: ir.Table | None, feedback: ir.Table | None) -> ir.Table:
+    """The per-customer voice product: every customer with a contact or feedback (up to the ``as_of`` the
+    two parts were computed for), the
     contact figures (:func:`customer_contacts`) and the feedback figures (:func:`customer_feedback`),
     counts 0 where a customer has none, sorted by customer."""
     parts = [p for p in (contacts, feedback) if p is not None]
