@@ -601,9 +601,9 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "voice_nps": (
         "NPS of the last 12 months (to {end}): {nps} from {answers} answers ({promoters} promoters, "
-        "{passives} passives, {detractors} detractors); its interval runs from {low} to {high}.",
+        "{passives} passives, {detractors} detractors); its {confidence} interval runs from {low} to {high}.",
         "近 12 个月（截至{end}）的 NPS：{nps}，共 {answers} 个回答（推荐者 {promoters}、中立者 {passives}、"
-        "贬损者 {detractors}）；其区间为 {low} 至 {high}。",
+        "贬损者 {detractors}）；其 {confidence} 置信区间为 {low} 至 {high}。",
     ),
     "voice_nps_no_interval": (
         "NPS of the last 12 months (to {end}): {nps} from {answers} answers ({promoters} promoters, "

@@ -543,7 +543,7 @@ def _row(satisfaction: pd.DataFrame, view: str, scale: str) -> pd.Series | None:
     return None if rows.empty else rows.iloc[0]
 
 
-def nps_sentence(satisfaction: pd.DataFrame, end: dt.date, language: str) -> str:
+def nps_sentence(satisfaction: pd.DataFrame, end: dt.date, confidence: float, language: str) -> str:
     """The NPS of the last 12 months' answers with its counts and interval, or why there is no interval,
     or that nobody answered."""
     row = _row(satisfaction, YEAR_VIEW, NPS)
@@ -560,9 +560,9 @@ def nps_sentence(satisfaction: pd.DataFrame, end: dt.date, language: str) -> str
     }
     if formats.is_missing(row["nps_low"]):
         return labels.t("voice_nps_no_interval", language, minimum=MIN_INTERVAL_ANSWERS, **values)
-    return labels.t(
-        "voice_nps", language, low=_signed(row["nps_low"]), high=_signed(row["nps_high"]), **values
-    )
+    low, high = _signed(row["nps_low"]), _signed(row["nps_high"])
+    level = formats.share(confidence, 0)
+    return labels.t("voice_nps", language, low=low, high=high, confidence=level, **values)
 
 
 def satisfied_sentences(satisfaction: pd.DataFrame, language: str) -> list[str]:
