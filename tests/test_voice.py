@@ -264,13 +264,14 @@ def test_voice_value_rates_ratio_and_verdicts() -> None:
     assert math.isnan(score["ratio"])  # promoters never churned: no ratio
     sentences = voice.churn_sentences(value.reset_index(), 0.95, 1, "en")
     assert sentences[0] == (
-        "Customers with an unresolved complaint: 60.0% churned (30 of 50); Customers whose complaint was "
-        "resolved: 30.0% (15 of 50), 2.00 times as many. The difference is significant at 95% confidence "
+        "Customers with an unresolved complaint: 60.0% churned (30 of 50), 2.00 times the rate of customers "
+        "whose complaint was resolved, 30.0% (15 of 50). The difference is significant at 95% confidence "
         "(p = 0.003)."
     )
     assert "cannot be compared" in sentences[1]
-    assert sentences[2].endswith(
-        "The difference is not significant at 95% confidence (p = 0.143): it could be chance."
+    assert sentences[2] == (
+        "Detractors (scored 0-6): 75.0% churned (3 of 4); none of the 4 promoters (scored 9-10) did. The "
+        "difference is not significant at 95% confidence (p = 0.143): it could be chance."
     )
     small = voice.churn_sentences(value.reset_index(), 0.95, 5, "zh")
     assert "少于 5 位客户" in small[2] and "显著" in small[0]

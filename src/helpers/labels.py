@@ -258,7 +258,7 @@ COLUMNS: dict[str, Label] = {
     "resolved": Label("Resolved", "已解决"),
     "median_days_to_resolve": Label("Median days to resolve", "解决天数中位数"),
     "repeat_complainers": Label("Customers with 2+ complaints", "投诉 2 次以上的客户"),
-    "customer_group": Label("Customers", "客户群"),
+    "customer_group": Label("Group", "客户群"),
     "churned": Label("Churned", "流失客户数"),
     "churn_rate": Label("Churn rate", "流失率"),
 }
@@ -634,8 +634,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "voice_trend_axis": ("NPS (points)", "NPS（分）"),
     "voice_axis_month": ("month", "月份"),
     "voice_segment_intro": (
-        "NPS of the last 12 months by segment (the customers' segment at the end of the period):",
-        "按分群的近 12 个月 NPS（客户在本期末所属的分群）：",
+        "NPS of the last 12 months by segment (the customers' segment at the end of the period; no interval "
+        "for fewer than {minimum} answers):",
+        "按分群的近 12 个月 NPS（客户在本期末所属的分群；少于 {minimum} 个回答时不给出区间）：",
     ),
     "voice_complaints_intro": (
         "Complaints filed in the 12 months to {end}, by category, and where they stood at {end}:",
@@ -646,6 +647,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "截至{end}的 12 个月内没有投诉。",
     ),
     "voice_all_complaints": ("All complaints", "全部投诉"),
+    "voice_no_orders": ("Without an order", "无订单"),
     "voice_uncategorised": ("Uncategorised", "未分类"),
     "voice_classified_model": (
         "{count} complaints came without a category; a text model learnt the categories from the {labelled} "
@@ -672,10 +674,15 @@ TEXT: dict[str, tuple[str, str]] = {
         "按其在{cut}之前的第一次投诉（截至{end}未解决或已解决）以及{cut}之前最后一次推荐评分分组：",
     ),
     "voice_churn": (
-        "{group_a}: {rate_a} churned ({churned_a} of {customers_a}); {group_b}: {rate_b} ({churned_b} of "
-        "{customers_b}), {ratio} times as many. ",
-        "{group_a}：{rate_a} 流失（{customers_a} 位中 {churned_a} 位）；"
-        "{group_b}：{rate_b}（{customers_b} 位中 {churned_b} 位），为其 {ratio} 倍。",
+        "{group_a}: {rate_a} churned ({churned_a} of {customers_a}), {ratio} times the rate of {group_b}, "
+        "{rate_b} ({churned_b} of {customers_b}). ",
+        "{group_a}：{rate_a} 流失（{customers_a} 位中 {churned_a} 位），是{group_b}"
+        "（{rate_b}，{customers_b} 位中 {churned_b} 位）的 {ratio} 倍。",
+    ),
+    "voice_churn_no_ratio": (
+        "{group_a}: {rate_a} churned ({churned_a} of {customers_a}); none of the {customers_b} {group_b} "
+        "did. ",
+        "{group_a}：{rate_a} 流失（{customers_a} 位中 {churned_a} 位）；{customers_b} 位{group_b}无一流失。",
     ),
     "voice_churn_significant": (
         "The difference is significant at {confidence} confidence (p {p}).",
@@ -694,11 +701,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "shown.",
         "此处不比较{group_a}与{group_b}：少于 {minimum} 位客户的分组不显示。",
     ),
-    "voice_group_unresolved_complaint": ("Customers with an unresolved complaint", "投诉未解决的客户"),
-    "voice_group_resolved_complaint": ("Customers whose complaint was resolved", "投诉已解决的客户"),
-    "voice_group_no_complaint": ("Customers without a complaint", "没有投诉的客户"),
-    "voice_group_detractors": ("Detractors (scored 0-6)", "贬损者（评分 0-6）"),
-    "voice_group_promoters": ("Promoters (scored 9-10)", "推荐者（评分 9-10）"),
+    "voice_group_unresolved_complaint": ("customers with an unresolved complaint", "投诉未解决的客户"),
+    "voice_group_resolved_complaint": ("customers whose complaint was resolved", "投诉已解决的客户"),
+    "voice_group_no_complaint": ("customers without a complaint", "没有投诉的客户"),
+    "voice_group_detractors": ("detractors (scored 0-6)", "贬损者（评分 0-6）"),
+    "voice_group_promoters": ("promoters (scored 9-10)", "推荐者（评分 9-10）"),
     "voice_contacts": (
         "{contacts} contacts in the 12 months to {end}: {inbound} from customers, {outbound} from us.",
         "截至{end}的 12 个月内共 {contacts} 次联系：客户发起 {inbound} 次，我们发起 {outbound} 次。",

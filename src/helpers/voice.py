@@ -48,6 +48,7 @@ YEAR_DAYS = 365
 UNRESOLVED, RESOLVED, NO_COMPLAINT = "unresolved complaint", "resolved complaint", "no complaint"
 UNKNOWN_STATE = "complaint, state unknown"
 PROMOTERS, PASSIVES, DETRACTORS = "promoters", "passives", "detractors"
+NO_ORDERS = "no orders"  # the segment and channel of an answering customer without an order
 # (comparison key, group a, group b, which grouping): a is the group expected to churn more.
 COMPARISONS = (
     ("complaint_resolution", UNRESOLVED, RESOLVED, "complaint_group"),
@@ -363,10 +364,10 @@ def satisfaction_table(
     ]
     if segments is not None:
         joined = t.filter(t.feedback_ts >= year).left_join(segments, "customer_id")
-        views.append((SEGMENT_VIEW, joined, joined.segment.fill_null("no orders")))
+        views.append((SEGMENT_VIEW, joined, joined.segment.fill_null(NO_ORDERS)))
     if channels is not None:
         joined = t.filter(t.feedback_ts >= year).left_join(channels, "customer_id")
-        views.append((CHANNEL_VIEW, joined, joined.channel.fill_null("no orders")))
+        views.append((CHANNEL_VIEW, joined, joined.channel.fill_null(NO_ORDERS)))
     views.append((MONTH_VIEW, t, t.feedback_ts.strftime("%Y-%m")))
     frames = []
     for view, table, group in views:
@@ -529,6 +530,11 @@ def facts(
 
 # ------------------------------------------------------------------------------------- the page
 
+# How the report formats the columns of the voice tables (helpers.page.table).
+NPS_KINDS = {"segment": "segment", "nps": "number", "nps_low": "number", "nps_high": "number"}
+COMPLAINT_KINDS = {"category": "text", "median_days_to_resolve": "days"}
+CHURN_KINDS = {"customer_group": "text", "churn_rate": "share"}
+
 
 def _signed(value: float) -> str:
     return formats.MISSING if formats.is_missing(value) else f"{value:+.1f}"
@@ -593,12 +599,14 @@ def nps_trend(satisfaction: pd.DataFrame, min_customers: int) -> pd.DataFrame:
     )
 
 
-def nps_by_segment(satisfaction: pd.DataFrame, segment_order: list[str]) -> pd.DataFrame:
-    """NPS by RFM segment (last 12 months) in the segment table's order, for the page."""
+def nps_by_segment(satisfaction: pd.DataFrame, segment_order: list[str], language: str) -> pd.DataFrame:
+    """NPS by RFM segment (last 12 months) in the segment table's order (customers without an order
+    last, in words), for the page."""
     rows = satisfaction[(satisfaction["view"] == SEGMENT_VIEW) & (satisfaction["scale"] == NPS)]
     rank = {name: i for i, name in enumerate(segment_order)}
     rows = rows.assign(order=rows["group"].map(rank).fillna(len(rank))).sort_values(["order", "group"])
     table = rows.rename(columns={"group": "segment"})
+    table["segment"] = table["segment"].replace({NO_ORDERS: labels.t("voice_no_orders", language)})
     columns = ["segment", "customers", "answers", "promoters", "detractors", "nps", "nps_low", "nps_high"]
     return table[columns].reset_index(drop=True)
 
@@ -646,8 +654,28 @@ def classification_sentence(voice_facts: dict, language: str) -> str | None:
     return labels.t("voice_classified_none", language, count=formats.count(todo))
 
 
+def _group_words(group: str, language: str) -> str:
+    return labels.t(f"voice_group_{group.replace(' ', '_')}", language)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def churn_intro(voice_facts: dict, language: str) -> str:
+    """The sentence that says who is compared and over which window (from the stage's facts)."""
+    cut, end = (dt.date.fromisoformat(str(voice_facts[key])) for key in ("churn_cut", "as_of"))
+    return labels.t(
+        "voice_churn_intro",
+        language,
+        cut=formats.date(cut, language),
+        end=formats.date(end, language),
+        days=formats.days(voice_facts["churn_window_days"], language),
+    )
+
+
 def churn_table(value: pd.DataFrame, language: str) -> pd.DataFrame:
-    """Each group of the comparisons once (``group`` in words, customers, churned, churn rate)."""
+    """Each group of the comparisons once (``customer_group`` in words, customers, churned, churn rate)."""
     rows = {}
     for record in value.itertuples(index=False):
         for side in ("a", "b"):
@@ -655,13 +683,13 @@ def churn_table(value: pd.DataFrame, language: str) -> pd.DataFrame:
             rows.setdefault(
                 name,
                 {
-                    "group": labels.t(f"voice_group_{name.replace(' ', '_')}", language),
+                    "customer_group": _capital(_group_words(name, language)),
                     "customers": getattr(record, f"customers_{side}"),
                     "churned": getattr(record, f"churned_{side}"),
                     "churn_rate": getattr(record, f"churn_rate_{side}"),
                 },
             )
-    return pd.DataFrame(list(rows.values()), columns=["group", "customers", "churned", "churn_rate"])
+    return pd.DataFrame(list(rows.values()), columns=["customer_group", "customers", "churned", "churn_rate"])
 
 
 def churn_sentences(value: pd.DataFrame, confidence: float, min_customers: int, language: str) -> list[str]:
@@ -670,12 +698,11 @@ def churn_sentences(value: pd.DataFrame, confidence: float, min_customers: int, 
     smaller than ``min_customers``, whose rate the page does not show)."""
     out = []
     for row in value.itertuples(index=False):
-        names = {
-            side: labels.t(f"voice_group_{getattr(row, f'group_{side}').replace(' ', '_')}", language)
-            for side in ("a", "b")
-        }
+        names = {side: _group_words(getattr(row, f"group_{side}"), language) for side in ("a", "b")}
         if not row.customers_a or not row.customers_b:
-            out.append(labels.t("voice_churn_empty", language, group_a=names["a"], group_b=names["b"]))
+            out.append(
+                _capital(labels.t("voice_churn_empty", language, group_a=names["a"], group_b=names["b"]))
+            )
             continue
         if min(row.customers_a, row.customers_b) < min_customers:
             out.append(
@@ -689,19 +716,22 @@ def churn_sentences(value: pd.DataFrame, confidence: float, min_customers: int, 
             )
             continue
         verdict = "voice_churn_significant" if row.significant else "voice_churn_not_significant"
+        sentence = "voice_churn_no_ratio" if formats.is_missing(row.ratio) else "voice_churn"
         out.append(
-            labels.t(
-                "voice_churn",
-                language,
-                group_a=names["a"],
-                rate_a=formats.share(row.churn_rate_a),
-                churned_a=formats.count(row.churned_a),
-                customers_a=formats.count(row.customers_a),
-                group_b=names["b"],
-                rate_b=formats.share(row.churn_rate_b),
-                churned_b=formats.count(row.churned_b),
-                customers_b=formats.count(row.customers_b),
-                ratio=formats.MISSING if formats.is_missing(row.ratio) else f"{row.ratio:.2f}",
+            _capital(
+                labels.t(
+                    sentence,
+                    language,
+                    group_a=names["a"],
+                    rate_a=formats.share(row.churn_rate_a),
+                    churned_a=formats.count(row.churned_a),
+                    customers_a=formats.count(row.customers_a),
+                    group_b=names["b"],
+                    rate_b=formats.share(row.churn_rate_b),
+                    churned_b=formats.count(row.churned_b),
+                    customers_b=formats.count(row.customers_b),
+                    ratio=f"{row.ratio:.2f}",
+                )
             )
             + labels.t(verdict, language, confidence=formats.share(confidence, 0), p=_p_value(row.p_value))
         )
