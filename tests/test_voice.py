@@ -5,14 +5,21 @@ Chinese, keyword fallback) and the page's sentences, on small frames with answer
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
+import re
+import shutil
 
 import ibis
 import pandas as pd
 import pytest
+import yaml
+from test_privacy import scan
 
-from helpers import complaints, voice
-from helpers.config import VoiceConfig
+from helpers import complaints, engine, io, runner, voice
+from helpers.config import VoiceConfig, load_params
+
+from conftest import DEMO, DEMO_KEY, DEMO_KEY_ENV, DEMO_PERIOD, products, report_folder
 
 PERIOD_START, AS_OF = dt.date(2024, 12, 1), dt.date(2024, 12, 31)
 
@@ -452,10 +459,6 @@ def test_nps_sentences_say_interval_too_few_or_none() -> None:
 
 def planted_tables(root):
     """The demo shop's clean products (6,000 customers, bundled seed) as engine tables and frames."""
-    from helpers import engine, io
-
-    from conftest import DEMO, DEMO_PERIOD, products
-
     folder = products(root, DEMO_PERIOD, DEMO)
     con = engine.connect()
     tables = {
@@ -543,3 +546,65 @@ def test_demo_complaint_classifier_recovers_hidden_categories(demo_planted) -> N
     assert info.method == complaints.MODEL and info.classified == len(hidden)
     recovered = (result.iloc[hidden].to_numpy() == rows["category"].iloc[hidden].to_numpy()).mean()
     assert recovered >= 0.95 and info.accuracy >= 0.95
+
+
+# ------------------------------------------------------------------------------ the built pages
+
+
+def page_text(path) -> str:
+    """The visible text of a page (tags dropped, entities read)."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8")))
+
+
+def test_the_demo_report_shows_the_voice_section_from_the_products(built_tiny) -> None:
+    """The tiny demo (300 customers): the page's NPS sentence and churn sentences are those of the
+    stage's products, and no complaint text (the generator's phrases, English or Chinese) reaches any
+    product or page."""
+    folder, pages = products(built_tiny, DEMO_PERIOD, DEMO), report_folder(built_tiny, DEMO_PERIOD, DEMO)
+    params = load_params(DEMO, DEMO_PERIOD, built_tiny)
+    satisfaction = io.read_parquet(folder / "05_satisfaction.parquet")
+    value = io.read_parquet(folder / "05_voice_value.parquet")
+    text = " ".join(page_text(pages / "index.html").split())
+    assert "Voice of the customer" in text
+    assert voice.nps_sentence(satisfaction, params.as_of, params.voice.confidence, "en") in text
+    for sentence in voice.churn_sentences(
+        value, params.voice.confidence, params.privacy.min_group_size, "en"
+    ):
+        assert sentence.strip() in text
+    phrases = [
+        "arrived damaged",
+        "charged twice",
+        "Nobody answered my e-mail",
+        "的包裹破损了",
+        "客服一直没有回复",
+    ]
+    assert scan([folder, pages], phrases) == {}
+    assert "text" not in io.read_parquet(folder / "05_complaints.parquet").columns
+
+
+def test_a_dataset_with_contacts_only_says_so(built_tiny, tmp_path, monkeypatch) -> None:
+    """Without the feedback source 05 still runs on the contacts: it writes the per-customer contacts
+    and the contact table, no satisfaction, complaint or churn product, and the page says that there is
+    no feedback instead of any score sentence."""
+    root = tmp_path / "project"
+    shutil.copytree(built_tiny, root, symlinks=True)
+    settings = root / "params" / DEMO / "dataset.yaml"
+    dataset = yaml.safe_load(settings.read_text())
+    del dataset["sources"]["feedback"]
+    settings.write_text(yaml.safe_dump(dataset, allow_unicode=True))
+    monkeypatch.setenv("CA_PROJECT_ROOT", str(root))
+    monkeypatch.setenv(DEMO_KEY_ENV, DEMO_KEY)
+    result = runner.run_period(DEMO, DEMO_PERIOD, root=root, log=lambda _: None)
+    assert result.ok, result.message
+    folder = products(root, DEMO_PERIOD, DEMO)
+    written = {p.name for p in folder.iterdir() if p.name.startswith("05_")}
+    assert written == {"05_voice.parquet", "05_contacts.parquet", "05_voice.json"}
+    facts = io.read_json(folder / "05_voice.json")
+    assert (facts["contacts"], facts["feedback"], facts["scores"]) == (True, False, False)
+    per_customer = io.read_parquet(folder / "05_voice.parquet")
+    assert "complaints" not in per_customer.columns and per_customer["contacts_12m"].sum() > 0
+    text = " ".join(page_text(report_folder(root, DEMO_PERIOD, DEMO) / "index.html").split())
+    assert "The data hold contacts but no feedback: there are no scores or complaints to show." in text
+    contacts = io.read_parquet(folder / "05_contacts.parquet")
+    assert f"{contacts['contacts_12m'].sum():,} contacts in the 12 months to 31 December 2024" in text
+    assert "NPS of the last 12 months" not in text and "churned" not in text
