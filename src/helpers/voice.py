@@ -102,7 +102,9 @@ def contact_summary(interactions: ir.Table, period_start: dt.date, as_of: dt.dat
         "customers_12m": t.customer_id.nunique(where=t.in_year),
     }
     if "duration_s" in t.columns:
-        aggregates["median_minutes_12m"] = (t.duration_s / 60.0).median(where=t.in_year)
+        # Spark's percentile takes no filter: the minutes outside the 12 months are made null instead.
+        minutes = ibis.ifelse(t.in_year, t.duration_s / 60.0, ibis.null("float64"))
+        aggregates["median_minutes_12m"] = minutes.median()
     frame = t.group_by(["channel", "direction"]).agg(**aggregates).to_pandas()
     frame = frame[(frame["contacts_12m"] > 0) | (frame["contacts_period"] > 0)]
     for name in ("contacts_period", "customers_period", "contacts_12m", "customers_12m"):
