@@ -114,19 +114,20 @@ def contact_summary(interactions: ir.Table, period_start: dt.date, as_of: dt.dat
 
 def customer_contacts(interactions: ir.Table, period_start: dt.date, as_of: dt.date) -> ir.Table:
     """Per customer with a contact up to ``as_of``: contacts in the period and the last 12 months, in and
-    outbound (12 months, when the source gives a direction), per channel (12 months), the last contact
-    and the days since it."""
+    outbound (12 months, when the source gives a direction), per channel (``phone_period``,
+    ``phone_12m``, ...), the last contact and the days since it."""
     start, year, end = windows(period_start, as_of)
     t = interactions.filter(interactions.interaction_ts < end)
-    in_year = t.interaction_ts >= year
+    in_year, in_period = t.interaction_ts >= year, t.interaction_ts >= start
     aggregates = {
-        "contacts_period": (t.interaction_ts >= start).cast("int64").sum(),
+        "contacts_period": in_period.cast("int64").sum(),
         "contacts_12m": in_year.cast("int64").sum(),
     }
     if "direction" in t.columns:
         for direction in ("inbound", "outbound"):
             aggregates[f"{direction}_12m"] = (in_year & (t.direction == direction)).cast("int64").sum()
     for channel in INTERACTION_CHANNELS:
+        aggregates[f"{channel}_period"] = (in_period & (t.channel == channel)).cast("int64").sum()
         aggregates[f"{channel}_12m"] = (in_year & (t.channel == channel)).cast("int64").sum()
     aggregates["last_contact_ts"] = t.interaction_ts.max()
     per = t.group_by("customer_id").agg(**aggregates)
