@@ -165,8 +165,8 @@ PRODUCTS: dict[str, Product] = {
         Product(
             "satisfaction",
             "05_satisfaction.parquet",
-            "NPS, CSAT and stars with counts and NPS intervals: the period, the last 12 months, by segment and "
-            "main order channel (12 months), by month",
+            "NPS, CSAT and stars with counts and NPS intervals: the period, the last 12 months, by segment "
+            "and main order channel (12 months), by month",
         ),
         Product(
             "complaints",
