@@ -193,7 +193,7 @@ def complaint_table(
     start, year, _ = windows(period_start, as_of)
     frame = complaints.assign(category=categories.to_numpy(), source=category_sources.to_numpy())
     rows = []
-    for window, since in (("period", start), ("12 months", year)):
+    for window, since in ((PERIOD_VIEW, start), (YEAR_VIEW, year)):
         part = frame[frame["feedback_ts"] >= since]
         groups = [("all", part)] + [
             (name, part[part["category"] == name]) for name in sorted(part["category"].unique())
@@ -363,7 +363,7 @@ def satisfaction_table(
     t = t.select("customer_id", "feedback_ts", "scale", "score")
     views: list[tuple[str, ir.Table, ir.Value]] = [
         (PERIOD_VIEW, t.filter(t.feedback_ts >= start), ibis.literal(period_label)),
-        (YEAR_VIEW, t.filter(t.feedback_ts >= year), ibis.literal("12 months")),
+        (YEAR_VIEW, t.filter(t.feedback_ts >= year), ibis.literal(YEAR_VIEW)),
     ]
     if segments is not None:
         joined = t.filter(t.feedback_ts >= year).left_join(segments, "customer_id")
@@ -616,7 +616,7 @@ def nps_by_segment(satisfaction: pd.DataFrame, segment_order: list[str], languag
 
 def complaints_for_page(complaints: pd.DataFrame, language: str) -> pd.DataFrame:
     """The last 12 months' complaints by category (all complaints first), for the page."""
-    rows = complaints[complaints["window"] == "12 months"].copy()
+    rows = complaints[complaints["window"] == YEAR_VIEW].copy()
     rows["order"] = (rows["category"] != "all").astype(int)
     rows = rows.sort_values(["order", "complaints", "category"], ascending=[True, False, True])
     rows["category"] = rows["category"].map(
