@@ -327,7 +327,9 @@ def score_summary(counts: pd.DataFrame, keys: list[str], confidence: float) -> p
             row.update(satisfied=satisfied, satisfied_share=satisfied / row["answers"])
         row["mean_score"] = float((score * answers).sum() / answers.sum())
         rows.append(row)
-    return pd.DataFrame(rows).reindex(columns=[*keys, "scale", *SCORE_COLUMNS])
+    table = pd.DataFrame(rows).reindex(columns=[*keys, "scale", *SCORE_COLUMNS])
+    counts = ["answers", "promoters", "passives", "detractors", "satisfied"]  # missing where not its scale
+    return table.astype({name: "Int64" for name in counts})
 
 
 def main_channel(transactions: ir.Table, as_of: dt.date) -> ir.Table:
