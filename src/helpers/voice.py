@@ -516,7 +516,7 @@ def facts(
     confidence: float,
     has_durations: bool,
 ) -> dict:
-    """The stage's figures for the page (``05_voice.json``): which sources it had, the complaint
+    """The stage's figures for the page (the ``voice_facts`` product): which sources it had, the complaint
     classification, the churn window and its cut, the confidence and the interval's minimum answers."""
     return {
         "contacts": has_contacts,
