@@ -186,6 +186,8 @@ def test_complaint_state_is_unknown_without_status_or_resolution_time() -> None:
     feedback = table(
         [("a", "2024-12-02", "complaint")], ["customer_id", "feedback_ts", "kind"], ("feedback_ts",)
     )
+    per_customer = voice.customer_feedback(feedback, AS_OF).to_pandas()
+    assert per_customer[["complaints", "open_complaints"]].values.tolist() == [[1, 0]]  # not known open
     rows = voice.complaint_rows(feedback, AS_OF)
     assert rows["resolved"].isna().all()
     categories, sources, _ = complaints.categorise(rows["category"], rows["text"], VoiceConfig(), 1)
@@ -556,10 +558,10 @@ def page_text(path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8")))
 
 
-def test_the_demo_report_shows_the_voice_section_from_the_products(built_tiny) -> None:
+def test_the_demo_report_shows_the_voice_section_from_the_products(built_tiny, tmp_path) -> None:
     """The tiny demo (300 customers): the page's NPS sentence and churn sentences are those of the
-    stage's products, and no complaint text (the generator's phrases, English or Chinese) reaches any
-    product or page."""
+    stage's products, and no complaint text (the generator's phrases, English or Chinese) reaches the
+    stage's products, its page or the report's pages (the clean feedback keeps its scrubbed text)."""
     folder, pages = products(built_tiny, DEMO_PERIOD, DEMO), report_folder(built_tiny, DEMO_PERIOD, DEMO)
     params = load_params(DEMO, DEMO_PERIOD, built_tiny)
     satisfaction = io.read_parquet(folder / "05_satisfaction.parquet")
@@ -578,7 +580,12 @@ def test_the_demo_report_shows_the_voice_section_from_the_products(built_tiny) -
         "的包裹破损了",
         "客服一直没有回复",
     ]
-    assert scan([folder, pages], phrases) == {}
+    voice_files = tmp_path / "voice"  # the stage's products, its page and the report's pages
+    voice_files.mkdir()
+    for path in [*folder.glob("05_*"), *pages.glob("*.html"), *pages.glob("restricted/*.html")]:
+        shutil.copy(path, voice_files / path.name)
+    assert len(list(voice_files.glob("05_*"))) == 7  # 6 products and the analyst page
+    assert scan([voice_files], phrases) == {}
     assert "text" not in io.read_parquet(folder / "05_complaints.parquet").columns
 
 

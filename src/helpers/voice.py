@@ -229,7 +229,7 @@ def customer_feedback(feedback: ir.Table, as_of: dt.date) -> ir.Table:
     resolved = resolved_at(t, end)
     per = t.group_by("customer_id").agg(
         complaints=is_complaint.cast("int64").sum(),
-        open_complaints=(is_complaint & (resolved == False)).fill_null(False).cast("int64").sum(),  # noqa: E712
+        open_complaints=(is_complaint & ~resolved).fill_null(False).cast("int64").sum(),
         last_complaint_ts=t.feedback_ts.max(where=is_complaint),
         last_feedback_ts=t.feedback_ts.max(),
     )
