@@ -561,7 +561,8 @@ def page_text(path) -> str:
 def test_the_demo_report_shows_the_voice_section_from_the_products(built_tiny, tmp_path) -> None:
     """The tiny demo (300 customers): the page's NPS sentence and churn sentences are those of the
     stage's products, and no complaint text (the generator's phrases, English or Chinese) reaches the
-    stage's products, its page or the report's pages (the clean feedback keeps its scrubbed text)."""
+    stage's products, its page or the report's pages (the clean feedback and the ingest page keep the
+    scrubbed text)."""
     folder, pages = products(built_tiny, DEMO_PERIOD, DEMO), report_folder(built_tiny, DEMO_PERIOD, DEMO)
     params = load_params(DEMO, DEMO_PERIOD, built_tiny)
     satisfaction = io.read_parquet(folder / "05_satisfaction.parquet")
@@ -582,9 +583,15 @@ def test_the_demo_report_shows_the_voice_section_from_the_products(built_tiny, t
     ]
     voice_files = tmp_path / "voice"  # the stage's products, its page and the report's pages
     voice_files.mkdir()
-    for path in [*folder.glob("05_*"), *pages.glob("*.html"), *pages.glob("restricted/*.html")]:
-        shutil.copy(path, voice_files / path.name)
-    assert len(list(voice_files.glob("05_*"))) == 7  # 6 products and the analyst page
+    restricted = pages / "restricted"
+    chosen = [
+        *folder.glob("05_*"),
+        pages / "index.html",
+        *(restricted / n for n in ("index.html", "05_voice.html")),
+    ]
+    for path in chosen:
+        shutil.copy(path, voice_files / f"{path.parent.name}_{path.name}")
+    assert len(list(voice_files.iterdir())) == 9  # 6 products, the stage's page, the report's two pages
     assert scan([voice_files], phrases) == {}
     assert "text" not in io.read_parquet(folder / "05_complaints.parquet").columns
 
