@@ -971,6 +971,7 @@ SECTIONS = [
     ("Lifetime-value", "section_clv", "clv_model"),
     ("Customers-to-act-on", "section_lists", ("churn_warning", "clv", "action_facts")),
     ("Action-results", "section_effects", "action_effects"),
+    ("Voice-of-the-customer", "section_voice", "voice_facts"),
     ("Cohort-retention", "section_cohorts", None),
     ("Customer-contribution", "section_contribution", None),
     ("Data-quality", "section_quality", None),
@@ -1244,6 +1245,11 @@ PAGE_PRODUCTS = [  # what the report reads of its own period: product reference 
     "action_facts?",
     "action_effects?",
     "clean:customers?",
+    "contacts?",
+    "satisfaction?",
+    "complaints?",
+    "voice_value?",
+    "voice_facts?",
 ]
 COMPARED_PRODUCTS = ["rfm?", "scores?", "headline?"]  # what it reads of the compared period
 
