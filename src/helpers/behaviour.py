@@ -1,0 +1,517 @@
+"""Stage 04, events: sessions, per-customer engagement, the browse-to-buy funnel, search terms, activity
+by weekday and hour, the page and product heat table, online next to offline, and region x category
+interest.
+
+Everything that touches one row per event is an Ibis expression (window functions and aggregations that
+run the same on DuckDB and Spark, no loop over rows in Python); only small results (one row per funnel
+step, search term, page, weekday x hour cell, region x category cell) come back to pandas.
+
+Sessions. An event with a ``session_id`` belongs to the session the source gave it. Every other event is
+placed by the inactivity rule on its visitor (``customer_id`` after stitching, else ``anonymous_id``) and
+channel: events of one visitor on one channel belong to one session while each follows the previous one
+by at most ``gap_minutes``; a pause longer than the gap (exactly the gap is not longer) starts a new
+session. A web visit and an app or store visit are never one session.
+
+Funnel. A session reaches step 1 at its first event of that type and step k at its first event of step
+k's type at or after the time it reached step k - 1: a session that skips a step (a checkout without an
+add to cart) reaches none of the later steps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from helpers.engine import exact_sum
+
+CHANNELS = ("web", "app", "store")  # the channels of the events schema, in page order
+PURCHASE, PRODUCT_VIEW, SEARCH, ADD_TO_CART, STORE_VISIT = (
+    "purchase", "product_view", "search", "add_to_cart", "store_visit",
+)  # fmt: skip
+FUNNEL_GROUPS = ("all", "channel", "segment", "customer_type")  # how the funnel table is split
+ALL = "all"  # the group value of the whole funnel
+NO_SEGMENT = "(no segment)"  # a session without a customer, or of a customer without an RFM segment
+FIRST_TIME, RETURNING = "first_time", "returning"  # no order before the session / an order before it
+NO_CHANNEL = "(no channel)"
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # day_of_week.index(): Monday = 0
+DECISION_SHARE = 0.5  # a term's conversion below this share of all sessions' is low-converting
+
+
+def _day_after(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time())
+
+
+def until(events: ir.Table, as_of: dt.date) -> ir.Table:
+    """The events up to the end of ``as_of`` (history: later events are ignored)."""
+    return events.filter(events.event_ts < _day_after(as_of))
+
+
+# ------------------------------------------------------------------------------------------ sessions
+
+
+def visitor_key(events: ir.Table) -> ir.StringValue:
+    """Who did it: ``c:<customer_id>`` when known (after stitching), else ``a:<anonymous_id>``."""
+    parts = []
+    if "customer_id" in events.columns:
+        parts.append("c:" + events.customer_id)
+    if "anonymous_id" in events.columns:
+        parts.append("a:" + events.anonymous_id)
+    return ibis.coalesce(*parts) if len(parts) > 1 else parts[0]
+
+
+def sessionise(events: ir.Table, gap_minutes: float) -> ir.Table:
+    """The events with ``session_key`` (text, unique per session) and ``visitor``: the source's
+    ``session_id`` where given, else the inactivity rule (module docstring) on visitor and channel.
+
+    The rule is two window passes: the seconds since the visitor's previous event on the channel (a
+    new session where there is none or it is more than the gap), then the running count of new
+    sessions, which numbers the visitor's sessions."""
+    t = events.mutate(visitor=visitor_key(events))
+    if "channel" not in t.columns:
+        t = t.mutate(channel=ibis.null("string"))
+    has_sid = "session_id" in t.columns
+    given = t.filter(t.session_id.notnull()) if has_sid else None
+    gapped = t.filter(t.session_id.isnull()) if has_sid else t
+    lane = ibis.coalesce(gapped.channel, NO_CHANNEL)
+    order = [gapped.event_ts, gapped.source_row] if "source_row" in gapped.columns else [gapped.event_ts]
+    seconds = gapped.event_ts.epoch_seconds()
+    previous = seconds.lag().over(ibis.window(group_by=[gapped.visitor, lane], order_by=order))
+    gap_seconds = float(gap_minutes) * 60.0
+    flagged = gapped.mutate(
+        _lane=lane, _new=ibis.ifelse(previous.isnull() | ((seconds - previous) > gap_seconds), 1, 0)
+    )
+    number = flagged._new.sum().over(
+        ibis.cumulative_window(
+            group_by=[flagged.visitor, flagged._lane],
+            order_by=[flagged.event_ts, flagged.source_row]
+            if "source_row" in flagged.columns
+            else [flagged.event_ts],
+        )
+    )
+    numbered = flagged.mutate(
+        session_key=flagged.visitor + "|" + flagged._lane + "|" + number.cast("string")
+    ).drop("_lane", "_new")
+    if given is None:
+        return numbered
+    given = given.mutate(session_key="s:" + given.session_id)
+    return ibis.union(given.select(*numbered.columns), numbered)
+
+
+def sessions(sessionised: ir.Table, steps: list[str]) -> ir.Table:
+    """One row per session: its customer (``customer_id``, NULL for an anonymous one), visitor, channel
+    (the smallest of its events' channels: one channel unless the source's session spans several), start,
+    end, events, whether it bought, and for each funnel step ``reached_<step>`` (1/0) by the in-order rule
+    (module docstring).
+
+    One aggregation of the events, then one per later step over that step's events only."""
+    s = sessionised
+    base = s.group_by("session_key").agg(
+        customer_id=s.customer_id.max() if "customer_id" in s.columns else ibis.null("string"),
+        visitor=s.visitor.min(),
+        channel=s.channel.min(),
+        start_ts=s.event_ts.min(),
+        end_ts=s.event_ts.max(),
+        events=s.count(),
+        bought=(s.event_type == PURCHASE).cast("int64").max(),
+        _t0=s.event_ts.min(where=s.event_type == steps[0]),
+    )
+    reached = base.select("session_key", _t=base._t0).filter(base._t0.notnull())
+    columns = {f"reached_{steps[0]}": base._t0.notnull().cast("int64")}
+    step_tables = []
+    for step in steps[1:]:
+        e = s.filter(s.event_type == step).select("session_key", "event_ts")
+        joined = e.inner_join(reached, "session_key")
+        joined = joined.filter(joined.event_ts >= joined._t)
+        reached = joined.group_by("session_key").agg(_t=joined.event_ts.min())
+        step_tables.append((step, reached))
+    out = base.mutate(**columns)
+    for step, table in step_tables:
+        found = table.select(_key=table.session_key, _hit=ibis.literal(1, type="int64"))
+        out = out.left_join(found, out.session_key == found._key)
+        out = out.mutate(**{f"reached_{step}": out._hit.fill_null(0)}).drop("_key", "_hit")
+    return out.drop("_t0")
+
+
+def in_window(table: ir.Table, column: str, start: dt.date | None, end: dt.date) -> ir.Table:
+    """Rows whose ``column`` falls from the start of ``start`` (None: no lower bound) to the end of
+    ``end``."""
+    kept = table.filter(table[column] < _day_after(end))
+    return kept if start is None else kept.filter(kept[column] >= _start_of(start))
+
+
+# ------------------------------------------------------------------------------------------ funnel
+
+
+def first_orders(transactions: ir.Table) -> ir.Table:
+    """Each customer's first purchase time (returns are not purchases)."""
+    t = transactions
+    bought = t.filter(~t.is_return) if "is_return" in t.columns else t
+    return bought.group_by("customer_id").agg(first_order_ts=bought.order_ts.min())
+
+
+def with_groups(
+    session_table: ir.Table, transactions: ir.Table | None, segments: ir.Table | None = None
+) -> ir.Table:
+    """Sessions with ``segment`` (the customer's RFM segment, :data:`NO_SEGMENT` without one) and
+    ``customer_type`` (:data:`RETURNING` when the customer ordered before the session started, else
+    :data:`FIRST_TIME`, anonymous sessions included)."""
+    out = session_table
+    if segments is not None:
+        seg = segments.select(_c=segments.customer_id, _segment=segments.segment)
+        out = out.left_join(seg, out.customer_id == seg._c)
+        out = out.mutate(segment=ibis.coalesce(out._segment, NO_SEGMENT)).drop("_c", "_segment")
+    else:
+        out = out.mutate(segment=ibis.literal(NO_SEGMENT))
+    if transactions is not None:
+        first = first_orders(transactions)
+        first = first.select(_c=first.customer_id, _first=first.first_order_ts)
+        out = out.left_join(first, out.customer_id == first._c)
+        out = out.mutate(
+            customer_type=ibis.ifelse(
+                out._first.notnull() & (out._first < out.start_ts), RETURNING, FIRST_TIME
+            )
+        ).drop("_c", "_first")
+    else:
+        out = out.mutate(customer_type=ibis.literal(FIRST_TIME))
+    return out
+
+
+def funnel(grouped_sessions: ir.Table, steps: list[str]) -> pd.DataFrame:
+    """The funnel of the given sessions: for every group (``all``, then by channel, segment and customer
+    type) and step, the sessions and customers reaching it, the share of the previous step's sessions
+    that reached it (``conversion``; 1 - it is ``drop_off``) and the share of the first step's
+    (``of_first``). Sorted by group kind, group and step."""
+    s = grouped_sessions
+    frames = []
+    for kind in FUNNEL_GROUPS:
+        key = ibis.literal(ALL) if kind == ALL else ibis.coalesce(s[kind], NO_CHANNEL)
+        metrics = {}
+        for i, step in enumerate(steps):
+            hit = s[f"reached_{step}"] == 1
+            metrics[f"s{i}"] = s[f"reached_{step}"].sum()
+            metrics[f"c{i}"] = s.customer_id.nunique(where=hit)
+        counted = s.group_by(group=key).agg(**metrics).execute()
+        for _, row in counted.iterrows():
+            for i, step in enumerate(steps):
+                frames.append(
+                    {
+                        "group_kind": kind,
+                        "group": str(row["group"]),
+                        "step_no": i + 1,
+                        "step": step,
+                        "sessions": int(row[f"s{i}"] or 0),
+                        "customers": int(row[f"c{i}"] or 0),
+                    }
+                )
+    table = pd.DataFrame(frames, columns=["group_kind", "group", "step_no", "step", "sessions", "customers"])
+    if table.empty:
+        return table.assign(conversion=pd.Series(dtype=float), drop_off=pd.Series(dtype=float),
+                            of_first=pd.Series(dtype=float))  # fmt: skip
+    # A group none of whose sessions reached the first step (store visits) has no funnel to show.
+    first_step = table[table["step_no"] == 1].set_index(["group_kind", "group"])["sessions"]
+    shown = first_step[(first_step > 0) | (first_step.index.get_level_values(0) == ALL)].index
+    table = table[table.set_index(["group_kind", "group"]).index.isin(shown)]
+    table["group_kind"] = pd.Categorical(table["group_kind"], FUNNEL_GROUPS, ordered=True)
+    table = table.sort_values(["group_kind", "group", "step_no"], kind="mergesort").reset_index(drop=True)
+    table["group_kind"] = table["group_kind"].astype(str)
+    by = table.groupby(["group_kind", "group"], sort=False)["sessions"]
+    previous = by.shift(1)
+    first = by.transform("first")
+    table["conversion"] = np.where(previous > 0, table["sessions"] / previous, np.nan)
+    table.loc[table["step_no"] == 1, "conversion"] = np.nan
+    table["drop_off"] = 1.0 - table["conversion"]
+    table["of_first"] = np.where(first > 0, table["sessions"] / first.replace(0, np.nan), np.nan)
+    return table
+
+
+def largest_drop(funnel_table: pd.DataFrame, group_kind: str = ALL, group: str = ALL) -> dict | None:
+    """The step with the largest drop-off in one group's funnel (ties: the earlier step): the step
+    before, the step, the sessions at the step before and the share lost; None when no step has
+    sessions before it."""
+    f = funnel_table[(funnel_table["group_kind"] == group_kind) & (funnel_table["group"] == group)]
+    f = f[f["drop_off"].notna()].sort_values("step_no", kind="mergesort")
+    if f.empty:
+        return None
+    row = f.loc[f["drop_off"].idxmax()]
+    before = funnel_table[
+        (funnel_table["group_kind"] == group_kind)
+        & (funnel_table["group"] == group)
+        & (funnel_table["step_no"] == row["step_no"] - 1)
+    ].iloc[0]
+    return {
+        "from_step": str(before["step"]),
+        "to_step": str(row["step"]),
+        "sessions_before": int(before["sessions"]),
+        "sessions_after": int(row["sessions"]),
+        "drop_off": float(row["drop_off"]),
+    }
+
+
+# ------------------------------------------------------------------------------------------ engagement
+
+
+def engagement(
+    sessionised: ir.Table, session_table: ir.Table, transactions: ir.Table, as_of: dt.date
+) -> ir.Table:
+    """One row per customer with events up to ``as_of`` (anonymous visitors are not customers): sessions,
+    active days, product views, searches, adds to cart, purchases (events), store visits, last seen, days
+    since the last visit, the share of sessions on the web, the app and in store, the category of most of
+    their product views (ties: the first by name) and its share, the browse-to-buy ratio (product views
+    per purchase; NULL without a purchase), their orders up to ``as_of`` from the orders source, and
+    ``status`` "potential" (the vocabulary's word) when they have none: the other statuses come from
+    the scoring stage, which reads the orders."""
+    e = sessionised.filter(sessionised.customer_id.notnull())
+    kind = e.event_type
+    per_event = e.group_by("customer_id").agg(
+        active_days=e.event_ts.date().nunique(),
+        product_views=(kind == PRODUCT_VIEW).cast("int64").sum(),
+        searches=(kind == SEARCH).cast("int64").sum(),
+        add_to_carts=(kind == ADD_TO_CART).cast("int64").sum(),
+        purchases=(kind == PURCHASE).cast("int64").sum(),
+        store_visits=(kind == STORE_VISIT).cast("int64").sum(),
+        last_seen_ts=e.event_ts.max(),
+    )
+    st = session_table.filter(session_table.customer_id.notnull())
+    per_session = st.group_by("customer_id").agg(
+        sessions=st.count(),
+        **{f"_{c}": (st.channel == c).cast("int64").sum() for c in CHANNELS},
+    )
+    per_session = per_session.mutate(
+        **{f"share_{c}": per_session[f"_{c}"] / per_session.sessions.cast("float64") for c in CHANNELS}
+    ).drop(*[f"_{c}" for c in CHANNELS])
+    out = per_event.inner_join(per_session, "customer_id")
+    if "category" in e.columns:
+        views = e.filter((kind == PRODUCT_VIEW) & e.category.notnull())
+        counts = views.group_by(["customer_id", "category"]).agg(_views=views.count())
+        rank = ibis.row_number().over(
+            ibis.window(group_by=counts.customer_id, order_by=[ibis.desc(counts._views), counts.category])
+        )
+        top = counts.mutate(_rank=rank).filter(lambda t: t._rank == 0)
+        top = top.select(_c=top.customer_id, top_category=top.category, _top_views=top._views)
+        out = out.left_join(top, out.customer_id == top._c).drop("_c")
+        out = out.mutate(
+            top_category_share=ibis.ifelse(
+                out.product_views > 0,
+                out._top_views / out.product_views.cast("float64"),
+                ibis.null("float64"),
+            )
+        ).drop("_top_views")
+    else:
+        out = out.mutate(top_category=ibis.null("string"), top_category_share=ibis.null("float64"))
+    t = transactions.filter(transactions.order_ts < _day_after(as_of))
+    bought = t.filter(~t.is_return) if "is_return" in t.columns else t
+    orders = bought.group_by("customer_id").agg(
+        _orders=bought.order_id.nunique() if "order_id" in bought.columns else bought.count()
+    )
+    orders = orders.select(_c=orders.customer_id, orders=orders._orders)
+    out = out.left_join(orders, out.customer_id == orders._c).drop("_c")
+    as_of_date = ibis.literal(as_of, type="date")
+    out = out.mutate(
+        orders=out.orders.fill_null(0),
+        days_since_last_visit=as_of_date.delta(out.last_seen_ts.date(), unit="day"),
+        browse_to_buy=ibis.ifelse(
+            out.purchases > 0, out.product_views / out.purchases.cast("float64"), ibis.null("float64")
+        ),
+    )
+    out = out.mutate(status=ibis.ifelse(out.orders == 0, "potential", ibis.null("string")))
+    return out.select(*ENGAGEMENT_COLUMNS).order_by("customer_id")
+
+
+ENGAGEMENT_COLUMNS = [
+    "customer_id", "sessions", "active_days", "product_views", "searches", "add_to_carts", "purchases",
+    "store_visits", "last_seen_ts", "days_since_last_visit", "share_web", "share_app", "share_store",
+    "top_category", "top_category_share", "browse_to_buy", "orders", "status",
+]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------ search
+
+
+def search_terms(
+    sessionised: ir.Table, session_table: ir.Table, top_n: int, min_searches: int
+) -> tuple[pd.DataFrame, float]:
+    """The ``top_n`` most searched terms (lower-cased, trimmed; ties by term) with their searches, the
+    sessions that searched them, the share of those sessions that bought (``conversion``) and
+    ``low_conversion``: searched at least ``min_searches`` times and converting at less than half the
+    rate of all sessions. Also that rate of all sessions (the comparison)."""
+    e = sessionised.filter((sessionised.event_type == SEARCH) & sessionised.search_term.notnull())
+    e = e.mutate(term=e.search_term.strip().lower())
+    e = e.filter(e.term != "")
+    bought = session_table.select(_key=session_table.session_key, _bought=session_table.bought)
+    j = e.inner_join(bought, e.session_key == bought._key)
+    per_term = j.group_by("term").agg(
+        searches=j.count(),
+        sessions=j.session_key.nunique(),
+        buying_sessions=j.session_key.nunique(where=j._bought == 1),
+    )
+    top = per_term.order_by([ibis.desc(per_term.searches), per_term.term]).limit(top_n).execute()
+    overall = session_table.agg(n=session_table.count(), b=session_table.bought.sum()).execute().iloc[0]
+    rate = float(overall["b"] or 0) / float(overall["n"]) if int(overall["n"]) else 0.0
+    top["conversion"] = np.where(top["sessions"] > 0, top["buying_sessions"] / top["sessions"], np.nan)
+    top["low_conversion"] = (top["searches"] >= min_searches) & (top["conversion"] < DECISION_SHARE * rate)
+    return top.reset_index(drop=True), rate
+
+
+# ------------------------------------------------------------------------------------------ activity
+
+
+def activity(sessionised: ir.Table, session_table: ir.Table) -> pd.DataFrame:
+    """Events and sessions (by their start) per weekday (0 = Monday) and hour of the day, every one of
+    the 7 x 24 cells (0 where none). Times are the dataset's local times (cleaning converted them)."""
+    e = sessionised
+    events = e.group_by(weekday=e.event_ts.day_of_week.index(), hour=e.event_ts.hour()).agg(events=e.count())
+    s = session_table
+    starts = s.group_by(weekday=s.start_ts.day_of_week.index(), hour=s.start_ts.hour()).agg(
+        sessions=s.count()
+    )
+    grid = pd.MultiIndex.from_product([range(7), range(24)], names=["weekday", "hour"]).to_frame(index=False)
+    out = grid.merge(events.execute(), how="left", on=["weekday", "hour"]).merge(
+        starts.execute(), how="left", on=["weekday", "hour"]
+    )
+    out[["events", "sessions"]] = out[["events", "sessions"]].fillna(0).astype("int64")
+    out["weekday_name"] = [WEEKDAYS[int(d)] for d in out["weekday"]]
+    return out[["weekday", "weekday_name", "hour", "sessions", "events"]]
+
+
+def activity_grid(table: pd.DataFrame, value: str = "sessions") -> pd.DataFrame:
+    """The weekday x hour table as a 7 x 24 matrix (rows Monday to Sunday) for a heat map."""
+    grid = table.pivot(index="weekday", columns="hour", values=value).reindex(
+        index=range(7), columns=range(24)
+    )
+    grid.index = [WEEKDAYS[i] for i in grid.index]
+    return grid.fillna(0).astype("int64")
+
+
+# ------------------------------------------------------------------------------------------ pages
+
+
+def page_heat(sessionised: ir.Table, session_table: ir.Table, top_n: int) -> pd.DataFrame:
+    """The ``top_n`` most visited pages (events with a page) and the ``top_n`` most viewed products
+    (product views), each with its events, the sessions it was in, the share of those sessions that
+    bought (``conversion``) and, for products, adds to cart. ``kind`` is page or product."""
+    bought = session_table.select(_key=session_table.session_key, _bought=session_table.bought)
+    e = sessionised.inner_join(bought, sessionised.session_key == bought._key)
+    parts = []
+    if "page" in e.columns:
+        pages = e.filter(e.page.notnull())
+        per = pages.group_by(item=pages.page).agg(
+            events=pages.count(),
+            sessions=pages.session_key.nunique(),
+            buying_sessions=pages.session_key.nunique(where=pages._bought == 1),
+        )
+        per = per.mutate(add_to_carts=ibis.null("int64"))
+        parts.append(("page", per))
+    if "product_id" in e.columns:
+        prods = e.filter(e.product_id.notnull() & e.event_type.isin([PRODUCT_VIEW, ADD_TO_CART]))
+        is_view = prods.event_type == PRODUCT_VIEW
+        per = prods.group_by(item=prods.product_id).agg(
+            events=is_view.cast("int64").sum(),
+            sessions=prods.session_key.nunique(where=is_view),
+            buying_sessions=prods.session_key.nunique(where=is_view & (prods._bought == 1)),
+            add_to_carts=(prods.event_type == ADD_TO_CART).cast("int64").sum(),
+        )
+        per = per.filter(per.events > 0)
+        parts.append(("product", per))
+    frames = []
+    for kind, per in parts:
+        top = per.order_by([ibis.desc(per.events), per.item]).limit(top_n).execute()
+        frames.append(top.assign(kind=kind))
+    columns = ["kind", "item", "events", "sessions", "buying_sessions", "add_to_carts", "conversion"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(frames, ignore_index=True)
+    out["conversion"] = np.where(out["sessions"] > 0, out["buying_sessions"] / out["sessions"], np.nan)
+    out["add_to_carts"] = out["add_to_carts"].astype("Int64")
+    return out[columns]
+
+
+# ------------------------------------------------------------------------------------------ channels
+
+
+def channel_mix(
+    session_table: ir.Table, transactions: ir.Table, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Online next to offline in the window: per channel, the sessions (a store session is a store
+    visit), visitors, customers among them, sessions that bought (purchase events), and from the orders
+    source, when it has a channel column, the orders, buyers and revenue placed on that channel."""
+    s = session_table
+    visits = (
+        s.group_by(channel=ibis.coalesce(s.channel, NO_CHANNEL))
+        .agg(
+            sessions=s.count(),
+            visitors=s.visitor.nunique(),
+            customers=s.customer_id.nunique(),
+            buying_sessions=s.bought.sum(),
+        )
+        .execute()
+    )
+    if "channel" in transactions.columns:
+        t = in_window(transactions, "order_ts", start, end)
+        bought = t.filter(~t.is_return) if "is_return" in t.columns else t
+        orders = (
+            t.group_by(channel=ibis.coalesce(t.channel.lower(), NO_CHANNEL))
+            .agg(revenue=exact_sum(t.amount))
+            .execute()
+        )
+        counted = (
+            bought.group_by(channel=ibis.coalesce(bought.channel.lower(), NO_CHANNEL))
+            .agg(
+                orders=bought.order_id.nunique() if "order_id" in bought.columns else bought.count(),
+                buyers=bought.customer_id.nunique(),
+            )
+            .execute()
+        )
+        visits = visits.merge(counted.merge(orders, how="outer", on="channel"), how="outer", on="channel")
+    order = {c: i for i, c in enumerate(CHANNELS)}
+    visits["_o"] = [order.get(c, len(order)) for c in visits["channel"]]
+    visits = visits.sort_values(["_o", "channel"], kind="mergesort").drop(columns="_o").reset_index(drop=True)
+    for column in ("sessions", "visitors", "customers", "buying_sessions", "orders", "buyers"):
+        if column in visits.columns:
+            visits[column] = visits[column].fillna(0).astype("int64")
+    if "revenue" in visits.columns:
+        visits["revenue"] = visits["revenue"].fillna(0.0).astype(float)
+    return visits
+
+
+# ------------------------------------------------------------------------------------------ region
+
+
+def region_interest(
+    events: ir.Table, transactions: ir.Table, customers: ir.Table, as_of: dt.date
+) -> pd.DataFrame:
+    """Region x category up to ``as_of``: product views (events, interest) and order lines (purchases,
+    when the orders carry a category) of the customers of each region, each as a share of its region's
+    total, and ``view_ratio`` / ``line_ratio``: the region's share divided by the share of the same
+    category among the customers of every other region (1 = no difference)."""
+    people = customers.filter(customers.region.notnull()).select(_c="customer_id", region="region")
+    e = until(events, as_of)
+    views = e.filter((e.event_type == PRODUCT_VIEW) & e.category.notnull() & e.customer_id.notnull())
+    v = views.inner_join(people, views.customer_id == people._c)
+    frame = v.group_by(["region", "category"]).agg(views=v.count()).execute()
+    if "category" in transactions.columns:
+        t = transactions.filter((transactions.order_ts < _day_after(as_of)) & transactions.category.notnull())
+        t = t.filter(~t.is_return) if "is_return" in t.columns else t
+        tl = t.inner_join(people, t.customer_id == people._c)
+        lines = tl.group_by(["region", "category"]).agg(lines=tl.count()).execute()
+        frame = frame.merge(lines, how="outer", on=["region", "category"])
+    frame = frame.fillna(0)
+    for measure in ("views", "lines"):
+        if measure not in frame.columns:
+            continue
+        frame[measure] = frame[measure].astype("int64")
+        region_total = frame.groupby("region")[measure].transform("sum")
+        category_total = frame.groupby("category")[measure].transform("sum")
+        total = frame[measure].sum()
+        share = frame[measure] / region_total.replace(0, np.nan)
+        others = (category_total - frame[measure]) / (total - region_total).replace(0, np.nan)
+        frame[f"{measure[:-1]}_share"] = share
+        frame[f"{measure[:-1]}_ratio"] = share / others.replace(0, np.nan)
+    return frame.sort_values(["region", "category"], kind="mergesort").reset_index(drop=True)
