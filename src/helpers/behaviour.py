@@ -515,3 +515,269 @@ def region_interest(
         frame[f"{measure[:-1]}_share"] = share
         frame[f"{measure[:-1]}_ratio"] = share / others.replace(0, np.nan)
     return frame.sort_values(["region", "category"], kind="mergesort").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------------ page facts
+
+
+def base_facts(params, has_events: bool, has_leads: bool) -> dict:
+    """The figures the page and the report start from: the window, the settings, which sources exist."""
+    return {
+        "period_start": params.period_start,
+        "as_of": params.as_of,
+        "timezone": params.timezone,
+        "has_events": has_events,
+        "has_leads": has_leads,
+        "session_gap_minutes": params.behaviour.session_gap_minutes,
+        "funnel_steps": list(params.behaviour.funnel_steps),
+    }
+
+
+def session_facts(
+    sessionised: ir.Table, session_table: ir.Table, period_sessions: ir.Table, gap_minutes: float
+) -> dict:
+    """Visits up to the as-of date and in the period, the period's visitors, and whether the source
+    gave session ids (the rule the sentence states)."""
+    everything = session_table.agg(n=session_table.count()).execute().iloc[0]
+    period = (
+        period_sessions.agg(n=period_sessions.count(), v=period_sessions.visitor.nunique()).execute().iloc[0]
+    )
+    given = (
+        int(sessionised.agg(n=sessionised.session_id.count()).execute().iloc[0]["n"])
+        if "session_id" in sessionised.columns
+        else 0
+    )
+    return {
+        "sessions": int(everything["n"]),
+        "period_sessions": int(period["n"]),
+        "period_visitors": int(period["v"]),
+        "session_ids_given": given > 0,
+    }
+
+
+def session_sentence(facts: dict, language: str) -> str:
+    from helpers import formats, labels
+
+    minutes = f"{facts['session_gap_minutes']:g}"
+    rule = labels.t(
+        "session_rule_given" if facts["session_ids_given"] else "session_rule_gap", language, minutes=minutes
+    )
+    return labels.t(
+        "sessions_sentence",
+        language,
+        sessions=formats.count(facts["sessions"]),
+        as_of=formats.date(facts["as_of"], language),
+        period_sessions=formats.count(facts["period_sessions"]),
+        visitors=formats.count(facts["period_visitors"]),
+        rule=rule,
+    )
+
+
+def engagement_facts(engagement_table: ir.Table) -> dict:
+    """Customers with events and how many of them are potential (no order)."""
+    row = (
+        engagement_table.agg(
+            n=engagement_table.count(), p=(engagement_table.status == "potential").cast("int64").sum()
+        )
+        .execute()
+        .iloc[0]
+    )
+    return {"engaged_customers": int(row["n"]), "potential_customers": int(row["p"] or 0)}
+
+
+ENGAGEMENT_SPREAD = (
+    "sessions", "active_days", "product_views", "searches", "add_to_carts", "purchases", "store_visits",
+    "days_since_last_visit", "share_web", "share_app", "share_store", "browse_to_buy",
+)  # fmt: skip
+
+
+def engagement_overview(engagement_table: ir.Table) -> pd.DataFrame:
+    """How the engagement figures spread over the customers: mean, quartiles and maximum of each."""
+    t = engagement_table
+    metrics = {}
+    for column in ENGAGEMENT_SPREAD:
+        metrics[f"{column}__mean"] = t[column].mean()
+        for q in (0.25, 0.5, 0.75):
+            metrics[f"{column}__p{int(q * 100)}"] = t[column].quantile(q)
+        metrics[f"{column}__max"] = t[column].max()
+    row = t.agg(**metrics).execute().iloc[0]
+    return pd.DataFrame(
+        [
+            {
+                "figure": column,
+                **{s: float(row[f"{column}__{s}"]) for s in ("mean", "p25", "p50", "p75", "max")},
+            }
+            for column in ENGAGEMENT_SPREAD
+        ]
+    )
+
+
+def funnel_facts(funnel_table: pd.DataFrame) -> dict:
+    """The largest drop of the whole funnel and of each channel's."""
+    channels = funnel_table.loc[funnel_table["group_kind"] == "channel", "group"].drop_duplicates()
+    first = funnel_table[(funnel_table["group_kind"] == ALL) & (funnel_table["step_no"] == 1)]
+    return {
+        "funnel_first_step_sessions": int(first["sessions"].iloc[0]) if not first.empty else 0,
+        "largest_drop": largest_drop(funnel_table),
+        "largest_drop_by_channel": {
+            c: d for c in channels if (d := largest_drop(funnel_table, "channel", c)) is not None
+        },
+    }
+
+
+def step_word(step: str, language: str) -> str:
+    from helpers import labels
+
+    return labels.t(f"step_{step}", language)
+
+
+def channel_word(channel: str, language: str) -> str:
+    from helpers import labels
+
+    return labels.t(f"channel_{channel}", language) if f"channel_{channel}" in labels.TEXT else channel
+
+
+def drop_sentence(facts: dict, language: str, by_channel: bool = True) -> str:
+    """The largest drop named in words (and each channel's), or why there is none."""
+    from helpers import formats, labels
+
+    drop = facts.get("largest_drop")
+    if not drop:
+        return labels.t("funnel_empty", language, step=step_word(facts["funnel_steps"][0], language))
+    parts = [
+        labels.t(
+            "funnel_drop",
+            language,
+            before=step_word(drop["from_step"], language),
+            after=step_word(drop["to_step"], language),
+            share=formats.share(drop["drop_off"]),
+            sessions=formats.count(drop["sessions_before"]),
+        )
+    ]
+    if by_channel:
+        for channel, d in facts.get("largest_drop_by_channel", {}).items():
+            parts.append(
+                labels.t(
+                    "funnel_drop_channel",
+                    language,
+                    channel=channel_word(channel, language),
+                    before=step_word(d["from_step"], language),
+                    after=step_word(d["to_step"], language),
+                    share=formats.share(d["drop_off"]),
+                    sessions=formats.count(d["sessions_before"]),
+                )
+            )
+    return " ".join(parts)
+
+
+def funnel_view(funnel_table: pd.DataFrame, group_kind: str = ALL, group: str = ALL) -> pd.DataFrame:
+    """One group's funnel: step, sessions, drop-off (for the chart)."""
+    f = funnel_table[(funnel_table["group_kind"] == group_kind) & (funnel_table["group"] == group)]
+    return f[["step", "sessions", "drop_off"]].reset_index(drop=True)
+
+
+def funnel_for_page(funnel_table: pd.DataFrame) -> pd.DataFrame:
+    """The funnel table with shares in percent (the stage page)."""
+    out = funnel_table.copy()
+    for column in ("conversion", "drop_off", "of_first"):
+        out[f"{column}_%"] = 100 * out.pop(column)
+    return out
+
+
+def search_facts(terms: pd.DataFrame, visit_rate: float, min_searches: int) -> dict:
+    low = terms[terms["low_conversion"]]
+    return {
+        "searched_terms": len(terms),
+        "visit_conversion": visit_rate,
+        "min_searches": min_searches,
+        "low_converting_terms": low["term"].tolist(),
+    }
+
+
+def search_sentence(facts: dict, language: str) -> str:
+    from helpers import formats, labels
+
+    if not facts["searched_terms"]:
+        return labels.t("search_none", language)
+    rate = formats.share(facts["visit_conversion"])
+    if not facts["low_converting_terms"]:
+        return labels.t("search_none_low", language, min=facts["min_searches"], rate=rate)
+    terms = facts["low_converting_terms"]
+    return labels.t(
+        "search_low",
+        language,
+        count=len(terms),
+        min=facts["min_searches"],
+        rate=rate,
+        terms=labels.join([f"“{t}”" for t in terms], language),
+    )
+
+
+def has_region(customers: ir.Table) -> bool:
+    """Whether the customer attributes give a region for anyone."""
+    if "region" not in customers.columns:
+        return False
+    return bool(customers.agg(n=customers.region.count()).execute().iloc[0]["n"])
+
+
+def region_facts(regions: pd.DataFrame) -> dict:
+    """The region x category cell furthest above the other regions (by order lines when there are
+    any, else by views), and the whole table for the report."""
+    measure = "line" if "line_ratio" in regions.columns and regions["lines"].sum() > 0 else "view"
+    ranked = regions[regions[f"{measure}_ratio"].notna()]
+    if ranked.empty:
+        return {"region_interest": regions.to_dict("records"), "region_top": None}
+    top = ranked.sort_values([f"{measure}_ratio", "region", "category"], ascending=[False, True, True]).iloc[
+        0
+    ]
+    others = regions[(regions["category"] == top["category"]) & (regions["region"] != top["region"])]
+    other_share = others[f"{measure}s"].sum() / max(
+        1, regions.loc[regions["region"] != top["region"], f"{measure}s"].sum()
+    )
+    return {
+        "region_interest": regions.to_dict("records"),
+        "region_top": {
+            "measure": measure,
+            "region": str(top["region"]),
+            "category": str(top["category"]),
+            "ratio": float(top[f"{measure}_ratio"]),
+            "share": float(top[f"{measure}_share"]),
+            "others_share": float(other_share),
+            "view_ratio": float(top["view_ratio"]) if pd.notna(top.get("view_ratio")) else None,
+        },
+    }
+
+
+def region_sentence(facts: dict, language: str) -> str:
+    from helpers import formats, labels
+
+    top = facts.get("region_top")
+    if not top:
+        return ""
+    values = {
+        "region": top["region"],
+        "category": top["category"],
+        "share": formats.share(top["share"]),
+        "others": formats.share(top["others_share"]),
+        "view_ratio": formats.number(top["view_ratio"]),
+    }
+    if top["measure"] == "line":
+        return labels.t("region_sentence", language, ratio=formats.number(top["ratio"]), **values)
+    return labels.t("region_views_sentence", language, **values)
+
+
+def busiest_sentence(activity_table: pd.DataFrame, timezone: str, language: str) -> str:
+    """The busiest weekday and hour of the period's visits (ties: the earliest), or that there were none."""
+    from helpers import formats, labels
+
+    if activity_table["sessions"].sum() == 0:
+        return labels.t("activity_none", language)
+    row = activity_table.sort_values(["sessions", "weekday", "hour"], ascending=[False, True, True]).iloc[0]
+    return labels.t(
+        "activity_busiest",
+        language,
+        weekday=labels.t(f"weekday_{int(row['weekday'])}", language),
+        hour=f"{int(row['hour']):02d}",
+        sessions=formats.count(row["sessions"]),
+        timezone=timezone,
+    )

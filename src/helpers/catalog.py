@@ -308,7 +308,7 @@ STAGES: list[Stage] = [
         "behaviour",
         "Behaviour and sales funnel",
         needs=("events", "leads"),
-        reads=("rfm?", "clean:transactions", "clean:events?", "clean:leads?"),
+        reads=("rfm?", "clean:transactions", "clean:events?", "clean:leads?", "clean:customers?"),
         writes=(
             "engagement?",
             "funnel?",

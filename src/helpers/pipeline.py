@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -226,3 +225,41 @@ def group_table(lead_frame: pd.DataFrame, stages: list[str], as_of: dt.date) -> 
             )
     columns = ["group_kind", "group", "leads", "won", "lost", "open", "win_rate", "open_value"]
     return pd.DataFrame(parts, columns=columns)
+
+
+def pipeline_facts(table: pd.DataFrame, lead_frame: pd.DataFrame) -> dict:
+    """The bottleneck, the open leads and their weighted value, the leads in all, for the page."""
+    return {
+        "leads": len(lead_frame),
+        "bottleneck": bottleneck(table),
+        "open_leads": int(table["open_leads"].sum()),
+        "open_value": float(table["open_value"].sum()),
+        "weighted_open_value": float(table["weighted_open_value"].fillna(0).sum()),
+        "decision_quantile": DECISION_QUANTILE,
+    }
+
+
+def bottleneck_sentence(facts: dict, language: str) -> str:
+    """The bottleneck named in words: one stage when it has both the lowest conversion and the longest
+    wait, else the two stages; or why there is none."""
+    from helpers import formats, labels
+
+    found = facts.get("bottleneck")
+    if not found:
+        return labels.t("pipeline_no_rate", language)
+    if found["same"]:
+        return labels.t(
+            "pipeline_bottleneck_same",
+            language,
+            stage=f"“{found['lowest_stage']}”",
+            share=formats.share(found["lowest_conversion"]),
+            days=formats.days(found["slowest_median_days"], language),
+        )
+    return labels.t(
+        "pipeline_bottleneck_split",
+        language,
+        stage=f"“{found['lowest_stage']}”",
+        share=formats.share(found["lowest_conversion"]),
+        slow_stage=f"“{found['slowest_stage']}”",
+        days=formats.days(found["slowest_median_days"], language),
+    )
