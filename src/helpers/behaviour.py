@@ -61,9 +61,9 @@ def visitor_key(events: ir.Table) -> ir.StringValue:
     """Who did it: ``c:<customer_id>`` when known (after stitching), else ``a:<anonymous_id>``."""
     parts = []
     if "customer_id" in events.columns:
-        parts.append("c:" + events.customer_id)
+        parts.append("c:" + events.customer_id.cast("string"))
     if "anonymous_id" in events.columns:
-        parts.append("a:" + events.anonymous_id)
+        parts.append("a:" + events.anonymous_id.cast("string"))
     return ibis.coalesce(*parts) if len(parts) > 1 else parts[0]
 
 
@@ -199,6 +199,8 @@ def funnel(grouped_sessions: ir.Table, steps: list[str]) -> pd.DataFrame:
             metrics[f"s{i}"] = s[f"reached_{step}"].sum()
             metrics[f"c{i}"] = s.customer_id.nunique(where=hit)
         counted = s.group_by(group=key).agg(**metrics).execute()
+        if kind == ALL and counted.empty:  # no visit at all: the whole funnel is there, with zeros
+            counted = pd.DataFrame([{"group": ALL, **{name: 0 for name in metrics}}])
         for _, row in counted.iterrows():
             for i, step in enumerate(steps):
                 frames.append(
