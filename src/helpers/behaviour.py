@@ -568,7 +568,7 @@ def session_sentence(facts: dict, language: str) -> str:
         "sessions_sentence",
         language,
         sessions=formats.count(facts["sessions"]),
-        as_of=formats.date(facts["as_of"], language),
+        as_of=formats.date(dt.date.fromisoformat(str(facts["as_of"])), language),
         period_sessions=formats.count(facts["period_sessions"]),
         visitors=formats.count(facts["period_visitors"]),
         rule=rule,
@@ -783,3 +783,42 @@ def busiest_sentence(activity_table: pd.DataFrame, timezone: str, language: str)
         sessions=formats.count(row["sessions"]),
         timezone=timezone,
     )
+
+
+# ------------------------------------------------------------------------------------------ the report
+
+REPORT_FUNNEL_KINDS = {"sessions": "count", "conversion": "share", "drop_off": "share"}
+
+
+def funnel_chart_steps(funnel_table: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The whole funnel of the period for the report's chart, its steps in the page's language."""
+    steps = funnel_view(funnel_table)
+    return steps.assign(step=[step_word(s, language) for s in steps["step"]])
+
+
+def funnel_for_report(funnel_table: pd.DataFrame, min_size: int, language: str) -> pd.DataFrame:
+    """The funnel of all visits and of each channel for the stakeholder page: channel, step, visits,
+    conversion and drop-off, in the page's language. A channel whose first step was reached by fewer
+    than ``min_size`` customers is left out (its shares would describe a handful of people)."""
+    f = funnel_table[funnel_table["group_kind"].isin([ALL, "channel"])]
+    first = f[f["step_no"] == 1].set_index("group")["customers"]
+    kept = [g for g in f["group"].drop_duplicates() if g == ALL or first.get(g, 0) >= min_size]
+    f = f[f["group"].isin(kept)]
+    return pd.DataFrame(
+        {
+            "visit_channel": [channel_word(g, language) for g in f["group"]],
+            "step": [step_word(s, language) for s in f["step"]],
+            "sessions": f["sessions"].to_numpy(),
+            "conversion": f["conversion"].to_numpy(),
+            "drop_off": f["drop_off"].to_numpy(),
+        }
+    )
+
+
+def activity_for_report(activity_table: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The weekday x hour visits as a 7 x 24 grid with weekday names in the page's language."""
+    from helpers import labels
+
+    grid = activity_grid(activity_table)
+    grid.index = [labels.t(f"weekday_{i}", language) for i in range(7)]
+    return grid

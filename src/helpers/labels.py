@@ -513,6 +513,14 @@ BEHAVIOUR_TEXT: dict[str, tuple[str, str]] = {
     "channel_web": ("web", "网站"),
     "channel_app": ("app", "应用"),
     "channel_store": ("store", "门店"),
+    "channel_all": ("all channels", "全部渠道"),
+    "behaviour_intro": (
+        "How the period's visits to the web shop and the app went from a product view to a purchase: the "
+        "bars count the visits that reached each step in order, and the table gives each channel's "
+        "conversion and drop-off per step.",
+        "本期网站和应用的访问从浏览商品到购买的过程：柱形为按顺序"
+        "到达各步骤的访问数，表格给出各渠道每一步的转化率和流失率。",
+    ),
     "sessions_sentence": (
         "{sessions} visits up to {as_of} ({period_sessions} of them started in the period, by "
         "{visitors} visitors); a visit is {rule}.",
@@ -547,9 +555,9 @@ BEHAVIOUR_TEXT: dict[str, tuple[str, str]] = {
     "funnel_chart_title": ("Visits reaching each step (period)", "到达各步骤的访问数（本期）"),
     "funnel_axis": ("visits", "访问次数"),
     "funnel_chart_note": (
-        "Each bar: the period's visits that reached the step in order; the percentage under a step is "
+        "Each bar: the period's visits that reached the step in order; the percentage after a count is "
         "the share of the step before that was lost.",
-        "每根柱：本期按顺序到达该步骤的访问数；步骤下方的百分比为上一步流失的比例。",
+        "每根柱：本期按顺序到达该步骤的访问数；数字后的百分比为上一步流失的比例。",
     ),
     "activity_title": ("Visits by weekday and hour (period)", "按星期和小时的访问数（本期）"),
     "activity_hour": ("hour of the day", "小时"),
@@ -625,6 +633,9 @@ BEHAVIOUR_TEXT: dict[str, tuple[str, str]] = {
 }
 
 BEHAVIOUR_COLUMNS: dict[str, Label] = {
+    "visit_channel": Label(
+        "Channel", "渠道", "where the visits happened (web, app)", "访问发生的渠道（网站、应用）"
+    ),
     "step": Label("Step", "步骤", "a step of the browse-to-buy funnel", "浏览到购买漏斗的一个步骤"),
     "sessions": Label(
         "Visits", "访问次数", "visits (sessions) that reached the step", "到达该步骤的访问次数"

@@ -263,3 +263,42 @@ def bottleneck_sentence(facts: dict, language: str) -> str:
         slow_stage=f"“{found['slowest_stage']}”",
         days=formats.days(found["slowest_median_days"], language),
     )
+
+
+REPORT_KINDS = {
+    "entered_in_period": "count",
+    "stage_conversion": "share",
+    "median_days": "days",
+    "open_leads": "count",
+    "weighted_open_value": "money",
+}
+
+
+def for_report(table: pd.DataFrame, min_size: int) -> pd.DataFrame:
+    """The pipeline per stage for the stakeholder page: stage, leads entering in the period, the share
+    that moved on, the median days in stage, the open leads and their weighted value. The weighted
+    value of a stage with fewer than ``min_size`` open leads is hidden (it would be nearly one deal's)."""
+    few = table["open_leads"].between(1, min_size - 1)
+    return pd.DataFrame(
+        {
+            "pipeline_stage": table["stage"].to_numpy(),
+            "entered_in_period": table["entered_in_period"].to_numpy(),
+            "stage_conversion": table["conversion"].to_numpy(),
+            "median_days": table["median_days"].to_numpy(),
+            "open_leads": table["open_leads"].to_numpy(),
+            "weighted_open_value": table["weighted_open_value"].where(~few).to_numpy(),
+        }
+    )
+
+
+def open_value_sentence(facts: dict, currency: str, language: str) -> str:
+    """The open leads, their expected value and its weighted value in words."""
+    from helpers import formats, labels
+
+    return labels.t(
+        "pipeline_open_value",
+        language,
+        count=formats.count(facts["open_leads"]),
+        value=formats.money(facts["open_value"], currency, language),
+        weighted=formats.money(facts["weighted_open_value"], currency, language),
+    )

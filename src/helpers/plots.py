@@ -331,10 +331,10 @@ def funnel(counts: pd.DataFrame, label: str, value: str, title: str) -> plt.Figu
     return fig
 
 
-def funnel_steps(steps: pd.DataFrame, title: str, xlabel: str = "visits") -> plt.Figure:
+def funnel_steps(steps: pd.DataFrame, title: str, xlabel: str = "visits", width: float = WIDE) -> plt.Figure:
     """A funnel (``step`` label, ``sessions``, ``drop_off`` 0-1 from the step before) as horizontal bars,
     first step on top, each bar labelled with its count and, from the second on, the share lost."""
-    fig, ax = plt.subplots(figsize=(9, max(2.0, 0.6 * len(steps) + 1.2)))
+    fig, ax = plt.subplots(figsize=(width, max(2.0, 0.6 * len(steps) + 1.2)))
     if steps.empty or steps["sessions"].sum() == 0:
         _no_data(ax, title, "no visits to show")
         return fig

@@ -967,6 +967,8 @@ SECTIONS = [
     ("Lifetime-value", "section_clv", "clv_model"),
     ("Customers-to-act-on", "section_lists", ("churn_warning", "clv", "action_facts")),
     ("Action-results", "section_effects", "action_effects"),
+    ("Behaviour", "section_behaviour", "funnel"),
+    ("Sales-pipeline", "section_pipeline", "pipeline"),
     ("Cohort-retention", "section_cohorts", None),
     ("Customer-contribution", "section_contribution", None),
     ("Data-quality", "section_quality", None),
@@ -1240,6 +1242,10 @@ PAGE_PRODUCTS = [  # what the report reads of its own period: product reference 
     "action_facts?",
     "action_effects?",
     "clean:customers?",
+    "funnel?",
+    "activity?",
+    "pipeline?",
+    "behaviour_facts?",
 ]
 COMPARED_PRODUCTS = ["rfm?", "scores?", "headline?"]  # what it reads of the compared period
 
