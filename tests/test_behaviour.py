@@ -391,3 +391,21 @@ def test_a_pipeline_without_mature_leads_names_no_bottleneck() -> None:
     table = pipeline.stage_table(frame, STAGES, dt.date(2024, 3, 1), PIPE_AS_OF)
     assert table["conversion"].isna().all() and pipeline.bottleneck(table) is None
     assert pipeline.bottleneck_sentence({"bottleneck": None}, "zh") == labels.t("pipeline_no_rate", "zh")
+
+
+def test_the_report_leaves_out_small_channels_and_hides_the_value_of_few_open_leads() -> None:
+    f = behaviour.funnel(behaviour.with_groups(funnel_sessions(), None), STEPS)
+    shown = behaviour.funnel_for_report(f, min_size=3, language="zh")  # app and web: 2 customers each
+    assert shown["visit_channel"].unique().tolist() == ["全部渠道"]
+    assert shown["step"].tolist() == ["浏览商品", "加入购物车", "结账", "购买"]
+    assert behaviour.funnel_for_report(f, 2, "en")["visit_channel"].unique().tolist() == [
+        "all channels",
+        "app",
+        "web",
+    ]
+    frame = pipeline.lead_table(leads(LEADS), STAGES, PIPE_AS_OF)
+    table = pipeline.stage_table(frame, STAGES, dt.date(2024, 3, 1), PIPE_AS_OF)
+    page = pipeline.for_report(table, min_size=2)  # one open lead in "lead" and one in "proposal"
+    assert page["weighted_open_value"].isna().tolist() == [True, False, True, False]
+    assert page["open_leads"].tolist() == [1, 0, 1, 0]
+    assert page["weighted_open_value"].iloc[3] == 0.0

@@ -106,18 +106,11 @@ def sessionise(events: ir.Table, gap_minutes: float) -> ir.Table:
     return ibis.union(given.select(*kept), numbered.select(*kept))
 
 
+# The columns of sessionise's result (source_row: which source row each event is).
 USED_COLUMNS = (
-    "event_ts",
-    "customer_id",
-    "event_type",
-    "page",
-    "product_id",
-    "category",
-    "search_term",
-    "channel",
-    "visitor",
-    "session_key",
-)  # fmt: skip  (the columns of sessionise's result)
+    "event_ts", "customer_id", "event_type", "page", "product_id", "category", "search_term", "channel",
+    "visitor", "session_key", "source_row",
+)  # fmt: skip
 
 
 def sessions(sessionised: ir.Table, steps: list[str]) -> ir.Table:
@@ -126,7 +119,8 @@ def sessions(sessionised: ir.Table, steps: list[str]) -> ir.Table:
     whether it bought, and for each funnel step ``reached_<step>`` (1/0) by the in-order rule
     (module docstring).
 
-    One aggregation of the events, then one per later step over that step's events only."""
+    One aggregation of the events for the session's attributes, and one per step over that step's
+    events only (joined to the sessions that reached the step before), each used once."""
     s = sessionised
     base = s.group_by("session_key").agg(
         customer_id=s.customer_id.max() if "customer_id" in s.columns else ibis.null("string"),
@@ -134,23 +128,22 @@ def sessions(sessionised: ir.Table, steps: list[str]) -> ir.Table:
         channel=s.channel.min(),
         start_ts=s.event_ts.min(),
         bought=(s.event_type == PURCHASE).cast("int64").max(),
-        _t0=s.event_ts.min(where=s.event_type == steps[0]),
     )
-    reached = base.select("session_key", _t=base._t0).filter(base._t0.notnull())
-    columns = {f"reached_{steps[0]}": base._t0.notnull().cast("int64")}
-    step_tables = []
+    first = s.filter(s.event_type == steps[0])
+    reached = first.group_by("session_key").agg(_t=first.event_ts.min())
+    step_tables = [(steps[0], reached)]
     for step in steps[1:]:
         e = s.filter(s.event_type == step).select("session_key", "event_ts")
         joined = e.inner_join(reached, "session_key")
         joined = joined.filter(joined.event_ts >= joined._t)
         reached = joined.group_by("session_key").agg(_t=joined.event_ts.min())
         step_tables.append((step, reached))
-    out = base.mutate(**columns)
+    out = base
     for step, table in step_tables:
         found = table.select(_key=table.session_key, _hit=ibis.literal(1, type="int64"))
         out = out.left_join(found, out.session_key == found._key)
         out = out.mutate(**{f"reached_{step}": out._hit.fill_null(0)}).drop("_key", "_hit")
-    return out.drop("_t0")
+    return out
 
 
 def in_window(table: ir.Table, column: str, start: dt.date | None, end: dt.date) -> ir.Table:
