@@ -237,6 +237,7 @@ def test_engagement_per_customer_by_hand() -> None:
     c1, c2 = e.loc["c1"], e.loc["c2"]
     assert (c1["sessions"], c1["active_days"], c1["product_views"], c1["searches"]) == (2, 2, 3, 1)
     assert (c1["add_to_carts"], c1["purchases"], c1["store_visits"], c1["orders"]) == (1, 1, 1, 2)
+    assert (c1["orders_web"], c1["orders_app"], c1["orders_store"]) == (1, 0, 1)  # "Store" is the store
     assert (c1["share_web"], c1["share_app"], c1["share_store"]) == (0.5, 0.0, 0.5)
     assert c1["top_category"] == "Outdoor" and c1["top_category_share"] == pytest.approx(2 / 3)
     assert c1["browse_to_buy"] == 3.0 and c1["days_since_last_visit"] == 11  # Jan 20 -> Jan 31

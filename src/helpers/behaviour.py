@@ -273,7 +273,8 @@ def engagement(
     active days, product views, searches, adds to cart, purchases (events), store visits, last seen, days
     since the last visit, the share of sessions on the web, the app and in store, the category of most of
     their product views (ties: the first by name) and its share, the browse-to-buy ratio (product views
-    per purchase; NULL without a purchase), their orders up to ``as_of`` from the orders source, and
+    per purchase; NULL without a purchase), their orders up to ``as_of`` from the orders source (and per
+    channel, web, app and store, when the orders name one; NULL otherwise), and
     ``status`` "potential" (the vocabulary's word) when they have none: the other statuses come from
     the scoring stage, which reads the orders."""
     e = sessionised.filter(sessionised.customer_id.notnull())
@@ -316,14 +317,25 @@ def engagement(
         out = out.mutate(top_category=ibis.null("string"), top_category_share=ibis.null("float64"))
     t = transactions.filter(transactions.order_ts < _day_after(as_of))
     bought = t.filter(~t.is_return) if "is_return" in t.columns else t
-    orders = bought.group_by("customer_id").agg(
-        _orders=bought.order_id.nunique() if "order_id" in bought.columns else bought.count()
-    )
-    orders = orders.select(_c=orders.customer_id, orders=orders._orders)
+
+    def count_orders(where=None):
+        if "order_id" in bought.columns:
+            return bought.order_id.nunique(where=where)
+        return bought.count(where=where)
+
+    by_channel = {}
+    if "channel" in bought.columns:  # store purchases next to web and app ones
+        place = bought.channel.lower()
+        by_channel = {f"orders_{c}": count_orders(place == c) for c in CHANNELS}
+    orders = bought.group_by("customer_id").agg(_orders=count_orders(), **by_channel)
+    orders = orders.select(_c=orders.customer_id, orders=orders._orders, **{c: orders[c] for c in by_channel})
     out = out.left_join(orders, out.customer_id == orders._c).drop("_c")
     as_of_date = ibis.literal(as_of, type="date")
+    if not by_channel:
+        out = out.mutate(**{f"orders_{c}": ibis.null("int64") for c in CHANNELS})
     out = out.mutate(
         orders=out.orders.fill_null(0),
+        **{f"orders_{c}": out[f"orders_{c}"].fill_null(0) for c in CHANNELS if by_channel},
         days_since_last_visit=as_of_date.delta(out.last_seen_ts.date(), unit="day"),
         browse_to_buy=ibis.ifelse(
             out.purchases > 0, out.product_views / out.purchases.cast("float64"), ibis.null("float64")
@@ -336,7 +348,8 @@ def engagement(
 ENGAGEMENT_COLUMNS = [
     "customer_id", "sessions", "active_days", "product_views", "searches", "add_to_carts", "purchases",
     "store_visits", "last_seen_ts", "days_since_last_visit", "share_web", "share_app", "share_store",
-    "top_category", "top_category_share", "browse_to_buy", "orders", "status",
+    "top_category", "top_category_share", "browse_to_buy", "orders", "orders_web", "orders_app",
+    "orders_store", "status",
 ]  # fmt: skip
 
 
@@ -804,10 +817,14 @@ def funnel_for_report(funnel_table: pd.DataFrame, min_size: int, language: str) 
     """The funnel of all visits and of each channel for the stakeholder page: channel, step, visits,
     conversion and drop-off, in the page's language. A channel whose first step was reached by fewer
     than ``min_size`` customers is left out (its shares would describe a handful of people)."""
+    from helpers.privacy import audiences
+
     f = funnel_table[funnel_table["group_kind"].isin([ALL, "channel"])]
     first = f[f["step_no"] == 1].set_index("group")["customers"]
-    kept = [g for g in f["group"].drop_duplicates() if g == ALL or first.get(g, 0) >= min_size]
-    f = f[f["group"].isin(kept)]
+    # Each row's group size: its channel's customers at the first step (the whole funnel counts as
+    # size 0, "no customers", which is always shown: the page's headline counts them all anyway).
+    sizes = pd.Series([0 if g == ALL else int(first.get(g, 0)) for g in f["group"]], index=f.index)
+    f = audiences.large_groups(f, min_size, sizes=sizes)
     return pd.DataFrame(
         {
             "visit_channel": [channel_word(g, language) for g in f["group"]],
