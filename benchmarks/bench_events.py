@@ -263,7 +263,7 @@ def bare_sql(params, clean: Path, steps: dict, memory: PeakMemory) -> dict:
 
 def markdown(results: dict) -> str:
     lines = [
-        "# Events ingest and cleaning",
+        "# Events: ingest, cleaning and stage 04 (sessions, funnel, engagement)",
         "",
         f"Machine: {results['machine']}; run {results['finished']}.",
         "",
