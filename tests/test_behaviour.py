@@ -410,3 +410,31 @@ def test_the_report_leaves_out_small_channels_and_hides_the_value_of_few_open_le
     assert page["weighted_open_value"].isna().tolist() == [True, False, True, False]
     assert page["open_leads"].tolist() == [1, 0, 1, 0]
     assert page["weighted_open_value"].iloc[3] == 0.0
+
+
+def test_events_with_only_the_required_columns_go_through_every_part() -> None:
+    frame = pd.DataFrame(
+        {
+            "event_ts": pd.to_datetime(["2024-01-08 09:00", "2024-01-08 09:01", "2024-01-09 10:00"]),
+            "anonymous_id": ["d1", "d1", "d2"],
+            "event_type": ["product_view", "purchase", "search"],
+        }
+    )
+    t = as_table(frame.astype({"event_ts": "datetime64[us]"}))
+    s = behaviour.sessionise(t, 30)
+    st = behaviour.sessions(s, STEPS)
+    assert st.count().execute() == 2
+    terms, rate = behaviour.search_terms(s, st, 5, 1)
+    assert terms.empty and rate == 0.5
+    assert behaviour.page_heat(s, st, 5).empty
+    assert behaviour.engagement(s, st, orders(), AS_OF).count().execute() == 0  # nobody signed in
+    assert behaviour.channel_mix(st, orders(), dt.date(2024, 1, 1), AS_OF)["channel"].tolist()[:3] == [
+        "web", "app", "store"
+    ]  # fmt: skip
+    customers = as_table(pd.DataFrame({"customer_id": ["c1", "c3"], "region": ["West", "East"]}))
+    regions = behaviour.region_interest(t, orders(), customers, AS_OF)
+    assert "views" not in regions.columns and regions["lines"].sum() == 3
+    facts = behaviour.region_facts(regions)
+    assert behaviour.region_sentence(facts, "en").startswith(
+        "East customers' share of Books in order lines is 2 times"
+    )

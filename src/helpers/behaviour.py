@@ -75,8 +75,9 @@ def sessionise(events: ir.Table, gap_minutes: float) -> ir.Table:
     new session where there is none or it is more than the gap), then the running count of new
     sessions, which numbers the visitor's sessions."""
     t = events.mutate(visitor=visitor_key(events))
-    if "channel" not in t.columns:
-        t = t.mutate(channel=ibis.null("string"))
+    for column in ("channel", "customer_id"):  # optional in the events schema; the stage reads them
+        if column not in t.columns:
+            t = t.mutate(**{column: ibis.null("string")})
     has_sid = "session_id" in t.columns
     given = t.filter(t.session_id.notnull()) if has_sid else None
     gapped = t.filter(t.session_id.isnull()) if has_sid else t
@@ -363,6 +364,11 @@ def search_terms(
     sessions that searched them, the share of those sessions that bought (``conversion``) and
     ``low_conversion``: searched at least ``min_searches`` times and converting at less than half the
     rate of all sessions. Also that rate of all sessions (the comparison)."""
+    overall = session_table.agg(n=session_table.count(), b=session_table.bought.sum()).execute().iloc[0]
+    rate = float(overall["b"] or 0) / float(overall["n"]) if int(overall["n"]) else 0.0
+    columns = ["term", "searches", "sessions", "buying_sessions", "conversion", "low_conversion"]
+    if "search_term" not in sessionised.columns:  # the source has no search terms
+        return pd.DataFrame(columns=columns), rate
     e = sessionised.filter((sessionised.event_type == SEARCH) & sessionised.search_term.notnull())
     e = e.mutate(term=e.search_term.strip().lower())
     e = e.filter(e.term != "")
@@ -374,8 +380,6 @@ def search_terms(
         buying_sessions=j.session_key.nunique(where=j._bought == 1),
     )
     top = per_term.order_by([ibis.desc(per_term.searches), per_term.term]).limit(top_n).execute()
-    overall = session_table.agg(n=session_table.count(), b=session_table.bought.sum()).execute().iloc[0]
-    rate = float(overall["b"] or 0) / float(overall["n"]) if int(overall["n"]) else 0.0
     top["conversion"] = np.where(top["sessions"] > 0, top["buying_sessions"] / top["sessions"], np.nan)
     top["low_conversion"] = (top["searches"] >= min_searches) & (top["conversion"] < DECISION_SHARE * rate)
     return top.reset_index(drop=True), rate
@@ -514,9 +518,11 @@ def region_interest(
     category among the customers of every other region (1 = no difference)."""
     people = customers.filter(customers.region.notnull()).select(_c="customer_id", region="region")
     e = until(events, as_of)
-    views = e.filter((e.event_type == PRODUCT_VIEW) & e.category.notnull() & e.customer_id.notnull())
-    v = views.inner_join(people, views.customer_id == people._c)
-    frame = v.group_by(["region", "category"]).agg(views=v.count()).execute()
+    frame = pd.DataFrame({"region": pd.Series(dtype=object), "category": pd.Series(dtype=object)})
+    if {"category", "customer_id"} <= set(e.columns):
+        views = e.filter((e.event_type == PRODUCT_VIEW) & e.category.notnull() & e.customer_id.notnull())
+        v = views.inner_join(people, views.customer_id == people._c)
+        frame = v.group_by(["region", "category"]).agg(views=v.count()).execute()
     if "category" in transactions.columns:
         t = transactions.filter((transactions.order_ts < _day_after(as_of)) & transactions.category.notnull())
         t = t.filter(~t.is_return) if "is_return" in t.columns else t
@@ -743,7 +749,9 @@ def region_facts(regions: pd.DataFrame) -> dict:
     """The region x category cell furthest above the other regions (by order lines when there are
     any, else by views), and the whole table for the report."""
     measure = "line" if "line_ratio" in regions.columns and regions["lines"].sum() > 0 else "view"
-    ranked = regions[regions[f"{measure}_ratio"].notna()]
+    ranked = (
+        regions[regions[f"{measure}_ratio"].notna()] if f"{measure}_ratio" in regions.columns else regions[:0]
+    )
     if ranked.empty:
         return {"region_interest": regions.to_dict("records"), "region_top": None}
     top = ranked.sort_values([f"{measure}_ratio", "region", "category"], ascending=[False, True, True]).iloc[
@@ -780,6 +788,8 @@ def region_sentence(facts: dict, language: str) -> str:
         "others": formats.share(top["others_share"]),
         "view_ratio": formats.number(top["view_ratio"]),
     }
+    if top["measure"] == "line" and top["view_ratio"] is None:
+        return labels.t("region_lines_sentence", language, ratio=formats.number(top["ratio"]), **values)
     if top["measure"] == "line":
         return labels.t("region_sentence", language, ratio=formats.number(top["ratio"]), **values)
     return labels.t("region_views_sentence", language, **values)

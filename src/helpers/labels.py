@@ -594,6 +594,11 @@ BEHAVIOUR_TEXT: dict[str, tuple[str, str]] = {
         "{region}地区客户的{category}占比在订单行中是其他地区的 {ratio} "
         "倍（{share} 对 {others}），在商品浏览中是 {view_ratio} 倍。",
     ),
+    "region_lines_sentence": (
+        "{region} customers' share of {category} in order lines is {ratio} times that of the other "
+        "regions ({share} against {others}).",
+        "{region}地区客户的{category}在订单行中的占比是其他地区的 {ratio} 倍（{share} 对 {others}）。",
+    ),
     "region_views_sentence": (
         "{region} customers' share of {category} product views is {view_ratio} times that of the other "
         "regions ({share} against {others}).",
