@@ -426,6 +426,8 @@ def test_events_with_only_the_required_columns_go_through_every_part() -> None:
     assert st.count().execute() == 2
     terms, rate = behaviour.search_terms(s, st, 5, 1)
     assert terms.empty and rate == 0.5
+    facts = behaviour.search_facts(terms, rate, 1)
+    assert behaviour.search_sentence(facts, "en") == labels.t("search_none", "en")
     assert behaviour.page_heat(s, st, 5).empty
     assert behaviour.engagement(s, st, orders(), AS_OF).count().execute() == 0  # nobody signed in
     assert behaviour.channel_mix(st, orders(), dt.date(2024, 1, 1), AS_OF)["channel"].tolist()[:3] == [

@@ -710,7 +710,7 @@ def funnel_for_page(funnel_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def search_facts(terms: pd.DataFrame, visit_rate: float, min_searches: int) -> dict:
-    low = terms[terms["low_conversion"]]
+    low = terms[terms["low_conversion"].astype(bool)]
     return {
         "searched_terms": len(terms),
         "visit_conversion": visit_rate,
