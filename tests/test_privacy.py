@@ -135,7 +135,7 @@ def test_pseudonymised_ids_never_appear_in_clear(built) -> None:
     root, identifiers, ids, done = built
     run = json.loads((report_folder(root, PSEUDONYMISED) / "run.json").read_text())
     stages = [s["notebook"] for s in run["stages"]]
-    assert run["skipped"] == {"04_behaviour": "no events or leads source"}  # orders and customers only
+    assert run["skipped"]["04_behaviour"] == "no events or leads source"  # orders and customers only
     assert stages == sorted(
         p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb") if p.stem not in run["skipped"]
     ), "every other stage ran"
@@ -191,9 +191,10 @@ def test_rerun_of_the_later_stages_gives_byte_identical_products(built) -> None:
     # 01 and 02 of orders and customers (6), 03 (2), 07 (2), 08 (2), 09 (4: scores, churn warning, actions,
     # their effects)
     assert len([n for n in before if n.endswith(".parquet")]) == 16 and len(before) >= 20
-    later = sorted(p.stem[:2] for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb") if p.stem[:2] >= "03")
-    # 04 is skipped: this project has no events or leads
-    assert later == ["03", "04", "07", "08", "09", catalog.REPORT_STAGE], "the report stage is re-run too"
+    notebooks = (root / "notebooks").glob("[0-9][0-9]_*.ipynb")
+    # 04 is skipped (this project has no events or leads), and so writes nothing to compare
+    later = sorted(p.stem[:2] for p in notebooks if p.stem[:2] >= "03" and p.stem[:2] != "04")
+    assert later == ["03", "07", "08", "09", catalog.REPORT_STAGE], "the report stage is re-run too"
 
     clean = folder / "02_transactions.parquet"
     original = clean.read_bytes()
