@@ -582,6 +582,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     holdout_features: pd.DataFrame | None = None
     holdout_labels: pd.DataFrame | None = None
+    first_order: dt.date | None = None
 
 
 def _counts(labels: pd.DataFrame) -> dict[str, int]:
@@ -615,13 +616,20 @@ def compare(
     customers, churners or customers who ordered again (the counts say which)."""
     cuts = plan_cuts(as_of, settings.window_days)
     empty = pd.DataFrame(columns=["model", "roc_auc", "pr_auc", "brier"])
-    if first_order is not None and first_order > cuts.training:
-        return Comparison("too_short", cuts, {}, empty, pd.DataFrame(), None, "too_short")
+    if first_order is None:
+        first = _purchases(sources.orders, "customer_id", "amount").order_ts.min().execute()
+        first_order = None if first is None or pd.isna(first) else pd.Timestamp(first).date()
+    if first_order is None or first_order > cuts.training:
+        return Comparison(
+            "too_short", cuts, {}, empty, pd.DataFrame(), None, "too_short", first_order=first_order
+        )
     train_labels = churn_labels(sources.orders, cuts.training, settings.window_days)
     test_labels = churn_labels(sources.orders, cuts.holdout, settings.window_days)
     counts = {"training": _counts(train_labels), "holdout": _counts(test_labels)}
     if not (enough(counts["training"], settings) and enough(counts["holdout"], settings)):
-        return Comparison("too_few", cuts, counts, empty, pd.DataFrame(), None, "too_few")
+        return Comparison(
+            "too_few", cuts, counts, empty, pd.DataFrame(), None, "too_few", first_order=first_order
+        )
     train = features_at(sources, cuts.training, settings.recent_days)
     test = features_at(sources, cuts.holdout, settings.recent_days)
     booster = fit_booster(train, train_labels, seed, settings.fit_sample_above)
@@ -678,6 +686,7 @@ def compare(
         notes,
         test,
         test_labels,
+        first_order,
     )
 
 
@@ -743,6 +752,8 @@ def facts(comparison: Comparison, settings: ChurnConfig, btyd_model: str) -> dic
         "training_cut": comparison.cuts.training,
         "holdout_cut": comparison.cuts.holdout,
         "as_of": comparison.cuts.as_of,
+        "first_order": comparison.first_order,
+        "recent_days": settings.recent_days,
         "counts": comparison.counts,
         "minimums": {"customers": settings.min_customers, "churners": settings.min_churners},
         "purchase_model": btyd_model,
@@ -758,3 +769,134 @@ def facts(comparison: Comparison, settings: ChurnConfig, btyd_model: str) -> dic
         "drivers_method": "typical-value substitution" if comparison.chosen == GRADIENT_BOOSTING else None,
         "notes": comparison.notes,
     }
+
+
+# ------------------------------------------------------------------------------------- the page
+
+
+def purchase_model_of(clv_model: dict | None, models: list[str]) -> str:
+    """The purchase model stage 07 used (its product), else the first listed in clv.models."""
+    used = ((clv_model or {}).get("purchase_model") or {}).get("model")
+    return used or models[0]
+
+
+def with_risk(scored: pd.DataFrame, risks: pd.DataFrame | None) -> pd.DataFrame:
+    """The scored customers with ``churn_risk`` and its drivers (customers without: empty)."""
+    if risks is None:
+        return scored
+    return scored.merge(risks, on="customer_id", how="left")
+
+
+def score_name(model: str, language: str) -> str:
+    from helpers import labels
+
+    return labels.t(f"churn_{'recency_days' if model == RECENCY else model}", language)
+
+
+def feature_name(feature: str, recent_days: int, language: str) -> str:
+    from helpers import labels
+
+    return labels.t(f"feature_{feature}", language, days=recent_days)
+
+
+def comparison_for_page(facts: dict[str, Any], language: str) -> pd.DataFrame:
+    """The scores compared on the holdout, in words: ROC AUC, PR AUC and Brier score."""
+    rows = pd.DataFrame(facts.get("comparison") or [], columns=["model", "roc_auc", "pr_auc", "brier"])
+    return pd.DataFrame(
+        {
+            "churn_score": [score_name(m, language) for m in rows["model"]],
+            "roc_auc": rows["roc_auc"].round(3),
+            "pr_auc": rows["pr_auc"].round(3),
+            "brier": rows["brier"].round(3),
+        }
+    )
+
+
+def importance_for_page(facts: dict[str, Any], language: str, top: int = 8) -> pd.DataFrame:
+    """The gradient boosting's features by the ROC AUC lost when each is shuffled (the largest ``top``)."""
+    rows = pd.DataFrame(facts.get("importance") or [], columns=["feature", "auc_drop"]).head(top)
+    names = [feature_name(f, facts.get("recent_days", 90), language) for f in rows["feature"]]
+    return pd.DataFrame({"churn_feature": names, "auc_drop": rows["auc_drop"].round(3)})
+
+
+def sentences(facts: dict[str, Any], language: str) -> list[str]:
+    """What the page says about churn: why no score was judged, or how the holdout was made, which
+    score predicts best and by how much, and any score that ranks worse than chance."""
+    from helpers import formats, labels
+
+    window = facts["window_days"]
+    if facts["status"] == "too_short":
+        return [
+            labels.t(
+                "churn_not_short",
+                language,
+                window=window,
+                cut=formats.date(facts["training_cut"], language),
+                end=formats.date(facts["as_of"], language),
+                first=formats.date(facts["first_order"], language) if facts.get("first_order") else "-",
+            )
+        ]
+    if facts["status"] == "too_few":
+        which = min(
+            facts["counts"], key=lambda k: min(facts["counts"][k]["churned"], facts["counts"][k]["stayed"])
+        )
+        counts = facts["counts"][which]
+        return [
+            labels.t(
+                "churn_not_few",
+                language,
+                cut=formats.date(facts[f"{which}_cut"], language),
+                customers=formats.count(counts["customers"]),
+                churned=formats.count(counts["churned"]),
+                stayed=formats.count(counts["stayed"]),
+                window=window,
+                min_customers=formats.count(facts["minimums"]["customers"]),
+                min_churners=formats.count(facts["minimums"]["churners"]),
+            )
+        ]
+    holdout = facts["counts"]["holdout"]
+    auc = {row["model"]: row["roc_auc"] for row in facts["comparison"]}
+    chosen, best = facts["chosen"], facts["best_other"]
+    said = [
+        labels.t(
+            "churn_holdout_intro",
+            language,
+            window=window,
+            customers=formats.count(holdout["customers"]),
+            cut=formats.date(facts["holdout_cut"], language),
+            churned=formats.count(holdout["churned"]),
+            share=formats.share(holdout["churned"] / holdout["customers"]),
+            end=formats.date(facts["as_of"], language),
+        )
+    ]
+    values = {
+        "recency_auc": f"{auc[RECENCY]:.3f}",
+        "best": score_name(best, language) if best else "-",
+        "best_auc": f"{auc[best]:.3f}" if best else "-",
+    }
+    if chosen == RECENCY:
+        key = "churn_recency" if facts["reason"] == "recency_best" else "churn_recency_set"
+        said.append(labels.t(key, language, **values))
+    elif facts["reason"] == "best":
+        gain = 100 * (auc[chosen] - auc[RECENCY])
+        sentence = labels.t("churn_best", language, **values, auc=f"{auc[chosen]:.3f}", gain=f"{gain:.1f}")
+        said.append(sentence[:1].upper() + sentence[1:])
+    else:
+        said.append(
+            labels.t(
+                "churn_forced",
+                language,
+                **values,
+                chosen=score_name(chosen, language),
+                auc=f"{auc[chosen]:.3f}",
+            )
+        )
+    for model, value in auc.items():
+        if value < 0.5:
+            said.append(
+                labels.t(
+                    "churn_worse_than_chance", language, score=score_name(model, language), auc=f"{value:.3f}"
+                )
+            )
+    said.append(labels.t("churn_reliability", language))
+    return said

@@ -681,3 +681,23 @@ def retention_lines(
     ax.set_ylim(bottom=0)
     ax.legend(loc="best", fontsize=10)
     return fig
+
+
+def reliability(
+    bins: pd.DataFrame, names: dict[str, str], title: str, xlabel: str, ylabel: str, width: float = WIDE
+) -> plt.Figure:
+    """A reliability chart: per score (``model`` column, ``names`` its words), the observed share against
+    the mean predicted probability of each bin, with the diagonal a calibrated probability follows."""
+    fig, ax = plt.subplots(figsize=(width, min(width, 6.0) * 0.8))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1.2)
+    for i, (model, rows) in enumerate(bins.groupby("model", sort=False)):
+        ax.plot(
+            rows["predicted"],
+            rows["observed"],
+            marker="o",
+            color=PALETTE[(2 * i) % len(PALETTE)],
+            label=names.get(model, model),
+        )
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=MIN_POINTS if width < WIDE else 10)
+    return fig
