@@ -42,7 +42,7 @@ GRADIENT_BOOSTING, P_ALIVE, NO_PURCHASE, RECENCY = (
 )
 MODELS = (GRADIENT_BOOSTING, P_ALIVE, NO_PURCHASE, RECENCY)  # the scores compared, in the table's order
 MODEL_NAMES = {
-    GRADIENT_BOOSTING: "gradient boosting (all sources)",
+    GRADIENT_BOOSTING: "gradient boosting (what is known of the customer)",
     P_ALIVE: "1 - P(alive) (purchase model)",
     NO_PURCHASE: "P(no purchase in the window) (purchase model)",
     RECENCY: "days since last order",
@@ -800,14 +800,13 @@ def feature_name(feature: str, recent_days: int, language: str) -> str:
 
 
 def comparison_for_page(facts: dict[str, Any], language: str) -> pd.DataFrame:
-    """The scores compared on the holdout, in words: ROC AUC, PR AUC and Brier score."""
+    """The scores compared on the holdout, in words: ROC AUC, PR AUC and Brier score (as text with three
+    decimals: the differences that matter are in the second and third)."""
     rows = pd.DataFrame(facts.get("comparison") or [], columns=["model", "roc_auc", "pr_auc", "brier"])
     return pd.DataFrame(
         {
             "churn_score": [score_name(m, language) for m in rows["model"]],
-            "roc_auc": rows["roc_auc"].round(3),
-            "pr_auc": rows["pr_auc"].round(3),
-            "brier": rows["brier"].round(3),
+            **{name: [f"{value:.3f}" for value in rows[name]] for name in ("roc_auc", "pr_auc", "brier")},
         }
     )
 
@@ -816,7 +815,12 @@ def importance_for_page(facts: dict[str, Any], language: str, top: int = 8) -> p
     """The gradient boosting's features by the ROC AUC lost when each is shuffled (the largest ``top``)."""
     rows = pd.DataFrame(facts.get("importance") or [], columns=["feature", "auc_drop"]).head(top)
     names = [feature_name(f, facts.get("recent_days", 90), language) for f in rows["feature"]]
-    return pd.DataFrame({"churn_feature": names, "auc_drop": rows["auc_drop"].round(3)})
+    return pd.DataFrame({"churn_feature": names, "auc_drop": [f"{value:.3f}" for value in rows["auc_drop"]]})
+
+
+def _day(value: dt.date | str) -> dt.date:
+    """A date of the facts, as written (a date) or as read back from JSON (ISO text)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def sentences(facts: dict[str, Any], language: str) -> list[str]:
@@ -831,9 +835,9 @@ def sentences(facts: dict[str, Any], language: str) -> list[str]:
                 "churn_not_short",
                 language,
                 window=window,
-                cut=formats.date(facts["training_cut"], language),
-                end=formats.date(facts["as_of"], language),
-                first=formats.date(facts["first_order"], language) if facts.get("first_order") else "-",
+                cut=formats.date(_day(facts["training_cut"]), language),
+                end=formats.date(_day(facts["as_of"]), language),
+                first=formats.date(_day(facts["first_order"]), language) if facts.get("first_order") else "-",
             )
         ]
     if facts["status"] == "too_few":
@@ -845,7 +849,7 @@ def sentences(facts: dict[str, Any], language: str) -> list[str]:
             labels.t(
                 "churn_not_few",
                 language,
-                cut=formats.date(facts[f"{which}_cut"], language),
+                cut=formats.date(_day(facts[f"{which}_cut"]), language),
                 customers=formats.count(counts["customers"]),
                 churned=formats.count(counts["churned"]),
                 stayed=formats.count(counts["stayed"]),
@@ -863,10 +867,10 @@ def sentences(facts: dict[str, Any], language: str) -> list[str]:
             language,
             window=window,
             customers=formats.count(holdout["customers"]),
-            cut=formats.date(facts["holdout_cut"], language),
+            cut=formats.date(_day(facts["holdout_cut"]), language),
             churned=formats.count(holdout["churned"]),
             share=formats.share(holdout["churned"] / holdout["customers"]),
-            end=formats.date(facts["as_of"], language),
+            end=formats.date(_day(facts["as_of"]), language),
         )
     ]
     values = {
@@ -878,8 +882,8 @@ def sentences(facts: dict[str, Any], language: str) -> list[str]:
         key = "churn_recency" if facts["reason"] == "recency_best" else "churn_recency_set"
         said.append(labels.t(key, language, **values))
     elif facts["reason"] == "best":
-        gain = 100 * (auc[chosen] - auc[RECENCY])
-        sentence = labels.t("churn_best", language, **values, auc=f"{auc[chosen]:.3f}", gain=f"{gain:.1f}")
+        gain = auc[chosen] - auc[RECENCY]
+        sentence = labels.t("churn_best", language, **values, auc=f"{auc[chosen]:.3f}", gain=f"{gain:.3f}")
         said.append(sentence[:1].upper() + sentence[1:])
     else:
         said.append(
@@ -900,3 +904,12 @@ def sentences(facts: dict[str, Any], language: str) -> list[str]:
             )
     said.append(labels.t("churn_reliability", language))
     return said
+
+
+def has_risk(scores: object) -> bool:
+    """Whether a scores product carries a churn risk (stage 09 chose and applied a score)."""
+    return (
+        isinstance(scores, pd.DataFrame)
+        and "churn_risk" in scores.columns
+        and scores["churn_risk"].notna().any()
+    )

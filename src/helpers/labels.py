@@ -636,10 +636,10 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "churn_best": (
         "{best} predicts churn best on this dataset: it ranks a churner above a customer who ordered again "
-        "{auc} of the time (ROC AUC), against {recency_auc} for the days since the last order alone, {gain} "
-        "points more. It gives the churn risk and orders the churn warning.",
+        "{auc} of the time (ROC AUC), against {recency_auc} for the days since the last order alone "
+        "(+{gain}). It gives the churn risk and orders the churn warning.",
         "在本数据集上 {best} 预测流失最准：它将流失客户排在再次下单客户之前的概率为 {auc}（ROC AUC），"
-        "仅用距上次下单天数为 {recency_auc}，高出 {gain} 个百分点。流失风险及流失预警的排序均取自它。",
+        "仅用距上次下单天数为 {recency_auc}（高出 {gain}）。流失风险及流失预警的排序均取自它。",
     ),
     "churn_forced": (
         "The churn risk follows {chosen}, chosen for this dataset: ROC AUC {auc}, against {recency_auc} for "
@@ -687,7 +687,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "shuffled:",
         "梯度提升模型中推动流失的因素（按打乱单个特征后 ROC AUC 的下降排序）：",
     ),
-    "churn_gradient_boosting": ("gradient boosting on every source", "基于全部数据源的梯度提升"),
+    "churn_gradient_boosting": (
+        "gradient boosting on what is known of the customer",
+        "基于客户已知信息的梯度提升",
+    ),
     "churn_btyd_p_alive": ("1 - P(alive) of the purchase model", "购买模型的 1 - P(alive)"),
     "churn_btyd_no_purchase": (
         "the purchase model's chance of no order in the window",
