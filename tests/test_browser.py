@@ -80,8 +80,9 @@ def test_the_report_reads_well_on_a_desktop_and_a_phone(built: Path, browser, wi
     assert result.overflow == 0, f"the page is {result.overflow} px wider than a {width} px screen"
     assert not result.script_errors and not result.failed_requests and not result.dead_links
     assert not result.broken_images and not result.error_text
-    # Trend, status flow, segments, migration, clusters, CLV per segment, cohorts, contribution: each once.
-    assert len(result.charts) == 8, result.charts
+    # Trend, status flow, segments, migration, clusters, CLV per segment, churn reliability, cohorts,
+    # contribution: each once.
+    assert len(result.charts) == 9, result.charts
     charts = re.findall(r"<img [^>]*src=[\"']data:image/png;base64,([A-Za-z0-9+/=]+)", page.read_text())
     assert len(charts) == len(set(charts)), "no chart is drawn twice"
     assert result.small_chart_text == [], f"chart text under {MIN_TEXT_PX} px at {width} px"

@@ -542,6 +542,9 @@ PROPER_NAMES = (
     "k-means",
     "CSV",
     "Excel",
+    "ROC AUC",
+    "PR AUC",
+    "Brier",
 )
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -677,7 +680,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "chance of having left, not of no order in the window.",
         "可靠性图将每种评分的预测概率与实际流失比例对照：落在"
         "对角线上的概率可以直接采信。距上次下单天数通过前一个"
-        "窗口中各天数的流失比例转为概率；1 - P(alive) 是已流失的概率，而不是窗口内不下单的概率。",
+        "窗口中各天数的流失比例转为概率；“1 减去仍是客户的概率”是已流失的概率，而不是窗口内不下单的概率。",
     ),
     "churn_reliability_title": ("Predicted churn against what happened", "预测流失与实际结果"),
     "churn_reliability_x": ("predicted probability of churn", "预测流失概率"),
@@ -691,7 +694,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "gradient boosting on what is known of the customer",
         "基于客户已知信息的梯度提升",
     ),
-    "churn_btyd_p_alive": ("1 - P(alive) of the purchase model", "购买模型的 1 - P(alive)"),
+    "churn_btyd_p_alive": ("1 - P(alive) of the purchase model", "购买模型的 1 减去仍是客户的概率"),
     "churn_btyd_no_purchase": (
         "the purchase model's chance of no order in the window",
         "购买模型给出的窗口内不下单概率",
