@@ -72,8 +72,9 @@ def sources(extra: bool = False) -> churn.Sources:
     ]
     events = [("a", ts("2024-06-01 10:00")), ("a", ts("2024-06-01 11:00")), ("a", ts("2024-03-01"))]
     contacts = [("b", ts("2024-06-10"))]
+    resolved = ts("2024-09-01") if extra else ts("2024-07-05")  # changed after the cut: open at it either way
     feedback = [
-        ("a", ts("2024-02-01"), "complaint", None, None, ts("2024-07-05")),  # open at the cut
+        ("a", ts("2024-02-01"), "complaint", None, None, resolved),  # open at the cut
         ("a", ts("2024-03-01"), "complaint", None, None, ts("2024-03-02")),  # resolved before it
         ("b", ts("2024-04-01"), "survey", 9.0, "nps_0_10", None),
         ("b", ts("2024-06-01"), "survey", 3.0, "stars_1_5", None),  # the latest: (3 - 1) / 4
@@ -125,8 +126,9 @@ def test_features_at_a_cut_by_hand() -> None:
 
 
 def test_rows_after_a_cut_do_not_change_its_features() -> None:
-    """No leakage: adding orders, events, contacts and feedback after the cut (and a new customer) leaves
-    every feature at the cut as it was; the labels of the later window do change."""
+    """No leakage: adding orders, events, contacts and feedback after the cut (and a new customer), and
+    moving a complaint's resolution later after the cut, leave every feature at the cut as it was; the
+    labels of the later window do change."""
     before = churn.features_at(sources(), CUT, 90)
     after = churn.features_at(sources(extra=True), CUT, 90)
     pd.testing.assert_frame_equal(before, after)
@@ -265,3 +267,24 @@ def test_demo_open_complaints_drive_churn(demo_planted) -> None:
     assert drops["open_complaints"] > 0.001
     auc = {row["model"]: row["roc_auc"] for row in facts["comparison"]}
     assert auc["gradient_boosting"] > auc["recency"]
+
+
+def test_no_churn_risk_without_two_windows_of_history_or_enough_churners() -> None:
+    """A history starting after the training cut gives no comparison, nor do too few customers; the
+    page says which, with the figures."""
+    orders = orders_table([("a", "1", ts("2024-06-01"), 10.0), ("b", "2", ts("2024-06-02"), 10.0)])
+    settings = ChurnConfig(window_days=30)
+    short = churn.compare(churn.Sources(orders), dt.date(2024, 7, 15), settings, 42, "bgnbd", "weeks")
+    assert (short.status, short.chosen) == ("too_short", None)
+    assert churn.final_scores(short, churn.Sources(orders), settings, 42, "bgnbd", "weeks") is None
+    said = churn.sentences(churn.facts(short, settings, "bgnbd"), "en")
+    assert said == [
+        "Churn risk is not estimated this period: a 30-day churn window needs history from 16 May 2024, two "
+        "windows before 15 July 2024, and the first order was on 1 June 2024."
+    ]
+    few = churn.compare(churn.Sources(orders), dt.date(2024, 8, 30), settings, 42, "bgnbd", "weeks")
+    assert few.status == "too_few" and few.counts["training"] == {"customers": 2, "churned": 2, "stayed": 0}
+    said = churn.sentences(churn.facts(few, settings, "bgnbd"), "en")
+    assert said[0].startswith(
+        "Churn risk is not estimated this period: on 1 July 2024, 2 customers had bought"
+    )
