@@ -204,12 +204,14 @@ def test_drivers_name_the_feature_whose_typical_value_lowers_the_risk() -> None:
             "customer_id": [f"c{i:05d}" for i in range(n)],
             "recency_days": rng.uniform(1, 300, n),
             "open_complaints": complaints,
+            "contacts": 0,  # one value for everyone: left out of the model
         }
     )
     labels = table[["customer_id"]].assign(
         churned=(rng.random(n) < np.where(complaints, 0.8, 0.2)).astype(int)
     )
     booster = churn.fit_booster(table, labels, 42, 10_000)
+    assert booster.encoding.columns == ["recency_days", "open_complaints"]
     drivers = churn.local_drivers(booster, table, 2)
     with_complaint = drivers["churn_driver_1"][complaints == 1]
     assert (with_complaint == "open_complaints").mean() > 0.95

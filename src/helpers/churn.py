@@ -312,11 +312,12 @@ class Encoding:
 
     @classmethod
     def learn(cls, table: pd.DataFrame) -> Encoding:
-        numeric = [c for c in table.columns if c != "customer_id" and c not in CATEGORICAL]
+        """From the training table; a feature with fewer than two distinct values there says nothing
+        and is left out (scikit-learn 1.9's binning fails on a column of one value)."""
+        varied = [c for c in table.columns if c != "customer_id" and table[c].nunique(dropna=True) >= 2]
+        numeric = [c for c in varied if c not in CATEGORICAL]
         categories = {
-            c: sorted(table[c].dropna().astype(str).unique().tolist())
-            for c in CATEGORICAL
-            if c in table.columns
+            c: sorted(table[c].dropna().astype(str).unique().tolist()) for c in CATEGORICAL if c in varied
         }
         return cls(numeric, categories)
 
