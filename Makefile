@@ -82,6 +82,7 @@ test: dev data
 bench: dev data
 	$(PY) benchmarks/run_bench.py --sizes 1000000 10000000 --spark-sizes 10000000
 	$(PY) benchmarks/bench_clv.py --customers 1000000
+	$(PY) benchmarks/bench_churn.py --customers 1000000
 	$(PY) benchmarks/bench_events.py --rows 10000000
 
 bench-large: dev data

@@ -80,8 +80,9 @@ def test_the_report_reads_well_on_a_desktop_and_a_phone(built: Path, browser, wi
     assert result.overflow == 0, f"the page is {result.overflow} px wider than a {width} px screen"
     assert not result.script_errors and not result.failed_requests and not result.dead_links
     assert not result.broken_images and not result.error_text
-    # Trend, status flow, segments, migration, clusters, CLV per segment, cohorts, contribution: each once.
-    assert len(result.charts) == 8, result.charts
+    # Trend, status flow, segments, migration, clusters, CLV per segment, churn reliability, cohorts,
+    # contribution: each once.
+    assert len(result.charts) == 9, result.charts
     charts = re.findall(r"<img [^>]*src=[\"']data:image/png;base64,([A-Za-z0-9+/=]+)", page.read_text())
     assert len(charts) == len(set(charts)), "no chart is drawn twice"
     assert result.small_chart_text == [], f"chart text under {MIN_TEXT_PX} px at {width} px"
@@ -105,8 +106,8 @@ def test_the_report_reads_well_on_a_desktop_and_a_phone(built: Path, browser, wi
     ]:
         assert re.search(f"id=[\"']{anchor}[\"']", text) and re.search(f"href=[\"']#{anchor}[\"']", text)
     exports = len(list((report_dir / "exports").iterdir()))
-    # the bar (all reports), the 14 sections' contents, every export file and the six stage pages
-    assert result.links == 1 + 14 + exports + 6
+    # the bar (all reports), the 15 sections' contents, every export file and the six stage pages
+    assert result.links == 1 + 15 + exports + 6
     index = check_page(browser, built / "reports" / "index.html", width=width, raw_names=RAW_NAMES)
     assert index.overflow == 0 and index.raw_names == [] and "nan" not in index.text.lower()
 
@@ -130,8 +131,8 @@ def test_the_stakeholders_page_is_the_report_without_its_customer_lists(
     for anchor in ["Headline-numbers", "Customers-to-act-on", "Exports-and-detailed-pages"]:
         assert re.search(f"id=[\"']{anchor}[\"']", text) and re.search(f"href=[\"']#{anchor}[\"']", text)
     assert result.text.count("This part lists individual customers") == 2  # the lists; exports and pages
-    # the bar (all reports), the 14 sections' contents and the two links to the restricted report
-    assert result.links == 1 + 14 + 2 and "exports/" not in text and "03_rfm.html" not in text
+    # the bar (all reports), the 15 sections' contents and the two links to the restricted report
+    assert result.links == 1 + 15 + 2 and "exports/" not in text and "03_rfm.html" not in text
 
 
 @pytest.mark.parametrize("width", WIDTHS)

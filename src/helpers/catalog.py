@@ -221,6 +221,12 @@ PRODUCTS: dict[str, Product] = {
             True,
         ),
         Product(
+            "churn_model",
+            "09_churn_model.json",
+            "the churn scores compared on a holdout (ROC AUC, PR AUC, Brier, reliability), the one chosen as "
+            "the churn risk and why, and the features that drive the gradient boosting",
+        ),
+        Product(
             "actions",
             "09_actions.parquet",
             "the lists to act on in the next period: list, customer, group (contact or hold out), occasion",
@@ -376,8 +382,11 @@ STAGES: list[Stage] = [
             "clusters?",
             "clean:customers?",
             "clean:interactions?",
+            "clean:transactions",
+            "clean:events?",
+            "clean:feedback?",
         ),
-        writes=("scores", "churn_warning", "actions", "action_facts", "action_effects"),
+        writes=("scores", "churn_warning", "churn_model", "actions", "action_facts", "action_effects"),
         earlier=("actions?",),
     ),
     Stage(
@@ -396,6 +405,7 @@ STAGES: list[Stage] = [
             "clusters?",
             "scores?",
             "churn_warning?",
+            "churn_model?",
             "clv?",
             "clv_model?",
             "actions?",

@@ -1016,6 +1016,21 @@ class VoiceConfig(StrictModel):
     confidence: float = Field(default=0.95, gt=0.5, lt=1)  # of the NPS intervals and the churn tests
 
 
+class ChurnConfig(StrictModel):
+    """Stage 09's churn model (helpers.churn): which score predicts churn best, judged on a holdout."""
+
+    window_days: int = Field(default=180, ge=7)  # churned: no order within this many days after a cut
+    # auto: the best ROC AUC on the holdout; or one of the scores (used only if it beats recency there).
+    model: Literal["auto", "gradient_boosting", "btyd_p_alive", "btyd_no_purchase", "recency"] = "auto"
+    min_customers: int = Field(default=200, ge=10)  # fewer customers at either cut: no model fitted
+    min_churners: int = Field(default=20, ge=5)  # fewer churners (or who ordered again) at either cut: same
+    recent_days: int = Field(default=90, ge=1)  # events and orders counted in this many days before a cut
+    top_drivers: int = Field(default=2, ge=1, le=3)  # per-customer drivers of the gradient-boosting risk
+    fit_sample_above: int = Field(default=200_000, ge=1_000)  # more customers: fitted on a seeded sample
+    importance_sample: int = Field(default=20_000, ge=500)  # holdout customers of the permutation importance
+    reliability_bins: int = Field(default=10, ge=2, le=50)  # bins of the reliability chart
+
+
 # ------------------------------------------------------------------------------------ the whole
 
 LATEST = "latest"  # compare_with: the latest earlier period of the same dataset that has been built
@@ -1058,6 +1073,7 @@ class Params(StrictModel):
     clustering: ClusteringConfig = ClusteringConfig()
     behaviour: BehaviourConfig = BehaviourConfig()
     voice: VoiceConfig = VoiceConfig()
+    churn: ChurnConfig = ChurnConfig()
     clv: ClvConfig = ClvConfig()
     scoring: ScoringConfig = ScoringConfig()
     status: StatusConfig = StatusConfig()

@@ -194,6 +194,42 @@ COLUMNS: dict[str, Label] = {
         "whether the difference in revenue per customer is clear",
         "人均收入差异是否明确",
     ),
+    "churn_risk": Label(
+        "Churn risk",
+        "流失风险",
+        "chance of no order in the churn window, from the score that predicted churn best on a holdout",
+        "在流失窗口内不再下单的概率，来自在留出数据上预测流失最准的评分",
+    ),
+    **{
+        f"churn_driver_{i}": Label(
+            f"Churn driver {i}",
+            f"流失驱动因素 {i}",
+            "a feature that raises the customer's churn risk most (its typical value would lower it)",
+            "最推高该客户流失风险的特征（取典型值时风险会下降）",
+        )
+        for i in (1, 2, 3)
+    },
+    "churn_score": Label("Score", "评分"),
+    "roc_auc": Label(
+        "ROC AUC",
+        "ROC AUC",
+        "chance that a churner is ranked above a customer who ordered again (0.5: a coin toss)",
+        "流失客户排在再次下单客户之前的概率（0.5 相当于随机）",
+    ),
+    "pr_auc": Label("PR AUC", "PR AUC", "average precision of the ranking", "排序的平均精确率"),
+    "brier": Label(
+        "Brier score",
+        "Brier 分数",
+        "mean squared gap between the probability and what happened (lower is better)",
+        "概率与实际结果之差的平方均值（越低越好）",
+    ),
+    "churn_feature": Label("Feature", "特征"),
+    "auc_drop": Label(
+        "AUC lost when shuffled",
+        "打乱后 AUC 下降",
+        "how much the ROC AUC falls when the feature's values are shuffled",
+        "打乱该特征取值后 ROC AUC 的下降",
+    ),
     "value_at_stake": Label(
         "Value at stake",
         "潜在损失价值",
@@ -707,6 +743,9 @@ PROPER_NAMES = (
     "k-means",
     "CSV",
     "Excel",
+    "ROC AUC",
+    "PR AUC",
+    "Brier",
 )
 
 TEXT: dict[str, tuple[str, str]] = {
@@ -774,6 +813,122 @@ TEXT: dict[str, tuple[str, str]] = {
     "section_migration": ("Segment migration", "分群迁移"),
     "section_clusters": ("Clusters", "客户聚类"),
     "section_clv": ("Lifetime value", "终身价值"),
+    "section_churn": ("Churn risk", "流失风险"),
+    # the churn model (helpers.churn)
+    "churn_not_short": (
+        "Churn risk is not estimated this period: a {window}-day churn window needs history from {cut}, two "
+        "windows before {end}, and the first order was on {first}.",
+        "本期未估计流失风险：{window} 天的流失窗口需要从 {cut} 起的历史（{end} 之前两个窗口），而首笔订单在 "
+        "{first}。",
+    ),
+    "churn_not_few": (
+        "Churn risk is not estimated this period: on {cut}, {customers} customers had bought, of whom "
+        "{churned} "
+        "placed no order in the next {window} days and {stayed} did; a fair test needs at least "
+        "{min_customers} "
+        "customers and {min_churners} of each kind.",
+        "本期未估计流失风险：截至 {cut} 有 {customers} 位客"
+        "户下过单，其中 {churned} 位在之后 {window} 天内未再"
+        "下单，{stayed} 位再次下单；可靠的检验至少需要 {min_customers} 位客户且两类各 {min_churners} 位。",
+    ),
+    "churn_holdout_intro": (
+        "A customer churned when they placed no order in the {window} days after a date. Each score below "
+        "ranked the {customers} customers who had bought by {cut} by their risk, from what was known that "
+        "day; {churned} of them ({share}) then placed no order up to {end}.",
+        "客户在某日之后 {window} 天内未再下单即视为流失。下列"
+        "每种评分仅凭 {cut} 当天已知的信息，为截至该日下过单的 "
+        "{customers} 位客户排序；其中 {churned} 位（{share}）在 {end} 前未再下单。",
+    ),
+    "churn_best": (
+        "{best} predicts churn best on this dataset: it ranks a churner above a customer who ordered again "
+        "{auc} of the time (ROC AUC), against {recency_auc} for the days since the last order alone "
+        "(+{gain}). It gives the churn risk and orders the churn warning.",
+        "在本数据集上 {best} 预测流失最准：它将流失客户排在再次下单客户之前的概率为 {auc}（ROC AUC），"
+        "仅用距上次下单天数为 {recency_auc}（高出 {gain}）。流失风险及流失预警的排序均取自它。",
+    ),
+    "churn_forced": (
+        "The churn risk follows {chosen}, chosen for this dataset: ROC AUC {auc}, against {recency_auc} for "
+        "the "
+        "days since the last order alone; {best} reaches {best_auc}.",
+        "流失风险取自为本数据集选定的 {chosen}：ROC AUC 为 {auc}，仅用距上次下单天数为 {recency_auc}；{best} "
+        "为 {best_auc}。",
+    ),
+    "churn_recency": (
+        "No other score beats the days since the last order on this dataset: they rank a churner above a "
+        "customer who ordered again {recency_auc} of the time (ROC AUC); the best other, {best}, reaches "
+        "{best_auc}. The churn risk is the share of customers with as many days since their last order who "
+        "churned in the window before.",
+        "在本数据集上没有其他评分优于距上次下单天数：它将流失客户排在再次下单客户之前的概率为 {recency_auc}"
+        "（ROC AUC）；其余最好的 {best} 为 {best_a"
+        "uc}。流失风险取上一个窗口中距上次下单天数相同的客户的流失比例。",
+    ),
+    "churn_recency_set": (
+        "The churn risk follows the days since the last order, chosen for this dataset (ROC AUC "
+        "{recency_auc}); "
+        "{best} reaches {best_auc}. The risk is the share of customers with as many days since their last "
+        "order who churned in the window before.",
+        "流失风险取自为本数据集选定的距上次下单天数（ROC AUC {rece"
+        "ncy_auc}）；{best} 为 {best_auc}。风险取上一个"
+        "窗口中距上次下单天数相同的客户的流失比例。",
+    ),
+    "churn_worse_than_chance": (
+        "{score} ranks churners worse than a coin toss ({auc}): it is not a churn risk on this dataset.",
+        "{score} 对流失客户的排序不如随机（{auc}）：在本数据集上它不能作为流失风险。",
+    ),
+    "churn_reliability": (
+        "The reliability chart sets each score's predicted probability against the share who churned: on "
+        "the diagonal a probability can be taken at its word. The days since the last order become a "
+        "probability through the churn share at each number of days one window earlier; 1 - P(alive) is the "
+        "chance of having left, not of no order in the window.",
+        "可靠性图将每种评分的预测概率与实际流失比例对照：落在"
+        "对角线上的概率可以直接采信。距上次下单天数通过前一个"
+        "窗口中各天数的流失比例转为概率；“1 减去仍是客户的概率”是已流失的概率，而不是窗口内不下单的概率。",
+    ),
+    "churn_reliability_title": ("Predicted churn against what happened", "预测流失与实际结果"),
+    "churn_reliability_x": ("predicted probability of churn", "预测流失概率"),
+    "churn_reliability_y": ("share who churned", "实际流失比例"),
+    "churn_drivers": (
+        "What drives churn in the gradient boosting, by how much its ROC AUC falls when one feature is "
+        "shuffled:",
+        "梯度提升模型中推动流失的因素（按打乱单个特征后 ROC AUC 的下降排序）：",
+    ),
+    "churn_gradient_boosting": (
+        "gradient boosting on what is known of the customer",
+        "基于客户已知信息的梯度提升",
+    ),
+    "churn_btyd_p_alive": ("1 - P(alive) of the purchase model", "购买模型的 1 减去仍是客户的概率"),
+    "churn_btyd_no_purchase": (
+        "the purchase model's chance of no order in the window",
+        "购买模型给出的窗口内不下单概率",
+    ),
+    "churn_recency_days": ("days since the last order", "距上次下单天数"),
+    "feature_recency_days": ("days since the last order", "距上次下单天数"),
+    "feature_tenure_days": ("days since the first order", "距首次下单天数"),
+    "feature_orders": ("orders", "订单数"),
+    "feature_spend": ("spend", "消费额"),
+    "feature_avg_order_value": ("average order value", "平均订单金额"),
+    "feature_mean_gap_days": ("days between orders", "下单间隔天数"),
+    "feature_orders_recent": ("orders in the last {days} days", "最近 {days} 天订单数"),
+    "feature_events_recent": (
+        "events (visits, views, searches) in the last {days} days",
+        "最近 {days} 天行为事件数",
+    ),
+    "feature_active_days_recent": ("active days in the last {days} days", "最近 {days} 天活跃天数"),
+    "feature_contacts": ("contacts", "联系次数"),
+    "feature_days_since_contact": ("days since the last contact", "距上次联系天数"),
+    "feature_open_complaints": ("open complaints", "未解决投诉数"),
+    "feature_survey_score": ("latest survey score", "最近调查得分"),
+    "feature_age_band": ("age band", "年龄段"),
+    "feature_region": ("region", "地区"),
+    "feature_acquisition_channel": ("acquisition channel", "获客渠道"),
+    "method_stake_churn": (
+        "Value at stake is the value a customer's leaving would cost: the expected value over the next "
+        "{months} months (where no purchase model valued the customer, a year of spend at their usual pace, "
+        "capped at what they have spent per year so far) times the churn risk.",
+        "潜在损失价值是客户流失带来的损失：未来 {months}"
+        " 个月的预期价值（购买模型未估值的客户取按其通常节奏一年的"
+        "消费，且不超过其至今每年的实际消费）乘以流失风险。",
+    ),
     "section_lists": ("Customers to act on", "需要跟进的客户"),
     "section_effects": ("Did last period's actions work?", "上期行动有效吗？"),
     "section_voice": ("Voice of the customer", "客户之声"),

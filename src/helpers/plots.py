@@ -734,3 +734,32 @@ def retention_lines(
     ax.set_ylim(bottom=0)
     ax.legend(loc="best", fontsize=10)
     return fig
+
+
+def reliability(
+    bins: pd.DataFrame, names: dict[str, str], title: str, xlabel: str, ylabel: str, width: float = WIDE
+) -> plt.Figure:
+    """A reliability chart: per score (``model`` column, ``names`` its words), the observed share against
+    the mean predicted probability of each bin, with the diagonal a calibrated probability follows."""
+    import textwrap
+
+    narrow = width < WIDE
+    # Narrow: the axis labels outside the axes must fit in the width too (the drawing is never shrunk).
+    fig, ax = plt.subplots(figsize=(width - 0.25 if narrow else width, min(width, 6.0) * 0.8))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1.2)
+    for i, (model, rows) in enumerate(bins.groupby("model", sort=False)):
+        label = names.get(model, model)
+        ax.plot(
+            rows["predicted"],
+            rows["observed"],
+            marker="o",
+            color=PALETTE[(2 * i) % len(PALETTE)],
+            label=textwrap.fill(label, 34) if narrow else label,
+        )
+    ax.set(title=textwrap.fill(title, 34) if narrow else title, xlabel=xlabel, ylabel=ylabel)
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    if narrow:  # under the chart: a legend inside would cover the lines and widen the drawing
+        ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=1)
+    else:
+        ax.legend(fontsize=10)
+    return fig

@@ -748,9 +748,11 @@ CHURN_COLUMNS = [
     "p_alive",
     "clv",
     "value_at_stake",
+    "churn_risk",
 ]
 TOP_CLV_COLUMNS = ["customer_id", "status", "segment", "frequency_orders", "monetary_total", "p_alive", "clv"]
 LIST_KINDS = {  # how the page writes the lists' columns
+    "churn_risk": "probability",
     "status": "status",
     "segment": "segment",
     "recency_days": "days",
@@ -878,7 +880,9 @@ def quality_sentence(quality: dict, language: str) -> str:
 # ------------------------------------------------------------------------------- method notes
 
 
-def method_notes(model: dict | None, params: Params, cut_points: dict, has_scores: bool) -> list[str]:
+def method_notes(
+    model: dict | None, params: Params, cut_points: dict, has_scores: bool, churn_risk: bool = False
+) -> list[str]:
     """Plain-language notes on how the numbers were made: segments and their recency bands, the
     status rules, the score, lifetime value with its validation, and the value at stake."""
     language = params.report.language
@@ -903,7 +907,9 @@ def method_notes(model: dict | None, params: Params, cut_points: dict, has_score
         notes.append(labels.t("method_score", language, indicators=indicators))
     if model:
         notes.append(lifetime_value_note(model, params))
-    if status.p_alive_trusted(model):  # a degenerated model's values are not used for the stakes
+    if churn_risk:  # stage 09's validated churn risk weighs the stakes (helpers.status.value_at_stake)
+        notes.append(labels.t("method_stake_churn", language, months=params.clv.horizon_months))
+    elif status.p_alive_trusted(model):  # a degenerated model's values are not used for the stakes
         notes.append(labels.t("method_stake", language, months=params.clv.horizon_months))
     else:
         notes.append(labels.t("method_stake_no_model", language))
@@ -969,6 +975,7 @@ SECTIONS = [
     ("Segment-migration", "section_migration", "comparison"),
     ("Clusters", "section_clusters", "personas"),
     ("Lifetime-value", "section_clv", "clv_model"),
+    ("Churn-risk", "section_churn", "churn_model"),
     ("Customers-to-act-on", "section_lists", ("churn_warning", "clv", "action_facts")),
     ("Action-results", "section_effects", "action_effects"),
     ("Behaviour", "section_behaviour", "funnel"),
@@ -1241,6 +1248,7 @@ PAGE_PRODUCTS = [  # what the report reads of its own period: product reference 
     "clusters?",
     "scores?",
     "churn_warning?",
+    "churn_model?",
     "clv?",
     "clv_model?",
     "actions?",

@@ -177,6 +177,7 @@ def priority_list(scored: pd.DataFrame, top_n: int | None = None, by: str | None
             "monetary_total",
             "recency_days",
             "value_at_stake",
+            "churn_risk",
         ]
         if c in scored.columns
     ]
@@ -195,6 +196,9 @@ SCORE_PRODUCT_COLUMNS = [
     "status",
     "typical_gap_days",
     "first_order_in_period",
+    "churn_risk",  # stage 09's validated churn score (helpers.churn), with its drivers
+    "churn_driver_1",
+    "churn_driver_2",
 ]
 
 

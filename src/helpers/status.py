@@ -117,15 +117,27 @@ def value_at_stake(customers: pd.DataFrame) -> pd.Series:
     model, or a customer it did not value): a year of spend at the customer's usual pace,
     ``avg_order_value x 365 / typical_gap_days``, capped at what the customer has spent per year so
     far, ``monetary_total x 365 / max(tenure_days, 365)`` (a customer of less than a year: their whole
-    spend). The cap keeps one small order from looking like thousands a year."""
+    spend). The cap keeps one small order from looking like thousands a year.
+
+    Where stage 09's churn model gave a ``churn_risk`` (the score that predicted churn best on its
+    holdout, helpers.churn), that value (the CLV, or else the year of spend) times the churn risk."""
     pace = customers["avg_order_value"].astype(float) * 365.0 / customers["typical_gap_days"].astype(float)
     per_year = customers["monetary_total"].astype(float) * 365.0 / customers["tenure_days"].clip(lower=365)
     fallback = np.minimum(pace, per_year)
+    modelled = None
     if "clv" in customers.columns and "p_alive" in customers.columns:
         modelled = customers["clv"].astype(float) * (1.0 - customers["p_alive"].astype(float))
         value = modelled.where(modelled.notna(), fallback)
     else:
         value = fallback
+    if "churn_risk" in customers.columns:
+        risk = customers["churn_risk"].astype(float)
+        base = (
+            customers["clv"].astype(float).where(modelled.notna(), fallback)
+            if modelled is not None
+            else fallback
+        )
+        value = (base * risk).where(risk.notna(), value)
     return value.fillna(0.0).clip(lower=0.0).round(2)
 
 
