@@ -177,12 +177,22 @@ PRODUCTS: dict[str, Product] = {
             "the voice stage's figures for the page: the complaint classifier and its accuracy, the tests' "
             "verdicts, what the dataset lacks",
         ),
-        Product("basket_rules", "06_rules.parquet", "association rules between products and categories"),
+        Product(
+            "basket_rules",
+            "06_rules.parquet",
+            "association rules between products and between categories, on every basket and per RFM "
+            "segment: support, confidence, lift, leverage, conviction and the baskets behind each",
+        ),
         Product(
             "next_best_product",
             "06_next_best_product.parquet",
-            "per customer: the product to offer next",
+            "per customer: the product to offer next, the rule behind it (what they bought) and its lift",
             True,
+        ),
+        Product(
+            "basket_facts",
+            "06_basket.json",
+            "the baskets mined per level and segment (all or a sample), items per basket, the thresholds",
         ),
         Product(
             "clv", "07_clv.parquet", "per customer: model inputs, P(alive), expected purchases, CLV", True
@@ -334,8 +344,8 @@ STAGES: list[Stage] = [
         "basket",
         "Market basket",
         needs=("transactions.product_id",),
-        reads=("clean:transactions",),
-        writes=("basket_rules", "next_best_product"),
+        reads=("clean:transactions", "rfm?"),
+        writes=("basket_rules", "next_best_product", "basket_facts"),
     ),
     # 07 reads only the clean orders, so a second kernel runs it next to 03 and 08.
     Stage(
@@ -367,6 +377,7 @@ STAGES: list[Stage] = [
             "clusters?",
             "clean:customers?",
             "clean:interactions?",
+            "next_best_product?",
         ),
         writes=("scores", "churn_warning", "actions", "action_facts", "action_effects"),
         earlier=("actions?",),
@@ -392,6 +403,9 @@ STAGES: list[Stage] = [
             "actions?",
             "action_facts?",
             "action_effects?",
+            "basket_rules?",
+            "basket_facts?",
+            "next_best_product?",
         ),
         writes=("headline", "exports"),
         earlier=("rfm?", "scores?", "headline?"),

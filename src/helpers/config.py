@@ -568,17 +568,20 @@ class StatusConfig(StrictModel):
 
 
 # Built-in rules of action lists (helpers.actions): who is on the list before its filter narrows it.
-ACTION_RULES = ("churn_warning", "birthday", "anniversary", "no_recent_contact")
+ACTION_RULES = ("churn_warning", "birthday", "anniversary", "no_recent_contact", "next_best_product")
 
 
 class ActionListConfig(StrictModel):
     """One action list: a built-in ``rule`` (churn_warning: the statuses of ``status.churn_warning``;
     birthday / anniversary: a birthday, or a yearly anniversary of the signup or else the first order,
-    falls in the next period; no_recent_contact: no contact recorded for ``actions.contact_gap_days``)
-    and/or a ``filter`` over the scored customers' columns (helpers.filters), e.g.
+    falls in the next period; no_recent_contact: no contact recorded for ``actions.contact_gap_days``;
+    next_best_product: customers stage 06 found a product to offer, with that product) and/or a ``filter``
+    over the scored customers' columns (helpers.filters), e.g.
     ``segment == "At Risk" and clv > 100``; with both, the filter narrows the rule's customers."""
 
-    rule: Literal["churn_warning", "birthday", "anniversary", "no_recent_contact"] | None = None
+    rule: (
+        Literal["churn_warning", "birthday", "anniversary", "no_recent_contact", "next_best_product"] | None
+    ) = None
     filter: str | None = None
     description: str | None = None  # who is on the list, in words, for the page (default: from the rule)
 
@@ -602,6 +605,7 @@ def default_action_lists() -> dict[str, ActionListConfig | None]:
         "birthday": ActionListConfig(rule="birthday"),
         "anniversary": ActionListConfig(rule="anniversary"),
         "no_recent_contact": ActionListConfig(rule="no_recent_contact", filter="tier in ('A', 'B')"),
+        "cross_sell": ActionListConfig(rule="next_best_product"),
     }
 
 
@@ -1016,6 +1020,25 @@ class VoiceConfig(StrictModel):
     confidence: float = Field(default=0.95, gt=0.5, lt=1)  # of the NPS intervals and the churn tests
 
 
+class BasketConfig(StrictModel):
+    """Stage 06: association rules between products and between categories (FP-growth), per segment,
+    and each customer's next best product."""
+
+    min_support: float = Field(default=0.001, gt=0, le=1)  # share of all baskets holding the rule's items
+    min_rule_baskets: int = Field(default=20, ge=1)  # and at least this many baskets (fewer: chance)
+    min_confidence: float = Field(
+        default=0.05, ge=0, le=1
+    )  # share of the antecedent's baskets with the consequent
+    min_lift: float = Field(default=1.2, ge=0)  # confidence / the consequent's share of all baskets
+    max_len: int = Field(default=3, ge=2, le=5)  # most items in a rule (antecedent + consequent)
+    min_baskets: int = Field(default=200, ge=10)  # fewer baskets (in all or in a segment): no rules
+    by_segment: bool = True  # also mine the baskets of each RFM segment's customers
+    fit_sample_above: int = Field(
+        default=200_000, ge=1_000
+    )  # more baskets: itemsets found on a sample this size
+    top_n: int = Field(default=20, ge=1)  # rules shown per table on the pages
+
+
 # ------------------------------------------------------------------------------------ the whole
 
 LATEST = "latest"  # compare_with: the latest earlier period of the same dataset that has been built
@@ -1058,6 +1081,7 @@ class Params(StrictModel):
     clustering: ClusteringConfig = ClusteringConfig()
     behaviour: BehaviourConfig = BehaviourConfig()
     voice: VoiceConfig = VoiceConfig()
+    basket: BasketConfig = BasketConfig()
     clv: ClvConfig = ClvConfig()
     scoring: ScoringConfig = ScoringConfig()
     status: StatusConfig = StatusConfig()

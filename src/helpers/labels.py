@@ -46,6 +46,52 @@ COLUMNS: dict[str, Label] = {
     "segment": Label(
         "Segment", "客户分群", "RFM segment (the rule table in params)", "RFM 分群（规则见参数文件）"
     ),
+    "if_bought": Label(
+        "Bought", "已购商品", "the product(s) or category(ies) in the order", "订单中已有的商品或品类"
+    ),
+    "also_bought": Label(
+        "Also in the order",
+        "同单还买了",
+        "what the same orders also held, more often than chance",
+        "同一订单中超出偶然水平一起出现的商品或品类",
+    ),
+    "rule_baskets": Label(
+        "Orders with both", "同时含两者的订单", "orders holding both", "同时含有两者的订单数"
+    ),
+    "confidence": Label(
+        "Confidence",
+        "置信度",
+        "of the orders with what was bought, the share that also held the other",
+        "含有已购商品的订单中，同时含有另一商品的比例",
+    ),
+    "lift": Label(
+        "Lift",
+        "提升度",
+        "how many times more often the two are bought together than if they were unrelated (1: no link)",
+        "两者一起购买的频率是互不相关时的几倍（1 表示没有关联）",
+    ),
+    "product_id": Label("Product", "商品编号", "the product's id as in the orders", "订单中的商品编号"),
+    "product_name": Label(
+        "Product name", "商品名称", "the product's name as in the orders", "订单中的商品名称"
+    ),
+    "because_bought": Label(
+        "Because they bought",
+        "因为已购买",
+        "the products of the rule that the customer has already bought",
+        "客户已购买的、规则中的商品",
+    ),
+    "offer": Label(
+        "Offer",
+        "推荐商品",
+        "the product to offer (the next best product of the market basket stage)",
+        "推荐给客户的商品（购物篮分析得出的下一个最佳商品）",
+    ),
+    "offer_name": Label("Offer (name)", "推荐商品名称", "the name of the product to offer", "推荐商品的名称"),
+    "items_in_basket": Label(
+        "Items in the order", "订单中的商品数", "distinct products in an order", "订单中不同商品的数量"
+    ),
+    "baskets": Label("Orders", "订单数", "orders (baskets)", "订单（购物篮）数"),
+    "share_of_baskets": Label("Share of orders", "订单占比", "share of all orders", "占全部订单的比例"),
     "status": Label(
         "Status",
         "客户状态",
@@ -571,11 +617,57 @@ TEXT: dict[str, tuple[str, str]] = {
     "section_segments": ("Segments", "客户分群"),
     "section_migration": ("Segment migration", "分群迁移"),
     "section_clusters": ("Clusters", "客户聚类"),
+    "section_basket": ("Bought together", "一起购买的商品"),
+    "basket_intro": (
+        'Which products the same orders hold more often than chance would give: each row reads "orders '
+        'with the first also held the second". Confidence is the share of the orders with the first that '
+        "held the second; lift says how many times more often that happens than for orders in general.",
+        "哪些商品在同一订单中出现的频率高于偶然水平：每一行读作“含有前者的订单也含有后者”。置信度是含有前者的订单中"
+        "同时含有后者的比例；提升度表示这一比例是所有订单中该比例的几倍。",
+    ),
+    "basket_strongest": (
+        "Of the {orders} orders with {antecedent}, {confidence} also held {consequent}: {lift} times as "
+        "often as orders in general ({usual}).",
+        "在含有{antecedent}的 {orders} "
+        "笔订单中，{confidence}同时含有{consequent}，是所有订单中这一比例（{usual}）"
+        "的 {lift} 倍。",
+    ),
+    "basket_no_rules": (
+        "In {baskets} orders, no products are bought together at least {lift} times as often as chance "
+        "would give in at least {least} orders.",
+        "在 {baskets} 笔订单中，没有哪些商品在至少 {least} 笔订单中以偶然水平 {lift} "
+        "倍以上的频率一起被购买。",
+    ),
+    "basket_too_few": (
+        "Only {baskets} orders with products: too few to tell which products go together (at least "
+        "{needed}).",
+        "含商品的订单只有 {baskets} 笔，太少，无法判断哪些商品会一起购买（至少需要 {needed} 笔）。",
+    ),
+    "basket_segments_intro": (
+        "The strongest rule within each segment's orders:",
+        "各分群订单中最强的关联规则：",
+    ),
+    "basket_categories_intro": (
+        "The same between product categories:",
+        "品类之间的关联：",
+    ),
+    "nbp_found": (
+        "{customers} customers ({share}) have a product to offer next: the strongest rule whose first part "
+        "they bought and whose product they never bought. Offered most often: {product} ({count} customers).",
+        "{customers} "
+        "位客户（{share}）有可推荐的下一个商品：他们已购买规则的前项、但从未买过其推荐商品的最强规则。"
+        "推荐最多的是 {product}（{count} 位客户）。",
+    ),
+    "nbp_none": (
+        "No customer has a product to offer next: no rule fits what a customer bought and has not bought.",
+        "没有客户有可推荐的下一个商品：没有规则与客户已购和未购的商品相符。",
+    ),
     "section_clv": ("Lifetime value", "终身价值"),
     "section_lists": ("Customers to act on", "需要跟进的客户"),
     "section_effects": ("Did last period's actions work?", "上期行动有效吗？"),
     # action lists (helpers.actions) and their measured effect (helpers.effects)
     "action_win_back": ("Win-back", "挽回"),
+    "action_cross_sell": ("Cross-sell", "交叉销售"),
     "action_birthday": ("Birthday greetings", "生日关怀"),
     "action_anniversary": ("Anniversaries", "周年关怀"),
     "action_no_recent_contact": ("Valuable, not contacted lately", "高价值但近期未联系"),
@@ -590,6 +682,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "rule_anniversary": (
         "customers whose signup (or, without one, first order) has its anniversary between {start} and {end}",
         "注册日（无注册日时为首单日）周年纪念在{start}至{end}之间的客户",
+    ),
+    "rule_next_best_product": (
+        "customers with a product to offer next (what orders like theirs also hold)",
+        "有可推荐商品的客户（与其订单相似的订单中还常有的商品）",
     ),
     "rule_no_recent_contact": (
         "customers with no contact recorded for {days} days",
@@ -614,6 +710,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "{start}至{end}的行动名单。未设对照组，因此下期报告无法衡量名单的效果。",
     ),
     "lists_skipped": ("No “{list}” list: {why}.", "没有“{list}”名单：{why}。"),
+    "why_no_basket_rules": (
+        "the orders give no product to offer anyone (no rule, or no product ids)",
+        "订单数据无法为任何客户给出推荐商品（没有关联规则或没有商品编号）",
+    ),
     "why_no_birth_dates": ("the customer attributes hold no birth dates", "客户属性中没有出生日期"),
     "why_no_interactions": (
         "there is no record of contacts (an interactions source)",
@@ -1134,6 +1234,7 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "export_segment": ("{segment}: every customer", "{segment}：全部客户"),
     "export_churn": ("Churn warning", "流失预警"),
+    "export_next_best": ("Next best product per customer", "每位客户的下一个最佳商品"),
     "export_priority": ("Priority list (best scores first)", "优先名单（评分从高到低）"),
     "export_action": ("{list}: to contact and held out", "{list}：待联系与对照组"),
     "export_dictionary": ("Data dictionary", "数据字典"),

@@ -964,6 +964,7 @@ SECTIONS = [
     ("Segments", "section_segments", None),
     ("Segment-migration", "section_migration", "comparison"),
     ("Clusters", "section_clusters", "personas"),
+    ("Bought-together", "section_basket", "basket_rules"),
     ("Lifetime-value", "section_clv", "clv_model"),
     ("Customers-to-act-on", "section_lists", ("churn_warning", "clv", "action_facts")),
     ("Action-results", "section_effects", "action_effects"),
@@ -1239,6 +1240,9 @@ PAGE_PRODUCTS = [  # what the report reads of its own period: product reference 
     "actions?",
     "action_facts?",
     "action_effects?",
+    "basket_rules?",
+    "basket_facts?",
+    "next_best_product?",
     "clean:customers?",
 ]
 COMPARED_PRODUCTS = ["rfm?", "scores?", "headline?"]  # what it reads of the compared period
