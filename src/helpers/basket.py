@@ -72,21 +72,22 @@ def fitting_baskets(
     return rows, total
 
 
-def frequent_itemsets(rows: pd.DataFrame, min_support: float, max_len: int) -> list[tuple[str, ...]]:
+def frequent_itemsets(rows: pd.DataFrame, min_support: float, max_len: int) -> dict[tuple[str, ...], int]:
     """The itemsets (sorted tuples of items) in at least ``min_support`` of the baskets of ``rows``
-    (``basket_id``, ``item``), found with FP-growth on a sparse basket x item matrix; items rarer than
-    the threshold are dropped before encoding (they cannot be in a frequent itemset)."""
+    (``basket_id``, ``item``), with the number of those baskets holding each, found with FP-growth on a
+    sparse basket x item matrix; items rarer than the threshold are dropped before encoding (they cannot
+    be in a frequent itemset)."""
     from mlxtend.frequent_patterns import fpgrowth
     from scipy import sparse
 
     baskets = rows["basket_id"].nunique()
     if baskets == 0:
-        return []
+        return {}
     per_item = rows.groupby("item")["basket_id"].nunique()
     common = per_item.index[per_item >= min_support * baskets]
     kept = rows[rows["item"].isin(common)]
     if kept.empty:
-        return []
+        return {}
     basket_codes, _ = pd.factorize(kept["basket_id"], sort=True)
     item_codes, item_names = pd.factorize(kept["item"], sort=True)
     # Baskets without a common item still count in the denominator: the matrix has a row for each.
@@ -96,7 +97,8 @@ def frequent_itemsets(rows: pd.DataFrame, min_support: float, max_len: int) -> l
     )
     encoded = pd.DataFrame.sparse.from_spmatrix(matrix, columns=[str(name) for name in item_names])
     found = fpgrowth(encoded, min_support=min_support, use_colnames=True, max_len=max_len)
-    return sorted(tuple(sorted(itemset)) for itemset in found["itemsets"])
+    held = np.rint(found["support"].to_numpy() * baskets).astype(int)
+    return dict(sorted(zip((tuple(sorted(s)) for s in found["itemsets"]), held.tolist(), strict=True)))
 
 
 def itemset_baskets(con: ibis.BaseBackend, items: ir.Table, itemsets: list[tuple[str, ...]]) -> dict:
@@ -192,7 +194,9 @@ def mine_rules(
         threshold *= SAMPLE_SLACK
     itemsets = frequent_itemsets(rows, threshold, config.max_len)
     facts["itemsets"] = len(itemsets)
-    counts = itemset_baskets(con, items, itemsets)
+    # FP-growth's counts are exact when it read every basket; on a sample, every itemset it found is
+    # counted again on all baskets in the engine.
+    counts = itemset_baskets(con, items, list(itemsets)) if facts["sampled_baskets"] else itemsets
     return rules_from_counts(counts, baskets, config), facts
 
 
