@@ -149,8 +149,8 @@ def markdown(results: dict) -> str:
             f"{results['load_average_before']} when it started (2 cores).",
             "",
             f"{data['baskets']:,} baskets ({data['lines']:,} order lines) over {data['products']:,} "
-            f"products, {data['customers']:,} customers, {PLANTED_PAIRS} planted pairs; basket params' defaults "
-            f"(fit_sample_above {200_000:,}).",
+            f"products, {data['customers']:,} customers, {PLANTED_PAIRS} planted pairs; "
+            f"basket params' defaults (fit_sample_above {200_000:,}).",
             "",
             "| variant | seconds (work) | seconds (process) | peak GB | itemsets | rules |",
             "|---|---:|---:|---:|---:|---:|",
@@ -158,8 +158,8 @@ def markdown(results: dict) -> str:
             f"customer | {stage['seconds']} (mining {stage['mine_seconds']}) | "
             f"{stage['wall_seconds']} | "
             f"{stage['peak_gb']} | {stage['itemsets']:,} | {stage['rules']:,} |",
-            f"| FP-growth on every basket (mlxtend's supports) | {alone['seconds']} | {alone['wall_seconds']} | "
-            f"{alone['peak_gb']} | {alone['itemsets']:,} | {alone['rules']:,} |",
+            f"| FP-growth on every basket (mlxtend's supports) | {alone['seconds']} | "
+            f"{alone['wall_seconds']} | {alone['peak_gb']} | {alone['itemsets']:,} | {alone['rules']:,} |",
             "",
             f"Same rules: {results['same_rules']}; mining {results['mining_speedup']}x faster on the sample; "
             f"customers with an offer: {stage['customers_with_offer']:,}.",

@@ -804,6 +804,12 @@ TEXT: dict[str, tuple[str, str]] = {
         "known from the customer records, no order yet",
         "客户资料中有记录，但尚未下单",
     ),
+    "status_rule_potential_from": ("known from {sources}, no order yet", "见于{sources}，但尚未下单"),
+    "known_customers": ("the customer records", "客户资料"),
+    "known_leads": ("won sales leads", "已赢单的销售线索"),
+    "known_events": ("signed-in visits", "登录后的访问记录"),
+    "known_interactions": ("contacts", "联系记录"),
+    "known_feedback": ("feedback", "客户反馈"),
     "status_rule_new": ("first order in this period", "本期首次下单"),
     "status_rule_churned_days": ("no order for more than {days}", "超过 {days} 没有下单"),
     "status_rule_churned_model": (

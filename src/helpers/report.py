@@ -295,10 +295,13 @@ def status_table(
     return table, tones
 
 
-def status_rules(params: Params, statuses: pd.Series, has_model: bool) -> list[tuple[str, str]]:
-    """(status, its rule in words) of the statuses the status table shows, for the page."""
+def status_rules(
+    params: Params, statuses: pd.Series, has_model: bool, known_from: list[str] | None = None
+) -> list[tuple[str, str]]:
+    """(status, its rule in words) of the statuses the status table shows, for the page (``known_from``:
+    the sources that made the potential customers known)."""
     language = params.report.language
-    rules = status.rules_in_words(params.status, has_model, language)
+    rules = status.rules_in_words(params.status, has_model, language, known_from)
     shown = status.counts(statuses)["status"]
     return [(labels.status(word, language, capital=True), rules[word]) for word in shown]
 

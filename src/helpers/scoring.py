@@ -193,6 +193,7 @@ SCORE_PRODUCT_COLUMNS = [
     "driver_1",
     "driver_2",
     "status",
+    "known_from",
     "typical_gap_days",
     "first_order_in_period",
 ]
