@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import DATASET, DEMO, DEMO_KEY, DEMO_KEY_ENV, REPO, add_demo_dataset, make_project, products
+from conftest import DATASET, REPO, make_project, products
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
@@ -71,14 +71,11 @@ def test_a_table_inside_a_block_is_displayed(path: Path) -> None:
                     )
 
 
-def default_dataset(path: Path) -> str:
-    """The dataset named by a notebook's parameters cell."""
-    cell = next(c for c in code_cells(path) if "parameters" in c.metadata.get("tags", []))
-    return re.search(r'^dataset = "([^"]+)"', cell.source, re.MULTILINE).group(1)
-
-
-def run_nbval(root: Path, notebooks: list[Path]) -> None:
-    env = {**os.environ, "CA_PROJECT_ROOT": str(root), DEMO_KEY_ENV: DEMO_KEY}
+def test_every_notebook_runs_under_nbval_on_the_tiny_period(tmp_path: Path) -> None:
+    """The notebooks as committed, run in order by nbval against a tiny project (its own params and
+    data), which is how an analyst runs them from JupyterLab: default parameters, published folder."""
+    root = make_project(tmp_path / "project")
+    env = {**os.environ, "CA_PROJECT_ROOT": str(root)}
     done = subprocess.run(
         [
             sys.executable,
@@ -88,7 +85,7 @@ def run_nbval(root: Path, notebooks: list[Path]) -> None:
             "-p",
             "no:cacheprovider",
             "-q",
-            *[str(root / "notebooks" / p.name) for p in notebooks],
+            *[str(root / "notebooks" / p.name) for p in NOTEBOOKS],
         ],
         cwd=root,
         env=env,
@@ -97,27 +94,6 @@ def run_nbval(root: Path, notebooks: list[Path]) -> None:
         timeout=900,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-
-
-def test_every_notebook_runs_under_nbval_on_the_tiny_period(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The notebooks as committed, run in order by nbval against a tiny project (its own params and
-    data), which is how an analyst runs them from JupyterLab: default parameters, published folder.
-    The stages CDNOW has no source for (behaviour, voice, baskets) default to the demo shop: they run
-    on the small demo's period, built first by the runner."""
-    from helpers import runner
-
-    root = make_project(tmp_path / "project")
-    add_demo_dataset(root)
-    defaults = {path: default_dataset(path) for path in NOTEBOOKS}
-    assert set(defaults.values()) == {DATASET, DEMO}
-    run_nbval(root, [path for path in NOTEBOOKS if defaults[path] == DATASET])
-    monkeypatch.setenv("CA_PROJECT_ROOT", str(root))
-    monkeypatch.setenv(DEMO_KEY_ENV, DEMO_KEY)
-    result = runner.run_period(DEMO, None, root=root, log=lambda _: None)
-    assert result.ok, result.message
-    run_nbval(root, [path for path in NOTEBOOKS if defaults[path] == DEMO])
     assert (products(root, "1998-06") / "02_transactions.parquet").is_file()
     # Run by hand, the report writes its exports to data/interim/, never to the published reports/.
     assert (root / "data" / "interim" / DATASET / "1998-06" / "exports" / "churn_warning.csv").is_file()
