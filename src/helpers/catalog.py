@@ -216,6 +216,11 @@ PRODUCTS: dict[str, Product] = {
             True,
         ),
         Product(
+            "score_facts",
+            "09_scores.json",
+            "how the score was built: the weights of the indicators used, their direction, missing values",
+        ),
+        Product(
             "churn_warning",
             "09_churn_warning.parquet",
             "every customer at risk or lapsed, largest value at stake first",
@@ -381,8 +386,10 @@ STAGES: list[Stage] = [
             "clean:feedback?",
             "clean:leads?",
             "next_best_product?",
+            "engagement?",
+            "voice?",
         ),
-        writes=("scores", "churn_warning", "actions", "action_facts", "action_effects"),
+        writes=("scores", "score_facts", "churn_warning", "actions", "action_facts", "action_effects"),
         earlier=("actions?",),
     ),
     Stage(
@@ -409,6 +416,7 @@ STAGES: list[Stage] = [
             "basket_rules?",
             "basket_facts?",
             "next_best_product?",
+            "score_facts?",
         ),
         writes=("headline", "exports"),
         earlier=("rfm?", "scores?", "headline?"),

@@ -487,6 +487,9 @@ class RunnerConfig(StrictModel):
     parallel_max_rows: int = Field(default=20_000_000, ge=0)
 
 
+SCORE_SOURCES = ("engagement", "voice", "customers")  # per-customer products a score may weigh
+
+
 class ScoringConfig(StrictModel):
     """Weighted 0-100 score from percentile-ranked indicators and tiers (the customer statuses and the
     churn warning follow :class:`StatusConfig`)."""
@@ -502,7 +505,23 @@ class ScoringConfig(StrictModel):
             "tenure_days": 0.10,
         }
     )
-    lower_is_better: list[str] = Field(default_factory=lambda: ["recency_days"])
+    # Indicators of the other per-customer products (<product>.<column>, product: engagement (stage 04),
+    # voice (05) or customers (the attributes)) -> weight, added when the dataset has the product: the
+    # weights above then shrink in proportion to make room. Orders-only datasets keep the weights above.
+    source_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "engagement.active_days": 0.10,
+            "engagement.days_since_last_visit": 0.05,
+            "voice.latest_nps": 0.05,
+            "voice.open_complaints": 0.05,
+        }
+    )
+    lower_is_better: list[str] = Field(
+        default_factory=lambda: ["recency_days", "engagement.days_since_last_visit", "voice.open_complaints"]
+    )
+    # A customer without a value of an indicator (no survey answer, no visit): "median" ranks them as the
+    # dataset's median customer on it, "worst" as the worst.
+    missing: Literal["median", "worst"] = "median"
     # Tier name -> lowest score that reaches it, best tier first; the last tier must start at 0.
     tiers: dict[str, float] = Field(default_factory=lambda: {"A": 75.0, "B": 50.0, "C": 25.0, "D": 0.0})
     top_n: int = Field(default=25, ge=1)  # rows shown on the page; the products hold every customer
@@ -514,7 +533,15 @@ class ScoringConfig(StrictModel):
         total = sum(self.weights.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"weights must sum to 1, they sum to {total:g}")
-        unknown = set(self.lower_is_better) - set(self.weights)
+        if any(w < 0 for w in self.source_weights.values()) or sum(self.source_weights.values()) >= 1:
+            raise ValueError("source_weights must not be negative and must sum to less than 1")
+        bad = [name for name in self.source_weights if name.partition(".")[0] not in SCORE_SOURCES]
+        if bad or any(not name.partition(".")[2] for name in self.source_weights):
+            raise ValueError(
+                f"source_weights names {bad}; use <product>.<column> with product one of "
+                f"{list(SCORE_SOURCES)}"
+            )
+        unknown = set(self.lower_is_better) - set(self.weights) - set(self.source_weights)
         if unknown:
             raise ValueError(f"lower_is_better names {sorted(unknown)}, which have no weight")
         cuts = list(self.tiers.values())

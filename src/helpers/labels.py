@@ -46,6 +46,30 @@ COLUMNS: dict[str, Label] = {
     "segment": Label(
         "Segment", "客户分群", "RFM segment (the rule table in params)", "RFM 分群（规则见参数文件）"
     ),
+    "engagement.active_days": Label(
+        "Days with a visit",
+        "有访问的天数",
+        "days with a web, app or store visit",
+        "有网站、应用或门店访问的天数",
+    ),
+    "engagement.days_since_last_visit": Label(
+        "Days since the last visit",
+        "距上次访问天数",
+        "days from the last visit to the end of the period",
+        "从最后一次访问到本期末的天数",
+    ),
+    "voice.latest_nps": Label(
+        "Latest recommendation score",
+        "最近一次推荐评分",
+        "the customer's latest answer to the 0-10 recommendation question",
+        "客户最近一次对 0-10 分推荐问题的回答",
+    ),
+    "voice.open_complaints": Label(
+        "Open complaints",
+        "未解决的投诉",
+        "complaints not resolved by the end of the period",
+        "截至本期末尚未解决的投诉",
+    ),
     "if_bought": Label(
         "Bought", "已购商品", "the product(s) or category(ies) in the order", "订单中已有的商品或品类"
     ),
@@ -299,6 +323,15 @@ def column(key: str, language: str) -> str:
     if key not in COLUMNS:
         raise KeyError(f"column '{key}' has no label; add it to COLUMNS in helpers/labels.py.")
     return COLUMNS[key].text(language)
+
+
+def indicator(name: str, language: str) -> str:
+    """A score indicator's name: its label, or for another product's column (``customers.age``) the
+    column's label, or its words."""
+    if name in COLUMNS:
+        return COLUMNS[name].text(language)
+    column = name.partition(".")[2] or name
+    return COLUMNS[column].text(language) if column in COLUMNS else column.replace("_", " ")
 
 
 def headings(frame: pd.DataFrame, language: str) -> pd.DataFrame:

@@ -877,9 +877,12 @@ def quality_sentence(quality: dict, language: str) -> str:
 # ------------------------------------------------------------------------------- method notes
 
 
-def method_notes(model: dict | None, params: Params, cut_points: dict, has_scores: bool) -> list[str]:
+def method_notes(
+    model: dict | None, params: Params, cut_points: dict, has_scores: bool, score_facts: dict | None = None
+) -> list[str]:
     """Plain-language notes on how the numbers were made: segments and their recency bands, the
-    status rules, the score, lifetime value with its validation, and the value at stake."""
+    status rules, the score (its weights as 09 used them, ``score_facts``; a period built before that
+    product: ``scoring.weights``), lifetime value with its validation, and the value at stake."""
     language = params.report.language
     cycle = formats.days(cut_points.get("purchase_cycle_days"), language)
     scale = cut_points.get("recency", "quintiles")
@@ -891,11 +894,11 @@ def method_notes(model: dict | None, params: Params, cut_points: dict, has_score
     )
     notes.append(labels.t("method_status", language))
     if has_scores:
+        weights = score_facts["weights"] if score_facts else params.scoring.weights
         indicators = labels.join(
             [
-                f"{inline(labels.column(name, language), language)} {formats.share(weight, 0)}"
-                for name, weight in params.scoring.weights.items()
-                if name in labels.COLUMNS
+                f"{inline(labels.indicator(name, language), language)} {formats.share(weight, 0)}"
+                for name, weight in sorted(weights.items(), key=lambda item: -item[1])
             ],
             language,
         )
@@ -1246,6 +1249,7 @@ PAGE_PRODUCTS = [  # what the report reads of its own period: product reference 
     "basket_rules?",
     "basket_facts?",
     "next_best_product?",
+    "score_facts?",
     "clean:customers?",
 ]
 COMPARED_PRODUCTS = ["rfm?", "scores?", "headline?"]  # what it reads of the compared period
