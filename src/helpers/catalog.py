@@ -417,6 +417,8 @@ STAGES: list[Stage] = [
             "basket_facts?",
             "next_best_product?",
             "score_facts?",
+            "engagement?",
+            "voice?",
         ),
         writes=("headline", "exports"),
         earlier=("rfm?", "scores?", "headline?"),

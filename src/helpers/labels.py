@@ -651,6 +651,42 @@ TEXT: dict[str, tuple[str, str]] = {
     "section_migration": ("Segment migration", "分群迁移"),
     "section_clusters": ("Clusters", "客户聚类"),
     "section_basket": ("Bought together", "一起购买的商品"),
+    "personas_intro": (
+        "Each cluster as a persona, from everything the period knows about its customers (medians of "
+        "the customers in it; shares of those with a known value):",
+        "把每个客户簇描述为一个用户画像，依据本期掌握的全部客户信息（簇内客户的中位数；比例按已知取值的客户计算）：",
+    ),
+    "persona_title": (
+        "{name}: {customers} customers ({share} of customers, {spend} of spend)",
+        "{name}：{customers} 位客户（占客户 {share}，占消费 {spend}）",
+    ),
+    "persona_who": ("Who they are: {parts}.", "他们是谁：{parts}。"),
+    "persona_age": ("aged {band} ({share})", "年龄 {band}（{share}）"),
+    "persona_gender": ("{value} ({share})", "{value}（{share}）"),
+    "persona_region": ("from the {value} region ({share})", "来自{value}地区（{share}）"),
+    "persona_acquisition_channel": ("came through {value} ({share})", "通过{value}获得（{share}）"),
+    "persona_behave": ("How they behave: {parts}.", "他们的行为：{parts}。"),
+    "persona_orders": ("{count} orders, the last {days} ago", "下单 {count} 次，最近一次在 {days}前"),
+    "persona_orders_one": ("{count} order, {days} ago", "下单 {count} 次，在 {days}前"),
+    "persona_sessions": ("{count} visits", "访问 {count} 次"),
+    "persona_sessions_one": ("{count} visit", "访问 {count} 次"),
+    "persona_channel": ("mostly by {channel} ({share} of visits)", "主要通过{channel}（占访问 {share}）"),
+    "persona_category": ("most interested in {category}", "最感兴趣的品类是{category}"),
+    "persona_worth": (
+        "What they are worth: {spend} spent in all, {order} an order{clv}.",
+        "他们的价值：累计消费 {spend}，每单 {order}{clv}。",
+    ),
+    "persona_clv": (", {clv} expected over the next year", "，预计未来一年 {clv}"),
+    "persona_channel_web": ("the web", "网站"),
+    "persona_channel_app": ("the app", "应用"),
+    "persona_channel_store": ("the shops", "门店"),
+    "persona_say": ("What they say: {parts}.", "他们的声音：{parts}。"),
+    "persona_nps": ("NPS {nps} ({answers} answers)", "NPS {nps}（{answers} 份回答）"),
+    "persona_complaints": ("{share} with an open complaint", "{share} 有未解决的投诉"),
+    "persona_action": (
+        "What to do: most are {segment} ({share}): {action}",
+        "怎么做：多数属于{segment}（{share}）：{action}",
+    ),
     "basket_intro": (
         'Which products the same orders hold more often than chance would give: each row reads "orders '
         'with the first also held the second". Confidence is the share of the orders with the first that '

@@ -1250,6 +1250,8 @@ PAGE_PRODUCTS = [  # what the report reads of its own period: product reference 
     "basket_facts?",
     "next_best_product?",
     "score_facts?",
+    "engagement?",
+    "voice?",
     "clean:customers?",
 ]
 COMPARED_PRODUCTS = ["rfm?", "scores?", "headline?"]  # what it reads of the compared period
