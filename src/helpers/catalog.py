@@ -366,7 +366,7 @@ STAGES: list[Stage] = [
         "clustering",
         "Clusters",
         needs=("transactions",),
-        reads=("rfm", "clean:customers?"),
+        reads=("rfm", "clean:customers?", "engagement?", "voice?"),
         writes=("clusters", "personas"),
     ),
     Stage(

@@ -981,7 +981,8 @@ class RfmConfig(StrictModel):
 class ClusteringConfig(StrictModel):
     """k-means on scaled customer features: k chosen by silhouette (elbow shown), fit small, assign all."""
 
-    # Columns of the RFM table or customer attributes; text attributes become one 0/1 feature per value.
+    # Columns of the RFM table or customer attributes, or <product>.<column> of engagement (04) or voice
+    # (05); text columns become one 0/1 feature per value, missing values count as the average.
     features: list[str] = Field(default_factory=lambda: list(RFM_METRICS))
     log_features: list[str] = Field(default_factory=lambda: list(RFM_METRICS))  # sign(x)·ln(1 + |x|) first
     k_min: int = Field(default=3, ge=2)
