@@ -208,11 +208,12 @@ def all_rules(
     config: BasketConfig,
     seed: int,
 ) -> tuple[pd.DataFrame, dict]:
-    """The rules at product and at category level, on every basket and within each RFM segment's
+    """The rules at product and at category level (where the orders have the column), on every basket
+    and within each RFM segment's
     customers' baskets (``segments``: customer_id, segment; None: no segment rules), and the facts of
     each mining ({level: {segment: facts}})."""
     parts, facts = [], {}
-    for level in LEVELS:
+    for level in [level for level, column in LEVELS.items() if column in transactions.columns]:
         items = engine.materialise(con, f"basket_items_{level}", basket_items(transactions, as_of, level))
         groups = [(ALL_CUSTOMERS, items)]
         if segments is not None and config.by_segment:
