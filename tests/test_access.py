@@ -282,7 +282,9 @@ def publish_fake(root: Path, period: str, pseudonymised: bool, layout: str = "re
     (work / "exports").mkdir(parents=True)
     (work / "exports" / "churn_warning.csv").write_text("customer_id\nCUST-1\n")
     (work / "notebooks").mkdir()
-    (report / "index.html").write_text("<html></html>")
+    (report / "index.html").write_text(
+        '<html><h1>Report</h1><a href="restricted/index.html">restricted report</a></html>'
+    )
 
 
 def with_privacy(root: Path, period: str, text: str):
@@ -341,7 +343,8 @@ def test_a_page_that_listed_customers_is_withdrawn_when_its_readers_now_see_aggr
 
 
 def test_months_before_counts_calendar_months() -> None:
-    assert retention.months_before(dt.date(1998, 6, 30), 3) == dt.date(1998, 3, 30)
+    assert retention.months_before(dt.date(1998, 6, 30), 3) == dt.date(1998, 3, 31)  # a month's end
+    assert retention.months_before(dt.date(1998, 6, 29), 3) == dt.date(1998, 3, 29)
     assert retention.months_before(dt.date(1998, 5, 31), 3) == dt.date(1998, 2, 28)
     assert retention.months_before(dt.date(1998, 1, 15), 13) == dt.date(1996, 12, 15)
 
@@ -357,8 +360,8 @@ def test_retention_removes_the_customer_level_data_of_old_periods_and_keeps_thei
         (paths.report_dir(DATASET, period, root) / "run.json").write_text('{"period": "%s"}' % period)
     paths.failed_dir(DATASET, "1998-01", root).mkdir(parents=True)
     params = with_privacy(root, "1998-06", "privacy:\n  retention_months: 3\n")
-    # Measured from 1998-06-30: periods ending before 1998-03-30 go (1998-01, 1998-02).
-    assert retention.cutoff(params, root) == dt.date(1998, 3, 30)
+    # Measured from 1998-06-30: periods ending before 1998-03-31 go (1998-01, 1998-02).
+    assert retention.cutoff(params, root) == dt.date(1998, 3, 31)
     logged = []
     records = retention.apply(params, root, logged.append)
     assert [r["period"] for r in records] == ["1998-01", "1998-02"]
@@ -367,7 +370,7 @@ def test_retention_removes_the_customer_level_data_of_old_periods_and_keeps_thei
         "dataset": DATASET,
         "period": "1998-01",
         "period_end": "1998-01-31",
-        "cutoff": "1998-03-30",
+        "cutoff": "1998-03-31",
         "retention_months": 3,
         "removed": [
             "data/processed/cdnow/1998-01",
@@ -380,7 +383,8 @@ def test_retention_removes_the_customer_level_data_of_old_periods_and_keeps_thei
         assert (
             not paths.processed_dir(DATASET, period, root).exists() and not (report / "restricted").exists()
         )
-        assert (report / "index.html").is_file()
+        page = (report / "index.html").read_text()
+        assert "was removed on" in page and "restricted/" not in page and "restricted report" in page
         assert json.loads((report / "run.json").read_text())["customer_level_data_removed"] == str(
             dt.date.today()
         )
@@ -388,12 +392,12 @@ def test_retention_removes_the_customer_level_data_of_old_periods_and_keeps_thei
         assert (paths.report_dir(DATASET, period, root) / "restricted" / "exports").is_dir()
     assert logged[0] == (
         "[cdnow 1998-06] retention: removed the customer-level data of 1998-01 (ended 1998-01-31, before "
-        "1998-03-30)"
+        "1998-03-31)"
     )
     # A period that old is not built again while the setting holds.
     old = with_privacy(root, "1998-01", "privacy:\n  retention_months: 3\n")
     assert retention.refuse_expired(old, root) == (
-        "period 1998-01 of cdnow ended on 1998-01-31, before 1998-03-30: privacy.retention_months (3) keeps "
+        "period 1998-01 of cdnow ended on 1998-01-31, before 1998-03-31: privacy.retention_months (3) keeps "
         "no customer-level data that old, so it is not built; raise retention_months to build it."
     )
     assert retention.apply(load_params(DATASET, "1998-06", root), root) == []  # off: nothing removed

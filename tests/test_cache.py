@@ -219,3 +219,20 @@ def test_the_other_sources_are_ingested_once_until_one_of_them_changes(project: 
     assert third["feedback"].table.to_pandas()["text"].tolist() == ["ann lee says hi", "ok"]
     after = [e for e in cache.entries(DATASET, project) if e.startswith("ingest-sources-")]
     assert len(after) == 1 and after != entry
+
+
+def test_turning_encryption_on_removes_the_history_kept_in_clear(project: Path, tmp_path: Path) -> None:
+    """A history cached before privacy.encrypt_products was turned on holds the rows in clear: the next
+    run removes it first, even when it is then refused (here: the key is not set)."""
+    from helpers import runner
+
+    build_01_02(project, "1998-05", tmp_path / "may")
+    assert cache.entries(DATASET, project)
+    dataset = project / "params" / DATASET / "dataset.yaml"
+    dataset.write_text(
+        dataset.read_text() + "\nprivacy:\n  encrypt_products: true\n  encryption_key_env: CA_TEST_NO_KEY\n"
+    )
+    os.environ.pop("CA_TEST_NO_KEY", None)
+    result = runner.run_period(DATASET, "1998-06", root=project, log=lambda _: None)
+    assert not result.ok and "CA_TEST_NO_KEY" in result.message
+    assert not cache.cache_root(DATASET, project).exists()

@@ -28,7 +28,8 @@ def test_require_orders_explains_an_empty_period() -> None:
     cleaning.require_orders({**quality, "rows_kept": 1}, "1996-12", pd.Timestamp("1996-12-31").date())
     broken = {"rows_in": 6, "rows_kept": 0, "rejected_by_reason": {"after_as_of": 5, "malformed_line": 1}}
     with pytest.raises(
-        cleaning.NoOrdersError, match=r"5 of the 6 rows are dated after 1996-12-31 \(the data"
+        cleaning.NoOrdersError,
+        match=r"5 of the 6 rows are dated after 1996-12-31 and the other 1 were rejected",
     ):
         cleaning.require_orders(broken, "1996-12", pd.Timestamp("1996-12-31").date())
 
@@ -76,3 +77,18 @@ def test_a_period_where_everyone_bought_once_still_gets_a_report(tmp_path: Path,
     page = (report_folder(root, "1997-03") / "index.html").read_text()
     assert "Lifetime value could not be estimated this period" in page
     assert "Traceback" not in page
+
+
+def test_a_source_problem_explains_an_empty_period_before_the_dates_do() -> None:
+    """The newcomer's case: the amount mapped to an empty column rejects every row of the period but one
+    dated later; the stop names invalid_amount and the setting, not the dates (02 checks the source's
+    problems first)."""
+    quality = {
+        "rows_in": 99,
+        "rows_kept": 0,
+        "rejected_by_reason": {"after_as_of": 1, "invalid_amount": 98},
+        "reason_descriptions": {"invalid_amount": "amount missing or not a number"},
+        "examples": {"invalid_amount": {"value": "", "source_row": 2}},
+    }
+    with pytest.raises(cleaning.TooManyRejectedError, match=r"rejected as invalid_amount .*columns.amount"):
+        cleaning.require_usable_rows(quality, 0.5)

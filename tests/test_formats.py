@@ -27,6 +27,12 @@ def test_money_in_the_datasets_currency() -> None:
     assert formats.money(1500, "USD", "zh") == "US$1,500"
     assert formats.money(1500, "CHF") == "CHF 1,500"  # a code without a symbol of its own
     assert formats.money(float("nan")) == formats.money(None) == "–"
+    # Yen have no minor unit: never decimals, not even for 0 or when asked.
+    assert (formats.money(0.0, "JPY"), formats.money(980, "JPY"), formats.money(12.5, "JPY", decimals=2)) == (
+        "JP¥0",
+        "JP¥980",
+        "JP¥12",
+    )
 
 
 def test_counts_shares_days_numbers_and_dates() -> None:

@@ -279,3 +279,13 @@ def test_a_month_without_orders_inside_the_data_gets_a_page_saying_so(project: P
     scores = pd.read_parquet(products(project, "2024-03", "quiet") / "09_scores.parquet")
     assert len(scores) == before["customer"].nunique() and "new" not in set(scores["status"])
     assert "$" not in page.split("</style>")[-1]
+
+
+def test_the_currency_comes_from_a_currency_column_and_one_decimal_comma_is_not_the_rule() -> None:
+    """The newcomer's yen file: whole amounts, one EUR row written 12,50. The currency is JPY, the other
+    currency's rows are set aside, and the separator stays the point."""
+    amounts = pd.Series(["2200", "1500", "980", "12,50", "3000", "450"])
+    assert new_dataset.guess_decimal_separator(amounts) == "."
+    assert new_dataset.guess_decimal_separator(pd.Series(["12,50", "3,99", "1.234,50", "7"])) == ","
+    assert new_dataset.guess_currency(pd.Series(["JPY", "jpy ", "EUR", None, "JPY"])) == ("JPY", 1)
+    assert new_dataset.guess_currency(pd.Series(["円", None])) == (None, 0)

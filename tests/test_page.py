@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers import formats, page, plots, report, trends  # noqa: E402
-from helpers.config import STATUSES  # noqa: E402
+from helpers.config import STATUSES, load_params  # noqa: E402
 
 AS_OF = dt.date(1998, 4, 30)
 
@@ -85,6 +85,16 @@ def test_customer_contribution_by_hand() -> None:
     assert top["share_of_revenue"].tolist() == pytest.approx([500 / 995, 951 / 995, 966 / 995])
     assert curve["share_of_customers"].iloc[[0, -1]].tolist() == [0.0, 1.0]
     assert curve["share_of_revenue"].iloc[-1] == pytest.approx(1045 / 995)  # buyers' sum over all revenue
+    # With groups of at least 5 customers: the top 1% (one customer) has no share, and each point of the
+    # curve steps over at least 5 customers (99 // 5 = 19 steps).
+    top, curve, _, _ = trends.contribution(customers, min_group_size=5)
+    assert pd.isna(top["share_of_revenue"][0]) and top["share_of_revenue"][1] == pytest.approx(951 / 995)
+    assert len(curve) == 20 and curve["share_of_customers"].diff().dropna().min() >= 5 / 99 - 1e-12
+    params = load_params("cdnow", "1998-06")
+    assert report.contribution_text(top, revenue, buyers, params) == (
+        "The period's revenue ($995.00) came from 99 customers who ordered: too few to show the share of "
+        "the best of them without telling single customers' spend."
+    )
     nobody = trends.contribution(customers.assign(period_orders=0))
     assert nobody[3] == 0 and nobody[0]["customers"].tolist() == [0, 0, 0] and nobody[1].empty
 

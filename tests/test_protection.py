@@ -231,7 +231,8 @@ def test_no_plaintext_customer_id_in_any_encrypted_file(built) -> None:
     rows |= {f"02_{kind}_rejected.parquet" for kind in kinds_of_source}
     personal = rows | {"02_quality.json", "03_rfm.parquet", "09_scores.parquet", "09_churn_warning.parquet"}
     personal |= {"09_actions.parquet"}  # the action lists: customers and their group
-    assert len(personal) == 23
+    personal |= {"05_voice.parquet"}  # per customer: contacts, complaints, latest scores
+    assert len(personal) == 24
     kinds = {p.name: encryption.encrypted_kind(p) for p in folder.iterdir()}
     assert {name for name, kind in kinds.items() if kind} == personal
     assert {kinds[n] for n in personal} == {"parquet", "fernet"} and kinds["02_quality.json"] == "fernet"

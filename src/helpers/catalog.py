@@ -150,26 +150,35 @@ PRODUCTS: dict[str, Product] = {
             "bottleneck, what was measured and what the dataset lacks",
         ),
         Product(
-            "voice", "05_voice.parquet", "per customer: contacts, latest satisfaction score, complaints", True
+            "voice",
+            "05_voice.parquet",
+            "per customer: contacts by channel and direction, last contact, complaints (open), latest NPS, "
+            "CSAT and stars",
+            True,
         ),
         Product(
-            "contacts", "05_contacts.parquet", "contacts by channel and direction: counts, response times"
+            "contacts",
+            "05_contacts.parquet",
+            "contacts by channel and direction: contacts and customers in the period and the last 12 months, "
+            "median minutes",
         ),
         Product(
             "satisfaction",
             "05_satisfaction.parquet",
-            "NPS, CSAT and stars with counts and intervals: overall, by segment, by channel, by period",
+            "NPS, CSAT and stars with counts and NPS intervals: the period, the last 12 months, by segment "
+            "and main order channel (12 months), by month",
         ),
         Product(
             "complaints",
             "05_complaints.parquet",
-            "complaints by category: count, open, resolved, median days to resolve, repeat complainers",
+            "complaints by category (period, last 12 months): count, open, resolved, median days to resolve, "
+            "repeat complainers; no complaint text",
         ),
         Product(
             "voice_value",
             "05_voice_value.parquet",
-            "churn of customers with an unresolved complaint vs none, detractors vs promoters: counts, "
-            "rates, test",
+            "churn of customers with an unresolved complaint vs a resolved one and vs none, detractors vs "
+            "promoters: counts, rates, ratio, test",
         ),
         Product(
             "voice_facts",
@@ -419,6 +428,11 @@ STAGES: list[Stage] = [
             "score_facts?",
             "engagement?",
             "voice?",
+            "contacts?",
+            "satisfaction?",
+            "complaints?",
+            "voice_value?",
+            "voice_facts?",
         ),
         writes=("headline", "exports"),
         earlier=("rfm?", "scores?", "headline?"),

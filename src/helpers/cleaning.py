@@ -657,9 +657,8 @@ def require_orders(quality: dict, period: str, as_of: dt.date, period_start: dt.
         if later:
             raise NoOrdersError(
                 f"period {period}: no order is left to analyse: {later:,} of the {quality['rows_in']:,} rows "
-                f"are dated after {as_of} (the data starts after this period) and the others were rejected "
-                "(the data-quality table above counts them by reason); build the periods from the first "
-                "month of the data on."
+                f"are dated after {as_of} and the other {quality['rows_in'] - later:,} were rejected; the "
+                "data-quality table above counts them by reason."
             )
         raise NoOrdersError(
             f"period {period}: no order is left to analyse because all {quality['rows_in']:,} rows "

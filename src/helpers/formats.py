@@ -46,12 +46,21 @@ def currency_symbol(currency: str, language: str = "en") -> str:
     return symbols[1] if language == "zh" else symbols[0]
 
 
+# ISO 4217 currencies without a minor unit: their amounts never show decimals (JP¥980, not JP¥980.00).
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split()
+)
+
+
 def money(value: object, currency: str = "USD", language: str = "en", decimals: int | None = None) -> str:
-    """An amount with its currency: $1,234 from a thousand up, $12.34 below (or ``decimals``)."""
+    """An amount with its currency: $1,234 from a thousand up, $12.34 below (or ``decimals``); whole
+    units always for a currency without a minor unit (JPY, KRW, ...)."""
     if is_missing(value):
         return MISSING
     amount = float(value)  # type: ignore[arg-type]
     places = decimals if decimals is not None else (0 if abs(amount) >= 1000 else 2)
+    if currency in ZERO_DECIMAL_CURRENCIES:
+        places = 0
     text = f"{currency_symbol(currency, language)}{abs(amount):,.{places}f}"
     return f"-{text}" if amount < 0 and round(abs(amount), places) else text
 

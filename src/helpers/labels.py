@@ -315,6 +315,22 @@ COLUMNS: dict[str, Label] = {
     "rows_kept": Label("Kept", "保留"),
     "rows_rejected": Label("Set aside", "剔除"),
     "why_set_aside": Label("Why set aside", "剔除原因"),
+    # the voice of the customer (helpers.voice)
+    "answers": Label("Answers", "回答数"),
+    "promoters": Label("Promoters (9-10)", "推荐者（9-10）"),
+    "detractors": Label("Detractors (0-6)", "贬损者（0-6）"),
+    "nps": Label("NPS", "NPS", "promoters minus detractors, in points of 100", "推荐者减贬损者，百分点"),
+    "nps_low": Label("Interval from", "区间下限"),
+    "nps_high": Label("Interval to", "区间上限"),
+    "category": Label("Category", "类别"),
+    "complaints": Label("Complaints", "投诉数"),
+    "open": Label("Open", "未解决"),
+    "resolved": Label("Resolved", "已解决"),
+    "median_days_to_resolve": Label("Median days to resolve", "解决天数中位数"),
+    "repeat_complainers": Label("Customers with 2+ complaints", "投诉 2 次以上的客户"),
+    "customer_group": Label("Group", "客户群"),
+    "churned": Label("Churned", "流失客户数"),
+    "churn_rate": Label("Churn rate", "流失率"),
 }
 
 
@@ -734,6 +750,132 @@ TEXT: dict[str, tuple[str, str]] = {
     "section_clv": ("Lifetime value", "终身价值"),
     "section_lists": ("Customers to act on", "需要跟进的客户"),
     "section_effects": ("Did last period's actions work?", "上期行动有效吗？"),
+    "section_voice": ("Voice of the customer", "客户之声"),
+    # the voice of the customer (helpers.voice)
+    "voice_intro": (
+        "What customers told us: how likely they are to recommend us (0 to 10; the NPS is the share of "
+        "promoters, who answer 9 or 10, minus the share of detractors, who answer 0 to 6, in points from "
+        "-100 to +100), their complaints, and whether those who complained or scored low kept buying.",
+        "客户告诉我们的：向他人推荐我们的可能性（0 到 10 分；NPS 为推荐者（9-10 分）占比"
+        "减去贬损者（0-6 分）占比，取值 -100 到 +100），他们的投诉，以及投诉或打低分的客户是否仍在购买。",
+    ),
+    "voice_nps": (
+        "NPS of the last 12 months (to {end}): {nps} from {answers} answers ({promoters} promoters, "
+        "{passives} passives, {detractors} detractors); its {confidence} interval runs from {low} to {high}.",
+        "近 12 个月（截至{end}）的 NPS：{nps}，共 {answers} 个回答（推荐者 {promoters}、中立者 {passives}、"
+        "贬损者 {detractors}）；其 {confidence} 置信区间为 {low} 至 {high}。",
+    ),
+    "voice_nps_no_interval": (
+        "NPS of the last 12 months (to {end}): {nps} from {answers} answers ({promoters} promoters, "
+        "{passives} passives, {detractors} detractors); too few answers for an interval (it needs "
+        "{minimum}).",
+        "近 12 个月（截至{end}）的 NPS：{nps}，共 {answers} 个回答（推荐者 {promoters}、中立者 {passives}、"
+        "贬损者 {detractors}）；回答太少，无法给出区间（至少需要 {minimum} 个）。",
+    ),
+    "voice_nps_none": (
+        "No customer answered the recommendation question in the 12 months to {end}.",
+        "截至{end}的 12 个月内没有客户回答推荐问题。",
+    ),
+    "voice_satisfied_csat_1_5": (
+        "Satisfaction (CSAT, 1 to 5): {share} of {answers} answers of the last 12 months gave 4 or 5 "
+        "(average {mean}).",
+        "满意度（CSAT，1-5 分）：近 12 个月 {answers} 个回答中 {share} 给出 4 或 5 分（平均 {mean}）。",
+    ),
+    "voice_satisfied_stars_1_5": (
+        "Reviews (1 to 5 stars): {share} of {answers} reviews of the last 12 months gave 4 or 5 stars "
+        "(average {mean}).",
+        "评价（1-5 星）：近 12 个月 {answers} 条评价中 {share} 给出 4 或 5 星（平均 {mean}）。",
+    ),
+    "voice_trend_intro": (
+        "NPS month by month; the band is its interval where a month has at least {minimum} answers.",
+        "每月 NPS；阴影为区间（当月至少 {minimum} 个回答时）。",
+    ),
+    "voice_trend_title": ("NPS by month", "每月 NPS"),
+    "voice_trend_axis": ("NPS (points)", "NPS（分）"),
+    "voice_axis_month": ("month", "月份"),
+    "voice_segment_intro": (
+        "NPS of the last 12 months by segment (the customers' segment at the end of the period; no interval "
+        "for fewer than {minimum} answers):",
+        "按分群的近 12 个月 NPS（客户在本期末所属的分群；少于 {minimum} 个回答时不给出区间）：",
+    ),
+    "voice_complaints_intro": (
+        "Complaints filed in the 12 months to {end}, by category, and where they stood at {end}:",
+        "截至{end}的 12 个月内提交的投诉，按类别，以及截至{end}的处理状态：",
+    ),
+    "voice_complaints_none": (
+        "No complaint was filed in the 12 months to {end}.",
+        "截至{end}的 12 个月内没有投诉。",
+    ),
+    "voice_all_complaints": ("All complaints", "全部投诉"),
+    "voice_no_orders": ("Without an order", "无订单"),
+    "voice_uncategorised": ("Uncategorised", "未分类"),
+    "voice_classified_model": (
+        "{count} complaints came without a category; a text model learnt the categories from the {labelled} "
+        "categorised ones and placed them (it was right on {accuracy} of {test} categorised complaints held "
+        "out to test it).",
+        "{count} 条投诉没有类别；文本模型从 {labelled} 条已分类投诉中学习并为其分类"
+        "（在留作检验的 {test} 条已分类投诉中正确率 {accuracy}）。",
+    ),
+    "voice_classified_keywords": (
+        "{count} complaints came without a category; keyword rules placed {found} of them, the others are "
+        "uncategorised.",
+        "{count} 条投诉没有类别；关键词规则为其中 {found} 条分类，其余为未分类。",
+    ),
+    "voice_classified_none": (
+        "{count} complaints came without a category and are counted as uncategorised: too few categorised "
+        "complaints to learn from, and no keyword rules.",
+        "{count} 条投诉没有类别，计为未分类：已分类投诉太少，无法学习，且未设置关键词规则。",
+    ),
+    "voice_churn_intro": (
+        "Did customers keep buying after a complaint or a low score? Among the customers who bought before "
+        "{cut}, the share who ordered nothing from {cut} to {end} ({days}), by their first complaint before "
+        "{cut} (open or resolved at {end}) and by their last recommendation score before {cut}:",
+        "投诉或低分之后客户是否仍在购买？在{cut}之前购买过的客户中，{cut}至{end}（{days}）没有下单的比例，"
+        "按其在{cut}之前的第一次投诉（截至{end}未解决或已解决）以及{cut}之前最后一次推荐评分分组：",
+    ),
+    "voice_churn": (
+        "{group_a}: {rate_a} churned ({churned_a} of {customers_a}), {ratio} times the rate of {group_b}, "
+        "{rate_b} ({churned_b} of {customers_b}). ",
+        "{group_a}：{rate_a} 流失（{customers_a} 位中 {churned_a} 位），是{group_b}"
+        "（{rate_b}，{customers_b} 位中 {churned_b} 位）的 {ratio} 倍。",
+    ),
+    "voice_churn_no_ratio": (
+        "{group_a}: {rate_a} churned ({churned_a} of {customers_a}); none of the {customers_b} {group_b} "
+        "did. ",
+        "{group_a}：{rate_a} 流失（{customers_a} 位中 {churned_a} 位）；{customers_b} 位{group_b}无一流失。",
+    ),
+    "voice_churn_significant": (
+        "The difference is significant at {confidence} confidence (p {p}).",
+        "该差异在 {confidence} 置信水平下显著（p {p}）。",
+    ),
+    "voice_churn_not_significant": (
+        "The difference is not significant at {confidence} confidence (p {p}): it could be chance.",
+        "该差异在 {confidence} 置信水平下不显著（p {p}），可能是偶然。",
+    ),
+    "voice_churn_empty": (
+        "{group_a} and {group_b} cannot be compared: one of the two groups has no customer.",
+        "{group_a}与{group_b}无法比较：其中一组没有客户。",
+    ),
+    "voice_churn_small": (
+        "{group_a} and {group_b} are not compared here: a group of fewer than {minimum} customers is not "
+        "shown.",
+        "此处不比较{group_a}与{group_b}：少于 {minimum} 位客户的分组不显示。",
+    ),
+    "voice_group_unresolved_complaint": ("customers with an unresolved complaint", "投诉未解决的客户"),
+    "voice_group_resolved_complaint": ("customers whose complaint was resolved", "投诉已解决的客户"),
+    "voice_group_no_complaint": ("customers without a complaint", "没有投诉的客户"),
+    "voice_group_detractors": ("detractors (scored 0-6)", "贬损者（评分 0-6）"),
+    "voice_group_promoters": ("promoters (scored 9-10)", "推荐者（评分 9-10）"),
+    "voice_contacts": (
+        "{contacts} contacts in the 12 months to {end}: {inbound} from customers, {outbound} from us.",
+        "截至{end}的 12 个月内共 {contacts} 次联系：客户发起 {inbound} 次，我们发起 {outbound} 次。",
+    ),
+    "voice_contacts_unknown": (" {count} without a direction.", "另有 {count} 次方向不明。"),
+    "voice_contacts_none": ("No contact in the 12 months to {end}.", "截至{end}的 12 个月内没有联系记录。"),
+    "voice_no_feedback": (
+        "The data hold contacts but no feedback: there are no scores or complaints to show.",
+        "数据中只有联系记录，没有反馈：没有评分或投诉可显示。",
+    ),
     # action lists (helpers.actions) and their measured effect (helpers.effects)
     "action_win_back": ("Win-back", "挽回"),
     "action_cross_sell": ("Cross-sell", "交叉销售"),
@@ -1129,6 +1271,17 @@ TEXT: dict[str, tuple[str, str]] = {
         "前 20% 贡献了 {share20}。",
     ),
     "contribution_none": ("Nobody ordered in this period.", "本期没有客户下单。"),
+    "retention_notice": (
+        "The customer-level data of this period (its lists, exports and detailed pages) was removed on "
+        "{date} under the data-retention setting; the figures on this page stay.",
+        "按数据保留设置，本期的客户级数据（名单、导出文件和详细页面）已于 {date} 删除；本页的数字保留。",
+    ),
+    "contribution_few": (
+        "The period's revenue ({revenue}) came from {buyers} customers who ordered: too few to show the "
+        "share of the best of them without telling single customers' spend.",
+        "本期收入（{revenue}）来自 {buyers} "
+        "位下单客户：人数太少，展示其中最好客户的占比会暴露单个客户的消费。",
+    ),
     "contribution_title": ("Share of revenue by share of customers", "客户占比与收入占比"),
     "contribution_x": ("customers who ordered, best first (%)", "下单客户，从高到低（%）"),
     "contribution_y": ("share of the period's revenue (%)", "本期收入占比（%）"),

@@ -184,6 +184,7 @@ class Guess:
     not_copied: list[str] = field(default_factory=list)
     cleaning: dict = field(default_factory=dict)
     timezone: str = "UTC"
+    currency: str | None = None  # from a currency column; None: the user must say
     months: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
 
@@ -380,11 +381,28 @@ def guess_timestamp_formats(values: pd.Series) -> tuple[list[str], float]:
 
 
 def guess_decimal_separator(values: pd.Series) -> str:
-    """``,`` when amounts are written with a decimal comma (15,30; 1.234,50), else ``.``."""
+    """``,`` when amounts are written with a decimal comma (15,30; 1.234,50), else ``.``: the comma wins
+    when more amounts use it than a decimal point and at least :data:`DECIMAL_COMMA_SHARE` of all do (a
+    file of whole numbers with one 12,50 among them keeps the point; that row is then rejected)."""
     text = values.dropna().astype(str).str.strip()
     comma = text.str.match(r"^-?[\d.]*\d,\d{1,2}$").sum()
     dot = text.str.match(r"^-?[\d,]*\d\.\d{1,2}$").sum()
-    return "," if comma > dot else "."
+    return "," if comma > dot and comma >= DECIMAL_COMMA_SHARE * len(text) else "."
+
+
+DECIMAL_COMMA_SHARE = 0.2  # of the amounts, written with a decimal comma, before the comma is the separator
+
+
+def guess_currency(values: pd.Series) -> tuple[str | None, int]:
+    """The ISO code most rows of a currency column give (None when no value is one) and how many rows
+    give another."""
+    codes = values.dropna().astype(str).str.strip().str.upper()
+    codes = codes[codes.str.fullmatch(r"[A-Z]{3}")]
+    if codes.empty:
+        return None, 0
+    counts = codes.value_counts()
+    best = sorted(counts.index[counts == counts.max()])[0]
+    return best, int(len(values.dropna()) - counts[best])
 
 
 # ----------------------------------------------------------------------------------- the guess
@@ -473,6 +491,18 @@ def inspect(name: str, source: Path, root: Path | None = None) -> Guess:
             f"dates are read day first ({example} is 31 December); check that none was meant month first."
         )
     amount_column = mapping["amount"] if isinstance(mapping["amount"], str) else price
+    if isinstance(mapping.get("currency"), str):
+        code, others = guess_currency(rows[mapping["currency"]])
+        if code:
+            guess.currency = code
+            guess.notes["currency"] = f"most rows of {mapping['currency']} say {code}"
+            if others:
+                guess.cleaning["currency"] = code
+                guess.notes["cleaning.currency"] = f"{others:,} rows of the sample in another currency"
+                guess.checks.append(
+                    f"{others:,} rows of the sample give a currency other than {code} in "
+                    f"{mapping['currency']}: they will be set aside as other_currency."
+                )
     options["decimal_separator"] = guess_decimal_separator(rows[amount_column])
     if options["decimal_separator"] == ",":
         guess.notes["decimal_separator"] = "amounts are written with a decimal comma"
@@ -525,7 +555,10 @@ def dataset_text(guess: Guess, source_setting: str, command: str) -> str:
         f"default_period: {_yaml(guess.months[-1])}{_comment('the last month of the data')}",
         f"timezone: {guess.timezone}   # {guess.notes.get('timezone', '')}; timestamps without an offset are "
         "read in it",
-        "currency: USD   # check: the ISO code of the amounts (GBP, EUR, CNY, ...); the report writes it",
+        f"currency: {guess.currency}   # {notes['currency']}; the report writes it"
+        if guess.currency
+        else "currency: USD   # check: the ISO code of the amounts (GBP, EUR, CNY, ...); the report "
+        "writes it",
         "sources:",
         "  transactions:",
         f"    format: {options['format']}",

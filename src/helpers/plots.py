@@ -261,6 +261,41 @@ def lines(
     return fig
 
 
+def line_with_band(
+    frame: pd.DataFrame,
+    x: str,
+    value: str,
+    low: str,
+    high: str,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    width: float = WIDE,
+) -> plt.Figure:
+    """One line of ``value`` against ``x`` with a shaded band from ``low`` to ``high`` where they are
+    given (an interval), and a dotted line at zero when the values cross it."""
+    wide = width >= WIDE
+    fig, ax = plt.subplots(figsize=(width, 3.8 if wide else 3.2))
+    positions = np.arange(len(frame))
+    ax.fill_between(
+        positions,
+        frame[low].astype(float),
+        frame[high].astype(float),
+        color=PALETTE[0],
+        alpha=0.2,
+        linewidth=0,
+    )
+    values = frame[value].astype(float)
+    ax.plot(positions, values, color=PALETTE[0], linewidth=2, marker="o", markersize=3)
+    if len(values) and values.min() < 0 < values.max():
+        ax.axhline(0, color="grey", linestyle=":", linewidth=1)
+    step = max(1, int(np.ceil(len(frame) / (12 if wide else 4))))
+    ax.set_xticks(positions[::step], [str(v) for v in frame[x].iloc[::step]])
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    fig.autofmt_xdate()
+    return fig
+
+
 def histogram(
     values: pd.Series, title: str, xlabel: str, ylabel: str = "customers", bins: int = 50, log_x: bool = False
 ) -> plt.Figure:

@@ -819,10 +819,14 @@ def contribution_text(top: pd.DataFrame, revenue: float, buyers: int, params: Pa
     if not buyers:
         return labels.t("contribution_none", language)
     shares = dict(zip(top["top"], top["share_of_revenue"]))
+    money = formats.money(revenue, params.currency, language)
+    if any(formats.is_missing(share) for share in shares.values()):
+        # A top group smaller than privacy.min_group_size would tell single customers' spend.
+        return labels.t("contribution_few", language, revenue=money, buyers=formats.count(buyers))
     return labels.t(
         "contribution_intro",
         language,
-        revenue=formats.money(revenue, params.currency, language),
+        revenue=money,
         top1=formats.share(trends.TOP_SHARES[0], 0),
         buyers=formats.count(buyers),
         share1=formats.share(shares[0.01]),
@@ -974,6 +978,7 @@ SECTIONS = [
     ("Lifetime-value", "section_clv", "clv_model"),
     ("Customers-to-act-on", "section_lists", ("churn_warning", "clv", "action_facts")),
     ("Action-results", "section_effects", "action_effects"),
+    ("Voice-of-the-customer", "section_voice", "voice_facts"),
     ("Cohort-retention", "section_cohorts", None),
     ("Customer-contribution", "section_contribution", None),
     ("Data-quality", "section_quality", None),
@@ -1253,6 +1258,11 @@ PAGE_PRODUCTS = [  # what the report reads of its own period: product reference 
     "engagement?",
     "voice?",
     "clean:customers?",
+    "contacts?",
+    "satisfaction?",
+    "complaints?",
+    "voice_value?",
+    "voice_facts?",
 ]
 COMPARED_PRODUCTS = ["rfm?", "scores?", "headline?"]  # what it reads of the compared period
 

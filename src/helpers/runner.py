@@ -684,6 +684,12 @@ def run_period(
     modes = permissions.Modes.of(params.privacy)
     with period_lock(dataset, period, root):
         remove_stale_staging(dataset, period, root)
+        if params.privacy.encrypt_products:
+            # Products encrypted at rest: a history cache of an earlier run would keep the rows in clear
+            # in data/interim. It goes first, even when the run is then refused.
+            from helpers import cache
+
+            cache.clear(dataset, root)
         try:
             guard.preflight(params, root)
             refusal = retention.refuse_expired(params, root)

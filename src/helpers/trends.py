@@ -134,13 +134,16 @@ def retention_by_group(
     return table
 
 
-def contribution(customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, float, int]:
+def contribution(
+    customers: pd.DataFrame, min_group_size: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame, float, int]:
     """Customer contribution in the period from one row per customer (``period_orders``,
     ``period_revenue``): the customers who ordered, best first, and (1) per share in
     :data:`TOP_SHARES` the number of customers (rounded up) and the share of the period's revenue they
     brought, (2) the Pareto curve: cumulative share of customers and of revenue (0-1, at most 201
-    points), (3) the period's revenue (every customer's, returns included) and (4) the customers who
-    ordered."""
+    points, each step at least ``min_group_size`` customers, so that no point tells a single customer's
+    spend), (3) the period's revenue (every customer's, returns included) and (4) the customers who
+    ordered. A top share of fewer than ``min_group_size`` customers has no share of revenue (NaN)."""
     buyers = customers.loc[customers["period_orders"] > 0, "period_revenue"].astype(float)
     ranked = np.sort(buyers.to_numpy())[::-1]
     total = float(customers["period_revenue"].astype(float).sum())
@@ -155,11 +158,12 @@ def contribution(customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, f
                 "top": top,
                 "customers": count,
                 "revenue": revenue,
-                "share_of_revenue": revenue / total if total else float("nan"),
+                "share_of_revenue": revenue / total if total and count >= min_group_size else float("nan"),
             }
         )
     if n:
-        positions = np.unique(np.linspace(0, n, min(n, 200) + 1).round().astype(int))
+        steps = min(n // max(min_group_size, 1), 200)
+        positions = np.unique(np.linspace(0, n, steps + 1).round().astype(int)) if steps else np.array([0, n])
         curve = pd.DataFrame(
             {
                 "share_of_customers": positions / n,

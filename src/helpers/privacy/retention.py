@@ -24,10 +24,13 @@ RUN_FILE = "run.json"
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` calendar months earlier (the month's last day when it has no such day)."""
+    """The same day ``months`` calendar months earlier (the month's last day when it has no such day, or
+    when ``day`` is the last of its month: 30 April -> 31 March)."""
     year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
     month += 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    last = calendar.monthrange(year, month)[1]
+    month_end = day.day == calendar.monthrange(day.year, day.month)[1]
+    return dt.date(year, month, last if month_end else min(day.day, last))
 
 
 def cutoff(params, root: Path | None = None) -> dt.date | None:
@@ -95,7 +98,7 @@ def apply(params, root: Path | None = None, log=print) -> list[dict]:
             with period_lock(params.dataset, period, root):
                 for folder in folders:
                     shutil.rmtree(folder, ignore_errors=True)
-                _mark(paths.report_dir(params.dataset, period, root))
+                _mark(paths.report_dir(params.dataset, period, root), period_params.report.language)
         except RuntimeError as busy:  # being built right now: its own run or the next one removes it
             log(f"[{params.dataset} {params.period}] retention skipped {period}: {busy}")
             continue
@@ -118,10 +121,33 @@ def apply(params, root: Path | None = None, log=print) -> list[dict]:
     return done
 
 
-def _mark(report: Path) -> None:
-    """Note in the period's run.json (kept with its aggregate page) when its customer-level data went."""
+def _mark(report: Path, language: str = "en") -> None:
+    """Note in the period's run.json and on its page (kept) when its customer-level data went; the page's
+    links into the removed folder become plain text."""
+    today = dt.date.today()
     run_file = report / RUN_FILE
     if run_file.is_file():
         facts = json.loads(run_file.read_text())
-        facts["customer_level_data_removed"] = dt.date.today().isoformat()
+        facts["customer_level_data_removed"] = today.isoformat()
         run_file.write_text(json.dumps(facts, indent=2, default=str) + "\n")
+    page = report / "index.html"
+    if page.is_file():
+        page.write_text(marked_page(page.read_text(), today, language))
+
+
+RETENTION_NOTICE_CLASS = "ca-retention"
+
+
+def marked_page(text: str, removed: dt.date, language: str) -> str:
+    """A period's page once retention removed its customer-level data: a notice under the title saying
+    so and when, and no link into the restricted folder (its words stay as text). Marking twice adds
+    nothing."""
+    import re
+
+    from helpers import formats, labels
+
+    if RETENTION_NOTICE_CLASS in text:
+        return text
+    text = re.sub(r"<a href=[\"']restricted/[^\"']*[\"']>(.*?)</a>", r"\1", text)
+    notice = labels.t("retention_notice", language, date=formats.date(removed, language))
+    return re.sub(r"(</h1>)", rf"\1<p class='ca-muted {RETENTION_NOTICE_CLASS}'>{notice}</p>", text, count=1)
