@@ -1,7 +1,12 @@
 """Behaviour events, the biggest source, through ingest and cleaning as notebooks 01 and 02 run them
 (helpers.sources: read, map, scrub the search terms, write 01_events; parse, classify, stitch anonymous
 events to customers, write 02_events and the rejected rows), with wall time and the peak memory of the
-process tree per step, on DuckDB with the params' default settings.
+process tree per step, on DuckDB with the params' default settings. Then stage 04's helpers on the clean
+events as notebook 04 runs them (helpers.behaviour: sessions by the gap rule or the source's session
+ids, the in-order funnel, per-customer engagement), and next to them a bare DuckDB SQL query written
+here, sessionisation and the same funnel by hand, in a fresh connection with the same settings: both
+wall times, their ratio (target: the helpers within 1.5x of the bare query) and their peaks; the two
+funnels must give the same counts.
 
 The events file is drawn by helpers.synth_shop.bulk_events (the demo shop's columns and raw names, in
 time order, a few bad rows) and an order log by helpers.synth (one customer per 100 events), each in a
@@ -119,6 +124,15 @@ def run(root: Path) -> dict:
         io.write_table(kept, out / catalog.file_of("clean:events"))
         io.write_table(rejected, out / catalog.file_of("rejected:events"))
         steps["events_clean"] = {"seconds": round(time.perf_counter() - t0, 2), "peak_gb": memory.mark()}
+        del con
+        clean = out / catalog.file_of("clean:events")
+        helper_funnel = behaviour_helpers(params, clean, steps, memory)
+        bare_funnel = bare_sql(params, clean, steps, memory)
+    if helper_funnel != bare_funnel:
+        raise AssertionError(
+            f"the helpers' funnel {helper_funnel} differs from the bare query's {bare_funnel}"
+        )
+    helpers_seconds = steps["behaviour_sessions_funnel"]["seconds"]
     return {
         "memory_limit": params.engine.memory_limit,
         "steps": steps,
@@ -132,12 +146,124 @@ def run(root: Path) -> dict:
             quality["identity"]["share_identified_before_stitching"], 4
         ),
         "clean_mb": round((out / catalog.file_of("clean:events")).stat().st_size / 1e6, 1),
+        "funnel_sessions": helper_funnel,
+        "helpers_vs_bare_sql": round(helpers_seconds / steps["bare_sql_sessions_funnel"]["seconds"], 2),
+    }
+
+
+def behaviour_helpers(params, clean: Path, steps: dict, memory: PeakMemory) -> dict:
+    """Stage 04's helpers as the notebook runs them (a fresh connection; the sessionised events on disk,
+    the sessions in a temporary table), on every event up to the period end: sessions and the funnel
+    timed together, then the engagement table written; the funnel's sessions per step and channel."""
+    from helpers import behaviour, catalog, engine, io
+
+    settings = params.behaviour
+    t0 = time.perf_counter()
+    con = engine.connect(params.engine)
+    events = behaviour.until(io.read_table(con, clean), params.as_of)
+    sessionised = engine.materialise(
+        con, "sessionised", behaviour.sessionise(events, settings.session_gap_minutes), on_disk=True
+    )
+    sessions = engine.materialise(con, "sessions", behaviour.sessions(sessionised, settings.funnel_steps))
+    funnel = behaviour.funnel(behaviour.with_groups(sessions, None), settings.funnel_steps)
+    steps["behaviour_sessions_funnel"] = {
+        "seconds": round(time.perf_counter() - t0, 2),
+        "peak_gb": memory.mark(),
+    }
+    t0 = time.perf_counter()
+    transactions = io.read_table(con, clean.with_name(catalog.file_of("ingested:transactions")))
+    engagement = behaviour.engagement(sessionised, sessions, transactions, params.as_of)
+    customers = engagement.count().execute()
+    steps["behaviour_engagement"] = {
+        "seconds": round(time.perf_counter() - t0, 2),
+        "peak_gb": memory.mark(),
+        "customers": int(customers),
+    }
+    shown = funnel[funnel["group_kind"].isin(["all", "channel"])]
+    return {f"{g}/{s}": int(n) for g, s, n in zip(shown["group"], shown["step"], shown["sessions"])}
+
+
+def bare_sql(params, clean: Path, steps: dict, memory: PeakMemory) -> dict:
+    """Sessionisation and the in-order funnel in plain DuckDB SQL (the benchmark's yardstick): the same
+    rules as helpers.behaviour, written by hand in one connection with the engine's settings."""
+    import duckdb
+
+    from helpers.config import auto_memory_limit
+
+    settings = params.behaviour
+    gap = settings.session_gap_minutes * 60
+    end = dt.datetime.combine(params.as_of + dt.timedelta(days=1), dt.time()).isoformat(sep=" ")
+    funnel_steps = settings.funnel_steps
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    limit = params.engine.memory_limit
+    con.execute(f"SET memory_limit = '{auto_memory_limit(None) if limit == 'auto' else limit}'")
+    if params.engine.threads:
+        con.execute(f"SET threads = {params.engine.threads}")
+    con.execute(f"""
+        CREATE TEMP TABLE keyed AS
+        WITH base AS (
+            SELECT event_ts, event_type, channel, session_id, source_row, customer_id,
+                   coalesce('c:' || customer_id, 'a:' || anonymous_id) AS visitor,
+                   coalesce(channel, '(no channel)') AS lane
+            FROM read_parquet('{clean}') WHERE event_ts < TIMESTAMP '{end}'
+        ),
+        flagged AS (
+            SELECT *, CASE WHEN prev IS NULL OR epoch(event_ts)::BIGINT - prev > {gap} THEN 1 ELSE 0 END
+                AS new
+            FROM (
+                SELECT *, lag(epoch(event_ts)::BIGINT) OVER (
+                    PARTITION BY visitor, lane ORDER BY event_ts, source_row) AS prev
+                FROM base WHERE session_id IS NULL
+            )
+        )
+        SELECT visitor || '|' || lane || '|' || CAST(sum(new) OVER (
+                   PARTITION BY visitor, lane ORDER BY event_ts, source_row
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS VARCHAR) AS session_key,
+               customer_id, channel, event_ts, event_type
+        FROM flagged
+        UNION ALL
+        SELECT 's:' || session_id, customer_id, channel, event_ts, event_type FROM base
+        WHERE session_id IS NOT NULL
+    """)
+    con.execute(f"""
+        CREATE TEMP TABLE r0 AS SELECT session_key, min(event_ts) AS t FROM keyed
+        WHERE event_type = '{funnel_steps[0]}' GROUP BY session_key
+    """)
+    for i, step in enumerate(funnel_steps[1:], start=1):
+        con.execute(f"""
+            CREATE TEMP TABLE r{i} AS SELECT k.session_key, min(k.event_ts) AS t
+            FROM keyed k JOIN r{i - 1} r ON k.session_key = r.session_key
+            WHERE k.event_type = '{step}' AND k.event_ts >= r.t GROUP BY k.session_key
+        """)
+    joins = " ".join(f"LEFT JOIN r{i} ON s.session_key = r{i}.session_key" for i in range(len(funnel_steps)))
+    counts = ", ".join(
+        f"count(r{i}.t) AS s{i}, count(DISTINCT s.customer_id) FILTER (WHERE r{i}.t IS NOT NULL) AS c{i}"
+        for i in range(len(funnel_steps))
+    )  # visits and customers per step, as the helpers' funnel counts them
+    rows = con.execute(f"""
+        SELECT CASE WHEN grouping(channel) = 1 THEN 'all' ELSE coalesce(channel, '(no channel)') END, {counts}
+        FROM (SELECT session_key, min(channel) AS channel, max(customer_id) AS customer_id FROM keyed
+              GROUP BY session_key) s {joins}
+        GROUP BY GROUPING SETS ((), (channel))
+    """).fetchall()
+    steps["bare_sql_sessions_funnel"] = {
+        "seconds": round(time.perf_counter() - t0, 2),
+        "peak_gb": memory.mark(),
+    }
+    con.close()
+    return {
+        f"{group}/{step}": int(row[2 * i + 1])
+        for row in rows
+        for group in [row[0]]
+        if row[1] > 0 or group == "all"  # helpers.behaviour.funnel leaves out a channel without a first step
+        for i, step in enumerate(funnel_steps)
     }
 
 
 def markdown(results: dict) -> str:
     lines = [
-        "# Events ingest and cleaning",
+        "# Events: ingest, cleaning and stage 04 (sessions, funnel, engagement)",
         "",
         f"Machine: {results['machine']}; run {results['finished']}.",
         "",
@@ -157,6 +283,16 @@ def markdown(results: dict) -> str:
             "|---|---:|---:|",
         ]
         lines += [f"| {step} | {v['seconds']} | {v['peak_gb']} |" for step, v in size["steps"].items()]
+        if "helpers_vs_bare_sql" in size:
+            lines += [
+                "",
+                f"Stage 04's helpers (sessions + funnel) took {size['helpers_vs_bare_sql']}x the time of the "
+                "bare DuckDB SQL sessionisation + funnel (target: at most 1.5x); both gave the same funnel "
+                f"({next(iter(size['funnel_sessions'].values())):,} visits at the first step). Engagement "
+                "(one row per customer) is timed on its own.",
+            ]
+        if size.get("note"):
+            lines += ["", size["note"]]
         lines.append("")
     return "\n".join(lines)
 
@@ -167,6 +303,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--reuse-data", action="store_true", help="keep the files of an earlier run")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results_events.json")
+    parser.add_argument(
+        "--note", default="", help="a sentence for the results, e.g. other work on the machine"
+    )
     args = parser.parse_args()
     results = {
         "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
@@ -176,6 +315,7 @@ def main() -> int:
     for rows in args.rows:
         root, facts = project(rows, args.seed, args.reuse_data)
         facts["load_average_before"] = round(os.getloadavg()[0], 1)  # other work on the machine
+        facts["note"] = args.note
         os.environ["CA_PROJECT_ROOT"] = str(root)
         try:
             facts.update(run(root))

@@ -135,7 +135,8 @@ def test_pseudonymised_ids_never_appear_in_clear(built) -> None:
     root, identifiers, ids, done = built
     run = json.loads((report_folder(root, PSEUDONYMISED) / "run.json").read_text())
     stages = [s["notebook"] for s in run["stages"]]
-    assert run["skipped"]["05_voice"] == "no interactions or feedback source"  # orders and customers only
+    assert run["skipped"]["04_behaviour"] == "no events or leads source"  # orders and customers only
+    assert run["skipped"]["05_voice"] == "no interactions or feedback source"
     notebooks = sorted(p.stem for p in (root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     assert stages == [n for n in notebooks if n not in run["skipped"]], "every stage that can run ran"
     assert scan(folders(root, PSEUDONYMISED), ids + [KEY]) == {}

@@ -232,6 +232,7 @@ def test_no_plaintext_customer_id_in_any_encrypted_file(built) -> None:
     personal = rows | {"02_quality.json", "03_rfm.parquet", "09_scores.parquet", "09_churn_warning.parquet"}
     personal |= {"09_actions.parquet"}  # the action lists: customers and their group
     personal |= {"05_voice.parquet"}  # per customer: contacts, complaints, latest scores
+    personal |= {"04_engagement.parquet"}  # each customer's visits, views and orders by channel
     assert len(personal) == 24
     kinds = {p.name: encryption.encrypted_kind(p) for p in folder.iterdir()}
     assert {name for name, kind in kinds.items() if kind} == personal

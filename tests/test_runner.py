@@ -165,6 +165,7 @@ def test_each_stage_waits_for_the_stages_whose_products_it_reads() -> None:
     assert waits_for(stage["10"], everything) == {
         "02_cleaning",  # the clean customer attributes too, for retention by acquisition channel
         "03_rfm",
+        "04_behaviour",  # the funnel, activity and pipeline when the dataset has events or leads
         "05_voice",  # its satisfaction, complaint and churn tables, when the dataset has them
         "07_clv",
         "08_clustering",

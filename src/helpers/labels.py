@@ -590,6 +590,191 @@ def reason(code: str, description: str, language: str) -> str:
 # ------------------------------------------------------------------------------ the sentences
 
 # Proper names a Chinese page keeps as they are (model names, file formats, abbreviations).
+# Stage 04 (behaviour events and sales leads): its sentences, and the columns its report tables show.
+BEHAVIOUR_TEXT: dict[str, tuple[str, str]] = {
+    "section_behaviour": ("Behaviour", "行为"),
+    "section_pipeline": ("Sales pipeline", "销售管道"),
+    "step_page_view": ("page view", "浏览页面"),
+    "step_product_view": ("product view", "浏览商品"),
+    "step_search": ("search", "搜索"),
+    "step_add_to_cart": ("add to cart", "加入购物车"),
+    "step_remove_from_cart": ("remove from cart", "移出购物车"),
+    "step_checkout": ("checkout", "结账"),
+    "step_purchase": ("purchase", "购买"),
+    "step_store_visit": ("store visit", "到店"),
+    "step_app_open": ("app open", "打开应用"),
+    "step_login": ("sign in", "登录"),
+    "step_signup": ("sign up", "注册"),
+    "channel_web": ("web", "网站"),
+    "channel_app": ("app", "应用"),
+    "channel_store": ("store", "门店"),
+    "channel_all": ("all channels", "全部渠道"),
+    "behaviour_intro": (
+        "How the period's visits to the web shop and the app went from a product view to a purchase: the "
+        "bars count the visits that reached each step in order, and the table gives each channel's "
+        "conversion and drop-off per step.",
+        "本期网站和应用的访问从浏览商品到购买的过程：柱形为按顺序"
+        "到达各步骤的访问数，表格给出各渠道每一步的转化率和流失率。",
+    ),
+    "sessions_sentence": (
+        "{sessions} visits up to {as_of} ({period_sessions} of them started in the period, by "
+        "{visitors} visitors); a visit is {rule}.",
+        "截至 {as_of} 共 {sessions} 次访问（其中 {period_sessions}"
+        " 次始于本期，来自 {visitors} 位访客）；{rule}。",
+    ),
+    "session_rule_gap": (
+        "a run of one visitor's events on one channel without a pause longer than {minutes} minutes",
+        "一次访问指同一访客在同一渠道上间隔不超过 {minutes} 分钟的连续行为",
+    ),
+    "session_rule_given": (
+        "the source's session where it gives one, else a run of one visitor's events on one channel "
+        "without a pause longer than {minutes} minutes",
+        "一次访问以源数据的会话编号为准；没有编号时，指同一访客在"
+        "同一渠道上间隔不超过 {minutes} 分钟的连续行为",
+    ),
+    "funnel_drop": (
+        "The largest drop of the period's visits is from {before} to {after}: {share} of the {sessions} "
+        "visits that reached {before} went no further.",
+        "本期访问流失最多的一步是从{before}到{after}：到达{before}"
+        "的 {sessions} 次访问中有 {share} 没有继续。",
+    ),
+    "funnel_drop_channel": (
+        "By channel, the largest drop on the {channel} is from {before} to {after} ({share} of {sessions} "
+        "visits).",
+        "按渠道看，{channel}流失最多的一步是从{before}到{after}（{sessions} 次访问中的 {share}）。",
+    ),
+    "funnel_empty": (
+        "No visit of the period reached the funnel's first step ({step}): there is no drop to name.",
+        "本期没有访问到达漏斗的第一步（{step}），因此没有流失可言。",
+    ),
+    "funnel_chart_title": ("Visits reaching each step (period)", "到达各步骤的访问数（本期）"),
+    "funnel_axis": ("visits", "访问次数"),
+    "funnel_chart_note": (
+        "Each bar: the period's visits that reached the step in order; the percentage after a count is "
+        "the share of the step before that was lost.",
+        "每根柱：本期按顺序到达该步骤的访问数；数字后的百分比为上一步流失的比例。",
+    ),
+    "activity_title": ("Visits by weekday and hour (period)", "按星期和小时的访问数（本期）"),
+    "activity_hour": ("hour of the day", "小时"),
+    "activity_colour": ("visits", "访问次数"),
+    "activity_busiest": (
+        "The busiest hour of the period is {weekday} {hour}:00-{hour}:59 ({sessions} visits started then); "
+        "times are the dataset's local time ({timezone}).",
+        "本期最繁忙的时段是{weekday} {hour}:00-{hour}:59（"
+        "{sessions} 次访问）；时间为数据集的当地时间（{timezone}）。",
+    ),
+    "activity_none": ("No visit started in the period.", "本期没有访问。"),
+    "weekday_0": ("Mon", "周一"),
+    "weekday_1": ("Tue", "周二"),
+    "weekday_2": ("Wed", "周三"),
+    "weekday_3": ("Thu", "周四"),
+    "weekday_4": ("Fri", "周五"),
+    "weekday_5": ("Sat", "周六"),
+    "weekday_6": ("Sun", "周日"),
+    "search_low": (
+        "{count} of the most searched terms convert poorly (searched at least {min} times, their visits "
+        "bought at less than half the rate of all visits, {rate}): {terms}.",
+        "{count} 个热门搜索词转化偏低（至少被搜索 {min} 次，其访"
+        "问的购买率不到全部访问购买率 {rate} 的一半）：{terms}。",
+    ),
+    "search_none_low": (
+        "No search term searched at least {min} times converts at less than half the rate of all visits "
+        "({rate}).",
+        "被搜索至少 {min} 次的搜索词中，没有一个的购买率低于全部访问购买率（{rate}）的一半。",
+    ),
+    "search_none": ("Nobody searched in the period.", "本期没有搜索。"),
+    "region_sentence": (
+        "{region} customers' share of {category} is {ratio} times that of the other regions in order "
+        "lines ({share} against {others}) and {view_ratio} times in product views.",
+        "{region}地区客户的{category}占比在订单行中是其他地区的 {ratio} "
+        "倍（{share} 对 {others}），在商品浏览中是 {view_ratio} 倍。",
+    ),
+    "region_lines_sentence": (
+        "{region} customers' share of {category} in order lines is {ratio} times that of the other "
+        "regions ({share} against {others}).",
+        "{region}地区客户的{category}在订单行中的占比是其他地区的 {ratio} 倍（{share} 对 {others}）。",
+    ),
+    "region_views_sentence": (
+        "{region} customers' share of {category} product views is {view_ratio} times that of the other "
+        "regions ({share} against {others}).",
+        "{region}地区客户浏览{category}商品的占比是其他地区的 {view_ratio} 倍（{share} 对 {others}）。",
+    ),
+    "pipeline_bottleneck_same": (
+        "The bottleneck is {stage}: of the leads that entered it, {share} moved on (the lowest "
+        "conversion of any stage), after a median of {days} (the longest wait).",
+        "瓶颈在{stage}阶段：进入该阶段的线索中只有 {share}"
+        " 进入下一阶段（各阶段中最低），中位等待 {days}（最长）。",
+    ),
+    "pipeline_bottleneck_split": (
+        "The lowest conversion is at {stage} ({share} of its leads moved on); the longest wait is at "
+        "{slow_stage} (median {days}).",
+        "转化率最低的是{stage}阶段（{share} 的线索进入下一阶段"
+        "）；等待最久的是{slow_stage}阶段（中位 {days}）。",
+    ),
+    "pipeline_no_rate": (
+        "No stage has leads old enough to judge its conversion yet: there is no bottleneck to name.",
+        "尚无足够早进入的线索来判断各阶段转化率，因此无法指出瓶颈。",
+    ),
+    "pipeline_rule": (
+        "A stage's conversion counts only the leads that entered it at least its decision time before "
+        "the end of the period (the days within which 95% of the leads that moved on did so); more "
+        "recent leads have not had the time yet and are not counted as lost.",
+        "各阶段转化率只计入在期末前至少一个“决策时间”（95% 进入下一阶段的"
+        "线索所用的天数）进入该阶段的线索；较新的线索尚未有足够时间，不计为流失。",
+    ),
+    "pipeline_open_value": (
+        "Open leads: {count}, expected value {value}, weighted by each stage's chance to win {weighted}.",
+        "未结线索 {count} 条，预期价值 {value}，按各阶段赢单概率加权为 {weighted}。",
+    ),
+    "behaviour_small_hidden": (
+        "Groups of fewer than {min} customers are not shown.",
+        "少于 {min} 位客户的组不予显示。",
+    ),
+}
+
+BEHAVIOUR_COLUMNS: dict[str, Label] = {
+    "visit_channel": Label(
+        "Channel", "渠道", "where the visits happened (web, app)", "访问发生的渠道（网站、应用）"
+    ),
+    "step": Label("Step", "步骤", "a step of the browse-to-buy funnel", "浏览到购买漏斗的一个步骤"),
+    "sessions": Label(
+        "Visits", "访问次数", "visits (sessions) that reached the step", "到达该步骤的访问次数"
+    ),
+    "conversion": Label(
+        "Conversion", "转化率", "share of the step before that reached this one", "上一步到达本步的比例"
+    ),
+    "drop_off": Label(
+        "Drop-off", "流失率", "share of the step before that went no further", "上一步未继续的比例"
+    ),
+    "pipeline_stage": Label("Stage", "阶段", "a stage of the sales pipeline", "销售管道的一个阶段"),
+    "entered_in_period": Label(
+        "Leads entering in the period",
+        "本期进入的线索",
+        "leads that entered the stage in the period",
+        "本期进入该阶段的线索数",
+    ),
+    "stage_conversion": Label(
+        "Moved on",
+        "进入下一阶段",
+        "share of the mature leads of the stage that reached a later stage",
+        "该阶段成熟线索中进入后续阶段的比例",
+    ),
+    "median_days": Label(
+        "Median days in stage",
+        "阶段中位天数",
+        "median days to the next stage of the leads that moved on",
+        "进入下一阶段的线索在本阶段停留的中位天数",
+    ),
+    "open_leads": Label("Open leads", "未结线索", "open leads now in the stage", "当前处于该阶段的未结线索"),
+    "weighted_open_value": Label(
+        "Weighted open value",
+        "加权未结价值",
+        "open leads' expected value times the chance to win from the stage",
+        "未结线索的预期价值乘以该阶段的赢单概率",
+    ),
+}
+
+
 PROPER_NAMES = (
     "RFM",
     "CLV",
@@ -613,7 +798,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_orders": (
         "Nobody ordered from {start} to {end}; the last order before was on {last}. The statuses, "
         "segments and lists below describe the customers as they stood at the end of the period.",
-        "{start}至{end}期间没有任何订单；此前最后一笔订单在{last}。以下状态、分群和名单描述的是客户在本期末的情况。",
+        "{start}至{end}期间没有任何订单；此前最后一笔订单在"
+        "{last}。以下状态、分群和名单描述的是客户在本期末的情况。",
     ),
     "no_orders_then_more": (
         "Nobody ordered from {start} to {end}; the last order before was on {last}, and the data holds "
@@ -1376,7 +1562,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "method_revenue": (
         "Revenue. The period's orders net of its returns. The average order is the period's purchases, "
         "before returns, divided by their number, so it can differ from revenue divided by orders.",
-        "收入：本期订单扣除本期退货。平均订单金额为本期购买（未扣退货）除以订单数，因此可能与收入除以订单数不同。",
+        "收入：本期订单扣除本期退货。平均订单金额为本期购买（"
+        "未扣退货）除以订单数，因此可能与收入除以订单数不同。",
     ),
     "caveat_at_bound": (
         "{model}'s parameter {name} ran to the edge of its range ({value}): the model has degenerated, so "
@@ -1485,6 +1672,8 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "index_no_dataset": ("No dataset is defined yet.", "尚未定义数据集。"),
 }
+TEXT.update(BEHAVIOUR_TEXT)
+COLUMNS.update(BEHAVIOUR_COLUMNS)
 
 
 SINGULAR_BY = ("count", "customers", "change")  # a sentence's "_one" form is taken when one of these is 1

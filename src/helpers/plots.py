@@ -366,6 +366,24 @@ def funnel(counts: pd.DataFrame, label: str, value: str, title: str) -> plt.Figu
     return fig
 
 
+def funnel_steps(steps: pd.DataFrame, title: str, xlabel: str = "visits", width: float = WIDE) -> plt.Figure:
+    """A funnel (``step`` label, ``sessions``, ``drop_off`` 0-1 from the step before) as horizontal bars,
+    first step on top, each bar labelled with its count and, from the second on, the share lost."""
+    fig, ax = plt.subplots(figsize=(width, max(2.0, 0.6 * len(steps) + 1.2)))
+    if steps.empty or steps["sessions"].sum() == 0:
+        _no_data(ax, title, "no visits to show")
+        return fig
+    positions = np.arange(len(steps))[::-1]
+    ax.barh(positions, steps["sessions"], color=[PALETTE[(2 * i) % len(PALETTE)] for i in range(len(steps))])
+    for y, count, drop in zip(positions, steps["sessions"], steps["drop_off"]):
+        lost = "" if pd.isna(drop) else f"  (−{100 * float(drop):.1f}%)"
+        ax.text(count, y, f" {int(count):,}{lost}", va="center", fontsize=10)
+    ax.set_yticks(positions, steps["step"])
+    ax.set(title=title, xlabel=xlabel, ylabel="")
+    ax.margins(x=0.25)
+    return fig
+
+
 # ------------------------------------------------------------------------ RFM and clustering charts
 
 import numpy as np  # noqa: E402,F811

@@ -978,6 +978,8 @@ SECTIONS = [
     ("Lifetime-value", "section_clv", "clv_model"),
     ("Customers-to-act-on", "section_lists", ("churn_warning", "clv", "action_facts")),
     ("Action-results", "section_effects", "action_effects"),
+    ("Behaviour", "section_behaviour", "funnel"),
+    ("Sales-pipeline", "section_pipeline", "pipeline"),
     ("Voice-of-the-customer", "section_voice", "voice_facts"),
     ("Cohort-retention", "section_cohorts", None),
     ("Customer-contribution", "section_contribution", None),
@@ -1263,6 +1265,10 @@ PAGE_PRODUCTS = [  # what the report reads of its own period: product reference 
     "complaints?",
     "voice_value?",
     "voice_facts?",
+    "funnel?",
+    "activity?",
+    "pipeline?",
+    "behaviour_facts?",
 ]
 COMPARED_PRODUCTS = ["rfm?", "scores?", "headline?"]  # what it reads of the compared period
 

@@ -701,6 +701,11 @@ def run_period(
         if only and products_final.is_dir():
             # Re-running some stages: start from the last published build, replace what is re-run.
             shutil.copytree(products_final, products_stage)
+            for stage, _ in plan.run:  # a re-run stage's optional products of last time must not linger
+                for ref in stage.refs("writes"):
+                    product, source = catalog.split_ref(ref)
+                    if not product.in_report:
+                        (products_stage / product.file_for(source)).unlink(missing_ok=True)
             published_work = report_final / layout.work.relative_to(report_stage)
             if layout.work_published and published_work.is_dir():
                 shutil.copytree(published_work, layout.work)
