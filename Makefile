@@ -18,7 +18,7 @@ help:
 	@echo "make spark                     install the Spark engine (pyspark) for engine.backend: spark"
 	@echo "make cjk-font                  install the Chinese font a report in Chinese needs (apt; root or sudo)"
 	@echo "make test                      the whole test suite"
-	@echo "make bench                     benchmarks -> benchmarks/results.{json,md}, results_clv.json, results_events.{json,md}"
+	@echo "make bench                     benchmarks -> benchmarks/results.{json,md}, results_clv.json, results_events.{json,md}, results_basket.{json,md}"
 
 # Runtime environment: rebuilt only when the pins change.
 $(VENV)/.runtime: requirements.txt pyproject.toml
@@ -84,6 +84,7 @@ bench: dev data
 	$(PY) benchmarks/bench_clv.py --customers 1000000
 	$(PY) benchmarks/bench_churn.py --customers 1000000
 	$(PY) benchmarks/bench_events.py --rows 10000000
+	$(PY) benchmarks/bench_basket.py --baskets 1000000 --products 5000
 
 bench-large: dev data
 	$(PY) benchmarks/run_bench.py --sizes 100000000 --skip-cdnow --out benchmarks/results_large.json

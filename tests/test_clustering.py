@@ -383,3 +383,24 @@ def test_silhouette_from_one_distance_matrix_equals_sklearns() -> None:
             silhouette_score(points, labels), abs=1e-12
         )
     assert np.isnan(clustering.silhouette_from_distances(distances, np.zeros(len(points), int)))
+
+
+def test_customer_table_joins_features_of_the_other_products(tmp_path: Path, con) -> None:
+    rfm_path = io.write_parquet(blobs(1), tmp_path / "03_rfm.parquet")
+    engagement = io.write_parquet(
+        pd.DataFrame({"customer_id": ["c0001"], "sessions": [7], "top_category": ["Books"]}),
+        tmp_path / "04_engagement.parquet",
+    )
+    features = [*RFM, "engagement.sessions", "engagement.top_category"]
+    table = clustering.customer_table(
+        con, rfm_path, None, features, {"engagement": engagement, "voice": None}
+    )
+    frame = con.execute(table)
+    assert frame["engagement.sessions"].tolist()[1] == 7 and frame["engagement.sessions"].isna().sum() == 2
+    assert frame["engagement.top_category"].tolist()[1] == "Books"
+    # Text features become one 0/1 input per value; a customer without a value counts as the average.
+    config = ClusteringConfig(features=features, log_features=RFM)
+    names = [feature.name for feature in clustering.define_features(frame, config)]
+    assert names[-2:] == ["engagement.sessions", "engagement.top_category=Books"]
+    with pytest.raises(KeyError, match=r"\['voice.latest_nps'\]"):
+        clustering.customer_table(con, rfm_path, None, [*RFM, "voice.latest_nps"], {"voice": None})

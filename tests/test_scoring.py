@@ -164,3 +164,39 @@ def test_potential_customers_and_tier_summary() -> None:
     summary = scoring.tier_summary(everyone, config.tiers)
     assert summary["customers"].sum() == 6 and summary["tier"].tolist() == ["A", "B", "C", "D"]
     assert summary["revenue_share_%"].sum() == pytest.approx(100.0, abs=0.2)
+
+
+def test_the_other_products_indicators_take_their_weights_from_the_orders_share() -> None:
+    config = ScoringConfig()
+    assert scoring.effective_weights(config, set()) == config.weights  # orders only: as before
+    assert scoring.effective_weights(config, {"customers"}) == config.weights  # no attribute weighted
+    both = scoring.effective_weights(config, {"engagement", "voice"})
+    assert both["engagement.active_days"] == 0.10 and both["voice.open_complaints"] == 0.05
+    assert both["recency_days"] == pytest.approx(0.30 * 0.75) and sum(both.values()) == pytest.approx(1.0)
+    visits = scoring.effective_weights(config, {"engagement"})
+    assert "voice.latest_nps" not in visits and visits["monetary_total"] == pytest.approx(0.25 * 0.85)
+
+
+def test_a_missing_indicator_ranks_as_the_median_customer_or_the_worst() -> None:
+    customers = pd.DataFrame({"customer_id": list("abcd"), "voice.latest_nps": [10.0, 0.0, None, 6.0]})
+    weights = {"voice.latest_nps": 1.0}
+    # Median of 10, 0, 6 is 6: c ties with d at ranks 2 and 3 (average 2.5 of 4): (2.5 - 1) / 3 = 0.5.
+    median = scoring.indicator_ranks(customers, ScoringConfig(), weights)["voice.latest_nps"]
+    assert median.tolist() == [1.0, 0.0, 0.5, 0.5]
+    worst = scoring.indicator_ranks(customers, ScoringConfig(missing="worst"), weights)["voice.latest_nps"]
+    assert worst.tolist() == [1.0, 0.0, 0.0, 0.5]
+    # Lower is better for open complaints: 0 ranks best.
+    complaints = pd.DataFrame({"customer_id": list("ab"), "voice.open_complaints": [0.0, 2.0]})
+    ranks = scoring.indicator_ranks(complaints, ScoringConfig(), {"voice.open_complaints": 1.0})
+    assert ranks["voice.open_complaints"].tolist() == [1.0, 0.0]
+
+
+def test_indicators_of_other_products_join_by_customer() -> None:
+    rfm = pd.DataFrame({"customer_id": ["a", "b", "c"], "recency_days": [1.0, 2.0, 3.0]})
+    engagement = pd.DataFrame({"customer_id": ["c", "a", "z"], "active_days": [4, 7, 9]})
+    weights = {"recency_days": 0.9, "engagement.active_days": 0.1}
+    table = scoring.indicator_table(rfm, None, {"engagement": engagement}, weights)
+    assert table["engagement.active_days"].tolist()[0] == 7 and pd.isna(table["engagement.active_days"][1])
+    assert table["engagement.active_days"].tolist()[2] == 4 and len(table) == 3
+    with pytest.raises(KeyError, match="the engagement product has no column visits"):
+        scoring.indicator_table(rfm, None, {"engagement": engagement}, {"engagement.visits": 1.0})

@@ -160,3 +160,51 @@ def test_the_params_keep_the_words_apart() -> None:
     assert RfmConfig(
         segments=[SegmentRule(**{**segments[0], "name": "Reactivated"}), *RfmConfig().segments[1:]]
     )
+
+
+def test_potential_customers_are_known_from_every_source_and_add_up(con) -> None:
+    """Registered customers, won leads, signed-in visitors (an engine table), contacts and feedback
+    without an order are potential, each from the first source naming them; every known id has one
+    status, so the statuses add up to every known customer."""
+    import ibis
+
+    scored = pd.DataFrame({"customer_id": ["a", "b"], "status": ["active", "lapsed"]})
+    events = con.create_table(
+        "known_events", ibis.memtable({"customer_id": ["c", "e", None, "e"]}).to_pyarrow(), overwrite=True
+    )
+    known = status.known_customers(
+        {
+            "customers": pd.DataFrame({"customer_id": ["a", "c"]}),
+            "leads": pd.DataFrame({"customer_id": [None, "d"]}),
+            "events": events,
+            "interactions": pd.DataFrame({"customer_id": ["f"]}),
+            "feedback": pd.DataFrame({"customer_id": ["a", "f", "g"]}),
+        }
+    )
+    assert dict(zip(known["customer_id"], known["known_from"], strict=True)) == {
+        "a": "customers",
+        "c": "customers",
+        "d": "leads",
+        "e": "events",
+        "f": "interactions",
+        "g": "feedback",
+    }
+    everyone = status.add_potential(scored, known)
+    assert sorted(everyone["customer_id"]) == list("abcdefg")
+    potential = everyone[everyone["status"] == "potential"].set_index("customer_id")["known_from"]
+    assert potential.to_dict() == {
+        "c": "customers",
+        "d": "leads",
+        "e": "events",
+        "f": "interactions",
+        "g": "feedback",
+    }
+    assert status.potential_sources(everyone) == list(status.KNOWN_FROM)
+    words = status.rules_in_words(StatusConfig(), False, "en", ["customers", "leads", "events"])
+    assert (
+        words["potential"]
+        == "known from the customer records, won sales leads or signed-in visits, no order yet"
+    )
+    assert status.rules_in_words(StatusConfig(), False, "en", ["customers"])["potential"] == (
+        "known from the customer records, no order yet"
+    )

@@ -23,7 +23,7 @@ from helpers.config import ActionListConfig, ActionsConfig
 from helpers.filters import apply_filter, check_filter, column_kinds
 
 GROUPS = ("contact", "hold out")  # the group column's values
-PRODUCT_COLUMNS = ["list", "customer_id", "group", "occasion_date"]
+PRODUCT_COLUMNS = ["list", "customer_id", "group", "occasion_date", "offer", "offer_name"]
 
 
 def holdout_draw(customer_ids: pd.Series, seed: int) -> np.ndarray:
@@ -78,9 +78,19 @@ def rule_members(
     window: tuple[dt.date, dt.date],
     as_of: dt.date,
     contact_gap_days: int,
+    next_best: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame | None, str]:
-    """The customers a built-in rule puts on a list (``customer_id``, ``occasion_date``), or None and
-    why the dataset cannot have this list (``no_birth_dates``, ``no_interactions``: its data is not there)."""
+    """The customers a built-in rule puts on a list (``customer_id``, ``occasion_date`` and, for
+    next_best_product, ``offer``: the product to offer), or None and why the dataset cannot have this
+    list (``no_birth_dates``, ``no_interactions``, ``no_basket_rules``: its data is not there)."""
+    if rule == "next_best_product":
+        if next_best is None or next_best.empty:
+            return None, "no_basket_rules"
+        offer = {"product_id": "offer", "product_name": "offer_name"}
+        members = next_best[[c for c in ["customer_id", *offer] if c in next_best.columns]].rename(
+            columns=offer
+        )
+        return members.assign(occasion_date=pd.NaT), ""
     if rule == "churn_warning":
         members = scored.loc[scored["status"].isin(churn_statuses), ["customer_id"]]
         return members.assign(occasion_date=pd.NaT), ""
@@ -126,12 +136,21 @@ def list_members(
     window: tuple[dt.date, dt.date],
     as_of: dt.date,
     contact_gap_days: int,
+    next_best: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame | None, str]:
     """One list's customers (``customer_id``, ``occasion_date``): its rule's, narrowed by its filter (a
     customer the scored table does not hold passes no filter); or None and why it cannot be made."""
     if spec.rule is not None:
         members, why = rule_members(
-            spec.rule, scored, churn_statuses, customers, interactions, window, as_of, contact_gap_days
+            spec.rule,
+            scored,
+            churn_statuses,
+            customers,
+            interactions,
+            window,
+            as_of,
+            contact_gap_days,
+            next_best,
         )
         if members is None:
             return None, why
@@ -152,10 +171,12 @@ def action_lists(
     interactions: pd.DataFrame | None,
     period: tuple[dt.date, dt.date],
     seed: int,
+    next_best: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     """Every list of ``actions.lists`` for the period after ``period`` (start, end): one row per list and
-    customer (``list``, ``customer_id``, ``group`` contact | hold out, ``occasion_date``), sorted by list
-    and customer; and, per list the dataset cannot have, why."""
+    customer (``list``, ``customer_id``, ``group`` contact | hold out, ``occasion_date``, ``offer``: the
+    product to offer on the cross-sell list, from ``next_best``, stage 06's next best products), sorted
+    by list and customer; and, per list the dataset cannot have, why."""
     window = next_period(*period)
     made, skipped = [], {}
     for name, spec in settings.lists.items():
@@ -170,6 +191,7 @@ def action_lists(
             window,
             period[1],
             settings.contact_gap_days,
+            next_best,
         )
         if members is None:
             skipped[name] = why
@@ -178,7 +200,9 @@ def action_lists(
         made.append(members.assign(list=name, group=np.where(held, GROUPS[1], GROUPS[0])))
     if not made:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in PRODUCT_COLUMNS}), skipped
-    lists = pd.concat(made, ignore_index=True)[PRODUCT_COLUMNS]
+    lists = pd.concat(made, ignore_index=True).reindex(columns=PRODUCT_COLUMNS)
+    for column in ("offer", "offer_name"):
+        lists[column] = lists[column].astype(object).where(lists[column].notna(), None)
     lists["occasion_date"] = pd.to_datetime(lists["occasion_date"]).dt.date
     return lists.sort_values(["list", "customer_id"], ignore_index=True), skipped
 
@@ -318,7 +342,8 @@ def export_tables(lists: pd.DataFrame, customers: pd.DataFrame, language: str) -
             customers[["customer_id", *extra]], on="customer_id", how="left"
         )
         table["group"] = table["group"].map(words)
-        if table["occasion_date"].isna().all():
-            table = table.drop(columns="occasion_date")
+        for optional in ("occasion_date", "offer", "offer_name"):
+            if optional in table.columns and table[optional].isna().all():
+                table = table.drop(columns=optional)
         tables[f"action_{name}"] = table.reset_index(drop=True)
     return tables

@@ -186,12 +186,22 @@ PRODUCTS: dict[str, Product] = {
             "the voice stage's figures for the page: the complaint classifier and its accuracy, the tests' "
             "verdicts, what the dataset lacks",
         ),
-        Product("basket_rules", "06_rules.parquet", "association rules between products and categories"),
+        Product(
+            "basket_rules",
+            "06_rules.parquet",
+            "association rules between products and between categories, on every basket and per RFM "
+            "segment: support, confidence, lift, leverage, conviction and the baskets behind each",
+        ),
         Product(
             "next_best_product",
             "06_next_best_product.parquet",
-            "per customer: the product to offer next",
+            "per customer: the product to offer next, the rule behind it (what they bought) and its lift",
             True,
+        ),
+        Product(
+            "basket_facts",
+            "06_basket.json",
+            "the baskets mined per level and segment (all or a sample), items per basket, the thresholds",
         ),
         Product(
             "clv", "07_clv.parquet", "per customer: model inputs, P(alive), expected purchases, CLV", True
@@ -213,6 +223,11 @@ PRODUCTS: dict[str, Product] = {
             "09_scores.parquet",
             "per customer: score 0-100, tier, two main drivers, status",
             True,
+        ),
+        Product(
+            "score_facts",
+            "09_scores.json",
+            "how the score was built: the weights of the indicators used, their direction, missing values",
         ),
         Product(
             "churn_warning",
@@ -349,8 +364,8 @@ STAGES: list[Stage] = [
         "basket",
         "Market basket",
         needs=("transactions.product_id",),
-        reads=("clean:transactions",),
-        writes=("basket_rules", "next_best_product"),
+        reads=("clean:transactions", "rfm?"),
+        writes=("basket_rules", "next_best_product", "basket_facts"),
     ),
     # 07 reads only the clean orders, so a second kernel runs it next to 03 and 08.
     Stage(
@@ -366,7 +381,7 @@ STAGES: list[Stage] = [
         "clustering",
         "Clusters",
         needs=("transactions",),
-        reads=("rfm", "clean:customers?"),
+        reads=("rfm", "clean:customers?", "engagement?", "voice?"),
         writes=("clusters", "personas"),
     ),
     Stage(
@@ -385,8 +400,20 @@ STAGES: list[Stage] = [
             "clean:transactions",
             "clean:events?",
             "clean:feedback?",
+            "clean:leads?",
+            "next_best_product?",
+            "engagement?",
+            "voice?",
         ),
-        writes=("scores", "churn_warning", "churn_model", "actions", "action_facts", "action_effects"),
+        writes=(
+            "scores",
+            "score_facts",
+            "churn_warning",
+            "churn_model",
+            "actions",
+            "action_facts",
+            "action_effects",
+        ),
         earlier=("actions?",),
     ),
     Stage(
@@ -411,6 +438,12 @@ STAGES: list[Stage] = [
             "actions?",
             "action_facts?",
             "action_effects?",
+            "basket_rules?",
+            "basket_facts?",
+            "next_best_product?",
+            "score_facts?",
+            "engagement?",
+            "voice?",
             "contacts?",
             "satisfaction?",
             "complaints?",

@@ -53,7 +53,7 @@ def check_sources(params: Params, root: Path | None = None, seen: dict | None = 
 def check_rules(params: Params, root: Path | None = None) -> None:
     """The score's indicators are columns the scoring stage has (ParamsError naming the file and the
     setting otherwise)."""
-    unknown = [name for name in params.scoring.weights if name not in RULE_COLUMNS]
+    unknown = [name for name in params.scoring.weights if name not in RULE_COLUMNS]  # source_weights: at run
     if unknown:
         path = where_set(params.dataset, params.period, "scoring.weights", root)
         raise ParamsError(

@@ -77,20 +77,34 @@ class ClusterModel:
 
 
 def customer_table(
-    con: ibis.BaseBackend, rfm_path: Path, customers_path: Path | None, features: list[str]
+    con: ibis.BaseBackend,
+    rfm_path: Path,
+    customers_path: Path | None,
+    features: list[str],
+    others: dict[str, Path | None] | None = None,
 ) -> ir.Table:
     """``customer_id``, the profile metrics, the segment and every feature column, one row per customer
-    sorted by id (an engine table); attribute features are joined from the ingested customer attributes. A
-    feature found nowhere is an error naming it and the columns that exist."""
+    sorted by id (an engine table); attribute features are joined from the ingested customer attributes,
+    and ``<product>.<column>`` features from the per-customer products in ``others`` (engagement: stage
+    04, voice: 05; a customer the product does not list has the feature missing). A feature found nowhere
+    is an error naming it and the columns that exist."""
     rfm = io.read_table(con, rfm_path)
-    missing = [f for f in features if f not in rfm.columns]
     table = rfm
+    for product, path in (others or {}).items():
+        wanted = [f for f in features if f.partition(".")[0] == product and f not in rfm.columns]
+        if wanted and path is not None and Path(path).is_file():
+            extra = io.read_table(con, path)
+            found = [f for f in wanted if f.partition(".")[2] in extra.columns]
+            if found:
+                columns = {f: extra[f.partition(".")[2]] for f in found}
+                table = table.left_join(extra.select("customer_id", **columns), "customer_id")
+    missing = [f for f in features if f not in table.columns]
     if missing and customers_path is not None and Path(customers_path).is_file():
         attributes = io.read_table(con, customers_path)
         joined = [f for f in missing if f in attributes.columns]
         if joined:
             extra = attributes.select(attributes.customer_id.cast("string").name("customer_id"), *joined)
-            table = rfm.left_join(extra, "customer_id")
+            table = table.left_join(extra, "customer_id")
         missing = [f for f in missing if f not in joined]
     if missing:
         raise KeyError(

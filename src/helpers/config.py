@@ -487,6 +487,9 @@ class RunnerConfig(StrictModel):
     parallel_max_rows: int = Field(default=20_000_000, ge=0)
 
 
+SCORE_SOURCES = ("engagement", "voice", "customers")  # per-customer products a score may weigh
+
+
 class ScoringConfig(StrictModel):
     """Weighted 0-100 score from percentile-ranked indicators and tiers (the customer statuses and the
     churn warning follow :class:`StatusConfig`)."""
@@ -502,7 +505,23 @@ class ScoringConfig(StrictModel):
             "tenure_days": 0.10,
         }
     )
-    lower_is_better: list[str] = Field(default_factory=lambda: ["recency_days"])
+    # Indicators of the other per-customer products (<product>.<column>, product: engagement (stage 04),
+    # voice (05) or customers (the attributes)) -> weight, added when the dataset has the product: the
+    # weights above then shrink in proportion to make room. Orders-only datasets keep the weights above.
+    source_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "engagement.active_days": 0.10,
+            "engagement.days_since_last_visit": 0.05,
+            "voice.latest_nps": 0.05,
+            "voice.open_complaints": 0.05,
+        }
+    )
+    lower_is_better: list[str] = Field(
+        default_factory=lambda: ["recency_days", "engagement.days_since_last_visit", "voice.open_complaints"]
+    )
+    # A customer without a value of an indicator (no survey answer, no visit): "median" ranks them as the
+    # dataset's median customer on it, "worst" as the worst.
+    missing: Literal["median", "worst"] = "median"
     # Tier name -> lowest score that reaches it, best tier first; the last tier must start at 0.
     tiers: dict[str, float] = Field(default_factory=lambda: {"A": 75.0, "B": 50.0, "C": 25.0, "D": 0.0})
     top_n: int = Field(default=25, ge=1)  # rows shown on the page; the products hold every customer
@@ -514,7 +533,15 @@ class ScoringConfig(StrictModel):
         total = sum(self.weights.values())
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"weights must sum to 1, they sum to {total:g}")
-        unknown = set(self.lower_is_better) - set(self.weights)
+        if any(w < 0 for w in self.source_weights.values()) or sum(self.source_weights.values()) >= 1:
+            raise ValueError("source_weights must not be negative and must sum to less than 1")
+        bad = [name for name in self.source_weights if name.partition(".")[0] not in SCORE_SOURCES]
+        if bad or any(not name.partition(".")[2] for name in self.source_weights):
+            raise ValueError(
+                f"source_weights names {bad}; use <product>.<column> with product one of "
+                f"{list(SCORE_SOURCES)}"
+            )
+        unknown = set(self.lower_is_better) - set(self.weights) - set(self.source_weights)
         if unknown:
             raise ValueError(f"lower_is_better names {sorted(unknown)}, which have no weight")
         cuts = list(self.tiers.values())
@@ -568,17 +595,20 @@ class StatusConfig(StrictModel):
 
 
 # Built-in rules of action lists (helpers.actions): who is on the list before its filter narrows it.
-ACTION_RULES = ("churn_warning", "birthday", "anniversary", "no_recent_contact")
+ACTION_RULES = ("churn_warning", "birthday", "anniversary", "no_recent_contact", "next_best_product")
 
 
 class ActionListConfig(StrictModel):
     """One action list: a built-in ``rule`` (churn_warning: the statuses of ``status.churn_warning``;
     birthday / anniversary: a birthday, or a yearly anniversary of the signup or else the first order,
-    falls in the next period; no_recent_contact: no contact recorded for ``actions.contact_gap_days``)
-    and/or a ``filter`` over the scored customers' columns (helpers.filters), e.g.
+    falls in the next period; no_recent_contact: no contact recorded for ``actions.contact_gap_days``;
+    next_best_product: customers stage 06 found a product to offer, with that product) and/or a ``filter``
+    over the scored customers' columns (helpers.filters), e.g.
     ``segment == "At Risk" and clv > 100``; with both, the filter narrows the rule's customers."""
 
-    rule: Literal["churn_warning", "birthday", "anniversary", "no_recent_contact"] | None = None
+    rule: (
+        Literal["churn_warning", "birthday", "anniversary", "no_recent_contact", "next_best_product"] | None
+    ) = None
     filter: str | None = None
     description: str | None = None  # who is on the list, in words, for the page (default: from the rule)
 
@@ -602,6 +632,7 @@ def default_action_lists() -> dict[str, ActionListConfig | None]:
         "birthday": ActionListConfig(rule="birthday"),
         "anniversary": ActionListConfig(rule="anniversary"),
         "no_recent_contact": ActionListConfig(rule="no_recent_contact", filter="tier in ('A', 'B')"),
+        "cross_sell": ActionListConfig(rule="next_best_product"),
     }
 
 
@@ -950,7 +981,8 @@ class RfmConfig(StrictModel):
 class ClusteringConfig(StrictModel):
     """k-means on scaled customer features: k chosen by silhouette (elbow shown), fit small, assign all."""
 
-    # Columns of the RFM table or customer attributes; text attributes become one 0/1 feature per value.
+    # Columns of the RFM table or customer attributes, or <product>.<column> of engagement (04) or voice
+    # (05); text columns become one 0/1 feature per value, missing values count as the average.
     features: list[str] = Field(default_factory=lambda: list(RFM_METRICS))
     log_features: list[str] = Field(default_factory=lambda: list(RFM_METRICS))  # sign(x)·ln(1 + |x|) first
     k_min: int = Field(default=3, ge=2)
@@ -1016,6 +1048,25 @@ class VoiceConfig(StrictModel):
     confidence: float = Field(default=0.95, gt=0.5, lt=1)  # of the NPS intervals and the churn tests
 
 
+class BasketConfig(StrictModel):
+    """Stage 06: association rules between products and between categories (FP-growth), per segment,
+    and each customer's next best product."""
+
+    min_support: float = Field(default=0.001, gt=0, le=1)  # share of all baskets holding the rule's items
+    min_rule_baskets: int = Field(default=20, ge=1)  # and at least this many baskets (fewer: chance)
+    min_confidence: float = Field(
+        default=0.05, ge=0, le=1
+    )  # share of the antecedent's baskets with the consequent
+    min_lift: float = Field(default=1.2, ge=0)  # confidence / the consequent's share of all baskets
+    max_len: int = Field(default=3, ge=2, le=5)  # most items in a rule (antecedent + consequent)
+    min_baskets: int = Field(default=200, ge=10)  # fewer baskets (in all or in a segment): no rules
+    by_segment: bool = True  # also mine the baskets of each RFM segment's customers
+    fit_sample_above: int = Field(
+        default=200_000, ge=1_000
+    )  # more baskets: itemsets found on a sample this size
+    top_n: int = Field(default=20, ge=1)  # rules shown per table on the pages
+
+
 class ChurnConfig(StrictModel):
     """Stage 09's churn model (helpers.churn): which score predicts churn best, judged on a holdout."""
 
@@ -1073,6 +1124,7 @@ class Params(StrictModel):
     clustering: ClusteringConfig = ClusteringConfig()
     behaviour: BehaviourConfig = BehaviourConfig()
     voice: VoiceConfig = VoiceConfig()
+    basket: BasketConfig = BasketConfig()
     churn: ChurnConfig = ChurnConfig()
     clv: ClvConfig = ClvConfig()
     scoring: ScoringConfig = ScoringConfig()

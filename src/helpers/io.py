@@ -141,6 +141,11 @@ def write_table(table: Any, path: Path) -> Path:
     return path
 
 
+def read_optional_table(con: Any, path: Path | None) -> Any:
+    """An optional product (a source the dataset may not have) as an engine table, or None."""
+    return read_table(con, path) if path is not None and Path(path).is_file() else None
+
+
 def read_table(con: Any, path: Path) -> Any:
     """An earlier stage's Parquet product as an engine (Ibis) table, with a clear error if it is
     missing or damaged. An encrypted product (which the engines cannot read) is decrypted by pyarrow

@@ -46,6 +46,76 @@ COLUMNS: dict[str, Label] = {
     "segment": Label(
         "Segment", "客户分群", "RFM segment (the rule table in params)", "RFM 分群（规则见参数文件）"
     ),
+    "engagement.active_days": Label(
+        "Days with a visit",
+        "有访问的天数",
+        "days with a web, app or store visit",
+        "有网站、应用或门店访问的天数",
+    ),
+    "engagement.days_since_last_visit": Label(
+        "Days since the last visit",
+        "距上次访问天数",
+        "days from the last visit to the end of the period",
+        "从最后一次访问到本期末的天数",
+    ),
+    "voice.latest_nps": Label(
+        "Latest recommendation score",
+        "最近一次推荐评分",
+        "the customer's latest answer to the 0-10 recommendation question",
+        "客户最近一次对 0-10 分推荐问题的回答",
+    ),
+    "voice.open_complaints": Label(
+        "Open complaints",
+        "未解决的投诉",
+        "complaints not resolved by the end of the period",
+        "截至本期末尚未解决的投诉",
+    ),
+    "if_bought": Label(
+        "Bought", "已购商品", "the product(s) or category(ies) in the order", "订单中已有的商品或品类"
+    ),
+    "also_bought": Label(
+        "Also in the order",
+        "同单还买了",
+        "what the same orders also held, more often than chance",
+        "同一订单中超出偶然水平一起出现的商品或品类",
+    ),
+    "rule_baskets": Label(
+        "Orders with both", "同时含两者的订单", "orders holding both", "同时含有两者的订单数"
+    ),
+    "confidence": Label(
+        "Confidence",
+        "置信度",
+        "of the orders with what was bought, the share that also held the other",
+        "含有已购商品的订单中，同时含有另一商品的比例",
+    ),
+    "lift": Label(
+        "Lift",
+        "提升度",
+        "how many times more often the two are bought together than if they were unrelated (1: no link)",
+        "两者一起购买的频率是互不相关时的几倍（1 表示没有关联）",
+    ),
+    "product_id": Label("Product", "商品编号", "the product's id as in the orders", "订单中的商品编号"),
+    "product_name": Label(
+        "Product name", "商品名称", "the product's name as in the orders", "订单中的商品名称"
+    ),
+    "because_bought": Label(
+        "Because they bought",
+        "因为已购买",
+        "the products of the rule that the customer has already bought",
+        "客户已购买的、规则中的商品",
+    ),
+    "offer": Label(
+        "Offer",
+        "推荐商品",
+        "the product to offer (the next best product of the market basket stage)",
+        "推荐给客户的商品（购物篮分析得出的下一个最佳商品）",
+    ),
+    "offer_name": Label("Offer (name)", "推荐商品名称", "the name of the product to offer", "推荐商品的名称"),
+    "items_in_basket": Label(
+        "Items in the order", "订单中的商品数", "distinct products in an order", "订单中不同商品的数量"
+    ),
+    "baskets": Label("Orders", "订单数", "orders (baskets)", "订单（购物篮）数"),
+    "share_of_baskets": Label("Share of orders", "订单占比", "share of all orders", "占全部订单的比例"),
     "status": Label(
         "Status",
         "客户状态",
@@ -305,6 +375,15 @@ def column(key: str, language: str) -> str:
     if key not in COLUMNS:
         raise KeyError(f"column '{key}' has no label; add it to COLUMNS in helpers/labels.py.")
     return COLUMNS[key].text(language)
+
+
+def indicator(name: str, language: str) -> str:
+    """A score indicator's name: its label, or for another product's column (``customers.age``) the
+    column's label, or its words."""
+    if name in COLUMNS:
+        return COLUMNS[name].text(language)
+    column = name.partition(".")[2] or name
+    return COLUMNS[column].text(language) if column in COLUMNS else column.replace("_", " ")
 
 
 def headings(frame: pd.DataFrame, language: str) -> pd.DataFrame:
@@ -812,6 +891,87 @@ TEXT: dict[str, tuple[str, str]] = {
     "section_segments": ("Segments", "客户分群"),
     "section_migration": ("Segment migration", "分群迁移"),
     "section_clusters": ("Clusters", "客户聚类"),
+    "section_basket": ("Bought together", "一起购买的商品"),
+    "personas_intro": (
+        "Each cluster as a persona, from everything the period knows about its customers (medians of "
+        "the customers in it; shares of those with a known value):",
+        "把每个客户簇描述为一个用户画像，依据本期掌握的全部客户信息（簇内客户的中位数；比例按已知取值的客户计算）：",
+    ),
+    "persona_title": (
+        "{name}: {customers} customers ({share} of customers, {spend} of spend)",
+        "{name}：{customers} 位客户（占客户 {share}，占消费 {spend}）",
+    ),
+    "persona_who": ("Who they are: {parts}.", "他们是谁：{parts}。"),
+    "persona_age": ("aged {band} ({share})", "年龄 {band}（{share}）"),
+    "persona_gender": ("{value} ({share})", "{value}（{share}）"),
+    "persona_region": ("from the {value} region ({share})", "来自{value}地区（{share}）"),
+    "persona_acquisition_channel": ("came through {value} ({share})", "通过{value}获得（{share}）"),
+    "persona_behave": ("How they behave: {parts}.", "他们的行为：{parts}。"),
+    "persona_orders": ("{count} orders, the last {days} ago", "下单 {count} 次，最近一次在 {days}前"),
+    "persona_orders_one": ("{count} order, {days} ago", "下单 {count} 次，在 {days}前"),
+    "persona_sessions": ("{count} visits", "访问 {count} 次"),
+    "persona_sessions_one": ("{count} visit", "访问 {count} 次"),
+    "persona_channel": ("mostly by {channel} ({share} of visits)", "主要通过{channel}（占访问 {share}）"),
+    "persona_category": ("most interested in {category}", "最感兴趣的品类是{category}"),
+    "persona_worth": (
+        "What they are worth: {spend} spent in all, {order} an order{clv}.",
+        "他们的价值：累计消费 {spend}，每单 {order}{clv}。",
+    ),
+    "persona_clv": (", {clv} expected over the next year", "，预计未来一年 {clv}"),
+    "persona_channel_web": ("the web", "网站"),
+    "persona_channel_app": ("the app", "应用"),
+    "persona_channel_store": ("the shops", "门店"),
+    "persona_say": ("What they say: {parts}.", "他们的声音：{parts}。"),
+    "persona_nps": ("NPS {nps} ({answers} answers)", "NPS {nps}（{answers} 份回答）"),
+    "persona_complaints": ("{share} with an open complaint", "{share} 有未解决的投诉"),
+    "persona_action": (
+        "What to do: most are {segment} ({share}): {action}",
+        "怎么做：多数属于{segment}（{share}）：{action}",
+    ),
+    "basket_intro": (
+        'Which products the same orders hold more often than chance would give: each row reads "orders '
+        'with the first also held the second". Confidence is the share of the orders with the first that '
+        "held the second; lift says how many times more often that happens than for orders in general.",
+        "哪些商品在同一订单中出现的频率高于偶然水平：每一行读作“含有前者的订单也含有后者”。置信度是含有前者的订单中"
+        "同时含有后者的比例；提升度表示这一比例是所有订单中该比例的几倍。",
+    ),
+    "basket_strongest": (
+        "Of the {orders} orders with {antecedent}, {confidence} also held {consequent}: {lift} times as "
+        "often as orders in general ({usual}).",
+        "在含有{antecedent}的 {orders} "
+        "笔订单中，{confidence}同时含有{consequent}，是所有订单中这一比例（{usual}）"
+        "的 {lift} 倍。",
+    ),
+    "basket_no_rules": (
+        "In {baskets} orders, no products are bought together at least {lift} times as often as chance "
+        "would give in at least {least} orders.",
+        "在 {baskets} 笔订单中，没有哪些商品在至少 {least} 笔订单中以偶然水平 {lift} "
+        "倍以上的频率一起被购买。",
+    ),
+    "basket_too_few": (
+        "Only {baskets} orders with products: too few to tell which products go together (at least "
+        "{needed}).",
+        "含商品的订单只有 {baskets} 笔，太少，无法判断哪些商品会一起购买（至少需要 {needed} 笔）。",
+    ),
+    "basket_segments_intro": (
+        "The strongest rule within each segment's orders:",
+        "各分群订单中最强的关联规则：",
+    ),
+    "basket_categories_intro": (
+        "The same between product categories:",
+        "品类之间的关联：",
+    ),
+    "nbp_found": (
+        "{customers} customers ({share}) have a product to offer next: the strongest rule whose first part "
+        "they bought and whose product they never bought. Offered most often: {product} ({count} customers).",
+        "{customers} "
+        "位客户（{share}）有可推荐的下一个商品：他们已购买规则的前项、但从未买过其推荐商品的最强规则。"
+        "推荐最多的是 {product}（{count} 位客户）。",
+    ),
+    "nbp_none": (
+        "No customer has a product to offer next: no rule fits what a customer bought and has not bought.",
+        "没有客户有可推荐的下一个商品：没有规则与客户已购和未购的商品相符。",
+    ),
     "section_clv": ("Lifetime value", "终身价值"),
     "section_churn": ("Churn risk", "流失风险"),
     # the churn model (helpers.churn)
@@ -1059,6 +1219,7 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     # action lists (helpers.actions) and their measured effect (helpers.effects)
     "action_win_back": ("Win-back", "挽回"),
+    "action_cross_sell": ("Cross-sell", "交叉销售"),
     "action_birthday": ("Birthday greetings", "生日关怀"),
     "action_anniversary": ("Anniversaries", "周年关怀"),
     "action_no_recent_contact": ("Valuable, not contacted lately", "高价值但近期未联系"),
@@ -1073,6 +1234,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "rule_anniversary": (
         "customers whose signup (or, without one, first order) has its anniversary between {start} and {end}",
         "注册日（无注册日时为首单日）周年纪念在{start}至{end}之间的客户",
+    ),
+    "rule_next_best_product": (
+        "customers with a product to offer next (what orders like theirs also hold)",
+        "有可推荐商品的客户（与其订单相似的订单中还常有的商品）",
     ),
     "rule_no_recent_contact": (
         "customers with no contact recorded for {days} days",
@@ -1097,6 +1262,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "{start}至{end}的行动名单。未设对照组，因此下期报告无法衡量名单的效果。",
     ),
     "lists_skipped": ("No “{list}” list: {why}.", "没有“{list}”名单：{why}。"),
+    "why_no_basket_rules": (
+        "the orders give no product to offer anyone (no rule, or no product ids)",
+        "订单数据无法为任何客户给出推荐商品（没有关联规则或没有商品编号）",
+    ),
     "why_no_birth_dates": ("the customer attributes hold no birth dates", "客户属性中没有出生日期"),
     "why_no_interactions": (
         "there is no record of contacts (an interactions source)",
@@ -1187,6 +1356,12 @@ TEXT: dict[str, tuple[str, str]] = {
         "known from the customer records, no order yet",
         "客户资料中有记录，但尚未下单",
     ),
+    "status_rule_potential_from": ("known from {sources}, no order yet", "见于{sources}，但尚未下单"),
+    "known_customers": ("the customer records", "客户资料"),
+    "known_leads": ("won sales leads", "已赢单的销售线索"),
+    "known_events": ("signed-in visits", "登录后的访问记录"),
+    "known_interactions": ("contacts", "联系记录"),
+    "known_feedback": ("feedback", "客户反馈"),
     "status_rule_new": ("first order in this period", "本期首次下单"),
     "status_rule_churned_days": ("no order for more than {days}", "超过 {days} 没有下单"),
     "status_rule_churned_model": (
@@ -1629,6 +1804,7 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "export_segment": ("{segment}: every customer", "{segment}：全部客户"),
     "export_churn": ("Churn warning", "流失预警"),
+    "export_next_best": ("Next best product per customer", "每位客户的下一个最佳商品"),
     "export_priority": ("Priority list (best scores first)", "优先名单（评分从高到低）"),
     "export_action": ("{list}: to contact and held out", "{list}：待联系与对照组"),
     "export_dictionary": ("Data dictionary", "数据字典"),

@@ -295,10 +295,13 @@ def status_table(
     return table, tones
 
 
-def status_rules(params: Params, statuses: pd.Series, has_model: bool) -> list[tuple[str, str]]:
-    """(status, its rule in words) of the statuses the status table shows, for the page."""
+def status_rules(
+    params: Params, statuses: pd.Series, has_model: bool, known_from: list[str] | None = None
+) -> list[tuple[str, str]]:
+    """(status, its rule in words) of the statuses the status table shows, for the page (``known_from``:
+    the sources that made the potential customers known)."""
     language = params.report.language
-    rules = status.rules_in_words(params.status, has_model, language)
+    rules = status.rules_in_words(params.status, has_model, language, known_from)
     shown = status.counts(statuses)["status"]
     return [(labels.status(word, language, capital=True), rules[word]) for word in shown]
 
@@ -881,10 +884,16 @@ def quality_sentence(quality: dict, language: str) -> str:
 
 
 def method_notes(
-    model: dict | None, params: Params, cut_points: dict, has_scores: bool, churn_risk: bool = False
+    model: dict | None,
+    params: Params,
+    cut_points: dict,
+    has_scores: bool,
+    churn_risk: bool = False,
+    score_facts: dict | None = None,
 ) -> list[str]:
     """Plain-language notes on how the numbers were made: segments and their recency bands, the
-    status rules, the score, lifetime value with its validation, and the value at stake."""
+    status rules, the score (its weights as 09 used them, ``score_facts``; a period built before that
+    product: ``scoring.weights``), lifetime value with its validation, and the value at stake."""
     language = params.report.language
     cycle = formats.days(cut_points.get("purchase_cycle_days"), language)
     scale = cut_points.get("recency", "quintiles")
@@ -896,11 +905,11 @@ def method_notes(
     )
     notes.append(labels.t("method_status", language))
     if has_scores:
+        weights = score_facts["weights"] if score_facts else params.scoring.weights
         indicators = labels.join(
             [
-                f"{inline(labels.column(name, language), language)} {formats.share(weight, 0)}"
-                for name, weight in params.scoring.weights.items()
-                if name in labels.COLUMNS
+                f"{inline(labels.indicator(name, language), language)} {formats.share(weight, 0)}"
+                for name, weight in sorted(weights.items(), key=lambda item: -item[1])
             ],
             language,
         )
@@ -974,6 +983,7 @@ SECTIONS = [
     ("Segments", "section_segments", None),
     ("Segment-migration", "section_migration", "comparison"),
     ("Clusters", "section_clusters", "personas"),
+    ("Bought-together", "section_basket", "basket_rules"),
     ("Lifetime-value", "section_clv", "clv_model"),
     ("Churn-risk", "section_churn", "churn_model"),
     ("Customers-to-act-on", "section_lists", ("churn_warning", "clv", "action_facts")),
@@ -1254,6 +1264,12 @@ PAGE_PRODUCTS = [  # what the report reads of its own period: product reference 
     "actions?",
     "action_facts?",
     "action_effects?",
+    "basket_rules?",
+    "basket_facts?",
+    "next_best_product?",
+    "score_facts?",
+    "engagement?",
+    "voice?",
     "clean:customers?",
     "contacts?",
     "satisfaction?",

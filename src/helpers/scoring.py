@@ -19,13 +19,44 @@ from helpers.io import join_by_id, largest_first
 CLV_INDICATORS = ["p_alive", "expected_purchases", "clv"]  # lifetime-value columns a score may weigh
 
 
-def indicator_table(rfm: pd.DataFrame, clv: pd.DataFrame | None) -> pd.DataFrame:
+def indicator_table(
+    rfm: pd.DataFrame,
+    clv: pd.DataFrame | None,
+    others: dict[str, pd.DataFrame | None] | None = None,
+    weights: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """The RFM customer table with the lifetime-value columns a score may weigh (``p_alive``,
-    ``expected_purchases``, ``clv``) when the CLV stage ran; a customer it did not value (only returns)
-    has them empty."""
-    if clv is None:
-        return rfm
-    return join_by_id(rfm, clv, [c for c in CLV_INDICATORS if c in clv.columns and c not in rfm.columns])
+    ``expected_purchases``, ``clv``) when the CLV stage ran (a customer it did not value, only returns,
+    has them empty), and the ``<product>.<column>`` indicators of ``weights`` from the other per-customer
+    products in ``others`` (engagement, voice, customers; a customer a product does not list has them
+    empty)."""
+    table = rfm
+    if clv is not None:
+        table = join_by_id(
+            table, clv, [c for c in CLV_INDICATORS if c in clv.columns and c not in rfm.columns]
+        )
+    for name in weights or {}:
+        product, _, column = name.partition(".")
+        frame = (others or {}).get(product) if column else None
+        if frame is None:
+            continue
+        if column not in frame.columns:
+            raise KeyError(
+                f"scoring.source_weights names {name}, but the {product} product has no column {column}; "
+                f"use one of {sorted(c for c in frame.columns if frame[c].dtype.kind in 'ifb')}."
+            )
+        values = frame.drop_duplicates("customer_id").set_index("customer_id")[column].astype(float)
+        table = table.assign(**{name: table["customer_id"].map(values).to_numpy()})
+    return table
+
+
+def effective_weights(scoring: ScoringConfig, products: set[str]) -> dict[str, float]:
+    """The score's weights for a dataset with these per-customer ``products``: ``scoring.weights``, and
+    the ``source_weights`` of the products it has, the former shrunk in proportion to make room (an
+    orders-only dataset: ``scoring.weights`` as they are)."""
+    added = {name: w for name, w in scoring.source_weights.items() if name.partition(".")[0] in products}
+    room = 1.0 - sum(added.values())
+    return {**{name: w * room for name, w in scoring.weights.items()}, **added}
 
 
 def percentile_rank(values: pd.Series, lower_is_better: bool = False) -> pd.Series:
@@ -38,21 +69,26 @@ def percentile_rank(values: pd.Series, lower_is_better: bool = False) -> pd.Seri
     return (ranks - 1) / (count - 1)
 
 
-def indicator_ranks(customers: pd.DataFrame, scoring: ScoringConfig) -> pd.DataFrame:
-    """One percentile-rank column per weighted indicator (missing values rank as the worst, 0)."""
-    missing = [name for name in scoring.weights if name not in customers.columns]
+def indicator_ranks(
+    customers: pd.DataFrame, scoring: ScoringConfig, weights: dict[str, float] | None = None
+) -> pd.DataFrame:
+    """One percentile-rank column per weighted indicator (``weights``, default ``scoring.weights``). A
+    customer without a value ranks as the median customer (``scoring.missing: median``: the median's
+    value is put in before ranking, so they tie with it) or as the worst, 0 (``worst``)."""
+    weights = scoring.weights if weights is None else weights
+    missing = [name for name in weights if name not in customers.columns]
     if missing:
         raise KeyError(
             f"scoring.weights names {missing}, which are not columns of the customer table; "
             f"use some of {sorted(c for c in customers.columns if customers[c].dtype.kind in 'if')}."
         )
-    return pd.DataFrame(
-        {
-            name: percentile_rank(customers[name].astype(float), name in scoring.lower_is_better).fillna(0.0)
-            for name in scoring.weights
-        },
-        index=customers.index,
-    )
+    ranks = {}
+    for name in weights:
+        values = customers[name].astype(float)
+        if scoring.missing == "median" and values.notna().any():
+            values = values.fillna(values.median())
+        ranks[name] = percentile_rank(values, name in scoring.lower_is_better).fillna(0.0)
+    return pd.DataFrame(ranks, index=customers.index)
 
 
 def weighted_score(ranks: pd.DataFrame, weights: dict[str, float]) -> pd.Series:
@@ -86,20 +122,23 @@ def score_customers(
     period_start: dt.date,
     cycle_days: float,
     use_p_alive: bool = True,
+    weights: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Every customer with score, tier, the two main drivers and status (:func:`helpers.status.assign`;
     with ``use_p_alive`` False, a purchase model's P(alive) is left out of the statuses),
     in the order given (the RFM product's: by id, the order the clusters and the scores product share;
     ranked lists are taken with :func:`priority_list`). Sorting 1M customers best-first had cost 1.4 s,
-    and joining the clusters to that order another 1.5 s."""
-    ranks = indicator_ranks(customers, scoring)
+    and joining the clusters to that order another 1.5 s. ``weights``: :func:`effective_weights`
+    (default ``scoring.weights``)."""
+    weights = scoring.weights if weights is None else weights
+    ranks = indicator_ranks(customers, scoring, weights)
     by_days = customers if use_p_alive else customers.drop(columns="p_alive", errors="ignore")
     enriched = status.assign(by_days, rules, period_start, cycle_days)
     if not use_p_alive and "p_alive" in customers.columns:
         enriched = enriched.assign(p_alive=customers["p_alive"].to_numpy())
-    scored = enriched.assign(score=weighted_score(ranks, scoring.weights).round(2))
+    scored = enriched.assign(score=weighted_score(ranks, weights).round(2))
     scored["tier"] = assign_tier(scored["score"], scoring.tiers)
-    scored = scored.join(top_drivers(ranks, scoring.weights))
+    scored = scored.join(top_drivers(ranks, weights))
     return scored.reset_index(drop=True)
 
 
@@ -132,8 +171,20 @@ def tier_rules_in_words(scoring: ScoringConfig) -> list[str]:
     return [f"tier {name}: score of at least {minimum:g}" for name, minimum in scoring.tiers.items()]
 
 
-def weights_table(scoring: ScoringConfig) -> pd.DataFrame:
-    """The indicators, their weights and which direction counts as better, for the page."""
+def score_facts(scoring: ScoringConfig, weights: dict[str, float]) -> dict:
+    """What the page says of how the score was built: the weights used, the lower-is-better
+    indicators among them, the rule for missing values."""
+    return {
+        "weights": weights,
+        "lower_is_better": [name for name in scoring.lower_is_better if name in weights],
+        "missing": scoring.missing,
+    }
+
+
+def weights_table(scoring: ScoringConfig, weights: dict[str, float] | None = None) -> pd.DataFrame:
+    """The indicators, their weights (``weights``, default ``scoring.weights``) and which direction counts
+    as better, for the page."""
+    weights = scoring.weights if weights is None else weights
     return pd.DataFrame(
         [
             {
@@ -141,7 +192,7 @@ def weights_table(scoring: ScoringConfig) -> pd.DataFrame:
                 "weight": weight,
                 "better when": "lower" if name in scoring.lower_is_better else "higher",
             }
-            for name, weight in scoring.weights.items()
+            for name, weight in weights.items()
         ]
     )
 
@@ -194,6 +245,7 @@ SCORE_PRODUCT_COLUMNS = [
     "driver_1",
     "driver_2",
     "status",
+    "known_from",
     "typical_gap_days",
     "first_order_in_period",
     "churn_risk",  # stage 09's validated churn score (helpers.churn), with its drivers

@@ -73,14 +73,52 @@ def p_alive_trusted(model: dict | None) -> bool:
     return not (model.get("purchase_model") or {}).get("at_bound")
 
 
-def add_potential(scored: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
-    """Customers listed in the customer attributes without any order get the status 'potential' (and
-    no score); none when there are no attributes."""
-    if attributes is None or attributes.empty:
+# The sources besides the orders that make a customer known, in the order the first one naming a
+# customer is reported: registered customers, won sales leads, identified visitors (events, stitched),
+# contacts and feedback.
+KNOWN_FROM = ("customers", "leads", "events", "interactions", "feedback")
+
+
+def known_customers(sources: dict[str, object]) -> pd.DataFrame:
+    """Every customer id a source other than the orders names (``customer_id``, ``known_from``: the
+    first source of :data:`KNOWN_FROM` naming it), sorted by id. A source is a pandas frame or an engine
+    table (reduced to its distinct ids in the engine: the events can be billions of rows) or None."""
+    parts = []
+    for kind in KNOWN_FROM:
+        table = sources.get(kind)
+        if table is None:
+            continue
+        if isinstance(table, pd.DataFrame):
+            ids = table["customer_id"].dropna().drop_duplicates()
+        else:
+            named = table.filter(table.customer_id.notnull()).select("customer_id").distinct()
+            ids = named.to_pandas()["customer_id"]
+        parts.append(pd.DataFrame({"customer_id": ids.to_numpy(dtype=object), "known_from": kind}))
+    if not parts:
+        return pd.DataFrame({"customer_id": pd.Series(dtype=object), "known_from": pd.Series(dtype=object)})
+    known = pd.concat(parts, ignore_index=True).drop_duplicates("customer_id", keep="first")
+    return known.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def add_potential(scored: pd.DataFrame, known: pd.DataFrame | None) -> pd.DataFrame:
+    """Customers known from a source other than the orders (:func:`known_customers`; a frame with only
+    ``customer_id`` counts as the customer attributes) without any order get the status 'potential',
+    no score, and where they are known from; every known customer then has exactly one status."""
+    if known is None or known.empty:
         return scored
-    known = attributes.loc[~attributes["customer_id"].isin(scored["customer_id"]), ["customer_id"]]
-    potential = known.drop_duplicates().assign(status="potential")
+    if "known_from" not in known.columns:
+        known = known[["customer_id"]].assign(known_from="customers")
+    new = known.loc[~known["customer_id"].isin(scored["customer_id"]), ["customer_id", "known_from"]]
+    potential = new.drop_duplicates("customer_id").assign(status="potential")
     return pd.concat([scored, potential], ignore_index=True)
+
+
+def potential_sources(scored: pd.DataFrame) -> list[str]:
+    """The sources (in :data:`KNOWN_FROM` order) that made this period's potential customers known."""
+    if "known_from" not in scored.columns:
+        return []
+    found = set(scored.loc[scored["status"] == "potential", "known_from"].dropna())
+    return [kind for kind in KNOWN_FROM if kind in found]
 
 
 def counts(statuses: pd.Series, rules: dict[str, str] | None = None) -> pd.DataFrame:
@@ -177,8 +215,12 @@ def biggest_moves(table: pd.DataFrame, how_many: int = 3) -> list[tuple[int, int
     return moves[:how_many]
 
 
-def rules_in_words(rules: StatusConfig, has_model: bool, language: str) -> dict[str, str]:
-    """Each status's rule as a sentence for the page, in the vocabulary's order."""
+def rules_in_words(
+    rules: StatusConfig, has_model: bool, language: str, known_from: list[str] | None = None
+) -> dict[str, str]:
+    """Each status's rule as a sentence for the page, in the vocabulary's order; ``known_from``: the
+    sources that made the potential customers known (:func:`potential_sources`; default: the customer
+    records)."""
     days = formats.days(rules.churned_after_days, language)
     churned = (
         labels.t(
@@ -188,7 +230,17 @@ def rules_in_words(rules: StatusConfig, has_model: bool, language: str) -> dict[
         else labels.t("status_rule_churned_days", language, days=days)
     )
     return {
-        "potential": labels.t("status_rule_potential", language),
+        "potential": (
+            labels.t(
+                "status_rule_potential_from",
+                language,
+                sources=labels.join(
+                    [labels.t(f"known_{kind}", language) for kind in known_from], language
+                ).replace(labels.t("and", language), labels.t("or", language)),
+            )
+            if known_from and known_from != ["customers"]
+            else labels.t("status_rule_potential", language)
+        ),
         "new": labels.t("status_rule_new", language),
         "active": labels.t("status_rule_active", language, gaps=f"{rules.active_within_gaps:g}"),
         "at risk": labels.t(

@@ -1,0 +1,104 @@
+"""Persona cards (helpers.personas) from hand-made products: each part from the product that has it,
+nothing said of what the period lacks, small clusters left out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from helpers import personas
+from helpers.config import RfmConfig
+
+AS_OF = dt.date(2024, 12, 31)
+
+
+def products():
+    clusters = pd.DataFrame(
+        {
+            "customer_id": list("abcdef"),
+            "cluster": [0, 0, 0, 0, 1, 1],
+            "cluster_name": ["n0"] * 4 + ["n1"] * 2,
+        }
+    )
+    rfm = pd.DataFrame(
+        {
+            "customer_id": list("abcdef"),
+            "frequency_orders": [1, 1, 1, 3, 10, 12],
+            "recency_days": [300, 200, 100, 250, 5, 15],
+            "monetary_total": [10.0, 20.0, 30.0, 40.0, 500.0, 400.0],
+            "avg_order_value": [10.0, 20.0, 30.0, 13.0, 50.0, 33.0],
+            "segment": ["Long Gone", "Long Gone", "Hibernating", "Long Gone", "Champions", "Champions"],
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": list("abcdef"),
+            "birth_date": ["1990-06-01", "1991-01-01", None, "1950-01-01", "1980-01-01", "1985-01-01"],
+            "region": ["West", "West", "East", "West", "North", "North"],
+        }
+    )
+    engagement = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "e"],
+            "sessions": [4, 2, 30],
+            "share_web": [1.0, 0.0, 0.2],
+            "share_app": [0.0, 1.0, 0.8],
+            "share_store": [0.0, 0.0, 0.0],
+            "top_category": ["Outdoor", "Outdoor", "Books"],
+        }
+    )
+    voice = pd.DataFrame(
+        {"customer_id": ["a", "b", "c", "e"], "latest_nps": [10, 3, None, 9], "open_complaints": [1, 0, 0, 0]}
+    )
+    return clusters, rfm, customers, engagement, voice
+
+
+def test_the_profile_of_each_cluster_by_hand() -> None:
+    clusters, rfm, customers, engagement, voice = products()
+    profile = personas.persona_profile(clusters, rfm, AS_OF, None, customers, engagement, voice).set_index(
+        "cluster"
+    )
+    small = profile.loc[0]
+    assert small["customers"] == 4 and small["share_of_spend"] == 100 / 1000
+    assert small["median_orders"] == 1 and small["median_recency_days"] == 225
+    # Ages at the end of 2024: 34, 33, unknown, 74: the 25-34 band holds 2 of the 3 known.
+    assert small["age_band"] == "25-34" and small["age_band_share"] == 2 / 3
+    assert small["region"] == "West" and small["region_share"] == 3 / 4
+    # Visits: a 4, b 2, c and d none (0): median 1; a on the web, b in the app: a tie, "app" first by name.
+    assert (
+        small["median_sessions"] == 1
+        and small["main_channel"] == "app"
+        and small["top_category"] == "Outdoor"
+    )
+    # Latest NPS answers 10 and 3: one promoter, one detractor: 0 from 2 answers; a has an open complaint.
+    assert small["nps"] == 0 and small["nps_answers"] == 2 and small["open_complaint_share"] == 1 / 4
+    assert small["segment"] == "Long Gone" and small["segment_share"] == 3 / 4
+
+
+def test_cards_say_only_what_the_period_has_and_leave_small_clusters_out() -> None:
+    clusters, rfm, customers, engagement, voice = products()
+    profile = personas.persona_profile(clusters, rfm, AS_OF, None, customers, engagement, voice)
+    cards = personas.persona_cards(
+        profile, RfmConfig().segments, "en", "USD", min_group_size=3, min_answers=2
+    )
+    assert [title for title, _ in cards] == ["n0: 4 customers (66.7% of customers, 10.0% of spend)"]
+    lines = cards[0][1]
+    assert lines[0] == "Who they are: aged 25-34 (67%) and from the West region (75%)."
+    assert (
+        lines[1]
+        == "How they behave: 1 order, 225 days ago, 1 visit, mostly by the app (50% of visits) and most "
+        "interested in Outdoor."
+    )
+    assert lines[2] == "What they are worth: $25.00 spent in all, $16.50 an order."
+    assert lines[3] == "What they say: NPS 0 (2 answers) and 25.0% with an open complaint."
+    assert lines[4].startswith("What to do: most are Long Gone (75%): ")
+    # Orders only: no who, no visits, no voice.
+    bare = personas.persona_cards(
+        personas.persona_profile(clusters, rfm, AS_OF), RfmConfig().segments, "en", "USD", 1
+    )
+    assert [line.split(":")[0] for line in bare[0][1]] == [
+        "How they behave",
+        "What they are worth",
+        "What to do",
+    ]
