@@ -233,7 +233,7 @@ def test_no_plaintext_customer_id_in_any_encrypted_file(built) -> None:
     personal |= {"09_actions.parquet"}  # the action lists: customers and their group
     personal |= {"05_voice.parquet"}  # per customer: contacts, complaints, latest scores
     personal |= {"04_engagement.parquet"}  # each customer's visits, views and orders by channel
-    assert len(personal) == 24
+    assert len(personal) == 25
     kinds = {p.name: encryption.encrypted_kind(p) for p in folder.iterdir()}
     assert {name for name, kind in kinds.items() if kind} == personal
     assert {kinds[n] for n in personal} == {"parquet", "fernet"} and kinds["02_quality.json"] == "fernet"
@@ -321,7 +321,7 @@ def test_the_run_is_audited_and_the_old_period_lost_its_customer_level_data(buil
     assert lines[1]["removed"] == [f"data/processed/{DATASET}/{OLD}", f"reports/{DATASET}/{OLD}/restricted"]
     assert not products(root, OLD).exists() and not restricted_folder(root, OLD).exists()
     assert (report_folder(root, OLD) / "index.html").read_text() == "<html>aggregates</html>"
-    assert f"retention: removed the customer-level data of {OLD} (ended 1997-06-30, before 1997-12-30)" in (
+    assert f"retention: removed the customer-level data of {OLD} (ended 1997-06-30, before 1997-12-31)" in (
         done.stdout
     )
 

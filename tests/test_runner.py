@@ -159,14 +159,24 @@ def test_each_stage_waits_for_the_stages_whose_products_it_reads() -> None:
     stage = {s.number: s for s in everything}
     assert waits_for(stage["02"], everything) == {"01_ingest"}
     assert waits_for(stage["07"], everything) == {"02_cleaning"}  # CLV reads only 02: free to run next to 03
-    # 08 and 09 read the clean customer attributes (02) when the dataset has them.
-    assert waits_for(stage["08"], everything) == {"02_cleaning", "03_rfm"}
-    assert waits_for(stage["09"], everything) == {"02_cleaning", "03_rfm", "07_clv", "08_clustering"}
+    # 08 and 09 read the clean customer attributes (02) and the visits (04) and voice (05) when the
+    # dataset has them; 09 also the next best products (06).
+    assert waits_for(stage["08"], everything) == {"02_cleaning", "03_rfm", "04_behaviour", "05_voice"}
+    assert waits_for(stage["09"], everything) == {
+        "02_cleaning",
+        "03_rfm",
+        "04_behaviour",
+        "05_voice",
+        "06_basket",
+        "07_clv",
+        "08_clustering",
+    }
     assert waits_for(stage["10"], everything) == {
         "02_cleaning",  # the clean customer attributes too, for retention by acquisition channel
         "03_rfm",
         "04_behaviour",  # the funnel, activity and pipeline when the dataset has events or leads
         "05_voice",  # its satisfaction, complaint and churn tables, when the dataset has them
+        "06_basket",  # what is bought together, when the orders have product ids
         "07_clv",
         "08_clustering",
         "09_scoring",

@@ -173,6 +173,10 @@ def test_the_other_products_indicators_take_their_weights_from_the_orders_share(
     both = scoring.effective_weights(config, {"engagement", "voice"})
     assert both["engagement.active_days"] == 0.10 and both["voice.open_complaints"] == 0.05
     assert both["recency_days"] == pytest.approx(0.30 * 0.75) and sum(both.values()) == pytest.approx(1.0)
+    # Given the products, a weight needs its column: contacts without survey answers have no latest NPS.
+    voice = pd.DataFrame({"customer_id": ["a"], "open_complaints": [0]})
+    by_column = scoring.effective_weights(config, {"voice": voice, "engagement": None})
+    assert "voice.latest_nps" not in by_column and by_column["voice.open_complaints"] == 0.05
     visits = scoring.effective_weights(config, {"engagement"})
     assert "voice.latest_nps" not in visits and visits["monetary_total"] == pytest.approx(0.25 * 0.85)
 

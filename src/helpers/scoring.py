@@ -50,11 +50,20 @@ def indicator_table(
     return table
 
 
-def effective_weights(scoring: ScoringConfig, products: set[str]) -> dict[str, float]:
-    """The score's weights for a dataset with these per-customer ``products``: ``scoring.weights``, and
-    the ``source_weights`` of the products it has, the former shrunk in proportion to make room (an
-    orders-only dataset: ``scoring.weights`` as they are)."""
-    added = {name: w for name, w in scoring.source_weights.items() if name.partition(".")[0] in products}
+def effective_weights(scoring: ScoringConfig, products: set[str] | dict[str, object]) -> dict[str, float]:
+    """The score's weights for a dataset with these per-customer ``products`` (names, or name -> frame):
+    ``scoring.weights``, and the ``source_weights`` of the products it has (given frames: whose column
+    the product holds, e.g. no latest NPS without survey answers), the former shrunk in proportion to
+    make room (an orders-only dataset: ``scoring.weights`` as they are)."""
+
+    def present(name: str) -> bool:
+        product, _, column = name.partition(".")
+        if isinstance(products, dict):
+            frame = products.get(product)
+            return frame is not None and column in getattr(frame, "columns", [])
+        return product in products
+
+    added = {name: w for name, w in scoring.source_weights.items() if present(name)}
     room = 1.0 - sum(added.values())
     return {**{name: w * room for name, w in scoring.weights.items()}, **added}
 
