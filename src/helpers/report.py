@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from helpers import formats, io, labels, status, trends
-from helpers.catalog import StageRun
+from helpers.catalog import REPORT_STAGE, StageRun
+from helpers.catalog import stage as catalog_stage
 from helpers.clv.models import MODEL_LABELS
 from helpers.config import STATUSES, Params, load_params
 from helpers.engine import exact_sum
@@ -1231,7 +1232,7 @@ def export_links(
 def stage_links(pages: Path, language: str = "en") -> list[tuple[str, str]]:
     """(words, link) of the page of every other stage that ran for this period (for analysts): those
     whose executed notebook the runner has saved next to the report."""
-    from helpers.catalog import REPORT_STAGE, STAGES
+    from helpers.catalog import STAGES
 
     ran = [
         s
@@ -1249,38 +1250,9 @@ def stage_links(pages: Path, language: str = "en") -> list[tuple[str, str]]:
 
 # ------------------------------------------------------------------------------ the products
 
-PAGE_PRODUCTS = [  # what the report reads of its own period: product reference -> frame or facts
-    "quality",
-    "rfm",
-    "rfm_cut_points",
-    "segments",
-    "personas?",
-    "clusters?",
-    "scores?",
-    "churn_warning?",
-    "churn_model?",
-    "clv?",
-    "clv_model?",
-    "actions?",
-    "action_facts?",
-    "action_effects?",
-    "basket_rules?",
-    "basket_facts?",
-    "next_best_product?",
-    "score_facts?",
-    "engagement?",
-    "voice?",
-    "clean:customers?",
-    "contacts?",
-    "satisfaction?",
-    "complaints?",
-    "voice_value?",
-    "voice_facts?",
-    "funnel?",
-    "activity?",
-    "pipeline?",
-    "behaviour_facts?",
-]
+# What the report reads of its own period as frames or facts: every product stage 10 declares, but the
+# clean orders (read as an engine table).
+PAGE_PRODUCTS = [ref for ref in catalog_stage(REPORT_STAGE).reads if ref != "clean:transactions"]
 COMPARED_PRODUCTS = ["rfm?", "scores?", "headline?"]  # what it reads of the compared period
 
 
