@@ -445,12 +445,18 @@ def test_nps_sentences_say_interval_too_few_or_none() -> None:
     )
     too_few = voice.satisfaction_table(few, PERIOD_START, AS_OF, 0.95)
     assert "too few answers for an interval (it needs 30)" in voice.nps_sentence(too_few, AS_OF, 0.95, "en")
+    # Two answers on a page for stakeholders (groups of at least 5): no score, it would tell each one's.
+    assert voice.nps_sentence(too_few, AS_OF, 0.95, "en", smallest=5) == (
+        "Fewer than 5 customers answered the recommendation question in the 12 months to 31 December 2024: "
+        "their score is not shown (it would tell single customers' answers)."
+    )
     stars_only = answers([("a", "2024-12-10", voice.STARS, 5)])
     none = voice.satisfaction_table(stars_only, PERIOD_START, AS_OF, 0.95)
     assert voice.nps_sentence(none, AS_OF, 0.95, "en").startswith("No customer answered")
     assert voice.satisfied_sentences(none, "en") == [
         "Reviews (1 to 5 stars): 100.0% of 1 reviews of the last 12 months gave 4 or 5 stars (average 5)."
     ]
+    assert voice.satisfied_sentences(none, "en", smallest=5) == []
     assert voice.nps_sentence(
         voice.satisfaction_table(answers([]), PERIOD_START, AS_OF, 0.95), AS_OF, 0.95, "zh"
     )
@@ -569,7 +575,8 @@ def test_the_demo_report_shows_the_voice_section_from_the_products(built_tiny, t
     value = io.read_parquet(folder / "05_voice_value.parquet")
     text = " ".join(page_text(pages / "index.html").split())
     assert "Voice of the customer" in text
-    assert voice.nps_sentence(satisfaction, params.as_of, params.voice.confidence, "en") in text
+    smallest = params.privacy.min_group_size
+    assert voice.nps_sentence(satisfaction, params.as_of, params.voice.confidence, "en", smallest) in text
     for sentence in voice.churn_sentences(
         value, params.voice.confidence, params.privacy.min_group_size, "en"
     ):

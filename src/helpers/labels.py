@@ -1113,6 +1113,12 @@ TEXT: dict[str, tuple[str, str]] = {
         "近 12 个月（截至{end}）的 NPS：{nps}，共 {answers} 个回答（推荐者 {promoters}、中立者 {passives}、"
         "贬损者 {detractors}）；回答太少，无法给出区间（至少需要 {minimum} 个）。",
     ),
+    "voice_too_few_answers": (
+        "Fewer than {minimum} customers answered the recommendation question in the 12 months to {end}: "
+        "their score is not shown (it would tell single customers' answers).",
+        "截至{end}的 12 个月内回答推荐问题的客户少于 {minimum} "
+        "位：不显示其评分（否则会暴露单个客户的回答）。",
+    ),
     "voice_nps_none": (
         "No customer answered the recommendation question in the 12 months to {end}.",
         "截至{end}的 12 个月内没有客户回答推荐问题。",

@@ -554,13 +554,18 @@ def _row(satisfaction: pd.DataFrame, view: str, scale: str) -> pd.Series | None:
     return None if rows.empty else rows.iloc[0]
 
 
-def nps_sentence(satisfaction: pd.DataFrame, end: dt.date, confidence: float, language: str) -> str:
+def nps_sentence(
+    satisfaction: pd.DataFrame, end: dt.date, confidence: float, language: str, smallest: int = 1
+) -> str:
     """The NPS of the last 12 months' answers with its counts and interval, or why there is no interval,
-    or that nobody answered."""
+    or that nobody answered; from fewer than ``smallest`` answers (privacy.min_group_size) only that
+    they were too few (a figure would tell single customers' scores)."""
     row = _row(satisfaction, YEAR_VIEW, NPS)
     when = {"end": formats.date(end, language)}
     if row is None:
         return labels.t("voice_nps_none", language, **when)
+    if row["answers"] < smallest:
+        return labels.t("voice_too_few_answers", language, minimum=smallest, **when)
     values = {
         **when,
         "nps": _signed(row["nps"]),
@@ -576,12 +581,13 @@ def nps_sentence(satisfaction: pd.DataFrame, end: dt.date, confidence: float, la
     return labels.t("voice_nps", language, low=low, high=high, confidence=level, **values)
 
 
-def satisfied_sentences(satisfaction: pd.DataFrame, language: str) -> list[str]:
-    """For CSAT and stars, the share of the last 12 months' answers that gave 4 or 5, when there are any."""
+def satisfied_sentences(satisfaction: pd.DataFrame, language: str, smallest: int = 1) -> list[str]:
+    """For CSAT and stars, the share of the last 12 months' answers that gave 4 or 5, when there are at
+    least ``smallest`` (privacy.min_group_size)."""
     out = []
     for scale in (CSAT, STARS):
         row = _row(satisfaction, YEAR_VIEW, scale)
-        if row is not None:
+        if row is not None and row["answers"] >= smallest:
             out.append(
                 labels.t(
                     f"voice_satisfied_{scale}",
