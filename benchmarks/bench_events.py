@@ -6,13 +6,16 @@ events as notebook 04 runs them (helpers.behaviour: sessions by the gap rule or 
 ids, the in-order funnel, per-customer engagement), and next to them a bare DuckDB SQL query written
 here, sessionisation and the same funnel by hand, in a fresh connection with the same settings: both
 wall times, their ratio (target: the helpers within 1.5x of the bare query) and their peaks; the two
-funnels must give the same counts.
+funnels must give the same counts. With --chain, the whole chain then runs on the same project (the
+demo shop's two biggest sources at scale: the orders and the events of the same customers), as
+`make report` runs a period, with every stage's time and peak (--chain-only: the chain alone).
 
 The events file is drawn by helpers.synth_shop.bulk_events (the demo shop's columns and raw names, in
 time order, a few bad rows) and an order log by helpers.synth (one customer per 100 events), each in a
 process of its own so that generating never counts in the peaks. Results go to
 benchmarks/results_events.json and .md (--out for another file).
 Usage: .venv/bin/python benchmarks/bench_events.py --rows 10000000 [--seed 42] [--reuse-data]
+       [--chain | --chain-only]
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_bench import PeakMemory, timed  # noqa: E402  (the benchmarks folder is not a package)
+from run_bench import PeakMemory, run_chain, timed  # noqa: E402  (the benchmarks folder is not a package)
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "work"
@@ -261,6 +264,24 @@ def bare_sql(params, clean: Path, steps: dict, memory: PeakMemory) -> dict:
     }
 
 
+def chain_facts(root: Path) -> dict:
+    """The whole chain on the project (runner.run_period in this process, stage by stage), with the
+    orders' row count and what the chain published of the events."""
+    import pyarrow.parquet as pq
+
+    from helpers import catalog
+
+    gc.collect()
+    chain = run_chain(root, DATASET, PERIOD)
+    published = root / "data" / "processed" / DATASET / PERIOD
+    facts = {"chain": chain, "orders": pq.ParquetFile(root / "data" / "raw" / DATASET / "orders.parquet")}
+    facts["orders"] = facts["orders"].metadata.num_rows
+    facts["chain"]["engaged_customers"] = pq.ParquetFile(
+        published / catalog.file_of("engagement")
+    ).metadata.num_rows
+    return facts
+
+
 def markdown(results: dict) -> str:
     lines = [
         "# Events: ingest, cleaning and stage 04 (sessions, funnel, engagement)",
@@ -272,17 +293,22 @@ def markdown(results: dict) -> str:
         lines += [
             f"## {size['rows']:,} events ({size['parquet_mb']} MB Parquet), {size['customers']:,} customers",
             "",
-            f"DuckDB memory_limit {size['memory_limit']}; load average {size.get('load_average_before')} "
-            f"when it started (2 cores). {size['rows_read']:,} rows in = "
-            f"{size['rows_kept']:,} kept + {size['rows_rejected']:,} rejected "
-            f"({', '.join(f'{k} {v:,}' for k, v in size['rejected_by_reason'].items())}); "
-            f"{100 * size['share_identified']:.1f}% of the kept events identified "
-            f"({100 * size['share_identified_before_stitching']:.1f}% before stitching).",
-            "",
-            "| step | seconds | peak GB (process) |",
-            "|---|---:|---:|",
         ]
-        lines += [f"| {step} | {v['seconds']} | {v['peak_gb']} |" for step, v in size["steps"].items()]
+        if "steps" in size:
+            lines += [
+                f"DuckDB memory_limit {size['memory_limit']}; load average {size.get('load_average_before')} "
+                f"when it started (2 cores). {size['rows_read']:,} rows in = "
+                f"{size['rows_kept']:,} kept + {size['rows_rejected']:,} rejected "
+                f"({', '.join(f'{k} {v:,}' for k, v in size['rejected_by_reason'].items())}); "
+                f"{100 * size['share_identified']:.1f}% of the kept events identified "
+                f"({100 * size['share_identified_before_stitching']:.1f}% before stitching).",
+                "",
+                "| step | seconds | peak GB (process) |",
+                "|---|---:|---:|",
+            ]
+            lines += [f"| {step} | {v['seconds']} | {v['peak_gb']} |" for step, v in size["steps"].items()]
+        else:
+            lines.append(f"Load average {size.get('load_average_before')} when the chain started (2 cores).")
         if "helpers_vs_bare_sql" in size:
             lines += [
                 "",
@@ -290,6 +316,22 @@ def markdown(results: dict) -> str:
                 "bare DuckDB SQL sessionisation + funnel (target: at most 1.5x); both gave the same funnel "
                 f"({next(iter(size['funnel_sessions'].values())):,} visits at the first step). Engagement "
                 "(one row per customer) is timed on its own.",
+            ]
+        if "chain" in size:
+            chain = size["chain"]
+            lines += [
+                "",
+                f"Whole chain on the same orders ({size['orders']:,}) and events, as `make report` runs "
+                f"a period: **{chain['seconds']} s**, peak memory of the process tree "
+                f"**{chain['peak_gb']} GB** "
+                f"(the benchmark process held {chain['benchmark_process_gb_at_start']} GB when it started).",
+                "",
+                "| stage | seconds | peak GB (process tree) |",
+                "|---|---:|---:|",
+            ]
+            lines += [
+                f"| {stage} | {seconds} | {chain['stage_peak_gb'].get(stage, '')} |"
+                for stage, seconds in chain["stages"].items()
             ]
         if size.get("note"):
             lines += ["", size["note"]]
@@ -306,6 +348,8 @@ def main() -> int:
     parser.add_argument(
         "--note", default="", help="a sentence for the results, e.g. other work on the machine"
     )
+    parser.add_argument("--chain", action="store_true", help="then the whole chain on the same project")
+    parser.add_argument("--chain-only", action="store_true", help="the whole chain alone (no steps)")
     args = parser.parse_args()
     results = {
         "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
@@ -316,11 +360,14 @@ def main() -> int:
         root, facts = project(rows, args.seed, args.reuse_data)
         facts["load_average_before"] = round(os.getloadavg()[0], 1)  # other work on the machine
         facts["note"] = args.note
-        os.environ["CA_PROJECT_ROOT"] = str(root)
-        try:
-            facts.update(run(root))
-        finally:
-            del os.environ["CA_PROJECT_ROOT"]
+        if not args.chain_only:
+            os.environ["CA_PROJECT_ROOT"] = str(root)
+            try:
+                facts.update(run(root))
+            finally:
+                del os.environ["CA_PROJECT_ROOT"]
+        if args.chain or args.chain_only:
+            facts.update(chain_facts(root))
         results["sizes"].append(facts)
         results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         args.out.write_text(json.dumps(results, indent=2) + "\n")

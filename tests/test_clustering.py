@@ -199,6 +199,23 @@ def test_names_come_from_the_centre_and_repeats_are_told_apart_by_spend() -> Non
     assert labels.cluster("dormant, one-off, low spend (lower spend)", "zh").endswith("（消费较低）")
 
 
+def test_names_of_text_and_other_features_in_words_and_in_chinese() -> None:
+    from helpers import labels
+
+    features = [
+        clustering.Feature("region=West", "region", False, "West", 0.25, 0.5),
+        clustering.Feature("engagement.sessions", "engagement.sessions", False, None, 10.0, 4.0),
+    ]
+    # West's share at the centre: 0.25 + 1.6 x 0.5 = 1.05 (over half: named); sessions 1.6 sd above.
+    names = clustering.cluster_names(np.array([[1.6, 1.6], [-0.2, -1.0]]), features)
+    assert names == ["region mostly West, high sessions", "low sessions"]
+    assert labels.cluster(names[0], "zh") == "地区多为 West、访问次数高"
+    assert (
+        labels.cluster("top category mostly Outdoor, low income", "zh")
+        == "最感兴趣的品类多为 Outdoor、income低"
+    )
+
+
 def test_numbering_follows_mean_spend_whatever_order_the_fit_returns() -> None:
     scaled = pd.DataFrame({"x": [0.0, 0.1, 5.0, 5.1, 10.0, 10.1]})
     spend = pd.Series([500.0, 500.0, 5.0, 5.0, 50.0, 50.0])
@@ -391,13 +408,28 @@ def test_customer_table_joins_features_of_the_other_products(tmp_path: Path, con
         pd.DataFrame({"customer_id": ["c0001"], "sessions": [7], "top_category": ["Books"]}),
         tmp_path / "04_engagement.parquet",
     )
+    voice = io.write_parquet(
+        pd.DataFrame({"customer_id": ["c0002"], "latest_nps": [9.0]}), tmp_path / "05_voice.parquet"
+    )
+    attributes = io.write_parquet(
+        pd.DataFrame({"customer_id": ["c0000"], "region": ["West"]}), tmp_path / "02_customers.parquet"
+    )
     features = [*RFM, "engagement.sessions", "engagement.top_category"]
+    # Two products and an attribute joined one after the other (once failed: 'customer_id_right').
     table = clustering.customer_table(
-        con, rfm_path, None, features, {"engagement": engagement, "voice": None}
+        con,
+        rfm_path,
+        attributes,
+        [*features, "voice.latest_nps", "region"],
+        {"engagement": engagement, "voice": voice},
     )
     frame = con.execute(table)
     assert frame["engagement.sessions"].tolist()[1] == 7 and frame["engagement.sessions"].isna().sum() == 2
     assert frame["engagement.top_category"].tolist()[1] == "Books"
+    assert frame["voice.latest_nps"].tolist()[2] == 9.0 and frame["region"].tolist()[0] == "West"
+    assert frame.columns.tolist()[-3:] == ["engagement.top_category", "voice.latest_nps", "region"]
+    assert frame["customer_id"].tolist() == ["c0000", "c0001", "c0002"]
+    frame = frame.drop(columns=["voice.latest_nps", "region"])
     # Text features become one 0/1 input per value; a customer without a value counts as the average.
     config = ClusteringConfig(features=features, log_features=RFM)
     names = [feature.name for feature in clustering.define_features(frame, config)]

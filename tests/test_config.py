@@ -69,6 +69,11 @@ BASE = 'period: "1998-06"\nperiod_start: 1998-06-01\nperiod_end: 1998-06-30\n'
         ),
         (BASE + "seed: lots\n", "1998-06.yaml: setting 'seed' is invalid (got 'lots')"),
         (
+            BASE + "behaviour:\n  churn_window_days: 90\n",
+            "1998-06.yaml: setting 'behaviour.churn_window_days' is now 'churn.window_days' (one setting "
+            "for both uses); rename it.",
+        ),
+        (
             'period: "1998-06"\nperiod_start: 1998-06-30\nperiod_end: 1998-06-01\n',
             "period_end 1998-06-01 is before period_start 1998-06-30",
         ),

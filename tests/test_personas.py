@@ -7,8 +7,11 @@ import datetime as dt
 
 import pandas as pd
 
-from helpers import personas
+from helpers import catalog, personas
 from helpers.config import RfmConfig
+
+from conftest import DEMO, DEMO_PERIOD
+from conftest import products as product_folder
 
 AS_OF = dt.date(2024, 12, 31)
 
@@ -84,11 +87,16 @@ def test_cards_say_only_what_the_period_has_and_leave_small_clusters_out() -> No
     )
     assert [title for title, _ in cards] == ["n0: 4 customers (66.7% of customers, 10.0% of spend)"]
     lines = cards[0][1]
-    assert lines[0] == "Who they are: aged 25-34 (67%) and from the West region (75%)."
+    # Ages 34, 33, 74 known in n0 (25-34: 2 of 3) and 34, 33, 74, 44, 39 in all (2 of 5); West 3 of 4
+    # against 3 of 6 and East 1 of 4 against 1 of 6: both 1.5 times, West named for its larger share.
+    assert lines[0] == (
+        "Who they are: aged 25-34 (67%, against 40% of all customers) and from the West region (75%, "
+        "against 50% of all customers)."
+    )
     assert (
         lines[1]
         == "How they behave: 1 order, 225 days ago, 1 visit, mostly by the app (50% of visits) and most "
-        "interested in Outdoor."
+        "interested in Outdoor (100%, against 67% of all customers)."
     )
     assert lines[2] == "What they are worth: $25.00 spent in all, $16.50 an order."
     assert lines[3] == "What they say: NPS 0 (2 answers) and 25.0% with an open complaint."
@@ -102,3 +110,52 @@ def test_cards_say_only_what_the_period_has_and_leave_small_clusters_out() -> No
         "What they are worth",
         "What to do",
     ]
+
+
+def test_a_trait_is_named_only_where_it_stands_out_and_the_action_says_how_many_it_fits() -> None:
+    clusters, rfm, customers, engagement, voice = products()
+    customers["region"] = "West"  # everyone: the region sets no cluster apart
+    rfm["segment"] = ["Hibernating", "Long Gone", "Long Gone", "Champions", "Champions", "Champions"]
+    profile = personas.persona_profile(clusters, rfm, AS_OF, None, customers, engagement, voice)
+    assert profile.loc[0, "region_share"] == 1.0 and profile.loc[0, "region_overall"] == 1.0
+    assert "region_standout" not in profile.columns and profile.loc[0, "age_band_standout"] == "25-34"
+    # n1 (e, f): aged 44 and 39: 35-44 for both, against 2 of the 5 known ages.
+    assert (
+        profile.loc[1, "age_band_standout"] == "35-44" and profile.loc[1, "age_band_standout_overall"] == 0.4
+    )
+    cards = personas.persona_cards(profile, RfmConfig().segments, "en", "USD", min_group_size=2)
+    lines = dict(cards)["n0: 4 customers (66.7% of customers, 10.0% of spend)"]
+    assert lines[0] == (
+        "Who they are: aged 25-34 (67%, against 40% of all customers); like customers overall in region."
+    )
+    # Long Gone holds 2 of 4: the largest group, not "most".
+    assert lines[-1].startswith("What to do: the largest group (50%) are Long Gone: ")
+    assert dict(cards)["n1: 2 customers (33.3% of customers, 90.0% of spend)"][-1].startswith(
+        "What to do: most are Champions (100%): "
+    )
+    assert personas.intro("en").endswith(
+        "a trait held by at least 20% of the cluster and by at least 1.25 times as large a share as among "
+        "all customers:"
+    )
+
+
+def test_the_demo_shops_west_persona_is_most_interested_in_outdoor(demo_planted) -> None:
+    """Planted effect 6 (West customers weight Outdoor x 5) as a persona: the demo clusters on the region
+    too, and the West's cluster names Outdoor as its interest, well above everyone's share; its page
+    prints the card."""
+    folder = product_folder(demo_planted, DEMO_PERIOD, DEMO)
+    read = {key: pd.read_parquet(folder / catalog.file_of(key)) for key in ("clusters", "rfm", "engagement")}
+    customers = pd.read_parquet(folder / catalog.file_of("clean:customers"))
+    profile = personas.persona_profile(
+        read["clusters"], read["rfm"], AS_OF, None, customers, read["engagement"]
+    ).set_index("region")
+    assert sorted(profile.index) == ["Central", "East", "North", "South", "West"]
+    assert (profile["region_share"] == 1.0).all()
+    west = profile.loc["West"]
+    assert west["top_category_standout"] == "Outdoor"
+    assert west["top_category_standout_share"] > 0.45 and west["top_category_standout_overall"] < 0.3
+    others = profile.drop(index="West")
+    assert (others["top_category"] != "Outdoor").all()
+    page = (demo_planted / "reports" / DEMO / DEMO_PERIOD / "index.html").read_text()
+    share = f"{west['top_category_standout_share']:.0%}"
+    assert f"most interested in Outdoor ({share}, against" in page

@@ -76,6 +76,14 @@ class ClusterModel:
 # ----------------------------------------------------------------------------------- features
 
 
+def _left_join_by_id(table: ir.Table, extra: ir.Table) -> ir.Table:
+    """``table`` with ``extra``'s columns beside it by ``customer_id`` (missing where ``extra`` lacks the
+    customer), one ``customer_id`` kept, so that several products can be joined one after the other."""
+    added = [c for c in extra.columns if c != "customer_id"]
+    joined = table.left_join(extra, "customer_id")
+    return joined.select(*[joined[c] for c in table.columns], *[joined[c] for c in added])
+
+
 def customer_table(
     con: ibis.BaseBackend,
     rfm_path: Path,
@@ -97,14 +105,14 @@ def customer_table(
             found = [f for f in wanted if f.partition(".")[2] in extra.columns]
             if found:
                 columns = {f: extra[f.partition(".")[2]] for f in found}
-                table = table.left_join(extra.select("customer_id", **columns), "customer_id")
+                table = _left_join_by_id(table, extra.select("customer_id", **columns))
     missing = [f for f in features if f not in table.columns]
     if missing and customers_path is not None and Path(customers_path).is_file():
         attributes = io.read_table(con, customers_path)
         joined = [f for f in missing if f in attributes.columns]
         if joined:
             extra = attributes.select(attributes.customer_id.cast("string").name("customer_id"), *joined)
-            table = table.left_join(extra, "customer_id")
+            table = _left_join_by_id(table, extra)
         missing = [f for f in missing if f not in joined]
     if missing:
         raise KeyError(
@@ -379,6 +387,11 @@ def order_centroids(centroids: np.ndarray, scaled_fit: pd.DataFrame, order_value
     return centroids[order]
 
 
+def feature_words(column: str) -> str:
+    """A feature's column in words for a cluster name: "engagement.top_category" -> "top category"."""
+    return column.rpartition(".")[2].replace("_", " ")
+
+
 def cluster_names(centroids: np.ndarray, features: list[Feature]) -> list[str]:
     """A readable name per centre from its profile, e.g. "recent, frequent, high spend"; features at
     neither end are named only for recency, frequency and spend. Repeated names are told apart by their
@@ -394,9 +407,9 @@ def cluster_names(centroids: np.ndarray, features: list[Feature]) -> list[str]:
             elif feature.equals is not None:
                 share = feature.center + value * feature.scale
                 if share >= 0.5:
-                    words.append(f"mostly {feature.column} {feature.equals}")
+                    words.append(f"{feature_words(feature.column)} mostly {feature.equals}")
             elif level != 1:
-                words.append(f"{('low', '', 'high')[level]} {feature.column}")
+                words.append(f"{('low', '', 'high')[level]} {feature_words(feature.column)}")
         names.append(", ".join(words) or "average")
     named = []
     for i, name in enumerate(names):

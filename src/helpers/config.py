@@ -39,6 +39,10 @@ DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 DATASET_NAME_RULE = "lower-case letters, digits, '_' or '-', e.g. cdnow"
 
 
+# Settings merged into another one: the old name in a params file is an error that names the new one.
+MOVED_SETTINGS = {"behaviour.churn_window_days": "churn.window_days"}
+
+
 class ParamsError(ValueError):
     """A params file is wrong; the message says which file, which key and what to do."""
 
@@ -1016,9 +1020,6 @@ class BehaviourConfig(StrictModel):
     )
     top_n: int = Field(default=20, ge=1)  # rows of the search-term and page tables
     min_searches: int = Field(default=20, ge=1)  # a term searched less often is never called low-converting
-    # Voice and value (05): a customer churned when they placed no order in this many days after the
-    # cut (the as-of date minus this window), so every customer compared had the same time to come back.
-    churn_window_days: int = Field(default=180, ge=7)
 
     @field_validator("funnel_steps")
     @classmethod
@@ -1070,7 +1071,9 @@ class BasketConfig(StrictModel):
 class ChurnConfig(StrictModel):
     """Stage 09's churn model (helpers.churn): which score predicts churn best, judged on a holdout."""
 
-    window_days: int = Field(default=180, ge=7)  # churned: no order within this many days after a cut
+    # Churned: no order within this many days after a cut. Stage 09's churn model and stage 05's voice
+    # and value comparison (its cut: the as-of date minus this window) share it.
+    window_days: int = Field(default=180, ge=7)
     # auto: the best ROC AUC on the holdout; or one of the scores (used only if it beats recency there).
     model: Literal["auto", "gradient_boosting", "btyd_p_alive", "btyd_no_purchase", "recency"] = "auto"
     min_customers: int = Field(default=200, ge=10)  # fewer customers at either cut: no model fitted
@@ -1292,6 +1295,9 @@ def _describe(
         loc, blamed, key = ("compare_with",), files[-1][0], "compare_with"
     if kind == "missing" and len(loc) == 1:
         blamed = _home_of(loc[0], files)
+    if kind == "extra_forbidden" and key in MOVED_SETTINGS:
+        new = MOVED_SETTINGS[key]
+        return f"{blamed}: setting '{key}' is now '{new}' (one setting for both uses); rename it."
     if kind == "extra_forbidden":
         where = (
             "the source settings in README.md ('Your own dataset by hand')"

@@ -504,6 +504,31 @@ CLUSTER_WORDS_ZH = {  # clustering.WORDS and its other words, in Chinese
     "average": "一般",
     "all customers": "全部客户",
 }
+FEATURE_WORDS_ZH = {  # clustering.feature_words of the usual features, in Chinese
+    "region": "地区",
+    "gender": "性别",
+    "age": "年龄",
+    "income band": "收入档",
+    "acquisition channel": "获客渠道",
+    "top category": "最感兴趣的品类",
+    "sessions": "访问次数",
+    "active days": "活跃天数",
+    "latest nps": "最近 NPS",
+    "open complaints": "未解决投诉",
+    "complaints": "投诉",
+}
+
+
+def _cluster_word(word: str) -> str:
+    """One word of a cluster's name in Chinese: "region mostly West" -> "地区多为 West", "high sessions"
+    -> "访问次数高"."""
+    if word in CLUSTER_WORDS_ZH:
+        return CLUSTER_WORDS_ZH[word]
+    if mostly := re.fullmatch(r"(.+?) mostly (.+)", word):
+        return f"{FEATURE_WORDS_ZH.get(mostly[1], mostly[1])}多为 {mostly[2]}"
+    if level := re.fullmatch(r"(high|low) (.+)", word):
+        return FEATURE_WORDS_ZH.get(level[2], level[2]) + ("高" if level[1] == "high" else "低")
+    return word
 
 
 def cluster(name: str, language: str) -> str:
@@ -512,7 +537,7 @@ def cluster(name: str, language: str) -> str:
     if language != "zh":
         return name
     base, bracket, apart = name.partition(" (")
-    words = [CLUSTER_WORDS_ZH.get(word.strip(), word.strip()) for word in base.split(",")]
+    words = [_cluster_word(word.strip()) for word in base.split(",")]
     apart = apart.rstrip(")")
     ranked = re.fullmatch(r"spend (\d+) of (\d+)", apart)
     apart = f"消费第 {ranked[1]} 档（共 {ranked[2]} 档）" if ranked else CLUSTER_WORDS_ZH.get(apart, apart)
@@ -894,8 +919,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "section_basket": ("Bought together", "一起购买的商品"),
     "personas_intro": (
         "Each cluster as a persona, from everything the period knows about its customers (medians of "
-        "the customers in it; shares of those with a known value):",
-        "把每个客户簇描述为一个用户画像，依据本期掌握的全部客户信息（簇内客户的中位数；比例按已知取值的客户计算）：",
+        "the customers in it; shares of those with a known value). Who they are names what sets them "
+        "apart: a trait held by at least {share} of the cluster and by at least {ratio} times as large a "
+        "share as among all customers:",
+        "把每个客户簇描述为一个用户画像，依据本期掌握的全部客户信息（簇内客户的中位数；比例按已知取值的客户计算）。"
+        "“他们是谁”只列出使他们与众不同的特征：簇内至少 {share} 的客户具有、"
+        "且比例至少是全体客户中 {ratio} 倍的特征：",
     ),
     "persona_title": (
         "{name}: {customers} customers ({share} of customers, {spend} of spend)",
@@ -906,13 +935,21 @@ TEXT: dict[str, tuple[str, str]] = {
     "persona_gender": ("{value} ({share})", "{value}（{share}）"),
     "persona_region": ("from the {value} region ({share})", "来自{value}地区（{share}）"),
     "persona_acquisition_channel": ("came through {value} ({share})", "通过{value}获得（{share}）"),
+    "persona_gender_F": ("women", "女性"),
+    "persona_gender_M": ("men", "男性"),
+    "persona_against": ("{share}, against {overall} of all customers", "{share}，全体客户中为 {overall}"),
+    "persona_alike": ("like customers overall in {traits}", "{traits}与全体客户相近"),
+    "persona_trait_age_band": ("age", "年龄"),
+    "persona_trait_gender": ("gender", "性别"),
+    "persona_trait_region": ("region", "地区"),
+    "persona_trait_acquisition_channel": ("acquisition channel", "获客渠道"),
     "persona_behave": ("How they behave: {parts}.", "他们的行为：{parts}。"),
     "persona_orders": ("{count} orders, the last {days} ago", "下单 {count} 次，最近一次在 {days}前"),
     "persona_orders_one": ("{count} order, {days} ago", "下单 {count} 次，在 {days}前"),
     "persona_sessions": ("{count} visits", "访问 {count} 次"),
     "persona_sessions_one": ("{count} visit", "访问 {count} 次"),
     "persona_channel": ("mostly by {channel} ({share} of visits)", "主要通过{channel}（占访问 {share}）"),
-    "persona_category": ("most interested in {category}", "最感兴趣的品类是{category}"),
+    "persona_category": ("most interested in {category} ({share})", "最感兴趣的品类是{category}（{share}）"),
     "persona_worth": (
         "What they are worth: {spend} spent in all, {order} an order{clv}.",
         "他们的价值：累计消费 {spend}，每单 {order}{clv}。",
@@ -927,6 +964,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "persona_action": (
         "What to do: most are {segment} ({share}): {action}",
         "怎么做：多数属于{segment}（{share}）：{action}",
+    ),
+    "persona_action_largest": (
+        "What to do: the largest group ({share}) are {segment}: {action}",
+        "怎么做：最大的一群（{share}）属于{segment}：{action}",
     ),
     "basket_intro": (
         'Which products the same orders hold more often than chance would give: each row reads "orders '

@@ -4,6 +4,12 @@ how they behave (orders and recency; visits, main channel and category of intere
 they are worth (spend, average order, expected value from stage 07), what they say (NPS and open
 complaints from stage 05), and what to do (the action of the RFM segment most of them are in). A part
 whose product the period lacks is left out of the card, never guessed.
+
+"Who they are" names what sets the cluster apart, not merely what is common: a trait (an age band, a
+gender, a region, an acquisition channel) stands out when at least ``STANDS_OUT_SHARE`` of the cluster
+has it and that share is at least ``STANDS_OUT_RATIO`` times its share among all customers; of an
+attribute, the trait with the largest ratio is named beside its share among all customers, and the
+attributes where nothing stands out are said to be like customers overall.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ AGE_BANDS = [(0, 25, "under 25"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 55,
 AGE_BANDS_ZH = {"under 25": "25 岁以下", "25-34": "25-34 岁", "35-44": "35-44 岁", "45-54": "45-54 岁"}
 AGE_BANDS_ZH |= {"55-64": "55-64 岁", "65+": "65 岁及以上"}
 CHANNELS = ("web", "app", "store")
+TRAITS = ("age_band", "gender", "region", "acquisition_channel")  # the attributes of "who they are"
+STANDS_OUT_SHARE = 0.2  # a trait stands out when at least this share of the cluster has it ...
+STANDS_OUT_RATIO = 1.25  # ... and that share is at least this many times its share among all customers
 
 
 def age_band(age: pd.Series) -> pd.Series:
@@ -51,6 +60,23 @@ def _top(values: pd.Series) -> tuple[object, float] | None:
     return best, counts[best] / len(known)
 
 
+def _standing_out(values: pd.Series, overall: pd.Series) -> tuple[object, float, float] | None:
+    """The trait of ``values`` (a cluster's) that stands out most against ``overall`` (every customer's
+    share of each value, known values only): its value, its share in the cluster and among all
+    customers; None when no trait reaches both ``STANDS_OUT_SHARE`` and ``STANDS_OUT_RATIO``."""
+    known = values.dropna()
+    if known.empty:
+        return None
+    shares = known.value_counts(normalize=True)
+    ratios = shares / overall.reindex(shares.index)
+    qualified = ratios[(shares >= STANDS_OUT_SHARE) & (ratios >= STANDS_OUT_RATIO)]
+    if qualified.empty:
+        return None
+    # The largest ratio (rounded: 0.75 / 0.5 and 0.25 / (1/6) tie), then the larger share, then the name.
+    best = min(qualified.index, key=lambda value: (-round(qualified[value], 9), -shares[value], str(value)))
+    return best, shares[best], overall[best]
+
+
 def persona_profile(
     clusters: pd.DataFrame,
     rfm: pd.DataFrame,
@@ -64,7 +90,9 @@ def persona_profile(
     average order and expected value, and, where the products exist, the top age band, gender, region
     and acquisition channel with their shares, the median visits, the main channel, the top category of
     interest, the NPS of the members' latest answers with its number of answers, the share with an open
-    complaint, and the most common RFM segment."""
+    complaint, and the most common RFM segment. Each attribute and the top category also carry the
+    value's share among all customers (``<column>_overall``) and the trait that stands out, if one does
+    (``<column>_standout``, ``_standout_share``, ``_standout_overall``)."""
     table = clusters[["customer_id", "cluster", "cluster_name"]].merge(rfm, on="customer_id", how="left")
     if clv is not None and "clv" in clv.columns:
         table = table.merge(clv[["customer_id", "clv"]], on="customer_id", how="left")
@@ -85,6 +113,8 @@ def persona_profile(
         kept = [c for c in ("latest_nps", "open_complaints") if c in voice.columns]
         table = table.merge(voice[["customer_id", *kept]], on="customer_id", how="left")
     total_customers, total_spend = len(table), table["monetary_total"].clip(lower=0).sum()
+    described = [c for c in (*TRAITS, "top_category", "main_channel") if c in table.columns]
+    overall = {column: table[column].dropna().value_counts(normalize=True) for column in described}
     rows = []
     for (number, name), members in table.groupby(["cluster", "cluster_name"], sort=True):
         row = {
@@ -102,9 +132,16 @@ def persona_profile(
         }
         if "clv" in members.columns:
             row["median_clv"] = members["clv"].median()
-        for column in ("age_band", "gender", "region", "acquisition_channel", "top_category", "main_channel"):
-            if column in members.columns and (top := _top(members[column])) is not None:
+        for column in described:
+            if (top := _top(members[column])) is not None:
                 row[column], row[f"{column}_share"] = top
+                row[f"{column}_overall"] = overall[column][top[0]]
+            if column != "main_channel" and (out := _standing_out(members[column], overall[column])):
+                (
+                    row[f"{column}_standout"],
+                    row[f"{column}_standout_share"],
+                    row[f"{column}_standout_overall"],
+                ) = out
         if "sessions" in members.columns:
             row["median_sessions"] = members["sessions"].fillna(0).median()
         if "latest_nps" in members.columns:
@@ -151,18 +188,16 @@ def persona_cards(
             spend=formats.share(row.share_of_spend),
         )
         lines = []
-        who = []
-        if has("age_band"):
-            band = AGE_BANDS_ZH.get(row.age_band, row.age_band) if language == "zh" else row.age_band
-            who.append(
-                labels.t("persona_age", language, band=band, share=formats.share(row.age_band_share, 0))
-            )
-        for column in ("gender", "region", "acquisition_channel"):
-            if has(column):
-                share = formats.share(got[f"{column}_share"], 0)
-                who.append(labels.t(f"persona_{column}", language, value=got[column], share=share))
-        if who:
-            lines.append(labels.t("persona_who", language, parts=labels.join(who, language)))
+        who, alike = [], []
+        for column in TRAITS:
+            if has(f"{column}_standout"):
+                who.append(_trait(column, got, language))
+            elif has(column):
+                alike.append(labels.t(f"persona_trait_{column}", language))
+        alike = [labels.t("persona_alike", language, traits=labels.join(alike, language))] if alike else []
+        if who or alike:
+            parts = ("；" if language == "zh" else "; ").join([labels.join(who, language), *alike][-2:])
+            lines.append(labels.t("persona_who", language, parts=parts.lstrip("；; ")))
         behave = [
             labels.t(
                 "persona_orders",
@@ -186,7 +221,9 @@ def persona_cards(
                 )
             )
         if has("top_category"):
-            behave.append(labels.t("persona_category", language, category=row.top_category))
+            key = "top_category_standout" if has("top_category_standout") else "top_category"
+            share = _against(got[f"{key}_share"], got[f"{key}_overall"], language)
+            behave.append(labels.t("persona_category", language, category=got[key], share=share))
         lines.append(labels.t("persona_behave", language, parts=labels.join(behave, language)))
         clv = formats.money(got.get("median_clv"), currency, language)
         lines.append(
@@ -217,7 +254,7 @@ def persona_cards(
         if has("segment") and row.segment in actions:
             lines.append(
                 labels.t(
-                    "persona_action",
+                    "persona_action" if row.segment_share > 0.5 else "persona_action_largest",
                     language,
                     segment=labels.segment(row.segment, language),
                     share=formats.share(row.segment_share, 0),
@@ -226,3 +263,28 @@ def persona_cards(
             )
         cards.append((title, lines))
     return cards
+
+
+def intro(language: str) -> str:
+    """The sentence before the cards: where their figures come from and when a trait stands out."""
+    share, ratio = formats.share(STANDS_OUT_SHARE, 0), formats.number(STANDS_OUT_RATIO, 2)
+    return labels.t("personas_intro", language, share=share, ratio=ratio)
+
+
+def _against(share: float, overall: float, language: str) -> str:
+    """ "62%, against 18% of all customers": a cluster's share of a trait beside everyone's."""
+    return labels.t(
+        "persona_against", language, share=formats.share(share, 0), overall=formats.share(overall, 0)
+    )
+
+
+def _trait(column: str, got: dict, language: str) -> str:
+    """The trait of ``column`` that stands out in a persona's profile row, in words with its shares."""
+    value = got[f"{column}_standout"]
+    share = _against(got[f"{column}_standout_share"], got[f"{column}_standout_overall"], language)
+    if column == "age_band":
+        band = AGE_BANDS_ZH.get(value, value) if language == "zh" else value
+        return labels.t("persona_age", language, band=band, share=share)
+    if column == "gender" and f"persona_gender_{value}" in labels.TEXT:
+        value = labels.t(f"persona_gender_{value}", language)
+    return labels.t(f"persona_{column}", language, value=value, share=share)

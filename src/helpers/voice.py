@@ -17,7 +17,7 @@ Definitions, each stated once here:
 - **Resolved**: a complaint with a ``resolved_ts`` is resolved from that time on; without one its
   ``status`` decides (one of :data:`RESOLVED_WORDS`, any case); with neither column mapped its state is
   unknown; with the columns mapped but both empty it is open.
-- **Churn** (the voice-and-value comparison): the cut is ``as_of`` minus ``behaviour.churn_window_days``;
+- **Churn** (the voice-and-value comparison): the cut is ``as_of`` minus ``churn.window_days``;
   among customers who bought before the cut, a customer churned when they placed no order from the cut to
   ``as_of``. A customer is in a complaint group by their first complaint filed before the cut (its state
   at ``as_of``), and in a score group by their last NPS answer before the cut, so every customer compared

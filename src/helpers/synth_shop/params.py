@@ -130,6 +130,9 @@ sources:
       outcome: outcome
     stages: {json.dumps(list(STAGES))}
     identifier_columns: [contact_name, contact_phone]
+
+clustering:                    # the region as well as recency, frequency and spend: the personas show where
+  features: [recency_days, frequency_orders, monetary_total, region]   # each region's interests differ
 """
 
 
