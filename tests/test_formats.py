@@ -126,3 +126,16 @@ def test_a_template_fills_its_blanks() -> None:
     assert labels.t("kpi_vs", "en", label="1998-05") == "vs 1998-05"
     assert labels.join(["a", "b", "c"], "en") == "a, b and c" and labels.join(["甲", "乙"], "zh") == "甲和乙"
     assert math.isclose(1.0, 1.0)
+
+
+def test_a_lone_one_counts_in_the_singular_in_english() -> None:
+    nps = labels.t("persona_nps", "en", nps="100", answers="1")
+    assert nps == "NPS 100 (1 answer)"
+    assert labels.t("persona_sessions", "en", count="11") == "11 visits"
+    assert labels.t("persona_nps", "en", nps="5", answers="21") == "NPS 5 (21 answers)"
+    # Not a lone 1: 1.25, 0.1, 1,001 and 31 keep their plural.
+    assert labels.ONE_OF_PLURAL.sub("x", "1.25 times, 0.1 days, 1,001 orders, 31 days") == (
+        "1.25 times, 0.1 days, 1,001 orders, 31 days"
+    )
+    assert labels.ONE_OF_PLURAL.sub(lambda m: "hit", "of 1 searches and 1 reviews") == "of hit and hit"
+    assert labels.t("persona_nps", "zh", nps="100", answers="1") == "NPS 100（1 份回答）"

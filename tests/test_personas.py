@@ -52,7 +52,12 @@ def products():
         }
     )
     voice = pd.DataFrame(
-        {"customer_id": ["a", "b", "c", "e"], "latest_nps": [10, 3, None, 9], "open_complaints": [1, 0, 0, 0]}
+        {
+            "customer_id": ["a", "b", "c", "e"],
+            "latest_nps": [10, 3, None, 9],
+            "complaints": [1, 0, 0, 0],
+            "open_complaints": [1, 0, 0, 0],
+        }
     )
     return clusters, rfm, customers, engagement, voice
 
@@ -101,6 +106,10 @@ def test_cards_say_only_what_the_period_has_and_leave_small_clusters_out() -> No
     assert lines[2] == "What they are worth: $25.00 spent in all, $16.50 an order."
     assert lines[3] == "What they say: NPS 0 (2 answers) and 25.0% with an open complaint."
     assert lines[4].startswith("What to do: most are Long Gone (75%): ")
+    # Feedback without a single complaint: nothing said of open complaints.
+    voice["complaints"] = voice["open_complaints"] = 0
+    quiet = personas.persona_profile(clusters, rfm, AS_OF, None, customers, engagement, voice)
+    assert "open_complaint_share" not in quiet.columns and quiet.loc[0, "nps_answers"] == 2
     # Orders only: no who, no visits, no voice.
     bare = personas.persona_cards(
         personas.persona_profile(clusters, rfm, AS_OF), RfmConfig().segments, "en", "USD", 1

@@ -1881,15 +1881,29 @@ COLUMNS.update(BEHAVIOUR_COLUMNS)
 SINGULAR_BY = ("count", "customers", "change")  # a sentence's "_one" form is taken when one of these is 1
 
 
+# English nouns the sentences count: "1 visits" becomes "1 visit" whatever value filled in the 1.
+COUNTED_NOUNS = (
+    "answers|baskets|complaints|contacts|customers|days|events|leads|months|orders|products|reviews|rows|"
+    "rules|searches|sessions|terms|times|visits|visitors"
+)
+ONE_OF_PLURAL = re.compile(rf"(?<![\d.,])\b1 ({COUNTED_NOUNS})\b")
+
+
 def t(key: str, language: str, **values: object) -> str:
     """The sentence ``key`` in the page's language with ``values`` filled in; its ``<key>_one`` form,
-    where there is one, when the number it counts (``count``, ``customers`` or ``change``) is 1."""
+    where there is one, when the number it counts (``count``, ``customers`` or ``change``) is 1; in
+    English, a counted noun after a lone 1 in the singular ("of 1 reviews" -> "of 1 review")."""
     if key not in TEXT:
         raise KeyError(f"no text '{key}' in helpers/labels.py TEXT.")
     if f"{key}_one" in TEXT and any(str(values.get(name)) == "1" for name in SINGULAR_BY):
         key = f"{key}_one"
     english, chinese = TEXT[key]
-    return (chinese if language == "zh" else english).format(**values)
+    if language == "zh":
+        return chinese.format(**values)
+    return ONE_OF_PLURAL.sub(
+        lambda match: f"1 {match[1].removesuffix('es' if match[1] == 'searches' else 's')}",
+        english.format(**values),
+    )
 
 
 def join(items: list[str], language: str) -> str:

@@ -110,7 +110,10 @@ def persona_profile(
             visits["main_channel"] = visits[shares].idxmax(axis=1).str.removeprefix("share_")
         table = table.merge(visits.drop(columns=shares), on="customer_id", how="left")
     if voice is not None:
+        # The share with an open complaint only where the period knows of complaints at all.
+        complaints = "complaints" in voice.columns and voice["complaints"].fillna(0).sum() > 0
         kept = [c for c in ("latest_nps", "open_complaints") if c in voice.columns]
+        kept = [c for c in kept if c != "open_complaints" or complaints]
         table = table.merge(voice[["customer_id", *kept]], on="customer_id", how="left")
     total_customers, total_spend = len(table), table["monetary_total"].clip(lower=0).sum()
     described = [c for c in (*TRAITS, "top_category", "main_channel") if c in table.columns]
