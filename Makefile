@@ -88,7 +88,7 @@ bench: dev data
 
 bench-large: dev data
 	$(PY) benchmarks/run_bench.py --sizes 100000000 --skip-cdnow --out benchmarks/results_large.json
-	$(PY) benchmarks/bench_events.py --rows 100000000 --out benchmarks/results_events_large.json
+	$(PY) benchmarks/bench_events.py --rows 100000000 --chain --out benchmarks/results_events_large.json
 
 lab: venv
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
