@@ -11,8 +11,8 @@ demo shop's two biggest sources at scale: the orders and the events of the same 
 `make report` runs a period, with every stage's time and peak (--chain-only: the chain alone).
 
 The events file is drawn by helpers.synth_shop.bulk_events (the demo shop's columns and raw names, in
-time order, a few bad rows) and an order log by helpers.synth (one customer per 100 events), each in a
-process of its own so that generating never counts in the peaks. Results go to
+time order, a few bad rows) and an order log by helpers.synth (one customer per 100 events, about ten
+orders each), each in a process of its own so that generating never counts in the peaks. Results go to
 benchmarks/results_events.json and .md (--out for another file).
 Usage: .venv/bin/python benchmarks/bench_events.py --rows 10000000 [--seed 42] [--reuse-data]
        [--chain | --chain-only]
@@ -41,6 +41,9 @@ REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "benchmarks" / "work"
 DATASET, PERIOD = "events", "2024-12"
 EVENTS_PER_CUSTOMER = 100
+# The orders of the same customers: helpers.synth's busy population over three years, about ten orders
+# a customer (as run_bench draws them), so 100M events come with about 10M orders.
+ORDERS_START = dt.date(2022, 1, 1)
 
 
 def project(rows: int, seed: int, reuse: bool) -> tuple[Path, dict]:
@@ -62,9 +65,10 @@ def project(rows: int, seed: int, reuse: bool) -> tuple[Path, dict]:
         raw.mkdir(parents=True, exist_ok=True)
         draw = (
             "import sys, datetime as dt; from pathlib import Path; from helpers import synth, synth_shop; "
+            f"ORDERS_START = dt.date.fromisoformat('{ORDERS_START}'); "
             f"synth_shop.bulk_events({rows}, {customers}, {seed}, Path(sys.argv[1]) / 'events.parquet'); "
             f"synth.generate_to_file(Path(sys.argv[1]) / 'orders.parquet', {customers}, {seed}, "
-            "synth_shop.START, synth_shop.END)"
+            "ORDERS_START, synth_shop.END, population=synth.POPULATIONS['busy'])"
         )
         _, seconds, _ = timed(subprocess.run, [sys.executable, "-c", draw, str(raw)], check=True)
         stamp.write_text(str(seed))
@@ -271,6 +275,8 @@ def chain_facts(root: Path) -> dict:
 
     from helpers import catalog
 
+    shutil.rmtree(root / "notebooks", ignore_errors=True)
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
     gc.collect()
     chain = run_chain(root, DATASET, PERIOD)
     published = root / "data" / "processed" / DATASET / PERIOD
