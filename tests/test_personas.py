@@ -73,10 +73,11 @@ def test_the_profile_of_each_cluster_by_hand() -> None:
     # Ages at the end of 2024: 34, 33, unknown, 74: the 25-34 band holds 2 of the 3 known.
     assert small["age_band"] == "25-34" and small["age_band_share"] == 2 / 3
     assert small["region"] == "West" and small["region_share"] == 3 / 4
-    # Visits: a 4, b 2, c and d none (0): median 1; a on the web, b in the app: a tie, "app" first by name.
+    # Visits: a 4, b 2, c and d none (0): median 1; a's 4 on the web, b's 2 in the app: web 4 of 6 visits.
     assert (
         small["median_sessions"] == 1
-        and small["main_channel"] == "app"
+        and small["main_channel"] == "web"
+        and small["main_channel_share"] == 4 / 6
         and small["top_category"] == "Outdoor"
     )
     # Latest NPS answers 10 and 3: one promoter, one detractor: 0 from 2 answers; a has an open complaint.
@@ -100,7 +101,7 @@ def test_cards_say_only_what_the_period_has_and_leave_small_clusters_out() -> No
     )
     assert (
         lines[1]
-        == "How they behave: 1 order, 225 days ago, 1 visit, mostly by the app (50% of visits) and most "
+        == "How they behave: 1 order, 225 days ago, 1 visit, mostly by the web (67% of visits) and most "
         "interested in Outdoor (100%, against 67% of all customers)."
     )
     assert lines[2] == "What they are worth: $25.00 spent in all, $16.50 an order."
@@ -168,3 +169,14 @@ def test_the_demo_shops_west_persona_is_most_interested_in_outdoor(demo_planted)
     page = (demo_planted / "reports" / DEMO / DEMO_PERIOD / "index.html").read_text()
     share = f"{west['top_category_standout_share']:.0%}"
     assert f"most interested in Outdoor ({share}, against" in page
+
+
+def test_a_cluster_whose_members_mostly_never_visited_says_so_without_a_channel() -> None:
+    clusters, rfm, customers, engagement, voice = products()
+    profile = personas.persona_profile(clusters, rfm, AS_OF, None, None, engagement.iloc[:1], None)
+    # n0: a made 4 visits on the web, b, c and d none: median 0.
+    assert profile.loc[0, "median_sessions"] == 0 and profile.loc[0, "main_channel"] == "web"
+    cards = dict(personas.persona_cards(profile, RfmConfig().segments, "en", "USD", min_group_size=1))
+    behave = cards["n0: 4 customers (66.7% of customers, 10.0% of spend)"][0]
+    assert behave.startswith("How they behave: 1 order, 225 days ago, most made no visit and most interested")
+    assert "by the web" not in behave

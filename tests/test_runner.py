@@ -356,3 +356,26 @@ def test_a_failure_quotes_the_line_of_the_cell_that_raised() -> None:
     assert (
         raising_line("# a comment\nraise SystemExit", []) == "raise SystemExit"
     )  # no frame: first code line
+
+
+def test_the_stakeholders_page_leaves_out_what_the_kernel_wrote_to_stderr(tmp_path: Path) -> None:
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    from helpers import runner
+
+    warning = "/srv/x/.venv/lib/python3.11/site-packages/ibis/__init__.py:1: DeprecationWarning: old"
+    cell = new_code_cell(
+        "print('figure')",
+        outputs=[
+            new_output("stream", name="stdout", text="Orders: 12\n"),
+            new_output("stream", name="stderr", text=warning),
+        ],
+    )
+    notebook = new_notebook(cells=[cell])
+    stakeholders = runner.export_html(notebook, tmp_path / "index.html", for_stakeholders=True).read_text()
+    analysts = runner.export_html(notebook, tmp_path / "stage.html").read_text()
+    assert "Orders: 12" in stakeholders and "DeprecationWarning" not in stakeholders
+    assert "Orders: 12" in analysts and "DeprecationWarning" in analysts
+    assert len(notebook.cells[0].outputs) == 2  # the notebook itself keeps both
+    nbformat.validate(notebook)

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import ibis
@@ -17,6 +18,10 @@ import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 
 from helpers.config import AUTO, EngineConfig, auto_memory_limit
+
+# Ibis 12 calls DuckDB's fetch_arrow_table, which DuckDB 1.5 deprecates: the warning says nothing an
+# analyst can act on (and once reached a stakeholders' page, path and all).
+warnings.filterwarnings("ignore", message=r"fetch_arrow_table\(\) is deprecated", category=DeprecationWarning)
 
 
 class EngineError(RuntimeError):

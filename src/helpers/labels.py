@@ -948,6 +948,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "persona_orders_one": ("{count} order, {days} ago", "下单 {count} 次，在 {days}前"),
     "persona_sessions": ("{count} visits", "访问 {count} 次"),
     "persona_sessions_one": ("{count} visit", "访问 {count} 次"),
+    "persona_no_visits": ("most made no visit", "多数没有访问"),
     "persona_channel": ("mostly by {channel} ({share} of visits)", "主要通过{channel}（占访问 {share}）"),
     "persona_category": ("most interested in {category} ({share})", "最感兴趣的品类是{category}（{share}）"),
     "persona_worth": (

@@ -88,7 +88,8 @@ def persona_profile(
 ) -> pd.DataFrame:
     """One row per cluster: size, share of customers and of spend, medians of orders, recency, spend,
     average order and expected value, and, where the products exist, the top age band, gender, region
-    and acquisition channel with their shares, the median visits, the main channel, the top category of
+    and acquisition channel with their shares, the median visits, the channel of most of the members'
+    visits with its share of them (none when they made no visit), the top category of
     interest, the NPS of the members' latest answers with its number of answers, the share with an open
     complaint, and the most common RFM segment. Each attribute and the top category also carry the
     value's share among all customers (``<column>_overall``) and the trait that stands out, if one does
@@ -105,10 +106,11 @@ def persona_profile(
     if engagement is not None:
         shares = [f"share_{c}" for c in CHANNELS if f"share_{c}" in engagement.columns]
         kept = [c for c in ("sessions", "top_category") if c in engagement.columns]
-        visits = engagement[["customer_id", *kept, *shares]].copy()
-        if shares:
-            visits["main_channel"] = visits[shares].idxmax(axis=1).str.removeprefix("share_")
-        table = table.merge(visits.drop(columns=shares), on="customer_id", how="left")
+        visits = engagement[["customer_id", *kept]].copy()
+        if shares and "sessions" in kept:  # each customer's visits by channel, summed per cluster below
+            for share in shares:
+                visits[f"visits_{share.removeprefix('share_')}"] = engagement[share] * engagement["sessions"]
+        table = table.merge(visits, on="customer_id", how="left")
     if voice is not None:
         # The share with an open complaint only where the period knows of complaints at all.
         complaints = "complaints" in voice.columns and voice["complaints"].fillna(0).sum() > 0
@@ -116,7 +118,8 @@ def persona_profile(
         kept = [c for c in kept if c != "open_complaints" or complaints]
         table = table.merge(voice[["customer_id", *kept]], on="customer_id", how="left")
     total_customers, total_spend = len(table), table["monetary_total"].clip(lower=0).sum()
-    described = [c for c in (*TRAITS, "top_category", "main_channel") if c in table.columns]
+    described = [c for c in (*TRAITS, "top_category") if c in table.columns]
+    by_channel = [f"visits_{c}" for c in CHANNELS if f"visits_{c}" in table.columns]
     overall = {column: table[column].dropna().value_counts(normalize=True) for column in described}
     rows = []
     for (number, name), members in table.groupby(["cluster", "cluster_name"], sort=True):
@@ -139,7 +142,7 @@ def persona_profile(
             if (top := _top(members[column])) is not None:
                 row[column], row[f"{column}_share"] = top
                 row[f"{column}_overall"] = overall[column][top[0]]
-            if column != "main_channel" and (out := _standing_out(members[column], overall[column])):
+            if (out := _standing_out(members[column], overall[column])) is not None:
                 (
                     row[f"{column}_standout"],
                     row[f"{column}_standout_share"],
@@ -147,6 +150,10 @@ def persona_profile(
                 ) = out
         if "sessions" in members.columns:
             row["median_sessions"] = members["sessions"].fillna(0).median()
+        visits = members[by_channel].sum()
+        if by_channel and visits.sum() > 0:  # the channel of most of the members' visits, and its share
+            row["main_channel"] = visits.idxmax().removeprefix("visits_")
+            row["main_channel_share"] = visits.max() / visits.sum()
         if "latest_nps" in members.columns:
             answers = members["latest_nps"].dropna()
             row["nps_answers"] = len(answers)
@@ -209,11 +216,13 @@ def persona_cards(
                 days=formats.days(row.median_recency_days, language),
             )
         ]
+        visited = has("median_sessions") and formats.number(row.median_sessions, 0) != "0"
         if has("median_sessions"):
+            count = formats.number(row.median_sessions, 0)
             behave.append(
-                labels.t("persona_sessions", language, count=formats.number(row.median_sessions, 0))
+                labels.t("persona_sessions" if visited else "persona_no_visits", language, count=count)
             )
-        if has("main_channel"):
+        if has("main_channel") and visited:  # the channel of the few who visited says little of them all
             channel = labels.t(f"persona_channel_{row.main_channel}", language)
             behave.append(
                 labels.t(
@@ -288,6 +297,6 @@ def _trait(column: str, got: dict, language: str) -> str:
     if column == "age_band":
         band = AGE_BANDS_ZH.get(value, value) if language == "zh" else value
         return labels.t("persona_age", language, band=band, share=share)
-    if column == "gender" and f"persona_gender_{value}" in labels.TEXT:
-        value = labels.t(f"persona_gender_{value}", language)
+    if column == "gender" and f"persona_gender_{str(value).upper()}" in labels.TEXT:  # M, m, F, f
+        value = labels.t(f"persona_gender_{str(value).upper()}", language)
     return labels.t(f"persona_{column}", language, value=value, share=share)

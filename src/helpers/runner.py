@@ -158,14 +158,19 @@ def export_html(
     title: str | None = None,
     links: list[tuple[str, str]] | None = None,
     language: str = "en",
+    for_stakeholders: bool = False,
 ) -> Path:
     """The executed notebook (a file, or a notebook already read) as a stand-alone page that works
     offline: code hidden, cells tagged ``notes`` left out, figures embedded as base64 PNG, no script
     fetched from the internet; ``title`` for the browser tab, ``links`` (label, relative href) in a bar
-    at the top of the page and ``language`` as the page's language (its ``lang``)."""
+    at the top of the page and ``language`` as the page's language (its ``lang``). A stakeholders' page
+    (``for_stakeholders``) also leaves out what the kernel wrote to stderr (a library's warning,
+    with a path on the server, is not for them; the analysts' pages keep it)."""
     import nbformat
 
     node = nbformat.read(notebook, as_version=4) if isinstance(notebook, (str, Path)) else notebook
+    if for_stakeholders:
+        node = without_stderr(node)
     if title:
         node.metadata["title"] = title
     node.metadata["ca_links"] = [list(link) for link in links or []]
@@ -175,6 +180,21 @@ def export_html(
         body, _ = exporter.from_notebook_node(node)
     target.write_text(body, encoding="utf-8")
     return target
+
+
+def without_stderr(node):
+    """A copy of the notebook without the outputs its kernel wrote to stderr."""
+    import copy
+
+    node = copy.deepcopy(node)
+    for cell in node.cells:
+        if cell.get("outputs"):
+            cell.outputs = [
+                out
+                for out in cell.outputs
+                if not (out.output_type == "stream" and out.get("name") == "stderr")
+            ]
+    return node
 
 
 def page_language(params: Params, stage: Stage) -> str:
@@ -598,8 +618,11 @@ def _run_notebooks(
 def _export_page(executed: Path, page: Path, params: Params, stage: Stage, depth: int = 0) -> None:
     """One stage's HTML page; the report's page is also the landing page (index.html) of its folder."""
     language = page_language(params, stage)
-    export_html(executed, page, page_title(params, stage), page_links(stage, language, depth), language)
-    if stage.number == catalog.REPORT_STAGE:
+    report = stage.number == catalog.REPORT_STAGE
+    export_html(
+        executed, page, page_title(params, stage), page_links(stage, language, depth), language, report
+    )
+    if report:
         shutil.copyfile(page, page.with_name("index.html"))
 
 
@@ -622,7 +645,7 @@ def _aggregate_pages(layout: audiences.Layout, params: Params, run_facts: dict, 
                 nbformat.read(executed, as_version=4), audiences.restricted_note(params)
             )
             export_html(
-                node, target, page_title(params, report), page_links(report, language, depth), language
+                node, target, page_title(params, report), page_links(report, language, depth), language, True
             )
         else:
             prefix = (
