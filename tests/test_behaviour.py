@@ -371,6 +371,30 @@ def test_pipeline_conversion_days_in_stage_and_the_maturity_rule_by_hand() -> No
         "The lowest conversion is at “proposal” (50.0% of its leads moved on); the longest wait is at "
         "“contacted” (median 15 days)."
     )
+    # From 3 mature leads a stage: lead (4) and contacted (3) are compared, proposal (2) is not; the
+    # longest wait among stages with 3 leads that moved on: lead (3 moved, median 4 days).
+    three = pipeline.pipeline_facts(table.reset_index(), frame, min_leads=3)
+    assert three["bottleneck"] == {
+        "lowest_stage": "contacted",
+        "lowest_conversion": 2 / 3,
+        "lowest_mature_leads": 3,
+        "slowest_stage": "lead",
+        "slowest_median_days": 4.0,
+        "same": False,
+    }
+    # From 4 only the lead stage qualifies: one stage is no bottleneck, and the page says why.
+    four = pipeline.pipeline_facts(table.reset_index(), frame, min_leads=4)
+    assert four["bottleneck"] is None and (four["rated_stages"], four["stages_with_conversion"]) == (1, 3)
+    assert pipeline.bottleneck_sentence(four, "en") == (
+        "Too few leads to name a bottleneck: a stage's conversion is compared from 4 leads old enough to "
+        "have moved on; only 1 stage has that many, and two are needed."
+    )
+    # The stakeholders' table hides a conversion from fewer than 4 mature leads and a median from fewer
+    # than 4 leads that moved on.
+    shown = pipeline.for_report(table.reset_index(), 4).set_index("pipeline_stage")
+    assert shown.loc["lead", "stage_conversion"] == pytest.approx(0.75)
+    assert shown[["stage_conversion", "median_days"]].drop(index="lead").isna().all().all()
+    assert pd.isna(shown.loc["lead", "median_days"])  # 3 moved on
 
 
 def test_without_an_outcome_column_recent_leads_are_open_and_old_ones_lost() -> None:
@@ -392,6 +416,8 @@ def test_a_pipeline_without_mature_leads_names_no_bottleneck() -> None:
     table = pipeline.stage_table(frame, STAGES, dt.date(2024, 3, 1), PIPE_AS_OF)
     assert table["conversion"].isna().all() and pipeline.bottleneck(table) is None
     assert pipeline.bottleneck_sentence({"bottleneck": None}, "zh") == labels.t("pipeline_no_rate", "zh")
+    facts = pipeline.pipeline_facts(table, frame, min_leads=5)
+    assert pipeline.bottleneck_sentence(facts, "en") == labels.t("pipeline_no_rate", "en")
 
 
 def test_the_report_leaves_out_small_channels_and_hides_the_value_of_few_open_leads() -> None:

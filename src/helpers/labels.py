@@ -772,6 +772,18 @@ BEHAVIOUR_TEXT: dict[str, tuple[str, str]] = {
         "转化率最低的是{stage}阶段（{share} 的线索进入下一阶段"
         "）；等待最久的是{slow_stage}阶段（中位 {days}）。",
     ),
+    "pipeline_too_few": (
+        "Too few leads to name a bottleneck: a stage's conversion is compared from {min} leads old enough "
+        "to have moved on; {count} stages have that many, and two are needed.",
+        "线索太少，无法指出瓶颈：一个阶段的转化率需要至少 {min} 条足够早进入的线索才参与比较，"
+        "达到这一数量的阶段有 {count} 个（至少需要两个）。",
+    ),
+    "pipeline_too_few_one": (
+        "Too few leads to name a bottleneck: a stage's conversion is compared from {min} leads old enough "
+        "to have moved on; only {count} stage has that many, and two are needed.",
+        "线索太少，无法指出瓶颈：一个阶段的转化率需要至少 {min} 条足够早进入的线索才参与比较，"
+        "达到这一数量的阶段有 {count} 个（至少需要两个）。",
+    ),
     "pipeline_no_rate": (
         "No stage has leads old enough to judge its conversion yet: there is no bottleneck to name.",
         "尚无足够早进入的线索来判断各阶段转化率，因此无法指出瓶颈。",
@@ -815,16 +827,17 @@ BEHAVIOUR_COLUMNS: dict[str, Label] = {
         "本期进入该阶段的线索数",
     ),
     "stage_conversion": Label(
-        "Moved on",
-        "进入下一阶段",
-        "share of the mature leads of the stage that reached a later stage",
-        "该阶段成熟线索中进入后续阶段的比例",
+        "Moved on (all leads to date)",
+        "进入下一阶段（迄今所有线索）",
+        "share of the stage's leads since the data begin, old enough to have moved on, that reached a "
+        "later stage",
+        "数据开始以来该阶段足够早进入的线索中进入后续阶段的比例",
     ),
     "median_days": Label(
         "Median days in stage",
         "阶段中位天数",
-        "median days to the next stage of the leads that moved on",
-        "进入下一阶段的线索在本阶段停留的中位天数",
+        "median days to the next stage of the leads that moved on (all leads to date)",
+        "进入下一阶段的线索在本阶段停留的中位天数（迄今所有线索）",
     ),
     "open_leads": Label("Open leads", "未结线索", "open leads now in the stage", "当前处于该阶段的未结线索"),
     "weighted_open_value": Label(

@@ -176,14 +176,16 @@ def stage_table(
     return table
 
 
-def bottleneck(table: pd.DataFrame) -> dict | None:
+def bottleneck(table: pd.DataFrame, min_leads: int = 1) -> dict | None:
     """The stage with the lowest conversion and the one with the longest median days in stage (ties:
-    the earlier stage), with their figures; None when no stage has a conversion."""
-    rated = table[table["conversion"].notna()]
-    if rated.empty:
+    the earlier stage), with their figures, among the stages whose conversion rests on at least
+    ``min_leads`` mature leads (and whose median on as many leads that moved on); None unless two
+    stages can be compared so."""
+    rated = table[table["conversion"].notna() & (table["mature_leads"] >= min_leads)]
+    if len(rated) < 2:
         return None
     lowest = rated.loc[rated["conversion"].idxmin()]
-    timed = table[table["median_days"].notna()]
+    timed = table[table["median_days"].notna() & (table["moved_on"] >= min_leads)]
     slowest = timed.loc[timed["median_days"].idxmax()] if not timed.empty else None
     return {
         "lowest_stage": str(lowest["stage"]),
@@ -227,11 +229,15 @@ def group_table(lead_frame: pd.DataFrame, stages: list[str], as_of: dt.date) -> 
     return pd.DataFrame(parts, columns=columns)
 
 
-def pipeline_facts(table: pd.DataFrame, lead_frame: pd.DataFrame) -> dict:
-    """The bottleneck, the open leads and their weighted value, the leads in all, for the page."""
+def pipeline_facts(table: pd.DataFrame, lead_frame: pd.DataFrame, min_leads: int = 1) -> dict:
+    """The bottleneck (judged on stages with at least ``min_leads`` mature leads), the open leads and
+    their weighted value, the leads in all, for the page."""
     return {
         "leads": len(lead_frame),
-        "bottleneck": bottleneck(table),
+        "bottleneck": bottleneck(table, min_leads),
+        "min_stage_leads": min_leads,
+        "stages_with_conversion": int(table["conversion"].notna().sum()),
+        "rated_stages": int((table["conversion"].notna() & (table["mature_leads"] >= min_leads)).sum()),
         "open_leads": int(table["open_leads"].sum()),
         "open_value": float(table["open_value"].sum()),
         "weighted_open_value": float(table["weighted_open_value"].fillna(0).sum()),
@@ -245,8 +251,15 @@ def bottleneck_sentence(facts: dict, language: str) -> str:
     from helpers import formats, labels
 
     found = facts.get("bottleneck")
-    if not found:
+    if not found and not facts.get("stages_with_conversion"):
         return labels.t("pipeline_no_rate", language)
+    if not found:
+        return labels.t(
+            "pipeline_too_few",
+            language,
+            min=formats.count(facts["min_stage_leads"]),
+            count=formats.count(facts["rated_stages"]),
+        )
     if found["same"]:
         return labels.t(
             "pipeline_bottleneck_same",
@@ -277,14 +290,15 @@ REPORT_KINDS = {
 def for_report(table: pd.DataFrame, min_size: int) -> pd.DataFrame:
     """The pipeline per stage for the stakeholder page: stage, leads entering in the period, the share
     that moved on, the median days in stage, the open leads and their weighted value. The weighted
-    value of a stage with fewer than ``min_size`` open leads is hidden (it would be nearly one deal's)."""
+    value of a stage with fewer than ``min_size`` open leads is hidden (it would be nearly one deal's),
+    as are a conversion from fewer mature leads and a median from fewer leads that moved on."""
     few = table["open_leads"].between(1, min_size - 1)
     return pd.DataFrame(
         {
             "pipeline_stage": table["stage"].to_numpy(),
             "entered_in_period": table["entered_in_period"].to_numpy(),
-            "stage_conversion": table["conversion"].to_numpy(),
-            "median_days": table["median_days"].to_numpy(),
+            "stage_conversion": table["conversion"].where(table["mature_leads"] >= min_size).to_numpy(),
+            "median_days": table["median_days"].where(table["moved_on"] >= min_size).to_numpy(),
             "open_leads": table["open_leads"].to_numpy(),
             "weighted_open_value": table["weighted_open_value"].where(~few).to_numpy(),
         }
