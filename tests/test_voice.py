@@ -284,6 +284,17 @@ def test_voice_value_rates_ratio_and_verdicts() -> None:
     )
     small = voice.churn_sentences(value.reset_index(), 0.95, 5, "zh")
     assert "少于 5 位客户" in small[2] and "显著" in small[0]
+    assert voice.churn_sentences(value.reset_index(), 0.95, 5, "en")[2].startswith(
+        "Detractors (scored 0-6) and promoters (scored 9-10) are not compared here"
+    )
+    # Nobody bought before the cut: no comparison, and the page says why.
+    assert voice.voice_value(groups.iloc[:0], 0.95).empty
+    facts = {"churn_cut": "2024-01-04", "as_of": "2024-06-30", "churn_window_days": 180}
+    assert voice.churn_intro(facts, "en", compared=False) == (
+        "Whether customers kept buying after a complaint or a low score is not measured this period: it "
+        "compares the customers who bought before 4 January 2024 (the end of the period minus 180 days), "
+        "and nobody had."
+    )
 
 
 # --------------------------------------------------------------------------------- per customer

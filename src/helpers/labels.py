@@ -1228,6 +1228,13 @@ TEXT: dict[str, tuple[str, str]] = {
         "complaints to learn from, and no keyword rules.",
         "{count} 条投诉没有类别，计为未分类：已分类投诉太少，无法学习，且未设置关键词规则。",
     ),
+    "voice_churn_none": (
+        "Whether customers kept buying after a complaint or a low score is not measured this period: it "
+        "compares the customers who bought before {cut} (the end of the period minus {days}), and nobody "
+        "had.",
+        "本期无法衡量客户在投诉或低分之后是否仍在购买：这一比较针对在{cut}"
+        "（期末往前 {days}）之前购买过的客户，而当时还没有这样的客户。",
+    ),
     "voice_churn_intro": (
         "Did customers keep buying after a complaint or a low score? Among the customers who bought before "
         "{cut}, the share who ordered nothing from {cut} to {end} ({days}), by their first complaint before "

@@ -673,11 +673,12 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def churn_intro(voice_facts: dict, language: str) -> str:
-    """The sentence that says who is compared and over which window (from the stage's facts)."""
+def churn_intro(voice_facts: dict, language: str, compared: bool = True) -> str:
+    """The sentence that says who is compared and over which window (from the stage's facts); when
+    nothing could be ``compared`` (nobody had bought before the cut), the sentence that says so."""
     cut, end = (dt.date.fromisoformat(str(voice_facts[key])) for key in ("churn_cut", "as_of"))
     return labels.t(
-        "voice_churn_intro",
+        "voice_churn_intro" if compared else "voice_churn_none",
         language,
         cut=formats.date(cut, language),
         end=formats.date(end, language),
@@ -717,12 +718,14 @@ def churn_sentences(value: pd.DataFrame, confidence: float, min_customers: int, 
             continue
         if min(row.customers_a, row.customers_b) < min_customers:
             out.append(
-                labels.t(
-                    "voice_churn_small",
-                    language,
-                    group_a=names["a"],
-                    group_b=names["b"],
-                    minimum=min_customers,
+                _capital(
+                    labels.t(
+                        "voice_churn_small",
+                        language,
+                        group_a=names["a"],
+                        group_b=names["b"],
+                        minimum=min_customers,
+                    )
                 )
             )
             continue
