@@ -935,8 +935,8 @@ def test_the_method_note_on_lifetime_value_never_claims_a_comparison_that_did_no
     assert clv_text(model, clv, chinese)[1] == "注意：购买模型未在留出月份上进行比较。"
     model["status"] = "too_few_repeat_buyers"
     assert lifetime_value_note(model, params) == (
-        "Lifetime value. Not estimated this period: only 3 customers made a repeat purchase, and the "
-        "models need at least 50."
+        "Lifetime value. Not estimated this period: only 3 customers bought again in a later week than "
+        "their first purchase (the models count purchases by week), and the models need at least 50."
     )
     model["status"] = "fit_failed"
     assert lifetime_value_note(model, params) == (

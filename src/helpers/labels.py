@@ -1597,8 +1597,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "本期无法估计终身价值：{reason}。",
     ),
     "clv_too_few": (
-        "only {repeat} customers made a repeat purchase, and the models need at least {needed}",
-        "只有 {repeat} 位客户有重复购买，而模型至少需要 {needed} 位",
+        "only {repeat} customers bought again in a later {unit} than their first purchase (the models "
+        "count purchases by {unit}), and the models need at least {needed}",
+        "只有 {repeat} 位客户在首次购买之后的另一{unit}再次购买（模型按{unit}计算购买），"
+        "而模型至少需要 {needed} 位",
     ),
     "clv_spend_failed": (
         "the spend model (Gamma-Gamma) could not be fitted, so purchases could not be given a value",

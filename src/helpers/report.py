@@ -600,6 +600,9 @@ def clv_by_group(
     return table.reindex(named + (["(none)"] if "(none)" in table.index else [])).reset_index()
 
 
+CLV_UNIT_WORDS = {"weeks": ("week", "周"), "days": ("day", "天")}  # the purchase models' time units
+
+
 def clv_reason(model: dict, language: str) -> str:
     """Why lifetime value was not estimated, in the page's language."""
     buyers = model.get("repeat_buyers") or {}
@@ -609,6 +612,7 @@ def clv_reason(model: dict, language: str) -> str:
             language,
             repeat=formats.count(buyers.get("repeat_buyers")),
             needed=formats.count(buyers.get("min_repeat_buyers")),
+            unit=CLV_UNIT_WORDS[(model.get("settings") or {}).get("time_unit", "weeks")][language == "zh"],
         )
     purchase = model.get("purchase_model") or {}
     if purchase.get("converged") and not (model.get("spend_model") or {}).get("converged"):
