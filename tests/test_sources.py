@@ -383,6 +383,20 @@ def test_lead_settings_that_cannot_work_are_params_errors(
         config.load_params("cdnow", "1998-06", root)
 
 
+def test_a_value_mapped_to_a_word_no_stage_knows_is_a_params_error() -> None:
+    """A typo in ``values`` (Telefon -> fone) would set aside every such row as an unknown channel:
+    the params are refused, naming the value and the known ones; a known value in any case passes."""
+    columns = {"customer_id": "c", "interaction_ts": "t", "channel": "k"}
+    with pytest.raises(ValueError, match=r"values\.channel maps 'Telefon' to 'fone', which is not a channel"):
+        InteractionSource(
+            format="csv", path="x.csv", columns=columns, values={"channel": {"Telefon": "fone"}}
+        )
+    kept = InteractionSource(
+        format="csv", path="x.csv", columns=columns, values={"channel": {"Telefon": "Phone"}}
+    )
+    assert kept.values == {"channel": {"Telefon": "Phone"}}
+
+
 def test_one_customer_has_one_pseudonym_in_every_source(con, tmp_path: Path, monkeypatch) -> None:
     """The same key and the same normalisation everywhere: " C1 " in the customers file, "C1" in the
     events and feedback give one pseudonym, HMAC-SHA256(key, "C1"); an anonymous id is hashed too and

@@ -212,6 +212,15 @@ class MappedSource(FileOptions):
             if name not in schema.names or schema.column(name).role not in ("vocabulary", "bool"):
                 choices = schema.with_role("vocabulary", "bool")
                 raise ValueError(f"values names '{name}', which is not one of {self.kind}' columns {choices}")
+            column = schema.column(name)
+            if column.role == "vocabulary" and column.vocabulary and column.closed:
+                for given, canonical in self.values[name].items():
+                    if str(canonical).strip().lower() not in column.vocabulary:
+                        raise ValueError(
+                            f"values.{name} maps '{given}' to '{canonical}', which is not a {name} the "
+                            f"stages know ({', '.join(column.vocabulary)}); every row with it would be set "
+                            "aside, so map it to one of these"
+                        )
         return self
 
 
