@@ -45,6 +45,8 @@ def test_counts_shares_days_numbers_and_dates() -> None:
     assert (formats.days(1), formats.days(80.4), formats.days(80.4, "zh")) == ("1 day", "80 days", "80 天")
     assert (formats.number(8.0), formats.number(2.5), formats.number(None)) == ("8", "2.5", "–")
     assert formats.date(dt.date(1998, 6, 1)) == "1 June 1998"
+    signed = [formats.value(v, "signed") for v in (-10.0, -14.2857, 31.0, 0.0, None)]
+    assert signed == ["-10.0", "-14.3", "+31.0", "+0.0", "–"]  # an NPS column lines up
     assert formats.date(dt.date(1998, 6, 1), "zh") == "1998年6月1日"
     with pytest.raises(ValueError, match="unknown kind of figure 'percent'"):
         formats.value(1, "percent")

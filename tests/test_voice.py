@@ -465,7 +465,7 @@ def test_nps_sentences_say_interval_too_few_or_none() -> None:
     none = voice.satisfaction_table(stars_only, PERIOD_START, AS_OF, 0.95)
     assert voice.nps_sentence(none, AS_OF, 0.95, "en").startswith("No customer answered")
     assert voice.satisfied_sentences(none, "en") == [
-        "Reviews (1 to 5 stars): 100.0% of 1 reviews of the last 12 months gave 4 or 5 stars (average 5)."
+        "Reviews (1 to 5 stars): 100.0% of 1 review of the last 12 months gave 4 or 5 stars (average 5)."
     ]
     assert voice.satisfied_sentences(none, "en", smallest=5) == []
     assert voice.nps_sentence(

@@ -25,7 +25,7 @@ CURRENCY_SYMBOLS: dict[str, tuple[str, str]] = {
     "KRW": ("₩", "₩"),
 }
 MISSING = "–"  # a value that is not known (no comparison, no model, no customer)
-KINDS = ("count", "money", "share", "days", "number", "score", "probability", "delta")
+KINDS = ("count", "money", "share", "days", "number", "score", "probability", "delta", "signed")
 
 
 def is_missing(value: object) -> bool:
@@ -103,7 +103,8 @@ def delta(value: object) -> str:
 
 def value(value: object, kind: str, currency: str = "USD", language: str = "en") -> str:
     """Any figure by its kind: count, money, share (0-1), days, number (1 place), score (0-100, one
-    place), probability (0-1 as a percentage) or delta (a change in a count, with its sign)."""
+    place), probability (0-1 as a percentage), delta (a change in a count, with its sign) or signed (a
+    figure from -100 to +100 such as an NPS: its sign and always one place, so a column lines up)."""
     if kind == "money":
         return money(value, currency, language)
     if kind in ("share", "probability"):
@@ -116,6 +117,8 @@ def value(value: object, kind: str, currency: str = "USD", language: str = "en")
         return count(value)
     if kind == "delta":
         return delta(value)
+    if kind == "signed":
+        return MISSING if is_missing(value) else f"{float(value):+.1f}"  # type: ignore[arg-type]
     raise ValueError(f"unknown kind of figure {kind!r}; use one of {', '.join(KINDS)}")
 
 

@@ -536,7 +536,7 @@ def facts(
 # ------------------------------------------------------------------------------------- the page
 
 # How the report formats the columns of the voice tables (helpers.page.table).
-NPS_KINDS = {"segment": "segment", "nps": "number", "nps_low": "number", "nps_high": "number"}
+NPS_KINDS = {"segment": "segment", "nps": "signed", "nps_low": "signed", "nps_high": "signed"}
 COMPLAINT_KINDS = {"category": "text", "median_days_to_resolve": "days"}
 CHURN_KINDS = {"customer_group": "text", "churn_rate": "share"}
 
