@@ -280,3 +280,133 @@ def test_a_period_nobody_ordered_in_is_said_first_and_only_then() -> None:
         in report.no_orders_sentences({"orders": 0}, quality, params)[0]
     )
     assert report.no_orders_sentences({"orders": 3}, quality, params) == []
+
+
+# ------------------------------------------------ the value at stake by status, as the churn warning has it
+
+
+def stake_fixture(p_alive: float, churn_risk: list[float] | None = None) -> tuple[pd.DataFrame, ...]:
+    """Three customers with orders and one potential customer, as the RFM, scores and CLV products hold
+    them. Each one's year of spend at their pace, capped at their spend per year so far:
+    a (at risk): min(50 x 365 / 73 = 250, 300 x 365 / 730 = 150) = 150;
+    b (lapsed): min(20 x 365 / 100 = 73, 40, a tenure under a year) = 40;
+    c (active): min(10 x 365 / 365 = 10, 30 x 365 / 400 = 27.375) = 10; p: potential, no order."""
+    rfm = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "segment": ["At Risk", "Hibernating", "Loyal"],
+            "recency_days": [100, 200, 10],
+            "frequency_orders": [6, 2, 3],
+            "monetary_total": [300.0, 40.0, 30.0],
+            "avg_order_value": [50.0, 20.0, 10.0],
+            "tenure_days": [730, 300, 400],
+            "first_order_ts": pd.to_datetime(["2022-10-01", "2023-12-05", "2023-08-27"]),
+            "last_order_ts": pd.to_datetime(["2024-06-22", "2024-03-14", "2024-09-20"]),
+        }
+    )
+    scores = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "p"],
+            "score": [40.0, 20.0, 60.0, float("nan")],
+            "tier": ["B", "C", "A", None],
+            "driver_1": ["orders"] * 3 + [None],
+            "driver_2": ["spend"] * 3 + [None],
+            "status": ["at risk", "lapsed", "active", "potential"],
+            "typical_gap_days": [73.0, 100.0, 365.0, float("nan")],
+        }
+    )
+    if churn_risk is not None:
+        scores["churn_risk"] = churn_risk + [float("nan")]
+    clv = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "p_alive": [p_alive] * 3,
+            "expected_purchases": [2.0, 1.0, 1.0],
+            "clv": [400.0, 90.0, 50.0],
+        }
+    )
+    return rfm, scores, clv
+
+
+def churn_warning_of(
+    rfm: pd.DataFrame, scores: pd.DataFrame, clv: pd.DataFrame, use_model: bool
+) -> pd.Series:
+    """Stage 09's churn warning on the same customers: its value at stake summed by status."""
+    from helpers import scoring
+
+    scored = rfm.merge(scores, on="customer_id").merge(clv, on="customer_id")
+    warned = scoring.churn_warning(scored, ["at risk", "lapsed"], use_model)
+    return warned.groupby("status")["value_at_stake"].sum()
+
+
+def test_a_degenerated_models_stakes_by_status_are_the_churn_warnings_not_zeros() -> None:
+    """The kaffeehaus page of 2024-09: MBG/NBD ran to a bound, P(alive) 1 for everyone; its caveat says
+    P(alive) is not used for the value at stake, and stage 09 took a year of spend, yet the table by
+    status took clv x (1 - P(alive)) = 0 for every status and showed 'chance still a customer 100%'."""
+    from helpers import status
+    from helpers.config import load_params
+
+    from conftest import REPO
+
+    rfm, scores, clv = stake_fixture(p_alive=1.0)
+    degenerated = {"status": "ok", "purchase_model": {"label": "MBG/NBD", "at_bound": ["a"]}}
+    trusted = status.p_alive_trusted(degenerated)
+    assert not trusted
+    customers = report.customer_list(rfm, scores, clv, trusted)
+    assert customers["value_at_stake"].tolist()[:3] == [150.0, 40.0, 10.0]
+    assert customers["p_alive"].tolist()[:3] == [1.0, 1.0, 1.0]  # the exports keep the model's figure
+    table = report.clv_by_status(customers, trusted).set_index("status")
+    assert "mean_p_alive" not in table.columns
+    assert table.loc[["active", "at risk", "lapsed"], "value_at_stake"].tolist() == [10.0, 150.0, 40.0]
+    assert (
+        table.loc["at risk":"lapsed", "value_at_stake"].tolist()
+        == churn_warning_of(rfm, scores, clv, use_model=False).loc[["at risk", "lapsed"]].tolist()
+    )
+    assert pd.isna(table.loc["potential", "value_at_stake"])  # no figure, not 0
+    assert pd.isna(table.loc["churned", "value_at_stake"]) and table.loc["churned", "customers"] == 0
+    # as the page had it: a trusted model's clv x (1 - 1) = 0 everywhere
+    before = report.clv_by_status(report.customer_list(rfm, scores, clv)).set_index("status")
+    assert before.loc[["active", "at risk", "lapsed"], "value_at_stake"].tolist() == [0.0, 0.0, 0.0]
+    assert before.loc["at risk", "mean_p_alive"] == 1.0
+    # the lists and the cluster table leave the P(alive) out as well
+    assert "p_alive" not in report.top_clv_list(customers, 2, trusted).columns
+    assert "p_alive" in report.top_clv_list(customers, 2).columns
+    assert "p_alive" not in report.churn_list(customers, trusted).columns
+    groups = pd.DataFrame({"customer_id": ["a", "b", "c"], "cluster_name": ["x", "x", "y"]})
+    by_cluster = report.clv_by_group(clv, groups, "cluster_name")
+    assert "mean_p_alive" not in report.clv_groups_for_page(by_cluster, "en", trusted).columns
+    # the method note says what was done: a model was fitted, and degenerated
+    params = load_params("cdnow", "1998-06", REPO)
+    stake_note = report.method_notes(degenerated, params, {}, True)[-1]
+    assert stake_note == (
+        "Value at stake is a year of spend at the customer's usual pace, capped at what the customer has "
+        "spent per year so far: MBG/NBD has degenerated this period (see the caveat under Lifetime value), "
+        "so neither its expected value nor its chance that a customer is still one is used for it."
+    )
+    assert "no purchase model was fitted" in report.method_notes(None, params, {}, True)[-1]
+    with_risk = report.method_notes(degenerated, params, {}, True, churn_risk=True)[-1]
+    assert "times the churn risk; MBG/NBD has degenerated" in with_risk
+
+
+def test_the_stakes_by_status_take_the_churn_risk_as_the_churn_warning_does() -> None:
+    """With stage 09's churn risk the warning weighs the CLV by it; the table by status took
+    clv x (1 - P(alive)) instead (the demo's at risk CN¥97,405 against the warning's CN¥203,243)."""
+    rfm, scores, clv = stake_fixture(p_alive=0.5, churn_risk=[0.2, 0.5, 0.1])
+    customers = report.customer_list(rfm, scores, clv)
+    # a: 400 x 0.2 = 80; b: 90 x 0.5 = 45; c: 50 x 0.1 = 5 (not 200, 45, 25 from 1 - P(alive))
+    assert customers["value_at_stake"].tolist()[:3] == [80.0, 45.0, 5.0]
+    assert "churn_risk" not in customers.columns
+    table = report.clv_by_status(customers).set_index("status")
+    assert table.loc[["active", "at risk", "lapsed"], "value_at_stake"].tolist() == [5.0, 80.0, 45.0]
+    assert table.loc["at risk", "mean_p_alive"] == 0.5
+    assert churn_warning_of(rfm, scores, clv, use_model=True).loc[["at risk", "lapsed"]].tolist() == [
+        80.0,
+        45.0,
+    ]
+    # a degenerated model and a churn risk: the year of spend times the risk, 150 x 0.2 = 30, 40 x 0.5 = 20
+    untrusted = report.customer_list(rfm, scores, clv, use_p_alive=False)
+    assert untrusted["value_at_stake"].tolist()[:3] == [30.0, 20.0, 1.0]
+    assert churn_warning_of(rfm, scores, clv, use_model=False).loc[["at risk", "lapsed"]].tolist() == [
+        30.0,
+        20.0,
+    ]

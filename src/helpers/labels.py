@@ -1812,6 +1812,20 @@ TEXT: dict[str, tuple[str, str]] = {
         "户的概率）。没有购买模型时，"
         "取按客户通常节奏一年的消费，且不超过客户至今每年的实际消费。",
     ),
+    "method_stake_degenerated": (
+        "Value at stake is a year of spend at the customer's usual pace, capped at what the customer has "
+        "spent per year so far: {model} has degenerated this period (see the caveat under Lifetime value), "
+        "so neither its expected value nor its chance that a customer is still one is used for it.",
+        "潜在损失价值取按客户通常节奏一年的消费，且不超过客户至今每年的实际消费：{model} 本期已退化"
+        "（见终身价值下的提示），因此其预期价值和“仍为客户的概率”都不用于此。",
+    ),
+    "method_stake_churn_degenerated": (
+        "Value at stake is the value a customer's leaving would cost: a year of spend at their usual pace, "
+        "capped at what they have spent per year so far, times the churn risk; {model} has degenerated this "
+        "period (see the caveat under Lifetime value), so its expected value is not used for it.",
+        "潜在损失价值是客户流失带来的损失：按客户通常节奏一年的消费（不超过其至今每年的实际消费）乘以流失风险；"
+        "{model} 本期已退化（见终身价值下的提示），因此其预期价值不用于此。",
+    ),
     "method_stake_no_model": (
         "Value at stake is a year of spend at the customer's usual pace, capped at what the customer has "
         "spent per year so far (no purchase model was fitted this period).",

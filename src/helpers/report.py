@@ -695,25 +695,35 @@ def clv_caveats(model: dict, language: str) -> list[str]:
     return found
 
 
-def clv_by_status(customers: pd.DataFrame) -> pd.DataFrame:
+def clv_by_status(customers: pd.DataFrame, p_alive_trusted: bool = True) -> pd.DataFrame:
     """Per status (the vocabulary's order, as the status table counts them): customers, their expected
-    value, the average chance of still being a customer and the value at stake."""
+    value, the average chance of still being a customer (only where the purchase model's P(alive) is
+    trusted, :func:`helpers.status.p_alive_trusted`: a degenerated model's says nothing) and the value at
+    stake (:func:`customer_list`'s, as stage 09's churn warning has it; missing, not 0, for a status
+    whose customers have no figures, as the potential ones)."""
     counted = status.counts(customers["status"])
-    grouped = customers.groupby("status").agg(
-        total_clv=("clv", lambda v: v.sum(min_count=1)),
-        mean_p_alive=("p_alive", "mean"),
-        value_at_stake=("value_at_stake", "sum"),
-    )
+    figures = {
+        "total_clv": ("clv", lambda v: v.sum(min_count=1)),
+        "mean_p_alive": ("p_alive", "mean"),
+        "value_at_stake": ("value_at_stake", lambda v: v.sum(min_count=1)),
+    }
+    if not p_alive_trusted:
+        del figures["mean_p_alive"]
+    grouped = customers.groupby("status").agg(**figures)
     return counted[["status", "customers"]].join(grouped, on="status")
 
 
 # ---------------------------------------------------------------------------- the lists
 
 
-def customer_list(rfm: pd.DataFrame, scores: pd.DataFrame | None, clv: pd.DataFrame | None) -> pd.DataFrame:
+def customer_list(
+    rfm: pd.DataFrame, scores: pd.DataFrame | None, clv: pd.DataFrame | None, use_p_alive: bool = True
+) -> pd.DataFrame:
     """One row per customer with every figure an export or a list needs (ids and metrics only),
-    including the status and the value at stake (helpers.status.value_at_stake, as the churn warning
-    has it); customers known only from the customer attributes (potential) are in the scores."""
+    including the status and the value at stake (helpers.status.value_at_stake, as stage 09's churn
+    warning has it: with the scores' churn risk where there is one, and without a degenerated purchase
+    model's values, ``use_p_alive`` False, :func:`helpers.status.p_alive_trusted`); customers known only
+    from the customer attributes (potential) are in the scores."""
     columns = [
         "customer_id",
         "segment",
@@ -726,14 +736,15 @@ def customer_list(rfm: pd.DataFrame, scores: pd.DataFrame | None, clv: pd.DataFr
         "last_order_ts",
     ]
     table = rfm[columns]
+    risk = ["churn_risk"] if scores is not None and "churn_risk" in scores.columns else []
     if scores is not None:
         table = join_by_id(
-            table, scores, ["score", "tier", "driver_1", "driver_2", "status", "typical_gap_days"]
+            table, scores, ["score", "tier", "driver_1", "driver_2", "status", "typical_gap_days", *risk]
         )
     if clv is not None:
         table = join_by_id(table, clv, ["p_alive", "expected_purchases", "clv"])
     if "typical_gap_days" in table.columns:
-        table = table.assign(value_at_stake=status.value_at_stake(table))
+        table = table.assign(value_at_stake=status.value_at_stake(table, use_p_alive)).drop(columns=risk)
         if scores is not None and len(scores) > len(table):  # potential customers: no order, no figures
             known = set(table["customer_id"])
             potential = scores.loc[~scores["customer_id"].isin(known), ["customer_id", "status"]]
@@ -775,15 +786,17 @@ LIST_KINDS = {  # how the page writes the lists' columns
 }
 
 
-def churn_list(churn: pd.DataFrame) -> pd.DataFrame:
-    """The churn-warning columns a reader or a CRM needs, largest value at stake first."""
-    keep = [c for c in CHURN_COLUMNS if c in churn.columns]
+def churn_list(churn: pd.DataFrame, p_alive_trusted: bool = True) -> pd.DataFrame:
+    """The churn-warning columns a reader or a CRM needs, largest value at stake first (without a
+    degenerated purchase model's P(alive), :func:`helpers.status.p_alive_trusted`)."""
+    keep = [c for c in CHURN_COLUMNS if c in churn.columns and (p_alive_trusted or c != "p_alive")]
     return churn[keep].round(2).reset_index(drop=True)
 
 
-def top_clv_list(customers: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The customers with the highest expected value, with the few columns that explain it."""
-    columns = [c for c in TOP_CLV_COLUMNS if c in customers.columns]
+def top_clv_list(customers: pd.DataFrame, n: int, p_alive_trusted: bool = True) -> pd.DataFrame:
+    """The customers with the highest expected value, with the few columns that explain it (without a
+    degenerated purchase model's P(alive), :func:`helpers.status.p_alive_trusted`)."""
+    columns = [c for c in TOP_CLV_COLUMNS if c in customers.columns and (p_alive_trusted or c != "p_alive")]
     return top_by(customers.dropna(subset=["clv"]), "clv", n)[columns].reset_index(drop=True)
 
 
@@ -921,9 +934,17 @@ def method_notes(
         notes.append(labels.t("method_score", language, indicators=indicators))
     if model:
         notes.append(lifetime_value_note(model, params))
-    if churn_risk:  # stage 09's validated churn risk weighs the stakes (helpers.status.value_at_stake)
+    # as helpers.status.value_at_stake makes the stakes: stage 09's validated churn risk weighs them; a
+    # degenerated model's values are not used for them (its caveat says so), which is not "no model"
+    degenerated = model_ok(model) and not status.p_alive_trusted(model)
+    name = ((model or {}).get("purchase_model") or {}).get("label") or (model or {}).get("chosen_model")
+    if churn_risk and degenerated:
+        notes.append(labels.t("method_stake_churn_degenerated", language, model=name))
+    elif churn_risk:
         notes.append(labels.t("method_stake_churn", language, months=params.clv.horizon_months))
-    elif status.p_alive_trusted(model):  # a degenerated model's values are not used for the stakes
+    elif degenerated:
+        notes.append(labels.t("method_stake_degenerated", language, model=name))
+    elif model_ok(model):
         notes.append(labels.t("method_stake", language, months=params.clv.horizon_months))
     else:
         notes.append(labels.t("method_stake_no_model", language))
@@ -1371,10 +1392,13 @@ CLV_KINDS = {
 QUALITY_KINDS = {"outcome": "text", "share": "share"}
 
 
-def clv_groups_for_page(table: pd.DataFrame, language: str) -> pd.DataFrame:
+def clv_groups_for_page(table: pd.DataFrame, language: str, p_alive_trusted: bool = True) -> pd.DataFrame:
     """A :func:`clv_by_group` table for the page: shares as 0-1, customers without a group named in
-    the page's language (the group's own names are translated by the table's kinds)."""
+    the page's language (the group's own names are translated by the table's kinds); without the mean
+    P(alive) of a degenerated purchase model (:func:`helpers.status.p_alive_trusted`)."""
     shown = table.rename(columns={"share_of_clv_%": "share_of_clv"})
+    if not p_alive_trusted:
+        shown = shown.drop(columns="mean_p_alive")
     shown["share_of_clv"] = shown["share_of_clv"] / 100.0
     column = shown.columns[0]
     shown[column] = shown[column].replace({"(none)": labels.t("no_group", language)})

@@ -156,8 +156,7 @@ def churn_warning(scored: pd.DataFrame, statuses: list[str], use_model: bool = T
     at stake (:func:`helpers.status.value_at_stake`; with ``use_model`` False, from the customer's own
     pace and spend instead of a degenerated model's values), largest first (ties by id)."""
     warned = scored[scored["status"].isin(statuses)]
-    by_pace = warned if use_model else warned.drop(columns=["clv", "p_alive"], errors="ignore")
-    warned = warned.assign(value_at_stake=status.value_at_stake(by_pace))
+    warned = warned.assign(value_at_stake=status.value_at_stake(warned, use_model))
     return largest_first(warned, "value_at_stake").reset_index(drop=True)
 
 

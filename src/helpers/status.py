@@ -147,7 +147,7 @@ def count_of(statuses: pd.Series | None) -> dict[str, int]:
     return {word: int(found.get(word, 0)) for word in STATUSES}
 
 
-def value_at_stake(customers: pd.DataFrame) -> pd.Series:
+def value_at_stake(customers: pd.DataFrame, use_model: bool = True) -> pd.Series:
     """Expected value lost if the customer leaves, never below 0.
 
     Where the purchase model valued the customer (``clv``, ``p_alive``): the expected value over the
@@ -158,7 +158,13 @@ def value_at_stake(customers: pd.DataFrame) -> pd.Series:
     spend). The cap keeps one small order from looking like thousands a year.
 
     Where stage 09's churn model gave a ``churn_risk`` (the score that predicted churn best on its
-    holdout, helpers.churn), that value (the CLV, or else the year of spend) times the churn risk."""
+    holdout, helpers.churn), that value (the CLV, or else the year of spend) times the churn risk.
+
+    With ``use_model`` False (a degenerated purchase model, :func:`p_alive_trusted`), the model's
+    ``clv`` and ``p_alive`` are left out: the year of spend, times the churn risk where there is one.
+    Stage 09's churn warning and the page's table by status both take the stakes from here."""
+    if not use_model:
+        customers = customers.drop(columns=["clv", "p_alive"], errors="ignore")
     pace = customers["avg_order_value"].astype(float) * 365.0 / customers["typical_gap_days"].astype(float)
     per_year = customers["monetary_total"].astype(float) * 365.0 / customers["tenure_days"].clip(lower=365)
     fallback = np.minimum(pace, per_year)
