@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import importlib
+import json
 import pkgutil
 import re
 import warnings
@@ -1009,3 +1010,219 @@ def test_parameters_that_overflow_the_predictions_or_an_infinite_average_spend_a
     assert (
         clv.prediction_problem("gamma_gamma", {"p": 6.25, "q": 3.74, "v": 15.4}, None, small_shop()) is None
     )
+
+
+# ------------------------------------------------- failed or penalised fits, and a spend model near q = 1
+
+
+def test_a_gamma_gamma_fit_with_q_near_one_gives_way_to_the_customers_own_averages(fits) -> None:
+    inputs = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "repeat_periods": [0, 1, 2, 3],
+            "recency_periods": [0.0, 5.0, 10.0, 12.0],
+            "age_periods": [20.0, 20.0, 20.0, 20.0],
+            "repeat_mean_value": [0.0, 10.0, 30.0, -4.0],  # d: a net refund, no usable mean
+        }
+    )
+    # p v / (q - 1) = 2 x 6 / 0.05 = 240 a purchase for a customer without a repeat purchase; the
+    # repeat buyers with a positive mean (b, c) average (10 + 30) / 2 = 20; 240 > 2 x 20: not used.
+    near = clv.ModelFit("gamma_gamma", {"p": 2.0, "q": 1.05, "v": 6.0}, None, None, True, 0.0, 2, 2)
+    check = clv.spend_model_check(near, inputs, 2.0, "EUR")
+    assert check["source"] == "observed" and check["repeat_buyers"] == 2
+    assert check["model_mean"] == pytest.approx(240.0) and check["observed_mean"] == pytest.approx(20.0)
+    assert clv.spend_fallback_sentence(check) == (
+        "The spend model (Gamma-Gamma) is not used: its q = 1.05 is so close to 1 that it values a purchase "
+        "of a customer without a repeat purchase at €240.00, more than twice the €20.00 the 2 repeat buyers "
+        "spent on average. Instead each repeat buyer's purchases are valued at their own average, and every "
+        "other customer's at that €20.00."
+    )
+    # own mean for b and c, the repeat buyers' mean (20) for a (no repeat) and d (no positive mean)
+    assert clv.observed_average_value(inputs["repeat_periods"], inputs["repeat_mean_value"]).tolist() == [
+        20.0,
+        10.0,
+        30.0,
+        20.0,
+    ]
+    scores = clv.score_customers(inputs, fits["bgnbd"], near, 12, 0.01, "weeks", own_averages=True)
+    assert scores["expected_avg_order_value"].tolist() == [20.0, 10.0, 30.0, 20.0]
+    purchases = clv.discounted_clv(
+        fits["bgnbd"],
+        inputs["repeat_periods"],
+        inputs["recency_periods"],
+        inputs["age_periods"],
+        np.ones(4),
+        12,
+        0.01,
+        clv.DAYS_PER_MONTH / 7,
+    )
+    np.testing.assert_allclose(scores["clv"], [20.0, 10.0, 30.0, 20.0] * purchases, rtol=1e-12)
+    # q = 4: 2 x 6 / 3 = 4 <= 40, the model is used; exactly at the limit (q = 1.3: 12 / 0.3 = 40) too.
+    for q in (4.0, 1.3):
+        fit = clv.ModelFit("gamma_gamma", {"p": 2.0, "q": q, "v": 6.0}, None, None, True, 0.0, 2, 2)
+        assert clv.spend_model_check(fit, inputs, 2.0)["source"] == "gamma_gamma"
+    assert clv.spend_model_check(None, inputs, 2.0) is None
+    # kaffeehaus 2024-06: p = 2.2512, q = 1.0341, v = 6.6224 -> 14.908 / 0.0341 = 437.22 against 75.24.
+    coffee = {"p": 2.251169509733668, "q": 1.034097580111848, "v": 6.622427867161646}
+    fit = clv.ModelFit("gamma_gamma", coffee, None, None, True, 0.0, 55, 55)
+    assert clv.spend_model_check(fit, inputs, 2.0)["model_mean"] == pytest.approx(437.22, abs=0.01)
+    with pytest.raises(ValidationError):
+        ClvConfig(max_spend_mean_ratio=1.0)
+
+
+def test_cdnow_keeps_its_gamma_gamma_values(cohort_spend) -> None:
+    spend = clv.fit_model(clv.spend_sample(cohort_spend), "gamma_gamma")
+    check = clv.spend_model_check(spend, cohort_spend, ClvConfig().max_spend_mean_ratio)
+    # 6.25 x 15.44 / 2.74 = 35.2, under twice the 946 repeat buyers' mean of their own means
+    assert check["source"] == "gamma_gamma" and check["repeat_buyers"] == 946
+    assert sig3(check["model_mean"]) == "35.2" and check["model_mean"] <= 2 * check["observed_mean"]
+
+
+def _failed(model: str) -> clv.ModelFit:
+    return clv.ModelFit(model, None, None, None, False, 0.001, 130, 54, "fit did not converge (...)")
+
+
+def _june_report(calibration_fits: dict[str, clv.ModelFit], near_one: bool = True) -> dict:
+    """A model report as notebook 07 makes it for kaffeehaus 2024-06: 130 calibration customers, 11
+    holdout purchase periods, BG/NBD refitted with a penalty on the whole history, Gamma-Gamma q = 1.034."""
+    calibration = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "repeat_periods": [0, 2],
+            "recency_periods": [0.0, 4.0],
+            "age_periods": [6.0, 6.0],
+            "holdout_periods": [0, 11],
+        }
+    )
+    predictions = clv.holdout_predictions(calibration, calibration_fits, 6.0)
+    errors = clv.holdout_errors(predictions, calibration_fits)
+    bgnbd = {"r": 0.50, "alpha": 5.9, "a": 1.3, "b": 2.1}
+    purchase = clv.ModelFit(
+        "bgnbd", bgnbd, bgnbd, -363.6, True, 0.001, 147, 62, "refitted with penalizer 0.001"
+    )
+    coffee = {"p": 2.251169509733668, "q": 1.034097580111848 if near_one else 4.0, "v": 6.622427867161646}
+    spend = clv.ModelFit("gamma_gamma", coffee, coffee, -259.6, True, 0.0, 55, 55)
+    check = {"source": "observed" if near_one else "gamma_gamma", "q": coffee["q"], "model_mean": 437.22,
+             "observed_mean": 75.24, "repeat_buyers": 55, "max_ratio": 2.0, "currency": "EUR"}  # fmt: skip
+    enough = {"enough": True, "message": "50 of 130 customers made a repeat purchase (enough: ...)."}
+    return clv.model_report(
+        {"enough": True, "message": "55 of 147 ..."},
+        enough,
+        dt.date(2024, 5, 19),
+        6.0,
+        calibration_fits,
+        errors,
+        "bgnbd",
+        purchase,
+        spend,
+        {"customers": 55, "correlation": 0.1},
+        {"models": ["bgnbd", "pareto_nbd", "mbgnbd"], "selection_metric": "mae", "max_holdout_error": 0.25},
+        "The models learnt from the history up to 2024-05-19 ...",
+        None,
+        check,
+    )
+
+
+PENALISED = (
+    "BG/NBD's first fit on the whole history failed, so it was refitted with a small penalty on large "
+    "parameter values (penalizer 0.001), which pulls its estimates towards smaller values: take the "
+    "values it gives as approximate."
+)
+
+
+def test_holdout_fits_that_all_failed_are_no_comparison_and_every_failure_is_a_caveat() -> None:
+    report = _june_report({m: _failed(m) for m in ("bgnbd", "pareto_nbd", "mbgnbd")})
+    # a row of errors for each failed fit compared nothing (kaffeehaus 2024-06 recorded compared: true)
+    assert report["holdout"]["compared"] is False and report["holdout"]["tested"] == []
+    assert report["caveats"] == [
+        "On the history up to the calibration end no purchase model could be fitted, so they were not "
+        "compared; BG/NBD, the first model listed, is used.",
+        PENALISED,
+        "The spend model (Gamma-Gamma) is not used: its q = 1.03 is so close to 1 that it values a purchase "
+        "of a customer without a repeat purchase at €437.22, more than twice the €75.24 the 55 repeat buyers "
+        "spent on average. Instead each repeat buyer's purchases are valued at their own average, and every "
+        "other customer's at that €75.24.",
+    ]
+    # a spend model that is used says nothing, unless it needed the penalty
+    kept = _june_report({m: _failed(m) for m in ("bgnbd", "pareto_nbd", "mbgnbd")}, near_one=False)
+    assert kept["caveats"] == report["caveats"][:2]
+    kept["spend_model"]["penalizer"] = 0.001
+    assert clv.caveats(kept, 0.25)[2] == (
+        "Gamma-Gamma's first fit on the repeat buyers' spend failed, so it was refitted with a small penalty "
+        "on large parameter values (penalizer 0.001), which pulls its estimates towards smaller values: "
+        "take the values it gives as approximate."
+    )
+
+
+def test_only_the_models_whose_holdout_fit_converged_are_tested(fits) -> None:
+    calibration_fits = {
+        "bgnbd": clv.ModelFit(
+            "bgnbd", fits["bgnbd"].params, None, -1.0, True, 0.001, 130, 54, "", fits["bgnbd"].fitter
+        ),
+        "pareto_nbd": _failed("pareto_nbd"),
+        "mbgnbd": _failed("mbgnbd"),
+    }  # fmt: skip
+    report = _june_report(calibration_fits)
+    assert report["holdout"]["compared"] is True and report["holdout"]["tested"] == ["bgnbd"]
+    assert report["caveats"][:3] == [
+        "Pareto/NBD and MBG/NBD could not be fitted on the history up to 2024-05-19, so they were not tested "
+        "on the held-out months; BG/NBD was the only model tested.",
+        "On the history up to 2024-05-19, BG/NBD could only be fitted with a small penalty on large "
+        "parameter values (penalizer 0.001), so the comparison on the held-out months is less certain.",
+        PENALISED,
+    ]
+    models = ["bgnbd", "pareto_nbd", "mbgnbd"]
+    assert clv.comparison_sentence("s", True, None, models, "bgnbd", "mae", ["bgnbd"]) == (
+        "Of the models listed only BG/NBD could be fitted on the history before the held-out months, so it "
+        "was not compared with another; it is used."
+    )
+
+
+def test_the_first_model_listed_is_named_even_after_a_fallback() -> None:
+    # kaffeehaus 2024-05: not compared (too few repeat buyers), BG/NBD failed on all history, Pareto/NBD used
+    few = {"enough": False, "message": "34 of 106 customers made a repeat purchase (too few: ...)."}
+    report = {
+        "status": "ok", "chosen_model": "pareto_nbd",
+        "settings": {"models": ["bgnbd", "pareto_nbd", "mbgnbd"], "selection_metric": "mae"},
+        "holdout": {"compared": False, "calibration_end": "2024-04-28", "repeat_buyers": few, "errors": []},
+        "fallback": {"from": "bgnbd", "label": "BG/NBD", "sentence": "BG/NBD could not be fitted ..."},
+        "purchase_model": {"label": "Pareto/NBD", "converged": True, "penalizer": 0.0, "at_bound": []},
+    }  # fmt: skip
+    assert clv.caveats(report, 0.25) == [
+        "In the calibration period 34 of 106 customers made a repeat purchase (too few: ...). So the models "
+        "were not compared; BG/NBD, the first model listed, is used.",
+        "BG/NBD could not be fitted ...",
+    ]
+
+
+def test_the_page_says_how_the_model_was_picked_and_what_values_a_purchase() -> None:
+    import tempfile
+
+    from helpers.config import load_params
+    from helpers.report import clv_text, lifetime_value_note
+
+    from conftest import params_project
+
+    report = json.loads(json.dumps(_june_report({m: _failed(m) for m in ("bgnbd", "pareto_nbd", "mbgnbd")}),
+                                   default=str))  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        params = load_params("cdnow", "1998-06", params_project(Path(folder)))
+    note = lifetime_value_note(report, params)
+    assert "chosen among several" not in note and "could not be compared on held-out months" in note
+    assert (
+        "each purchase is valued at the customer's own average (customers without a repeat purchase at the "
+        "repeat buyers' average), as the spend model (Gamma-Gamma) gave implausible values" in note
+    )
+    values = pd.DataFrame({"clv": [10.0, 30.0]})
+    text = clv_text(report, values, params)
+    assert "from a purchase model (BG/NBD) and each customer's own average spend a purchase:" in text[0]
+    assert text[1:] == [f"Caveat: {c}" for c in report["caveats"]]
+    chinese = params.model_copy(update={"report": params.report.model_copy(update={"language": "zh"})})
+    zh = clv_text(report, values, chinese)
+    assert (
+        len(zh) == len(text) and "q = 1.03" in zh[-1] and "€437.22" in zh[-1] and "penalizer 0.001" in zh[2]
+    )
+    # an older model product that recorded compared: true for fits that all failed is read from its errors
+    report["holdout"].pop("tested")
+    report["holdout"]["compared"] = True
+    assert "chosen among several" not in lifetime_value_note(report, params)

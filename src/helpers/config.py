@@ -752,6 +752,8 @@ class ClvConfig(StrictModel):
         default=200_000, ge=1_000
     )  # more customers: fit on a seeded sample this size
     max_frequency_monetary_correlation: float = Field(default=0.3, gt=0.0, le=1.0)  # above: warning
+    # Gamma-Gamma's mean spend p v / (q - 1) above this multiple of the repeat buyers' mean: not used
+    max_spend_mean_ratio: float = Field(default=2.0, gt=1.0)
     high_churn_risk: float = Field(default=0.5, gt=0.0, lt=1.0)  # churn risk at or above it is high
     high_value_quantile: float = Field(default=0.8, gt=0.0, lt=1.0)  # CLV at or above it is high value
     top_n: int = Field(default=25, ge=1)  # rows shown on the page; the products hold every customer

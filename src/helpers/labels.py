@@ -1586,12 +1586,13 @@ TEXT: dict[str, tuple[str, str]] = {
     # lifetime value
     "clv_intro": (
         "The expected value of each customer's purchases over the next {months} months, from a "
-        "purchase model ({model}) and a spend model (Gamma-Gamma): {total} in all, {top} of it from the "
-        "top 10% of customers.",
-        "每位客户未来 {months} 个月购买的预期价值，来自购买模型（{model}）和消费模型（Gamma-Gamma）：合计 {"
+        "purchase model ({model}) and {spend}: {total} in all, {top} of it from the top 10% of customers.",
+        "每位客户未来 {months} 个月购买的预期价值，来自购买模型（{model}）和{spend}：合计 {"
         "total}，其中 {top} "
         "来自前 10% 的客户。",
     ),
+    "clv_spend_model": ("a spend model (Gamma-Gamma)", "消费模型（Gamma-Gamma）"),
+    "clv_spend_observed": ("each customer's own average spend a purchase", "每位客户自己的平均每次消费"),
     "clv_not_estimated": (
         "Lifetime value could not be estimated this period: {reason}.",
         "本期无法估计终身价值：{reason}。",
@@ -1750,15 +1751,28 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "method_clv": (
         "Lifetime value. A purchase model ({model}, {chosen}) estimates each customer's chance of still "
-        "being a customer and how often they will buy; a spend model (Gamma-Gamma) estimates how much per "
-        "order. The expected value is the spend expected over the next {months} months, discounted by "
-        "{rate} a month.{validation}",
-        "终身价值。购买模型（{model}，{chosen}）估计每位客户仍是客户的概率和购买频率；消费模型（Gamma-Gamma）估计每单金额。"
+        "being a customer and how often they will buy; {spend}. The expected value is the spend expected "
+        "over the next {months} months, discounted by {rate} a month.{validation}",
+        "终身价值。购买模型（{model}，{chosen}）估计每位客户仍是客户的概率和购买频率；{spend}。"
         "预期价值是未来 {months} 个月的预期消费，按每月 {rate} 折现。{validation}",
     ),
     "method_chosen": (
         "chosen among several by how well it predicted held-out months",
         "从多个模型中按对留出月份的预测效果选出",
+    ),
+    "method_spend_model": (
+        "a spend model (Gamma-Gamma) estimates how much per order",
+        "消费模型（Gamma-Gamma）估计每单金额",
+    ),
+    "method_spend_observed": (
+        "each purchase is valued at the customer's own average (customers without a repeat purchase at "
+        "the repeat buyers' average), as the spend model (Gamma-Gamma) gave implausible values",
+        "每次购买按客户自己的平均消费计价（无重复购买的客户按重复购买客户的平均值），因为消费模型（Gamma-Gamma）给出的数值不可信",
+    ),
+    "method_only_tested": (
+        "the only listed model that could be fitted on the months before the held-out ones, so not "
+        "compared with another",
+        "唯一能在留出月份之前的数据上拟合的模型，因此未与其他模型比较",
     ),
     "method_first_listed": (
         "the first model listed, as the models could not be compared on held-out months",
@@ -1772,6 +1786,35 @@ TEXT: dict[str, tuple[str, str]] = {
     "caveat_fallback": (
         "{first} degenerated or could not be fitted on the whole history, so {model} is used.",
         "{first} 在全部历史数据上退化或无法拟合，因此改用 {model}。",
+    ),
+    "caveat_not_tested": (
+        "{models} could not be fitted on the history up to {end}, so not tested on the held-out months.",
+        "{models} 无法在截至 {end} 的历史数据上拟合，因此未在留出月份上检验。",
+    ),
+    "caveat_penalised": (
+        "{model}'s first fit on {data} failed, so it was refitted with a small penalty on large parameter "
+        "values (penalizer {penalizer}), which pulls its estimates towards smaller values: take the values "
+        "it gives as approximate.",
+        "{model} 在{data}上的首次拟合失败，因此加入对较大参数值的小惩罚（penalizer {penalizer}）重新拟合，"
+        "这会使估计值偏小：其数值仅供近似参考。",
+    ),
+    "caveat_penalised_data_history": ("the whole history", "全部历史数据"),
+    "caveat_penalised_data_spend": ("the repeat buyers' spend", "重复购买客户的消费数据"),
+    "caveat_penalised_holdout": (
+        "On the history up to {end}, {models} could only be fitted with a small penalty on large parameter "
+        "values (penalizer {penalizer}), so the comparison on the held-out months is less certain.",
+        "在截至 {end} 的历史数据上，{models} 只能在加入对较大参数值的小惩罚（penalizer {penalizer}）后拟合，"
+        "因此在留出月份上的比较不够确定。",
+    ),
+    "caveat_spend_observed": (
+        "The spend model (Gamma-Gamma) is not used: its q = {q} is so close to 1 that it values a purchase "
+        "of a customer without a repeat purchase at {model_mean}, more than {ratio} times the {observed} "
+        "the {repeat} repeat buyers spent on average. Instead each repeat buyer's purchases are valued at "
+        "their own average, and every other customer's at that {observed}.",
+        "未使用消费模型（Gamma-Gamma）：其 q = {q} 过于接近 1，"
+        "使无重复购买客户的每次购买被估为 {model_mean}，"
+        "超过 {repeat} 位重复购买客户平均消费 {observed} 的 {ratio} 倍。"
+        "因此每位重复购买客户的购买按其自己的平均值计价，其他客户按 {observed} 计价。",
     ),
     "caveat_not_compared": (
         "The purchase models were not compared on held-out months.",

@@ -646,10 +646,26 @@ def clv_text(model: dict | None, clv: pd.DataFrame | None, params: Params) -> li
         language,
         months=months,
         model=label,
+        spend=labels.t("clv_spend_observed" if own_averages(model) else "clv_spend_model", language),
         total=formats.money(total, currency, language),
         top=formats.share(top / total) if total else formats.MISSING,
     )
     return [intro, *(labels.t("caveat", language, text=text) for text in clv_caveats(model, language))]
+
+
+def own_averages(model: dict) -> bool:
+    """True when the customers' own average spend values their purchases, not Gamma-Gamma's (q near 1:
+    helpers.clv.spend_model_check)."""
+    return ((model.get("spend_value") or {}).get("source")) == "observed"
+
+
+def holdout_tested(model: dict) -> list[str]:
+    """The purchase models whose calibration fit converged and so were tested on the held-out months
+    (from the errors for a model product written before ``holdout.tested`` was recorded)."""
+    holdout = model.get("holdout") or {}
+    if "tested" in holdout:
+        return list(holdout["tested"] or [])
+    return [e["model"] for e in holdout.get("errors", []) if e.get("converged") and e.get("mae") is not None]
 
 
 def clv_caveats(model: dict, language: str) -> list[str]:
@@ -660,8 +676,26 @@ def clv_caveats(model: dict, language: str) -> list[str]:
         return list(model.get("caveats") or [])
     found = []
     holdout = model.get("holdout", {})
-    if model.get("status") == "ok" and not holdout.get("compared"):
+    if model.get("status") == "ok" and not holdout_tested(model):
         found.append(labels.t("caveat_not_compared", language))
+    if model.get("status") == "ok" and holdout_tested(model):
+        calibration = [f for f in (holdout.get("fits") or {}).values() if f]
+        failed = [f["label"] for f in calibration if not f.get("converged")]
+        end = str(holdout.get("calibration_end"))
+        if failed:
+            names = labels.join(failed, language)
+            found.append(labels.t("caveat_not_tested", language, models=names, end=end))
+        penalised = [f for f in calibration if f.get("converged") and f.get("penalizer")]
+        if penalised:
+            found.append(
+                labels.t(
+                    "caveat_penalised_holdout",
+                    language,
+                    end=end,
+                    models=labels.join([f["label"] for f in penalised], language),
+                    penalizer=f"{penalised[0]['penalizer']:g}",
+                )
+            )
     limit = (model.get("settings") or {}).get("max_holdout_error", 0.25)
     error = next((e for e in holdout.get("errors", []) if e.get("model") == model.get("chosen_model")), None)
     if error and error.get("total_error") is not None and error["total_error"] > limit:
@@ -681,6 +715,8 @@ def clv_caveats(model: dict, language: str) -> list[str]:
         found.append(
             labels.t("caveat_fallback", language, first=model["fallback"]["label"], model=fit.get("label"))
         )
+    if model.get("status") == "ok":
+        found.extend(value_caveats(model, language))
     at_bound = fit.get("at_bound") or []
     if at_bound:
         found.append(
@@ -690,6 +726,48 @@ def clv_caveats(model: dict, language: str) -> list[str]:
                 model=fit.get("label"),
                 name="、".join(at_bound),
                 value="、".join(f"{fit['params'][name]:.2g}" for name in at_bound),
+            )
+        )
+    return found
+
+
+def value_caveats(model: dict, language: str) -> list[str]:
+    """The caveats of a fit that needed a penalty and of a spend model whose values are not used, in the
+    page's language from the facts of the model product (as helpers.clv.caveats words them in English)."""
+    found = []
+    purchase, spend = model.get("purchase_model") or {}, model.get("spend_model") or {}
+    if purchase.get("converged") and purchase.get("penalizer"):
+        found.append(
+            labels.t(
+                "caveat_penalised",
+                language,
+                model=purchase.get("label"),
+                data=labels.t("caveat_penalised_data_history", language),
+                penalizer=f"{purchase['penalizer']:g}",
+            )
+        )
+    check = model.get("spend_value") or {}
+    if own_averages(model):
+        currency = check.get("currency") or "USD"
+        found.append(
+            labels.t(
+                "caveat_spend_observed",
+                language,
+                q=f"{check['q']:.3g}",
+                model_mean=formats.money(check["model_mean"], currency, language),
+                ratio=f"{check['max_ratio']:g}",
+                observed=formats.money(check["observed_mean"], currency, language),
+                repeat=formats.count(check["repeat_buyers"]),
+            )
+        )
+    elif spend.get("converged") and spend.get("penalizer"):
+        found.append(
+            labels.t(
+                "caveat_penalised",
+                language,
+                model=spend.get("label"),
+                data=labels.t("caveat_penalised_data_spend", language),
+                penalizer=f"{spend['penalizer']:g}",
             )
         )
     return found
@@ -957,9 +1035,10 @@ def method_choice(model: dict, language: str) -> str:
     fallback = model.get("fallback")
     if fallback:
         return labels.t("method_fallback", language, first=fallback["label"])
-    return labels.t(
-        "method_chosen" if model.get("holdout", {}).get("compared") else "method_first_listed", language
-    )
+    tested = holdout_tested(model)  # a comparison only when a calibration fit converged
+    if len(tested) == 1 and len((model.get("settings") or {}).get("models") or tested) > 1:
+        return labels.t("method_only_tested", language)
+    return labels.t("method_chosen" if tested else "method_first_listed", language)
 
 
 def lifetime_value_note(model: dict, params: Params) -> str:
@@ -979,7 +1058,7 @@ def lifetime_value_note(model: dict, params: Params) -> str:
             actual=formats.count(error["actual_total"]),
             error=formats.share(error["total_error"]),
         )
-        if holdout.get("compared") and error and error.get("total_error") is not None
+        if holdout_tested(model) and error and error.get("total_error") is not None
         else ""
     )
     return labels.t(
@@ -987,6 +1066,7 @@ def lifetime_value_note(model: dict, params: Params) -> str:
         language,
         model=(model.get("purchase_model") or {}).get("label") or model.get("chosen_model"),
         chosen=method_choice(model, language),
+        spend=labels.t("method_spend_observed" if own_averages(model) else "method_spend_model", language),
         months=params.clv.horizon_months,
         rate=formats.share(params.clv.monthly_discount_rate),
         validation=validation,

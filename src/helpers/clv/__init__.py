@@ -72,7 +72,9 @@ from helpers.clv.page import (
     input_overview,
     matrix_extent,
     model_report,
+    penalised_sentence,
     spend_check_message,
+    spend_fallback_sentence,
     top_customers,
 )
 from helpers.clv.pareto import PurchaseHistories, pareto_nbd_negative_log_likelihood
@@ -87,9 +89,11 @@ from helpers.clv.predict import (
     expected_days_to_next_purchase,
     expected_purchases,
     expected_purchases_new_customer,
+    observed_average_value,
     probability_alive,
     probability_no_repeat_purchase,
     score_customers,
+    spend_model_check,
 )
 from helpers.clv.samples import (
     FIT_SAMPLE_ABOVE,
@@ -107,6 +111,7 @@ from helpers.clv.validation import (
     holdout_by_frequency,
     holdout_errors,
     holdout_predictions,
+    tested_models,
 )
 
 __all__ = [
@@ -168,15 +173,18 @@ __all__ = [
     "expected_days_to_next_purchase",
     "expected_purchases",
     "expected_purchases_new_customer",
+    "observed_average_value",
     "probability_alive",
     "probability_no_repeat_purchase",
     "score_customers",
+    "spend_model_check",
     # validation
     "choose_model",
     "cumulative_tracking",
     "holdout_by_frequency",
     "holdout_errors",
     "holdout_predictions",
+    "tested_models",
     # page
     "caveats",
     "comparison_sentence",
@@ -189,6 +197,8 @@ __all__ = [
     "input_overview",
     "matrix_extent",
     "model_report",
+    "penalised_sentence",
     "spend_check_message",
+    "spend_fallback_sentence",
     "top_customers",
 ]

@@ -13,6 +13,8 @@ from helpers.clv.likelihood import PARAM_NAMES
 from helpers.clv.models import MODEL_LABELS, ModelFit, is_usable
 from helpers.clv.predict import expected_purchases, probability_alive
 from helpers.clv.samples import compress_histories
+from helpers.clv.validation import tested_models
+from helpers.formats import money
 from helpers.io import largest_first
 
 PAGE_COLUMNS = [
@@ -202,12 +204,15 @@ def model_report(
     settings: dict[str, Any],
     holdout_sentence: str = "",
     fallback: tuple[str, str] | None = None,
+    spend_check: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything the model product records: a status (ok, too_few_repeat_buyers, fit_failed), the model
     comparison on the holdout (``holdout_sentence`` says how the history was split, or why not), the
     chosen model refitted on all history (``fallback``: the model first chosen and the sentence saying
-    why another is used, from :func:`helpers.clv.models.fit_final_model`), the spend model, and the
-    caveats the page must carry."""
+    why another is used, from :func:`helpers.clv.models.fit_final_model`), the spend model and whether
+    its values are used (``spend_check``, from :func:`helpers.clv.predict.spend_model_check`), and the
+    caveats the page must carry. The models count as compared on the holdout only when at least one
+    calibration fit converged (``holdout.tested``): a row of errors for a failed fit compares nothing."""
     if not status["enough"]:
         overall = "too_few_repeat_buyers"
     elif not is_usable(purchase_fit) or not is_usable(spend_fit):
@@ -221,7 +226,8 @@ def model_report(
         "repeat_buyers": status,
         "holdout": {
             "sentence": holdout_sentence,
-            "compared": errors is not None and not errors.empty,
+            "compared": bool(tested_models(errors)),
+            "tested": tested_models(errors),
             "calibration_end": calibration_end_day,
             "length_periods": holdout_units,
             "repeat_buyers": calibration_status,
@@ -236,6 +242,7 @@ def model_report(
         ),
         "purchase_model": fit_summary(purchase_fit),
         "spend_model": fit_summary(spend_fit),
+        "spend_value": spend_check,
         "frequency_monetary_correlation": correlation,
     }
     report["caveats"] = caveats(report, settings.get("max_holdout_error", 0.25))
@@ -249,11 +256,18 @@ def comparison_sentence(
     models: list[str],
     chosen: str,
     metric: str,
+    tested: list[str] | None = None,
 ) -> str:
     """Which purchase model is used and why, in the one sentence that is true of this run: chosen by
-    the holdout, or the first listed because the split did not fit, only one model is listed, or the
-    calibration period had too few repeat buyers."""
+    the holdout (``tested``: the models whose calibration fit converged, when known), the only one that
+    could be tested, or the first listed because the split did not fit, only one model is listed, or
+    the calibration period had too few repeat buyers."""
     label = MODEL_LABELS[chosen]
+    if compared and tested is not None and len(tested) == 1 and len(models) > 1:
+        return (
+            f"Of the models listed only {label} could be fitted on the history before the held-out months, "
+            "so it was not compared with another; it is used."
+        )
     if compared:
         return f"{label} predicted the held-out months best (by {metric}) and is used."
     if calibration_status is None:
@@ -272,10 +286,43 @@ def comparison_sentence(
     )
 
 
+def _names(labels: list[str]) -> str:
+    """Model names in a sentence: "A", "A and B", "A, B and C"."""
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def penalised_sentence(label: str, data: str, penalizer: float) -> str:
+    """The caveat of a fit that only a penalty made usable (:func:`helpers.clv.models.fit_model`)."""
+    return (
+        f"{label}'s first fit on {data} failed, so it was refitted with a small penalty on large parameter "
+        f"values (penalizer {penalizer:g}), which pulls its estimates towards smaller values: take the "
+        "values it gives as approximate."
+    )
+
+
+def spend_fallback_sentence(check: dict[str, Any]) -> str:
+    """The caveat when Gamma-Gamma's values are not used (:func:`helpers.clv.predict.spend_model_check`)."""
+    currency = check.get("currency") or ""
+
+    def amount(value: float) -> str:
+        return money(value, currency) if currency else f"{value:,.2f}"
+
+    ratio = check["max_ratio"]
+    times = "twice" if ratio == 2 else f"{ratio:g} times"
+    return (
+        f"The spend model (Gamma-Gamma) is not used: its q = {check['q']:.3g} is so close to 1 that it "
+        f"values a purchase of a customer without a repeat purchase at {amount(check['model_mean'])}, more "
+        f"than {times} the {amount(check['observed_mean'])} the {check['repeat_buyers']:,} repeat buyers "
+        "spent on average. Instead each repeat buyer's purchases are valued at their own average, and every "
+        f"other customer's at that {amount(check['observed_mean'])}."
+    )
+
+
 def caveats(report: dict[str, Any], max_holdout_error: float) -> list[str]:
     """Sentences the CLV section must carry because they limit what its numbers are worth: no model
-    comparison (and why), a chosen model that missed the holdout by more than ``max_holdout_error``,
-    parameters at the edge of their range."""
+    comparison (and why), listed models that could not be tested on the holdout, a chosen model that
+    missed the holdout by more than ``max_holdout_error``, parameters at the edge of their range, a fit
+    that needed a penalty, and a spend model whose values are not used."""
     found = []
     holdout = report.get("holdout", {})
     if report.get("status") == "ok" and not holdout.get("compared"):
@@ -288,7 +335,8 @@ def caveats(report: dict[str, Any], max_holdout_error: float) -> list[str]:
                     False,
                     holdout["repeat_buyers"],
                     settings.get("models") or [report.get("chosen_model")],
-                    report.get("chosen_model"),
+                    # the model picked before any fallback: the first listed, as the sentence says
+                    (report.get("fallback") or {}).get("from") or report.get("chosen_model"),
                     settings.get("selection_metric", "mae"),
                 )
             )
@@ -300,6 +348,32 @@ def caveats(report: dict[str, Any], max_holdout_error: float) -> list[str]:
         found.append(report["fallback"]["sentence"])
     if report.get("status") != "ok":
         return found  # no customer was valued: nothing below limits a value
+    end = holdout.get("calibration_end")
+    calibration = [f for f in (holdout.get("fits") or {}).values() if f]
+    failed = [f["label"] for f in calibration if not f.get("converged")]
+    if holdout.get("compared") and failed:
+        tested = [f["label"] for f in calibration if f.get("converged")]
+        found.append(
+            f"{_names(failed)} could not be fitted on the history up to {end}, so "
+            f"{'it was' if len(failed) == 1 else 'they were'} not tested on the held-out months"
+            + (f"; {tested[0]} was the only model tested." if len(tested) == 1 else ".")
+        )
+    penalised = [f for f in calibration if f.get("converged") and f.get("penalizer")]
+    if holdout.get("compared") and penalised:
+        found.append(
+            f"On the history up to {end}, {_names([f['label'] for f in penalised])} could only be fitted "
+            f"with a small penalty on large parameter values (penalizer {penalised[0]['penalizer']:g}), so "
+            "the comparison on the held-out months is less certain."
+        )
+    purchase = report.get("purchase_model") or {}
+    if purchase.get("converged") and purchase.get("penalizer"):
+        found.append(penalised_sentence(purchase["label"], "the whole history", purchase["penalizer"]))
+    spend = report.get("spend_model") or {}
+    check = report.get("spend_value") or {}
+    if check.get("source") == "observed":
+        found.append(spend_fallback_sentence(check))
+    elif spend.get("converged") and spend.get("penalizer"):
+        found.append(penalised_sentence(spend["label"], "the repeat buyers' spend", spend["penalizer"]))
     chosen = report.get("chosen_model")
     error = next((e for e in holdout.get("errors", []) if e.get("model") == chosen), None)
     if error and error.get("total_error") is not None and error["total_error"] > max_holdout_error:

@@ -72,6 +72,43 @@ def expected_average_value(spend_fit: ModelFit, frequency: Any, mean_value: Any)
     return (1 - weight) * (v * p / (q - 1)) + weight * np.where(usable, m, 0.0)
 
 
+def observed_average_value(frequency: Any, mean_value: Any) -> np.ndarray:
+    """Each customer's own mean value of a repeat purchase period, and for a customer without one (no
+    repeat purchase, or a non-positive mean) the mean of those means: the spend values used when
+    Gamma-Gamma's are not (see :func:`spend_model_check`)."""
+    x = np.asarray(frequency, dtype=float)
+    m = np.asarray(mean_value, dtype=float)
+    usable = (x > 0) & (m > 0)
+    return np.where(usable, m, m[usable].mean() if usable.any() else np.nan)
+
+
+def spend_model_check(
+    spend_fit: ModelFit | None, inputs: pd.DataFrame, max_ratio: float, currency: str = ""
+) -> dict[str, Any] | None:
+    """Whether Gamma-Gamma's values are used, with the facts behind it (None without a usable spend fit).
+    Its mean spend per purchase period of a customer, p v / (q - 1), is what a customer without a repeat
+    purchase is valued at, and it estimates the same thing as the mean of the repeat buyers' own means.
+    With q close to 1 it runs off (q = 1.034, p = 2.25, v = 6.62 gives 437 where the repeat buyers
+    average 75): when it is more than ``max_ratio`` times that observed mean the model is not used and
+    every customer gets :func:`observed_average_value` instead."""
+    if spend_fit is None or not spend_fit.converged:
+        return None
+    p, q, v = (spend_fit.params[n] for n in PARAM_NAMES["gamma_gamma"])
+    usable = (inputs["repeat_periods"] > 0) & (inputs["repeat_mean_value"] > 0)
+    observed = float(inputs.loc[usable, "repeat_mean_value"].mean()) if usable.any() else None
+    model_mean = p * v / (q - 1)
+    used = observed is None or model_mean <= max_ratio * observed
+    return {
+        "source": "gamma_gamma" if used else "observed",
+        "q": q,
+        "model_mean": model_mean,
+        "observed_mean": observed,
+        "repeat_buyers": int(usable.sum()),
+        "max_ratio": max_ratio,
+        "currency": currency,
+    }
+
+
 def discounted_clv(
     fit: ModelFit,
     frequency: Any,
@@ -126,11 +163,13 @@ def score_customers(
     horizon_months: int,
     monthly_discount_rate: float,
     time_unit: str,
+    own_averages: bool = False,
 ) -> pd.DataFrame:
     """Per customer (sorted by id): the model inputs, P(alive), churn risk, expected purchases and
     average order value over the horizon, discounted CLV and expected days to the next purchase.
     Without a usable purchase fit the model columns are null (written as such, never guessed); without
-    a usable spend fit the value columns are."""
+    a usable spend fit the value columns are. ``own_averages`` (when :func:`spend_model_check` rejects
+    Gamma-Gamma's values): each customer's observed average value instead of Gamma-Gamma's."""
     out = inputs.sort_values("customer_id", kind="mergesort").reset_index(drop=True).copy()
     for column in SCORE_COLUMNS:
         out[column] = np.nan
@@ -150,8 +189,10 @@ def score_customers(
     )[codes]
     if spend_fit is None or not spend_fit.converged:
         return out
-    out["expected_avg_order_value"] = expected_average_value(
-        spend_fit, out["repeat_periods"], out["repeat_mean_value"]
+    out["expected_avg_order_value"] = (
+        observed_average_value(out["repeat_periods"], out["repeat_mean_value"])
+        if own_averages
+        else expected_average_value(spend_fit, out["repeat_periods"], out["repeat_mean_value"])
     )
     # CLV is linear in the value of a purchase: the discounted purchases of each distinct history
     # (discounted_clv at a value of 1) times the customer's own expected value.

@@ -71,6 +71,14 @@ def holdout_errors(predictions: pd.DataFrame, fits: dict[str, ModelFit]) -> pd.D
     return pd.DataFrame(rows, columns=columns)
 
 
+def tested_models(errors: pd.DataFrame | None) -> list[str]:
+    """The models whose calibration fit converged, so that their holdout predictions could be compared
+    with what happened (a row for a fit that failed compares nothing)."""
+    if errors is None or errors.empty:
+        return []
+    return errors.loc[errors["converged"].astype(bool) & errors["mae"].notna(), "model"].tolist()
+
+
 def choose_model(errors: pd.DataFrame, metric: str, fallback: str) -> str:
     """The converged model with the smallest holdout ``metric``; ``fallback`` when none has one."""
     usable = errors[errors["converged"] & errors[metric].notna()]
