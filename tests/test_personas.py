@@ -129,6 +129,11 @@ def test_a_trait_is_named_only_where_it_stands_out_and_the_action_says_how_many_
     profile = personas.persona_profile(clusters, rfm, AS_OF, None, customers, engagement, voice)
     assert profile.loc[0, "region_share"] == 1.0 and profile.loc[0, "region_overall"] == 1.0
     assert "region_standout" not in profile.columns and profile.loc[0, "age_band_standout"] == "25-34"
+    # One-letter genders in any case are one value: n0 holds m, M, F, m (M 3 of 4), everyone 4 of 6.
+    customers["gender"] = ["m", "M", "F", "m", " m", "w"]
+    with_gender = personas.persona_profile(clusters, rfm, AS_OF, None, customers, None, None)
+    assert (with_gender.loc[0, "gender"], with_gender.loc[0, "gender_share"]) == ("M", 0.75)
+    assert with_gender.loc[0, "gender_overall"] == 4 / 6 and with_gender.loc[1, "gender"] == "M"
     # n1 (e, f): aged 44 and 39: 35-44 for both, against 2 of the 5 known ages.
     assert (
         profile.loc[1, "age_band_standout"] == "35-44" and profile.loc[1, "age_band_standout_overall"] == 0.4

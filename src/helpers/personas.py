@@ -101,6 +101,9 @@ def persona_profile(
         attributes = customers.drop_duplicates("customer_id").assign(
             age_band=lambda c: age_band(ages(c, as_of))
         )
+        if "gender" in attributes.columns:  # "m" and "M" are one gender: one-letter codes in capitals
+            gender = attributes["gender"].astype("string").str.strip()
+            attributes["gender"] = gender.where(gender.str.len() != 1, gender.str.upper())
         kept = [c for c in ("age_band", "gender", "region", "acquisition_channel") if c in attributes.columns]
         table = table.merge(attributes[["customer_id", *kept]], on="customer_id", how="left")
     if engagement is not None:
@@ -297,6 +300,6 @@ def _trait(column: str, got: dict, language: str) -> str:
     if column == "age_band":
         band = AGE_BANDS_ZH.get(value, value) if language == "zh" else value
         return labels.t("persona_age", language, band=band, share=share)
-    if column == "gender" and f"persona_gender_{str(value).upper()}" in labels.TEXT:  # M, m, F, f
-        value = labels.t(f"persona_gender_{str(value).upper()}", language)
+    if column == "gender" and f"persona_gender_{value}" in labels.TEXT:  # M and F in words
+        value = labels.t(f"persona_gender_{value}", language)
     return labels.t(f"persona_{column}", language, value=value, share=share)
