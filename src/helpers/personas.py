@@ -207,10 +207,12 @@ def persona_cards(
                 who.append(_trait(column, got, language))
             elif has(column):
                 alike.append(labels.t(f"persona_trait_{column}", language))
-        alike = [labels.t("persona_alike", language, traits=labels.join(alike, language))] if alike else []
-        if who or alike:
-            parts = ("；" if language == "zh" else "; ").join([labels.join(who, language), *alike][-2:])
-            lines.append(labels.t("persona_who", language, parts=parts.lstrip("；; ")))
+        parts = [labels.join(who, language)] if who else []
+        if alike:
+            parts.append(labels.t("persona_alike", language, traits=labels.join(alike, language)))
+        if parts:
+            separator = "；" if language == "zh" else "; "
+            lines.append(labels.t("persona_who", language, parts=separator.join(parts)))
         behave = [
             labels.t(
                 "persona_orders",

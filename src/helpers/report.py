@@ -736,16 +736,18 @@ def value_caveats(model: dict, language: str) -> list[str]:
     page's language from the facts of the model product (as helpers.clv.caveats words them in English)."""
     found = []
     purchase, spend = model.get("purchase_model") or {}, model.get("spend_model") or {}
-    if purchase.get("converged") and purchase.get("penalizer"):
-        found.append(
-            labels.t(
-                "caveat_penalised",
-                language,
-                model=purchase.get("label"),
-                data=labels.t("caveat_penalised_data_history", language),
-                penalizer=f"{purchase['penalizer']:g}",
-            )
+
+    def penalised(fit: dict, data: str) -> str:
+        return labels.t(
+            "caveat_penalised",
+            language,
+            model=fit.get("label"),
+            data=labels.t(data, language),
+            penalizer=f"{fit['penalizer']:g}",
         )
+
+    if purchase.get("converged") and purchase.get("penalizer"):
+        found.append(penalised(purchase, "caveat_penalised_data_history"))
     check = model.get("spend_value") or {}
     if own_averages(model):
         currency = check.get("currency") or "USD"
@@ -761,15 +763,7 @@ def value_caveats(model: dict, language: str) -> list[str]:
             )
         )
     elif spend.get("converged") and spend.get("penalizer"):
-        found.append(
-            labels.t(
-                "caveat_penalised",
-                language,
-                model=spend.get("label"),
-                data=labels.t("caveat_penalised_data_spend", language),
-                penalizer=f"{spend['penalizer']:g}",
-            )
-        )
+        found.append(penalised(spend, "caveat_penalised_data_spend"))
     return found
 
 
