@@ -189,7 +189,15 @@ def test_second_kernel_only_for_small_periods_with_shared_kernels(tmp_path: Path
     from types import SimpleNamespace
 
     from helpers.config import EngineConfig, RunnerConfig
-    from helpers.runner import parallel_allowed
+    from helpers.runner import parallel_allowed, parallel_possible
+
+    def possible(backend: str = "duckdb", **runner) -> bool:
+        settings = SimpleNamespace(runner=RunnerConfig(**runner), engine=EngineConfig(backend=backend))
+        return parallel_possible(settings)
+
+    # Whether the second kernel starts beside the first at all (it is shut down after 01 if not allowed).
+    assert possible() and not possible("spark")
+    assert not possible(parallel_max_rows=0) and not possible(shared_kernel=False)
 
     def allowed(rows: int | None, backend: str = "duckdb", **runner) -> bool:
         folder = tmp_path / f"{rows}-{backend}-{sorted(runner.items())}"
@@ -379,3 +387,44 @@ def test_the_stakeholders_page_leaves_out_what_the_kernel_wrote_to_stderr(tmp_pa
     assert "Orders: 12" in analysts and "DeprecationWarning" in analysts
     assert len(notebook.cells[0].outputs) == 2  # the notebook itself keeps both
     nbformat.validate(notebook)
+
+
+def kept_kernel_processes() -> dict[str, int]:
+    """The lanes the runner keeps between periods (``kept_kernels``) and their kernels' process ids."""
+    from helpers import runner
+
+    lanes = runner._kept_lanes.values()
+    return {lane.name: lane.kernel.result().manager.provisioner.process.pid for lane in lanes}
+
+
+def test_periods_built_together_hand_their_kernels_on(tiny_project: Path, built: Path) -> None:
+    """Inside ``kept_kernels`` (a `run` of several periods), the second period runs in the first's two
+    kernels, cleared, and publishes the same products as periods built with kernels of their own; a
+    period whose notebook fails shuts its kernels down, and the next starts new ones."""
+    import nbformat
+
+    from helpers import runner
+
+    with runner.kept_kernels():
+        assert runner.run_period(DATASET, "1998-05", root=tiny_project, log=lambda _: None).ok
+        first = kept_kernel_processes()
+        assert sorted(first) == ["lane-1", "lane-2"]
+        assert runner.run_period(DATASET, "1998-06", root=tiny_project, log=lambda _: None).ok
+        assert kept_kernel_processes() == first
+        lanes = json.loads((report_folder(tiny_project, "1998-06") / "run.json").read_text())["stages"]
+        assert {s["notebook"] for s in lanes if s["lane"] == "lane-2"} == {"07_clv"}
+        clv_notebook = tiny_project / "notebooks" / "07_clv.ipynb"
+        original = clv_notebook.read_text()
+        planted = nbformat.read(clv_notebook, as_version=4)
+        planted.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("planted in 07")'))
+        nbformat.write(planted, clv_notebook)
+        try:
+            assert not runner.run_period(DATASET, "1998-06", root=tiny_project, log=lambda _: None).ok
+        finally:
+            clv_notebook.write_text(original)
+        assert kept_kernel_processes() == {}
+        assert runner.run_period(DATASET, "1998-05", root=tiny_project, log=lambda _: None).ok
+        assert set(kept_kernel_processes().values()).isdisjoint(first.values())
+    assert runner._kept_lanes is None
+    for period in ("1998-05", "1998-06"):
+        assert digest(products(tiny_project, period)) == digest(products(built, period))

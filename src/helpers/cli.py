@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             return synth_shop_command(args.customers, args.seed, args.out, args.params)
         from helpers.checks import check_period
         from helpers.ingest import IngestError
-        from helpers.runner import run_period
+        from helpers.runner import kept_kernels, run_period
 
         builds = builds_to_run(args)
         seen: dict = {}
@@ -215,9 +215,10 @@ def main(argv: list[str] | None = None) -> int:
             except IngestError as exc:
                 return _fail(str(exc))
         failures = 0
-        for dataset, period in builds:
-            result = run_period(dataset, period, only=args.only)
-            failures += not result.ok
+        with kept_kernels():  # the kernels of one period serve the next
+            for dataset, period in builds:
+                result = run_period(dataset, period, only=args.only)
+                failures += not result.ok
         if failures:
             return _fail(f"{failures} of {len(builds)} period(s) failed; see the messages above.", 1)
         if len(builds) > 1:

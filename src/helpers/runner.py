@@ -254,8 +254,11 @@ def release_free_memory() -> None:
         pass
 
 
-# What every notebook imports first (ibis, DuckDB, pandas, matplotlib).
-WARM_UP = "import helpers.engine, helpers.plots"
+# What every notebook imports first (ibis, its DuckDB backend, pandas, matplotlib).
+WARM_UP = "import helpers.engine, helpers.plots, ibis.backends.duckdb"
+# The second kernel starts with the first and is idle until 02 has run: it also imports what the stages it
+# usually takes need (07's purchase models, 08's and 09's scikit-learn), off the first kernel's path.
+WARM_UP_SECOND = WARM_UP + ", helpers.clv, helpers.clustering, sklearn.ensemble, sklearn.inspection"
 
 
 def _lane_kernel_manager(kernel_name: str):
@@ -295,7 +298,7 @@ class SharedKernel:
     while imported modules stay loaded. (Each notebook still runs alone under nbval in the tests,
     which would catch a notebook that relied on another's variables.)"""
 
-    def __init__(self, kernel_name: str, cwd: Path) -> None:
+    def __init__(self, kernel_name: str, cwd: Path, warm_up: str = WARM_UP) -> None:
         from jupyter_client.blocking import BlockingKernelClient
         from jupyter_client.utils import run_sync
 
@@ -323,7 +326,7 @@ class SharedKernel:
             ) from None
         # Start the notebooks' common imports now, while this process loads papermill and reads the first
         # notebook; the first notebook's requests queue behind it.
-        self.client.execute(WARM_UP, silent=True, store_history=False)
+        self.client.execute(warm_up, silent=True, store_history=False)
 
     def reset(self) -> None:
         # After the reset's garbage collection, what is left (imported modules, mostly) is moved out of
@@ -474,12 +477,13 @@ class Lane:
     notebook when kernels are not shared). The kernel is started, used and shut down on the lane's
     own thread, so each kernel client stays on one event loop."""
 
-    def __init__(self, name: str, kernel_name: str, cwd: Path, shared: bool) -> None:
+    def __init__(self, name: str, kernel_name: str, cwd: Path, shared: bool, warm_up: str = WARM_UP) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self.name = name
+        self.key = _lane_key(name, kernel_name, cwd, warm_up)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        self.kernel = self.pool.submit(SharedKernel, kernel_name, cwd) if shared else None
+        self.kernel = self.pool.submit(SharedKernel, kernel_name, cwd, warm_up) if shared else None
 
     def run(self, notebook: Path, executed: Path, parameters: dict[str, str], kernel_name: str, timeout: int):
         """Start executing ``notebook`` on this lane; returns its future."""
@@ -503,19 +507,76 @@ class Lane:
         if self.kernel.exception() is None:  # a kernel that failed to start has nothing to shut down
             self.kernel.result().close()
 
+    def cleared(self) -> bool:
+        """Clear the kernel's namespace now (its memory goes back to the system); False when the kernel
+        failed to start or no longer answers."""
+        if self.kernel is None or self.kernel.exception() is not None:
+            return False
+        try:
+            self.pool.submit(self.kernel.result().reset).result()
+        except Exception:
+            return False
+        return True
+
+
+def _lane_key(name: str, kernel_name: str, cwd: Path, warm_up: str) -> tuple:
+    """What a kept kernel must share with the lane that would reuse it (the environment included: a
+    kernel sees the variables it started with)."""
+    return (name, kernel_name, str(cwd), warm_up, tuple(sorted(os.environ.items())))
+
+
+_kept_lanes: dict[tuple, Lane] | None = None  # inside kept_kernels(): idle lanes, by Lane.key
+
+
+@contextmanager
+def kept_kernels() -> Iterator[None]:
+    """Periods run inside this block, one after another, hand their kernels on to the next instead of
+    shutting them down: each later period saves a kernel's start and its imports (about 2-3 s of
+    CPU each, on the first kernel's path). A kernel is reused only by the same lane, kernel name,
+    notebooks folder and environment variables as when it started, after its namespace is cleared (as
+    between the notebooks of one period); never after a failed notebook, and never on Spark, whose
+    session keeps the settings of the period that started it. All are shut down when the block ends."""
+    global _kept_lanes
+    outer, _kept_lanes = _kept_lanes, {} if _kept_lanes is None else _kept_lanes
+    try:
+        yield
+    finally:
+        if outer is None:
+            lanes, _kept_lanes = list(_kept_lanes.values()), None
+            for lane in lanes:
+                lane.close()
+
+
+def _lane(name: str, kernel_name: str, cwd: Path, shared: bool, warm_up: str = WARM_UP) -> Lane:
+    """A kept lane of the same kind (``kept_kernels``), or a new one."""
+    key = _lane_key(name, kernel_name, cwd, warm_up)
+    if shared and _kept_lanes is not None and key in _kept_lanes:
+        return _kept_lanes.pop(key)
+    return Lane(name, kernel_name, cwd, shared, warm_up)
+
+
+def _release(lane: Lane, keep: bool) -> None:
+    """Hand ``lane`` on to the next period (``keep``, inside ``kept_kernels``, its namespace cleared) or
+    shut it down."""
+    if keep and _kept_lanes is not None and lane.key not in _kept_lanes and lane.cleared():
+        _kept_lanes[lane.key] = lane
+    else:
+        lane.close()
+
+
+def parallel_possible(params) -> bool:
+    """Whether a second kernel may run stages at all: only with shared kernels, a non-zero
+    ``runner.parallel_max_rows``, and never on Spark (a second kernel would start a second Spark driver,
+    a JVM of about 10 s, while the one session already spreads each stage's work over the executors)."""
+    runner = params.runner
+    return runner.shared_kernel and runner.parallel_max_rows > 0 and params.engine.backend != "spark"
+
 
 def parallel_allowed(params, products_stage: Path) -> bool:
-    """Two stages at once (a second kernel) only with shared kernels and a period of at most
-    ``runner.parallel_max_rows`` ingested rows: each stage holds its own working set in memory. Never
-    on Spark: a second kernel would start a second Spark driver (a JVM, about 10 s), while the one
-    session already spreads each stage's work over the executors."""
+    """Two stages at once (a second kernel) only when ``parallel_possible`` and for a period of at most
+    ``runner.parallel_max_rows`` ingested rows: each stage holds its own working set in memory."""
     facts = products_stage / catalog.file_of("ingest_facts")
-    if (
-        not params.runner.shared_kernel
-        or params.runner.parallel_max_rows == 0
-        or params.engine.backend == "spark"
-        or not facts.is_file()
-    ):
+    if not parallel_possible(params) or not facts.is_file():
         return False
     from helpers import io
 
@@ -536,11 +597,13 @@ def _run_notebooks(
     running have ended. ``report_stage`` is the work folder of the report (the customer-level
     audience's), ``depth`` folders below the period's folder.
 
-    One lane (kernel) runs the stages in order. After 01, when the period is small enough
-    (``parallel_allowed``), a second lane starts its kernel and takes any stage whose inputs are ready
-    while the first is busy: on the default stages, 07_clv (which reads only 02) runs next to 03
-    and 08. A page is exported in a background thread while the kernels run (the kernels are other
-    processes); every export has finished when this returns."""
+    One lane (kernel) runs the stages in order. A second lane starts its kernel at the same time (when
+    ``parallel_possible``), warming up while the first runs 01 and 02 (CDNOW: 07 started 2.5 s after
+    02 ended when the second kernel was started only after 01); after 01, when the period is small
+    enough (``parallel_allowed``), it takes any stage whose inputs are ready while the first is busy
+    (on the default stages, 07_clv, which reads only 02, runs next to 03 and 08); otherwise it is shut
+    down before it ever holds data. A page is exported in a background thread while the kernels run
+    (the kernels are other processes); every export has finished when this returns."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     runner = params.runner
@@ -548,7 +611,13 @@ def _run_notebooks(
     stages = [stage for stage, _ in planned]
     notebook_of = dict(planned)
     cwd = planned[0][1].parent
-    lanes = [Lane("lane-1", runner.kernel_name, cwd, runner.shared_kernel)]
+    keep = params.engine.backend != "spark"  # kernels handed on to the next period (kept_kernels)
+    lanes = [_lane("lane-1", runner.kernel_name, cwd, runner.shared_kernel)]
+    spare = (  # the second lane, until 01 says whether it may be used
+        _lane("lane-2", runner.kernel_name, cwd, True, WARM_UP_SECOND)
+        if parallel_possible(params) and len(stages) > 1
+        else None
+    )
     parameters = {
         "dataset": params.dataset,
         "period": params.period,
@@ -556,7 +625,7 @@ def _run_notebooks(
         "report_dir": str(report_stage),
     }
     pending, running = list(stages), {}  # running: future -> (stage, lane, start time)
-    failure, second_lane = None, False
+    failure = None
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-html") as exporter:
             exports = []
@@ -574,7 +643,7 @@ def _run_notebooks(
                             # this kernel's memory is freed now (10M orders: the report peaked at
                             # 2.14 GB instead of 3.23 GB next to the idle kernel that had run CLV).
                             lanes.remove(lane)
-                            lane.close()
+                            _release(lane, keep)
                         break
                     pending.remove(ready)
                     notebook = notebook_of[ready]
@@ -603,14 +672,17 @@ def _run_notebooks(
                     seconds = time.perf_counter() - t0
                     result.stages.append(StageResult(stage.notebook, round(seconds, 2), page.name, lane.name))
                     log(f"[{label}] {stage.notebook:<16} {seconds:6.1f} s")
-                    if not second_lane and pending and parallel_allowed(params, products_stage):
-                        second_lane = True
-                        lanes.append(Lane("lane-2", runner.kernel_name, cwd, runner.shared_kernel))
+                    if spare is not None:
+                        if pending and parallel_allowed(params, products_stage):
+                            lanes.append(spare)
+                        else:
+                            _release(spare, keep)
+                        spare = None
             for export in exports:
                 export.result()  # an export error stops the run here, before anything is published
     finally:
-        for lane in lanes:
-            lane.close()
+        for lane in lanes + ([spare] if spare is not None else []):
+            _release(lane, keep and failure is None)
     result.stages.sort(key=lambda s: s.notebook)
     return failure
 
