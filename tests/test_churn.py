@@ -125,6 +125,19 @@ def test_features_at_a_cut_by_hand() -> None:
     assert a["region"] == "North" and pd.isna(b["region"])
 
 
+def test_orders_counted_as_rows_when_every_order_has_one_row() -> None:
+    """With cleaning's ``one_row_per_order`` fact the orders are counted as rows, the same figures as
+    distinct order ids on orders of one row each (order 2's second line removed)."""
+    one_line_each = [
+        row for i, row in enumerate(sources().orders.to_pandas().itertuples(index=False)) if i != 2
+    ]
+    orders = orders_table([tuple(row) for row in one_line_each])
+    by_id = churn.features_at(churn.Sources(orders), CUT, 90)
+    by_rows = churn.features_at(churn.Sources(orders, one_row_per_order=True), CUT, 90)
+    pd.testing.assert_frame_equal(by_id, by_rows)
+    assert by_rows.set_index("customer_id")["orders"].to_dict() == {"a": 2, "b": 1}
+
+
 def test_rows_after_a_cut_do_not_change_its_features() -> None:
     """No leakage: adding orders, events, contacts and feedback after the cut (and a new customer), and
     moving a complaint's resolution later after the cut, leave every feature at the cut as it was; the

@@ -398,6 +398,7 @@ STAGES: list[Stage] = [
             "clean:customers?",
             "clean:interactions?",
             "clean:transactions",
+            "quality",
             "clean:events?",
             "clean:feedback?",
             "clean:leads?",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,21 @@ def one_thread(function):
             return function(*args, **kwargs)
 
     return limited
+
+
+PARALLEL_PREDICTION_ROWS = 100_000  # from this many customers, predictions use every core (see below)
+
+
+def prediction_threads(rows: int):
+    """Within :func:`one_thread`: every core for a prediction on ``rows`` customers from
+    ``PARALLEL_PREDICTION_ROWS`` up, where each thread has enough rows to share (1M customers: 1.5 s
+    instead of 2.7 s a prediction on 2 cores; the per-customer drivers take one per feature); one
+    thread below, where OpenMP's start-up and spinning cost more than they save."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(
+        limits=(os.cpu_count() or 1) if rows >= PARALLEL_PREDICTION_ROWS else 1, user_api="openmp"
+    )
 
 
 # ------------------------------------------------------------------------------ cuts and labels
@@ -142,25 +158,32 @@ def order_features(
     order_col: str | None = "order_id",
     ts_col: str = "order_ts",
     amount_col: str = "amount",
+    one_row_per_order: bool = False,
 ) -> pd.DataFrame:
     """Per customer who had bought by the end of ``cut``, from the rows up to then only (sorted by id):
     days since the last order and since the first, orders (distinct order ids; rows without one count
-    each), net spend (returns included, added exactly), average order value, mean days between orders
-    (empty with one order) and orders in the last ``recent_days``."""
+    each; rows, when ``one_row_per_order``), net spend (returns included, added exactly), average order
+    value, mean days between orders (empty with one order) and orders in the last ``recent_days``."""
     end = day_end(cut)
     rows = orders.filter(orders[ts_col] < end, orders[customer_col].notnull())
     key = rows[order_col].cast("string") if order_col else ibis.null("string")
     is_order = rows[amount_col] >= 0
     order_key = ibis.coalesce(key, rows[ts_col].cast("string") + "#" + ibis.literal("row"))
     recent = rows[ts_col] >= day_end(cut - dt.timedelta(days=recent_days))
+
+    def orders_where(condition: ir.BooleanValue) -> ir.IntegerValue:
+        return condition.sum() if one_row_per_order and order_col else order_key.nunique(where=condition)
+
     per = rows.group_by(customer_id=rows[customer_col].cast("string")).agg(
         first_ts=rows[ts_col].min(where=is_order),
         last_ts=rows[ts_col].max(where=is_order),
-        orders=order_key.nunique(where=is_order),
-        orders_recent=order_key.nunique(where=is_order & recent),
+        orders=orders_where(is_order),
+        orders_recent=orders_where(is_order & recent),
         spend=exact_sum(rows[amount_col]),
     )
-    table = per.filter(per.orders > 0).to_pandas()
+    # Sorted by the engine (byte order of UTF-8 text, the code-point order pandas sorts by): the final
+    # stable sort then finds the rows in order (1M customers: 0.8 s less a cut).
+    table = per.filter(per.orders > 0).order_by("customer_id").to_pandas()
     end_ts = pd.Timestamp(end)
     days = lambda column: (end_ts - pd.to_datetime(table[column])).dt.total_seconds() / 86_400  # noqa: E731
     orders_count = table["orders"].astype("int64")
@@ -262,6 +285,9 @@ class Sources:
     feedback: ir.Table | None = None
     customers: pd.DataFrame | None = None
     order_col: str | None = "order_id"
+    # The quality fact of the clean orders: every order on one row, so orders are counted as rows
+    # (10M orders: 1.2 s instead of 4 s a cut, against distinct order ids).
+    one_row_per_order: bool = False
 
     def kinds(self) -> list[str]:
         """The sources present, by name."""
@@ -275,7 +301,9 @@ def features_at(sources: Sources, cut: dt.date, recent_days: int) -> pd.DataFram
     only (sorted by id). Counts a customer has none of are 0; days since a contact that never happened,
     a survey never answered and an unknown attribute stay empty (the model handles missing values)."""
     order_col = sources.order_col if sources.order_col in sources.orders.columns else None
-    table = order_features(sources.orders, cut, recent_days, order_col=order_col)
+    table = order_features(
+        sources.orders, cut, recent_days, order_col=order_col, one_row_per_order=sources.one_row_per_order
+    )
     parts = []
     if sources.events is not None:
         parts.append((event_features(sources.events, cut, recent_days), 0))
@@ -347,7 +375,8 @@ class Booster:
     typical: np.ndarray
 
     def risk(self, table: pd.DataFrame) -> np.ndarray:
-        return self.model.predict_proba(self.encoding.matrix(table))[:, 1]
+        with prediction_threads(len(table)):
+            return self.model.predict_proba(self.encoding.matrix(table))[:, 1]
 
 
 def sample_rows(table: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
@@ -399,12 +428,13 @@ def local_drivers(booster: Booster, table: pd.DataFrame, how_many: int) -> pd.Da
     prediction per feature on every customer, any feature kind, no extra package: exact for the model
     as it is, where permutation importance only ranks the features for all customers at once."""
     matrix = booster.encoding.matrix(table)
-    base = booster.model.predict_proba(matrix)[:, 1]
     drops = np.zeros_like(matrix)
-    for j in range(matrix.shape[1]):
-        changed = matrix.copy()
-        changed[:, j] = booster.typical[j]
-        drops[:, j] = base - booster.model.predict_proba(changed)[:, 1]
+    with prediction_threads(len(matrix)):
+        base = booster.model.predict_proba(matrix)[:, 1]
+        for j in range(matrix.shape[1]):
+            changed = matrix.copy()
+            changed[:, j] = booster.typical[j]
+            drops[:, j] = base - booster.model.predict_proba(changed)[:, 1]
     order = np.argsort(-drops, axis=1, kind="stable")[:, :how_many]
     names = np.array(booster.encoding.columns, dtype=object)[order]
     raises = np.take_along_axis(drops, order, axis=1) > 1e-9
