@@ -303,3 +303,31 @@ def test_no_churn_risk_without_two_windows_of_history_or_enough_churners() -> No
     assert said[0].startswith(
         "Churn risk is not estimated this period: on 1 July 2024, 2 customers had bought"
     )
+
+
+def test_above_fit_sample_above_the_scores_are_compared_on_a_seeded_sample() -> None:
+    """Above ``churn.fit_sample_above`` customers at the holdout cut, the comparison runs on a seeded
+    sample of that many (every source's rows of those customers only): CDNOW's 23,502 holdout customers
+    sampled to 5,000 give the full comparison's verdict within sampling error, the page says so, and
+    every customer still gets a churn risk."""
+    settings = ChurnConfig(fit_sample_above=5000)
+    as_of = dt.date(1998, 6, 30)
+    found = churn.compare(churn.Sources(cdnow_orders()), as_of, settings, 42, "bgnbd", "weeks")
+    assert found.population == 23502 and found.counts["holdout"]["customers"] == 5000
+    assert found.counts["training"]["customers"] == 5000  # CDNOW: everyone first bought in early 1997
+    auc = found.table.set_index("model")["roc_auc"]
+    assert auc["recency"] == pytest.approx(0.795, abs=0.02)  # all 23,502: 0.795
+    assert auc["btyd_p_alive"] < 0.4  # still worse than chance, as on every customer
+    again = churn.compare(churn.Sources(cdnow_orders()), as_of, settings, 42, "bgnbd", "weeks")
+    pd.testing.assert_frame_equal(found.table, again.table)  # the sample is seeded
+    said = churn.sentences(churn.facts(found, settings, "bgnbd"), "en")
+    assert said[1] == (
+        "They are a seeded sample of 5,000 of the 23,502 customers who had bought by 1 January 1998 "
+        "(churn.fit_sample_above); every customer is still given a churn risk below."
+    )
+    risks = churn.final_scores(found, churn.Sources(cdnow_orders()), settings, 42, "bgnbd", "weeks")
+    assert len(risks) == cdnow_orders().customer_id.nunique().execute() and risks["churn_risk"].notna().all()
+    full = churn.compare(churn.Sources(cdnow_orders()), as_of, ChurnConfig(), 42, "bgnbd", "weeks")
+    assert full.population is None and "seeded sample" not in " ".join(
+        churn.sentences(churn.facts(full, ChurnConfig(), "bgnbd"), "en")
+    )

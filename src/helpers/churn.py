@@ -614,6 +614,7 @@ class Comparison:
     holdout_features: pd.DataFrame | None = None
     holdout_labels: pd.DataFrame | None = None
     first_order: dt.date | None = None
+    population: int | None = None  # customers who had bought by T1, when the comparison ran on a sample
 
 
 def _counts(labels: pd.DataFrame) -> dict[str, int]:
@@ -630,6 +631,46 @@ def enough(counts: dict[str, int], settings: ChurnConfig) -> bool:
     )
 
 
+def sampled(sources: Sources, cut: dt.date, size: int, seed: int) -> tuple[Sources, int | None]:
+    """The sources of a seeded sample of ``size`` of the customers who had bought by the end of ``cut``
+    (every source's rows of those customers only), and how many there were; the sources as they are,
+    and None, when there are no more than ``size``. "Fit small": the comparison's metrics on 200,000
+    holdout customers are as good a measure as on 10 million, at a fiftieth of the features' cost."""
+    bought = _purchases(sources.orders, "customer_id", "amount")
+    ids = (
+        bought.filter(bought.order_ts < day_end(cut))
+        .select(customer_id=bought.customer_id.cast("string"))
+        .distinct()
+        .to_pandas()["customer_id"]
+    )
+    if len(ids) <= size:
+        return sources, None
+    ids = np.sort(ids.to_numpy(dtype=object))
+    chosen = ids[np.sort(np.random.default_rng(seed).choice(len(ids), size=size, replace=False))]
+    keep = ibis.memtable(pd.DataFrame({"sampled_id": chosen}))
+
+    def only(table: ir.Table | None) -> ir.Table | None:
+        if table is None:
+            return None
+        return table.semi_join(keep, table.customer_id.cast("string") == keep.sampled_id)
+
+    customers = sources.customers
+    if customers is not None:
+        customers = customers[customers["customer_id"].astype(str).isin(set(chosen))]
+    return (
+        Sources(
+            only(sources.orders),
+            only(sources.events),
+            only(sources.interactions),
+            only(sources.feedback),
+            customers,
+            sources.order_col,
+            sources.one_row_per_order,
+        ),
+        len(ids),
+    )
+
+
 @one_thread
 def compare(
     sources: Sources,
@@ -642,9 +683,10 @@ def compare(
     penalizer_retry: float = 0.001,
     first_order: dt.date | None = None,
 ) -> Comparison:
-    """Every score measured on the same holdout customers (those who had bought by T1), and the choice.
-    No holdout when the history does not reach back to T0 (``first_order``) or either cut has too few
-    customers, churners or customers who ordered again (the counts say which)."""
+    """Every score measured on the same holdout customers (those who had bought by T1; above
+    ``settings.fit_sample_above`` of them, a seeded sample of that many, :func:`sampled`), and the
+    choice. No holdout when the history does not reach back to T0 (``first_order``) or either cut has too
+    few customers, churners or customers who ordered again (the counts say which)."""
     cuts = plan_cuts(as_of, settings.window_days)
     empty = pd.DataFrame(columns=["model", "roc_auc", "pr_auc", "brier"])
     if first_order is None:
@@ -654,12 +696,21 @@ def compare(
         return Comparison(
             "too_short", cuts, {}, empty, pd.DataFrame(), None, "too_short", first_order=first_order
         )
+    sources, population = sampled(sources, cuts.holdout, settings.fit_sample_above, seed)
     train_labels = churn_labels(sources.orders, cuts.training, settings.window_days)
     test_labels = churn_labels(sources.orders, cuts.holdout, settings.window_days)
     counts = {"training": _counts(train_labels), "holdout": _counts(test_labels)}
     if not (enough(counts["training"], settings) and enough(counts["holdout"], settings)):
         return Comparison(
-            "too_few", cuts, counts, empty, pd.DataFrame(), None, "too_few", first_order=first_order
+            "too_few",
+            cuts,
+            counts,
+            empty,
+            pd.DataFrame(),
+            None,
+            "too_few",
+            first_order=first_order,
+            population=population,
         )
     train = features_at(sources, cuts.training, settings.recent_days)
     test = features_at(sources, cuts.holdout, settings.recent_days)
@@ -718,6 +769,7 @@ def compare(
         test,
         test_labels,
         first_order,
+        population,
     )
 
 
@@ -786,6 +838,7 @@ def facts(comparison: Comparison, settings: ChurnConfig, btyd_model: str) -> dic
         "first_order": comparison.first_order,
         "recent_days": settings.recent_days,
         "counts": comparison.counts,
+        "population": comparison.population,
         "minimums": {"customers": settings.min_customers, "churners": settings.min_churners},
         "purchase_model": btyd_model,
         "comparison": table.to_dict("records"),
@@ -904,6 +957,16 @@ def sentences(facts: dict[str, Any], language: str) -> list[str]:
             end=formats.date(_day(facts["as_of"]), language),
         )
     ]
+    if facts.get("population"):
+        said.append(
+            labels.t(
+                "churn_sampled",
+                language,
+                customers=formats.count(holdout["customers"]),
+                population=formats.count(facts["population"]),
+                cut=formats.date(_day(facts["holdout_cut"]), language),
+            )
+        )
     values = {
         "recency_auc": f"{auc[RECENCY]:.3f}",
         "best": score_name(best, language) if best else "-",

@@ -1091,7 +1091,7 @@ class ChurnConfig(StrictModel):
     min_churners: int = Field(default=20, ge=5)  # fewer churners (or who ordered again) at either cut: same
     recent_days: int = Field(default=90, ge=1)  # events and orders counted in this many days before a cut
     top_drivers: int = Field(default=2, ge=1, le=3)  # per-customer drivers of the gradient-boosting risk
-    fit_sample_above: int = Field(default=200_000, ge=1_000)  # more customers: fitted on a seeded sample
+    fit_sample_above: int = Field(default=200_000, ge=1_000)  # more: compared and fitted on a seeded sample
     importance_sample: int = Field(default=5_000, ge=500)  # holdout customers of the permutation importance
     reliability_bins: int = Field(default=10, ge=2, le=50)  # bins of the reliability chart
 

@@ -1054,6 +1054,12 @@ TEXT: dict[str, tuple[str, str]] = {
         "每种评分仅凭 {cut} 当天已知的信息，为截至该日下过单的 "
         "{customers} 位客户排序；其中 {churned} 位（{share}）在 {end} 前未再下单。",
     ),
+    "churn_sampled": (
+        "They are a seeded sample of {customers} of the {population} customers who had bought by {cut} "
+        "(churn.fit_sample_above); every customer is still given a churn risk below.",
+        "他们是截至 {cut} 下过单的 {population} 位客户中按固定种子抽取的 {customers} 位样本"
+        "（churn.fit_sample_above）；下方仍为每位客户给出流失风险。",
+    ),
     "churn_best": (
         "{best} predicts churn best on this dataset: it ranks a churner above a customer who ordered again "
         "{auc} of the time (ROC AUC), against {recency_auc} for the days since the last order alone "
