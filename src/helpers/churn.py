@@ -20,6 +20,7 @@ to every customer.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import os
@@ -645,9 +646,9 @@ def sampled(sources: Sources, cut: dt.date, size: int, seed: int) -> tuple[Sourc
     )
     if len(ids) <= size:
         return sources, None
-    ids = np.sort(ids.to_numpy(dtype=object))
-    chosen = ids[np.sort(np.random.default_rng(seed).choice(len(ids), size=size, replace=False))]
-    keep = ibis.memtable(pd.DataFrame({"sampled_id": chosen}))
+    everyone = pd.DataFrame({"sampled_id": np.sort(ids.to_numpy(dtype=object))})
+    chosen = sample_rows(everyone, size, seed).reset_index(drop=True)
+    keep = ibis.memtable(chosen)
 
     def only(table: ir.Table | None) -> ir.Table | None:
         if table is None:
@@ -656,16 +657,15 @@ def sampled(sources: Sources, cut: dt.date, size: int, seed: int) -> tuple[Sourc
 
     customers = sources.customers
     if customers is not None:
-        customers = customers[customers["customer_id"].astype(str).isin(set(chosen))]
+        customers = customers[customers["customer_id"].astype(str).isin(chosen["sampled_id"])]
     return (
-        Sources(
-            only(sources.orders),
-            only(sources.events),
-            only(sources.interactions),
-            only(sources.feedback),
-            customers,
-            sources.order_col,
-            sources.one_row_per_order,
+        dataclasses.replace(
+            sources,
+            orders=only(sources.orders),
+            events=only(sources.events),
+            interactions=only(sources.interactions),
+            feedback=only(sources.feedback),
+            customers=customers,
         ),
         len(ids),
     )
