@@ -55,16 +55,20 @@ def events_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_sessions_and_funnel_are_identical_on_spark_and_duckdb(spark, events_file: Path) -> None:
     results = {}
     for name, con in (("duckdb", engine.connect()), ("spark", spark)):
-        sessionised = behaviour.sessionise(con.read_parquet(str(events_file)), 30)
+        # Materialised as stage 04 does (a cached DataFrame on Spark): each later query starts from them.
+        sessionised = engine.materialise(
+            con, "sessionised", behaviour.sessionise(con.read_parquet(str(events_file)), 30), on_disk=True
+        )
+        session_table = engine.materialise(con, "session_table", behaviour.sessions(sessionised, STEPS))
         per_event = frame_of(sessionised.select("source_row", "session_key"), ["source_row"])
-        sessions = frame_of(behaviour.sessions(sessionised, STEPS), ["session_key"])
-        funnel = behaviour.funnel(behaviour.with_groups(behaviour.sessions(sessionised, STEPS), None), STEPS)
+        sessions = frame_of(session_table, ["session_key"])
+        funnel = behaviour.funnel(behaviour.with_groups(session_table, None), STEPS)
         raw = con.read_parquet(str(events_file))
         orders = raw.filter(raw.event_type == "purchase").select(
             customer_id="customer_id", order_id="session_id", order_ts="event_ts"
         )  # the purchases as orders (those without a customer count for nobody)
         engaged = frame_of(
-            behaviour.engagement(sessionised, behaviour.sessions(sessionised, STEPS), orders, AS_OF),
+            behaviour.engagement(sessionised, session_table, orders, AS_OF),
             ["customer_id"],
         )
         results[name] = (per_event, sessions, funnel, engaged)

@@ -20,6 +20,8 @@ from helpers.config import load_params
 from conftest import (
     CATALOG_LOG,
     DATASET,
+    DEMO,
+    DEMO_PERIOD,
     MIRROR,
     MIRROR_FACTOR,
     REPO,
@@ -265,6 +267,27 @@ def test_only_reruns_the_stage_and_everything_downstream_of_it(built_tiny: Path,
         "09_scoring",
         "10_report",
     ]
+
+
+def test_only_is_refused_when_the_sources_changed_since_the_build(built_tiny: Path, tmp_path: Path) -> None:
+    """The demo's feedback source taken out of dataset.yaml: ``--only 05`` would read 02's clean feedback
+    of the old build and still show scores, so it is refused, naming the change, and nothing is touched."""
+    import yaml
+
+    root = copy_of(built_tiny, tmp_path)
+    settings = root / "params" / DEMO / "dataset.yaml"
+    dataset = yaml.safe_load(settings.read_text())
+    del dataset["sources"]["feedback"]
+    settings.write_text(yaml.safe_dump(dataset, allow_unicode=True))
+    voice = (products(root, DEMO_PERIOD, DEMO) / "05_voice.json").read_bytes()
+    done = run(root, "--dataset", DEMO, "--period", DEMO_PERIOD, "--only", "05")
+    assert done.returncode != 0
+    assert (
+        f"--only cannot re-run stages of {DEMO} {DEMO_PERIOD}: its sources changed since it was built "
+        f"(feedback removed in params/{DEMO}/dataset.yaml), so the stages not re-run hold products of the "
+        "old sources; build it whole (without --only)."
+    ) in " ".join((done.stdout + done.stderr).split())
+    assert (products(root, DEMO_PERIOD, DEMO) / "05_voice.json").read_bytes() == voice
 
 
 def test_a_skipped_stage_leaves_no_section_and_no_error(built_tiny: Path, tmp_path: Path) -> None:

@@ -138,7 +138,11 @@ def test_a_failure_names_notebook_and_cell_and_keeps_the_published_report(built:
 
 def test_a_relative_project_root_reaches_the_kernels(tiny_project: Path) -> None:
     """CA_PROJECT_ROOT given relative to where the command runs: the kernels, which run in the
-    notebooks' folder, still find the project (they used to look for params under notebooks/)."""
+    notebooks' folder, still find the project (they used to look for params under notebooks/). 01 and
+    02 show it: the later notebooks are taken out, so their stages are skipped."""
+    for notebook in (tiny_project / "notebooks").glob("*.ipynb"):
+        if not notebook.name.startswith(("01_", "02_")):
+            notebook.unlink()
     done = subprocess.run(
         [sys.executable, "-m", "helpers", "run", "--period", "1998-06"],
         capture_output=True,
@@ -148,7 +152,8 @@ def test_a_relative_project_root_reaches_the_kernels(tiny_project: Path) -> None
         timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "01_ingest" in done.stdout and "FAILED" not in done.stdout
+    assert "01_ingest" in done.stdout and "02_cleaning" in done.stdout and "FAILED" not in done.stdout
+    assert "03_rfm skipped: no notebook 03_rfm.ipynb in notebooks/" in done.stdout
 
 
 def test_each_stage_waits_for_the_stages_whose_products_it_reads() -> None:
@@ -398,14 +403,26 @@ def kept_kernel_processes() -> dict[str, int]:
 
 
 def test_periods_built_together_hand_their_kernels_on(tiny_project: Path, built: Path) -> None:
-    """Inside ``kept_kernels`` (a `run` of several periods), the second period runs in the first's two
-    kernels, cleared, and publishes the same products as periods built with kernels of their own; a
-    period whose notebook fails shuts its kernels down, and the next starts new ones."""
+    """Inside ``kept_kernels`` (a `run` of several periods), a period whose notebook fails shuts its
+    kernels down (none is handed on); the next period starts new ones, and the period after it runs in
+    those two kernels, cleared, and both publish the same products as periods built with kernels of
+    their own."""
     import nbformat
 
     from helpers import runner
 
     with runner.kept_kernels():
+        ingest_notebook = tiny_project / "notebooks" / "01_ingest.ipynb"
+        original = ingest_notebook.read_text()
+        planted = nbformat.read(ingest_notebook, as_version=4)
+        planted.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("planted in 01")'))
+        nbformat.write(planted, ingest_notebook)
+        try:
+            failed = runner.run_period(DATASET, "1998-05", root=tiny_project, log=lambda _: None)
+        finally:
+            ingest_notebook.write_text(original)
+        assert not failed.ok and "planted in 01" in failed.message
+        assert kept_kernel_processes() == {}
         assert runner.run_period(DATASET, "1998-05", root=tiny_project, log=lambda _: None).ok
         first = kept_kernel_processes()
         assert sorted(first) == ["lane-1", "lane-2"]
@@ -413,18 +430,6 @@ def test_periods_built_together_hand_their_kernels_on(tiny_project: Path, built:
         assert kept_kernel_processes() == first
         lanes = json.loads((report_folder(tiny_project, "1998-06") / "run.json").read_text())["stages"]
         assert {s["notebook"] for s in lanes if s["lane"] == "lane-2"} == {"07_clv"}
-        clv_notebook = tiny_project / "notebooks" / "07_clv.ipynb"
-        original = clv_notebook.read_text()
-        planted = nbformat.read(clv_notebook, as_version=4)
-        planted.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("planted in 07")'))
-        nbformat.write(planted, clv_notebook)
-        try:
-            assert not runner.run_period(DATASET, "1998-06", root=tiny_project, log=lambda _: None).ok
-        finally:
-            clv_notebook.write_text(original)
-        assert kept_kernel_processes() == {}
-        assert runner.run_period(DATASET, "1998-05", root=tiny_project, log=lambda _: None).ok
-        assert set(kept_kernel_processes().values()).isdisjoint(first.values())
     assert runner._kept_lanes is None
     for period in ("1998-05", "1998-06"):
         assert digest(products(tiny_project, period)) == digest(products(built, period))

@@ -552,6 +552,19 @@ def is_built(dataset: str, period: str, root: Path | None = None) -> bool:
     return (paths.processed_dir(dataset, period, root) / file_of(BUILT_MARKER)).is_file()
 
 
+def sources_changed_since_build(params: Params, root: Path | None = None) -> list[str]:
+    """The source kinds configured now but not when the period was built, or the reverse, in words
+    (``feedback removed``): a re-run of some stages would read the other stages' products of the old
+    sources (01 writes ``ingested:<kind>`` for each source it was given)."""
+    folder = paths.processed_dir(params.dataset, params.period, root)
+    changes = []
+    for kind in OTHER_KINDS:
+        configured, built = need_met(params, kind), (folder / file_of(f"ingested:{kind}")).is_file()
+        if configured != built:
+            changes.append(f"{kind} {'added' if configured else 'removed'}")
+    return changes
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The period a report is compared with (``label`` None: none) and why: ``reason`` names the

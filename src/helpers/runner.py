@@ -766,6 +766,12 @@ def run_period(
             f"period {period} of {dataset} has not been built yet, so there is nothing to re-run stages on; "
             "build it whole first (without --only)."
         )
+    if only and (changed := catalog.sources_changed_since_build(params, root)):
+        raise UsageError(
+            f"--only cannot re-run stages of {label}: its sources changed since it was built "
+            f"({', '.join(changed)} in params/{dataset}/dataset.yaml), so the stages not re-run hold "
+            "products of the old sources; build it whole (without --only)."
+        )
     if not plan.run:
         raise RuntimeError(
             f"no stage can run for {label}: " + "; ".join(f"{s.notebook}: {why}" for s, why in plan.skipped)
